@@ -1,0 +1,1 @@
+"""Codecs turn a transport's message into canonical records (see core.records)."""

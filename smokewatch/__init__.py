@@ -1,0 +1,1 @@
+"""The smokewatch command-line entry point: the one module that knows every service."""

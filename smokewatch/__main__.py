@@ -1,0 +1,3 @@
+from smokewatch.cli import main
+
+main()
