@@ -73,7 +73,9 @@ def wait_for_database(url: str, *, timeout: float = 30.0) -> None:
             delay = min(delay * 2, 2.0)
 
 
-def make_pool(url: str, *, min_size: int = 1, max_size: int = 10, name: str = "smokewatch") -> ConnectionPool:
+def make_pool(
+    url: str, *, min_size: int = 1, max_size: int = 10, name: str = "smokewatch"
+) -> ConnectionPool:
     """Build a pool that is not yet open; open it in the service's start-up with ``wait=True``."""
     return ConnectionPool(
         url,

@@ -24,6 +24,7 @@ class DecodeError(SmokewatchError):
     the message is the human-readable explanation.
     """
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, device_id: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.device_id = device_id

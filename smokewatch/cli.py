@@ -27,3 +27,14 @@ def migrate() -> None:
         click.echo("applied: " + ", ".join(f"{m.version:04d}_{m.name}" for m in applied))
     else:
         click.echo("database schema is up to date")
+
+
+@main.command()
+def ingest() -> None:
+    """Store every detector message in PostgreSQL, exactly once."""
+    from ingest.service import IngestService
+    from ingest.settings import IngestSettings
+
+    settings = IngestSettings()
+    setup_logging(settings)
+    IngestService(settings).run_forever()

@@ -39,7 +39,9 @@ _TELEMETRY_FIELDS: Final[dict[str, tuple[str, type, float, float]]] = {
     "signal": ("signal_dbm", int, -200, 0),
 }
 _ENVELOPE: Final = frozenset({"ts", "seq", "type", "firmware"})
-_EVENT_TYPES: Final = {e.value: e for e in EventType if e not in (EventType.ONLINE, EventType.OFFLINE)}
+_EVENT_TYPES: Final = {
+    e.value: e for e in EventType if e not in (EventType.ONLINE, EventType.OFFLINE)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +86,19 @@ def decode(
             raise DecodeError("wrong_type", f"field {field!r} {why}")
         extra = _extra(body, clock_suspect)
         return Reading(topic.device_id, ts, received_at, msg_key, extra=extra, **values)
-    return _decode_event(topic.device_id, body, ts, received_at, msg_key, clock_suspect)
+    return _decode_event(
+        topic.device_id,
+        body=body,
+        ts=ts,
+        received_at=received_at,
+        msg_key=msg_key,
+        clock_suspect=clock_suspect,
+    )
 
 
 def _decode_event(
     device_id: str,
+    *,
     body: dict[str, Any],
     ts: datetime,
     received_at: datetime,
@@ -105,9 +115,7 @@ def _decode_event(
     extra = _extra(body, clock_suspect) or {}
     if rejected:
         extra["rejected_fields"] = rejected
-    telemetry = (
-        Reading(device_id, ts, received_at, msg_key, **values) if values else None
-    )
+    telemetry = Reading(device_id, ts, received_at, msg_key, **values) if values else None
     return Event(
         device_id=device_id,
         type=event_type,
@@ -157,7 +165,9 @@ def _json_object(payload: bytes) -> dict[str, Any]:
             raise DecodeError("bad_encoding", "payload is not valid UTF-8") from exc
         raise DecodeError("bad_json", f"payload is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
-        raise DecodeError("not_an_object", f"payload must be a JSON object, got {type(body).__name__}")
+        raise DecodeError(
+            "not_an_object", f"payload must be a JSON object, got {type(body).__name__}"
+        )
     return body
 
 

@@ -1,0 +1,155 @@
+"""One MQTT session feeding one writer: subscribe, decode at the edge, ack only after commit.
+
+Each lane is its own paho client with its own persistent session (clean_start=False and a
+session expiry), so the broker keeps unacknowledged QoS 1 messages for us across crashes and
+redelivers them; the store's natural keys make the redelivery a no-op. Acks are bound to the
+connection generation that received the message: a packet id from a dead connection means
+nothing on the next one, and the broker will redeliver that message anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from core.config import MqttEndpoint
+from core.errors import DecodeError
+from ingest import metrics
+from ingest.inbound import Decoder, Inbound
+
+log = logging.getLogger(__name__)
+
+
+class MqttLane:
+    """A named MQTT session that hands every message to ``sink`` and acks on request."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        endpoint: MqttEndpoint,
+        client_id: str,
+        subscriptions: list[str],
+        decode: Decoder,
+        sink: Callable[[Inbound], None],
+        receive_maximum: int,
+        session_expiry_s: int,
+    ) -> None:
+        self.name = name
+        self._endpoint = endpoint
+        self._subscriptions = subscriptions
+        self._decode = decode
+        self._sink = sink
+        self._generation = 0
+        self._connected = threading.Event()
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if endpoint.username:
+            self._client.username_pw_set(endpoint.username, endpoint.password)
+        if endpoint.tls:
+            self._client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._connect_properties = Properties(PacketTypes.CONNECT)
+        self._connect_properties.SessionExpiryInterval = session_expiry_s
+        self._connect_properties.ReceiveMaximum = receive_maximum
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        """Connect in the background; paho's loop thread reconnects on its own."""
+        self._client.connect_async(
+            self._endpoint.host,
+            self._endpoint.port,
+            keepalive=30,
+            clean_start=False,
+            properties=self._connect_properties,
+        )
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def ack(self, mid: int, generation: int) -> None:
+        """Acknowledge a committed message, if its connection is still the current one."""
+        if generation == self._generation:
+            self._client.ack(mid, 1)
+
+    def stop(self) -> None:
+        """Disconnect cleanly; the persistent session keeps what was not acknowledged."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # paho callbacks, called on the loop thread -------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("lane %s: broker refused the connection: %s", self.name, reason)
+            return
+        self._generation += 1
+        log.info(
+            "lane %s: connected to %r (session present: %s)",
+            self.name,
+            self._endpoint,
+            flags.session_present,
+        )
+        options = SubscribeOptions(qos=1)
+        client.subscribe([(topic, options) for topic in self._subscriptions])
+        self._connected.set()
+        metrics.MQTT_CONNECTED.labels(self.name).set(1)
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self._connected.clear()
+        metrics.MQTT_CONNECTED.labels(self.name).set(0)
+        if reason.is_failure:
+            log.warning("lane %s: lost the broker (%s); reconnecting", self.name, reason)
+            metrics.MQTT_RECONNECTS.labels(self.name).inc()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        received_at = datetime.now(UTC)
+        item = Inbound(
+            mid=message.mid,
+            generation=self._generation,
+            qos=message.qos,
+            topic="",
+            payload=bytes(message.payload),
+            received_at=received_at,
+            received_mono=time.monotonic(),
+            retained=bool(message.retain),
+        )
+        try:
+            item.topic = message.topic
+            item.records = self._decode(item.topic, item.payload, received_at)
+        except DecodeError as exc:
+            item.error = exc
+        except UnicodeDecodeError:
+            item.topic = message._topic.decode("utf-8", "replace")
+            item.error = DecodeError("bad_topic", "topic is not valid UTF-8")
+        except Exception as exc:  # a decoder bug must not stop the lane; park the message
+            log.exception("lane %s: decoder failed", self.name)
+            item.error = DecodeError("decoder_error", f"internal decoder error: {exc!r}"[:300])
+        metrics.RECEIVED.labels(self.name).inc()
+        self._sink(item)

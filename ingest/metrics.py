@@ -1,0 +1,35 @@
+"""Prometheus metrics of the ingest service."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RECEIVED = Counter("smokewatch_ingest_received_total", "MQTT messages received", ["lane"])
+STORED = Counter("smokewatch_ingest_stored_total", "Records newly stored", ["kind"])
+DUPLICATES = Counter(
+    "smokewatch_ingest_duplicates_total", "Redelivered records recognised and skipped", ["lane"]
+)
+DEAD_LETTERS = Counter(
+    "smokewatch_ingest_dead_letters_total", "Messages parked in the dead-letter table", ["reason"]
+)
+BATCH_SIZE = Histogram(
+    "smokewatch_ingest_batch_size",
+    "Messages per committed batch",
+    ["lane"],
+    buckets=(1, 2, 5, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+)
+COMMIT_LATENCY = Histogram(
+    "smokewatch_ingest_commit_latency_seconds",
+    "From receipt of the oldest message of a batch to its commit",
+    ["lane"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+)
+QUEUE_DEPTH = Gauge("smokewatch_ingest_queue_depth", "Received, not yet committed", ["lane"])
+LAG = Gauge(
+    "smokewatch_ingest_lag_seconds", "Age of the oldest received but uncommitted message", ["lane"]
+)
+DB_ERRORS = Counter(
+    "smokewatch_ingest_database_errors_total", "Failed writes that will be retried", ["lane"]
+)
+MQTT_CONNECTED = Gauge(
+    "smokewatch_ingest_mqtt_connected", "1 while the lane is connected", ["lane"]
+)
+MQTT_RECONNECTS = Counter("smokewatch_ingest_mqtt_reconnects_total", "Lost connections", ["lane"])

@@ -1,0 +1,140 @@
+-- Queries of the ingest service. Telemetry goes through a per-connection staging table
+-- filled by COPY; events are written one statement each so an alarm never waits for a batch.
+
+-- name: create_staging
+CREATE TEMP TABLE IF NOT EXISTS staging_readings
+    (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+
+-- name: copy_staging
+COPY staging_readings (device_id, ts, received_at, msg_key, smoke_obscuration, temperature_c,
+                       battery_pct, battery_mv, signal_dbm, firmware, extra) FROM STDIN (FORMAT BINARY)
+
+-- name: unknown_staged_devices
+SELECT DISTINCT s.device_id
+FROM staging_readings s
+WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = s.device_id)
+
+-- name: insert_staged_readings
+INSERT INTO readings
+SELECT s.* FROM staging_readings s
+WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = s.device_id)
+ON CONFLICT (device_id, ts, msg_key) DO NOTHING
+
+-- name: lock_staged_states
+-- Lock in device_id order: the event writer locks the same rows in the same order, so the two
+-- writers can wait for each other but never deadlock. Also reads who was flagged offline.
+SELECT ds.device_id, (NOT ds.online AND ds.last_seen IS NOT NULL) AS was_offline
+FROM device_state ds
+WHERE ds.device_id IN (SELECT device_id FROM staging_readings)
+ORDER BY ds.device_id
+FOR UPDATE OF ds
+
+-- name: update_states_from_staging
+-- Any message is a sign of life; measured values move only forward in device time.
+UPDATE device_state ds SET
+    last_seen         = GREATEST(ds.last_seen, l.received_at),
+    offline_deadline  = GREATEST(ds.last_seen, l.received_at) + ds.liveness,
+    online            = true,
+    last_reading_at   = GREATEST(ds.last_reading_at, l.ts),
+    smoke_obscuration = CASE WHEN l.ts >= coalesce(ds.last_reading_at, '-infinity') THEN coalesce(l.smoke_obscuration, ds.smoke_obscuration) ELSE ds.smoke_obscuration END,
+    temperature_c     = CASE WHEN l.ts >= coalesce(ds.last_reading_at, '-infinity') THEN coalesce(l.temperature_c, ds.temperature_c) ELSE ds.temperature_c END,
+    battery_pct       = CASE WHEN l.ts >= coalesce(ds.last_reading_at, '-infinity') THEN coalesce(l.battery_pct, ds.battery_pct) ELSE ds.battery_pct END,
+    battery_mv        = CASE WHEN l.ts >= coalesce(ds.last_reading_at, '-infinity') THEN coalesce(l.battery_mv, ds.battery_mv) ELSE ds.battery_mv END,
+    signal_dbm        = CASE WHEN l.ts >= coalesce(ds.last_reading_at, '-infinity') THEN coalesce(l.signal_dbm, ds.signal_dbm) ELSE ds.signal_dbm END,
+    firmware          = CASE WHEN l.ts >= coalesce(ds.last_reading_at, '-infinity') THEN coalesce(l.firmware, ds.firmware) ELSE ds.firmware END,
+    updated_at        = clock_timestamp()
+FROM (
+    SELECT DISTINCT ON (device_id) device_id, ts, max(received_at) OVER (PARTITION BY device_id) AS received_at,
+           smoke_obscuration, temperature_c, battery_pct, battery_mv, signal_dbm, firmware
+    FROM staging_readings
+    ORDER BY device_id, ts DESC
+) l
+WHERE ds.device_id = l.device_id
+
+-- name: insert_event
+-- Returns one row when the event is new, none when it is a redelivery or the device is unknown.
+INSERT INTO events (device_id, ts, received_at, msg_key, type, priority, site_id, source, data, raw)
+SELECT d.id, %(ts)s, %(received_at)s, %(msg_key)s, %(type)s, %(priority)s, d.site_id, %(source)s,
+       %(data)s, %(raw)s
+FROM devices d
+WHERE d.id = %(device_id)s
+  -- A retained status replayed on every reconnect is news only when it changes the state.
+  AND NOT (%(retained)s AND EXISTS (
+      SELECT 1 FROM device_state ds
+      WHERE ds.device_id = d.id AND ds.connection = %(data)s ->> 'connection'))
+ON CONFLICT (device_id, ts, msg_key, type) DO NOTHING
+RETURNING id, ts
+
+-- name: device_exists
+SELECT EXISTS (SELECT 1 FROM devices WHERE id = %(device_id)s) AS known
+
+-- name: enqueue_event
+INSERT INTO pending_events (event_id, event_ts, device_id, type, priority)
+VALUES (%(event_id)s, %(ts)s, %(device_id)s, %(type)s, %(priority)s)
+
+-- name: lock_state
+SELECT (NOT online AND last_seen IS NOT NULL) AS was_offline
+FROM device_state WHERE device_id = %(device_id)s FOR UPDATE
+
+-- name: update_state_from_event
+-- Flags follow the newest event in device time, so a late redelivery cannot undo a newer one.
+-- A broker-sent "offline" (Last Will) is not a sign of life; everything else is.
+UPDATE device_state SET
+    last_seen        = CASE WHEN %(alive)s THEN GREATEST(last_seen, %(received_at)s) ELSE last_seen END,
+    offline_deadline = CASE WHEN %(alive)s THEN GREATEST(last_seen, %(received_at)s) + liveness ELSE offline_deadline END,
+    online           = online OR %(alive)s,
+    connection       = CASE WHEN %(connection)s::text IS NOT NULL THEN %(connection)s ELSE connection END,
+    connection_since = CASE WHEN %(connection)s::text IS NOT NULL AND connection IS DISTINCT FROM %(connection)s
+                            THEN %(received_at)s ELSE connection_since END,
+    last_event_at    = GREATEST(last_event_at, %(ts)s),
+    last_event_type  = CASE WHEN %(ts)s >= coalesce(last_event_at, '-infinity') THEN %(type)s ELSE last_event_type END,
+    alarm_active     = CASE WHEN %(ts)s < coalesce(last_event_at, '-infinity') THEN alarm_active
+                            WHEN %(type)s IN ('alarm', 'high_temperature') THEN true
+                            WHEN %(type)s = 'alarm_cleared' THEN false ELSE alarm_active END,
+    tamper_active    = CASE WHEN %(ts)s < coalesce(last_event_at, '-infinity') THEN tamper_active
+                            WHEN %(type)s = 'tamper' THEN true
+                            WHEN %(type)s = 'tamper_cleared' THEN false ELSE tamper_active END,
+    fault_active     = CASE WHEN %(ts)s < coalesce(last_event_at, '-infinity') THEN fault_active
+                            WHEN %(type)s = 'fault' THEN true
+                            WHEN %(type)s = 'fault_cleared' THEN false ELSE fault_active END,
+    battery_low      = CASE WHEN %(ts)s < coalesce(last_event_at, '-infinity') THEN battery_low
+                            WHEN %(type)s = 'low_battery' THEN true
+                            WHEN %(type)s = 'battery_ok' THEN false ELSE battery_low END,
+    battery_pct      = coalesce(%(battery_pct)s, battery_pct),
+    battery_mv       = coalesce(%(battery_mv)s, battery_mv),
+    signal_dbm       = coalesce(%(signal_dbm)s, signal_dbm),
+    temperature_c    = coalesce(%(temperature_c)s, temperature_c),
+    smoke_obscuration = coalesce(%(smoke_obscuration)s, smoke_obscuration),
+    firmware         = coalesce(%(firmware)s, firmware),
+    updated_at       = clock_timestamp()
+WHERE device_id = %(device_id)s
+
+-- name: insert_back_online_event
+-- The watchdog had flagged this device offline and it spoke again: tell the alert engine.
+WITH ins AS (
+    INSERT INTO events (device_id, ts, received_at, msg_key, type, priority, site_id, source, data)
+    SELECT d.id, %(received_at)s, %(received_at)s, 0, 'online', 4, d.site_id, 'ingest',
+           '{"reason": "heard again after being flagged offline"}'::jsonb
+    FROM devices d WHERE d.id = %(device_id)s
+    ON CONFLICT DO NOTHING
+    RETURNING id, ts, device_id, type, priority
+)
+INSERT INTO pending_events (event_id, event_ts, device_id, type, priority)
+SELECT id, ts, device_id, type, priority FROM ins
+
+-- name: insert_dead_letter
+INSERT INTO dead_letters (received_at, source, topic, device_id, reason_code, reason, payload, payload_size)
+VALUES (%(received_at)s, %(source)s, %(topic)s, %(device_id)s, %(reason_code)s, %(reason)s,
+        %(payload)s, %(payload_size)s)
+
+-- name: note_unregistered
+INSERT INTO unregistered_devices AS u (source, external_id, first_seen, last_seen, last_topic, last_payload)
+VALUES (%(source)s, %(external_id)s, %(received_at)s, %(received_at)s, %(topic)s, %(payload)s)
+ON CONFLICT (source, external_id) DO UPDATE SET
+    last_seen = GREATEST(u.last_seen, EXCLUDED.last_seen),
+    message_count = u.message_count + 1,
+    last_topic = EXCLUDED.last_topic,
+    last_payload = EXCLUDED.last_payload
+
+-- name: apply_retention
+SELECT sw_apply_retention(%(readings_keep)s, %(events_keep)s) AS deleted

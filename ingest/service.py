@@ -1,0 +1,131 @@
+"""Assembles the ingest service: two lanes (events, telemetry), their writers, housekeeping."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import prometheus_client
+
+from core.db import connect, is_timescale, load_queries, wait_for_database
+from core.errors import DatabaseUnavailable
+from ingest.decoders import native_decoder
+from ingest.lane import MqttLane
+from ingest.settings import IngestSettings
+from ingest.store import Store
+from ingest.writer import Acknowledge, LaneWriter
+
+log = logging.getLogger(__name__)
+Q = load_queries("ingest", "queries.sql")
+
+
+class IngestService:
+    """Runs until :meth:`stop`; flushes and acknowledges what it holds before leaving."""
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self.settings = settings
+        self._stopped = threading.Event()
+        prefix = settings.topic_prefix
+        share = f"$share/{settings.ingest_shared_group}/" if settings.ingest_shared_group else ""
+        decode = native_decoder(prefix, settings.ingest_max_payload_bytes)
+        self.lanes: list[MqttLane] = []
+        self.writers: list[LaneWriter] = []
+        # Events (and connection status) first: small transactions, never behind telemetry.
+        for lane_name, topics, wait in (
+            ("events", [f"{share}{prefix}/+/event", f"{share}{prefix}/+/status"], False),
+            ("telemetry", [f"{share}{prefix}/+/telemetry"], True),
+        ):
+            writer = LaneWriter(
+                lane=lane_name,
+                store=Store(settings.database_url),
+                acknowledge=self._acknowledger(lane_name),
+                batch_max=settings.ingest_batch_max if wait else 500,
+                window_s=settings.ingest_batch_window_ms / 1000,
+                wait_for_batch=wait,
+            )
+            lane = MqttLane(
+                name=lane_name,
+                endpoint=settings.mqtt,
+                client_id=f"{settings.ingest_client_id}-{lane_name}",
+                subscriptions=topics,
+                decode=decode,
+                sink=writer.submit,
+                receive_maximum=settings.ingest_receive_maximum if wait else 2000,
+                session_expiry_s=settings.ingest_session_expiry_s,
+            )
+            self.writers.append(writer)
+            self.lanes.append(lane)
+
+    def _acknowledger(self, name: str) -> Acknowledge:
+        # Writers are built before their lanes; look the lane up when the first ack happens.
+        def acknowledge(mid: int, generation: int) -> None:
+            next(lane for lane in self.lanes if lane.name == name).ack(mid, generation)
+
+        return acknowledge
+
+    def start(self) -> None:
+        """Wait for the database, then start writers before lanes so nothing waits unread."""
+        wait_for_database(self.settings.database_url, timeout=120)
+        if self.settings.ingest_metrics_port:
+            prometheus_client.start_http_server(self.settings.ingest_metrics_port, addr="0.0.0.0")  # noqa: S104
+        for writer in self.writers:
+            writer.start()
+        for lane in self.lanes:
+            lane.start()
+        threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True).start()
+        log.info("ingest started as %s", self.settings.ingest_client_id)
+
+    def wait_connected(self, timeout: float) -> bool:
+        return all(lane.wait_connected(timeout) for lane in self.lanes)
+
+    def stop(self) -> None:
+        """Flush: stop taking messages, commit and ack what was received, disconnect."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        for writer in self.writers:
+            writer.stop()
+        for writer in self.writers:
+            writer.join(timeout=30)
+        for lane in self.lanes:
+            lane.stop()
+        log.info("ingest stopped")
+
+    def run_forever(self) -> None:
+        """Start, then block until SIGINT or SIGTERM."""
+
+        def _ask_stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %s: shutting down", signal.Signals(signum).name)
+            self._stopped_by_signal.set()
+
+        self._stopped_by_signal = threading.Event()
+        signal.signal(signal.SIGTERM, _ask_stop)
+        signal.signal(signal.SIGINT, _ask_stop)
+        self.start()
+        self._stopped_by_signal.wait()
+        self.stop()
+
+    def _housekeeping(self) -> None:
+        """Retention on plain PostgreSQL (TimescaleDB has its own policies)."""
+        interval = self.settings.ingest_retention_interval_s
+        while not self._stopped.wait(interval):
+            try:
+                with connect(self.settings.database_url, autocommit=True) as conn:
+                    if is_timescale(conn):
+                        continue
+                    # One worker at a time; the others skip this round.
+                    got = conn.execute("SELECT pg_try_advisory_lock(5301) AS got").fetchone()
+                    if not got or not got["got"]:
+                        continue
+                    row = conn.execute(
+                        Q["apply_retention"],
+                        {
+                            "readings_keep": f"{self.settings.ingest_readings_keep_days} days",
+                            "events_keep": f"{self.settings.ingest_events_keep_days} days",
+                        },
+                    ).fetchone()
+                    log.info("retention removed %s rows", row["deleted"] if row else 0)
+            except DatabaseUnavailable as exc:
+                log.warning("retention skipped: %s", exc)

@@ -1,0 +1,271 @@
+"""Writes decoded messages to PostgreSQL: readings by COPY, events one by one, dead letters.
+
+Everything a batch holds is written in one transaction, and the caller acknowledges the
+batch to the broker only after :meth:`Store.write` returns. Natural keys make a rewrite of
+the same batch (after a crash or a lost connection) change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb, set_json_dumps
+
+from core.db import connect, load_queries, translated_errors
+from core.domain import ALERTABLE_EVENTS, EventType
+from core.errors import DecodeError
+from core.records import DeadLetter, Event, Reading
+from ingest.inbound import Inbound
+
+log = logging.getLogger(__name__)
+Q = load_queries("ingest", "queries.sql")
+
+_COPY_TYPES = [
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "int8",
+    "float4",
+    "float4",
+    "float4",
+    "int4",
+    "int2",
+    "text",
+    "jsonb",
+]
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What one batch did to the database."""
+
+    readings: int = 0
+    events: int = 0
+    duplicates: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
+
+
+class Store:
+    """One connection's worth of ingest writes; not thread-safe, one per writer thread."""
+
+    def __init__(self, database_url: str, *, source: str = "native") -> None:
+        self._url = database_url
+        self._source = source
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            conn = connect(self._url)
+            set_json_dumps(orjson.dumps, context=conn)
+            conn.execute(Q["create_staging"])
+            conn.commit()
+            self._conn = conn
+        return self._conn
+
+    def write(self, batch: list[Inbound]) -> WriteResult:
+        """Store a batch in one transaction; raise DatabaseUnavailable to have it retried."""
+        result = WriteResult()
+        readings: list[tuple[Inbound, Reading]] = []
+        events: list[tuple[Inbound, Event]] = []
+        for item in batch:
+            if item.error is not None:
+                result.dead_letters.append(_dead_letter(item, item.error))
+                continue
+            for record in item.records:
+                if isinstance(record, Reading):
+                    readings.append((item, record))
+                else:
+                    events.append((item, record))
+                    if record.telemetry is not None:
+                        readings.append((item, record.telemetry))
+        with translated_errors():
+            conn = self._connection()
+            try:
+                with conn.transaction():
+                    if events:
+                        self._write_events(conn, events, result)
+                    if readings:
+                        self._write_readings(conn, readings, result)
+                    for letter in result.dead_letters:
+                        _insert_dead_letter(conn, letter)
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                self.close()
+                raise
+        return result
+
+    # events ---------------------------------------------------------------------------
+
+    def _write_events(
+        self,
+        conn: psycopg.Connection[Any],
+        events: list[tuple[Inbound, Event]],
+        result: WriteResult,
+    ) -> None:
+        # Same lock order as the telemetry path (device_id), so the writers never deadlock.
+        events.sort(key=lambda pair: pair[1].device_id)
+        for item, event in events:
+            params = _event_params(event, item.retained)
+            row = conn.execute(Q["insert_event"], params).fetchone()
+            if row is None:
+                known = conn.execute(Q["device_exists"], params).fetchone()
+                if known and known["known"]:
+                    result.duplicates += 1
+                    self._update_state(conn, event, params)
+                else:
+                    _note_unregistered(conn, item, event.device_id)
+                    result.dead_letters.append(
+                        _dead_letter(item, _unknown(event.device_id), device_id=event.device_id)
+                    )
+                continue
+            result.events += 1
+            result.event_ids.append(row["id"])
+            if event.type in ALERTABLE_EVENTS:
+                conn.execute(Q["enqueue_event"], {**params, "event_id": row["id"]})
+            self._update_state(conn, event, params)
+
+    def _update_state(
+        self, conn: psycopg.Connection[Any], event: Event, params: dict[str, Any]
+    ) -> None:
+        state = conn.execute(Q["lock_state"], params).fetchone()
+        conn.execute(Q["update_state_from_event"], params)
+        if state and state["was_offline"] and params["alive"]:
+            conn.execute(Q["insert_back_online_event"], params)
+
+    # readings -------------------------------------------------------------------------
+
+    def _write_readings(
+        self,
+        conn: psycopg.Connection[Any],
+        readings: list[tuple[Inbound, Reading]],
+        result: WriteResult,
+    ) -> None:
+        with conn.cursor() as cur:
+            with cur.copy(Q["copy_staging"]) as copy:
+                copy.set_types(_COPY_TYPES)
+                for _, r in readings:
+                    copy.write_row(
+                        (
+                            r.device_id,
+                            r.ts,
+                            r.received_at,
+                            r.msg_key,
+                            r.smoke_obscuration,
+                            r.temperature_c,
+                            r.battery_pct,
+                            r.battery_mv,
+                            r.signal_dbm,
+                            r.firmware,
+                            Jsonb(r.extra) if r.extra is not None else None,
+                        )
+                    )
+            unknown = {row["device_id"] for row in cur.execute(Q["unknown_staged_devices"])}
+            cur.execute(Q["insert_staged_readings"])
+            inserted = cur.rowcount
+            offline_before = [
+                row["device_id"]
+                for row in cur.execute(Q["lock_staged_states"]).fetchall()
+                if row["was_offline"]
+            ]
+            cur.execute(Q["update_states_from_staging"])
+            for device_id in offline_before:
+                received = max(r.received_at for _, r in readings if r.device_id == device_id)
+                cur.execute(
+                    Q["insert_back_online_event"],
+                    {"device_id": device_id, "received_at": received},
+                )
+        known_count = 0
+        seen_unknown: set[str] = set()
+        for item, reading in readings:
+            if reading.device_id in unknown:
+                if reading.device_id not in seen_unknown:
+                    seen_unknown.add(reading.device_id)
+                    _note_unregistered(conn, item, reading.device_id)
+                if item.records and isinstance(item.records[0], Reading):
+                    result.dead_letters.append(
+                        _dead_letter(item, _unknown(reading.device_id), device_id=reading.device_id)
+                    )
+            else:
+                known_count += 1
+        result.readings += inserted
+        result.duplicates += known_count - inserted
+
+
+def _event_params(event: Event, retained: bool) -> dict[str, Any]:
+    t = event.telemetry
+    return {
+        "device_id": event.device_id,
+        "ts": event.ts,
+        "received_at": event.received_at,
+        "msg_key": event.msg_key,
+        "type": event.type.value,
+        "priority": int(event.priority),
+        "source": event.source,
+        "data": Jsonb(event.data) if event.data is not None else None,
+        "raw": Jsonb(event.raw) if event.raw is not None else None,
+        "retained": retained,
+        "alive": event.type is not EventType.OFFLINE,
+        "connection": (event.data or {}).get("connection")
+        if event.type in (EventType.ONLINE, EventType.OFFLINE)
+        else None,
+        "battery_pct": t.battery_pct if t else None,
+        "battery_mv": t.battery_mv if t else None,
+        "signal_dbm": t.signal_dbm if t else None,
+        "temperature_c": t.temperature_c if t else None,
+        "smoke_obscuration": t.smoke_obscuration if t else None,
+        "firmware": t.firmware if t else None,
+    }
+
+
+def _unknown(device_id: str) -> DecodeError:
+    return DecodeError("unknown_device", f"device {device_id!r} is not registered")
+
+
+def _dead_letter(item: Inbound, error: DecodeError, *, device_id: str | None = None) -> DeadLetter:
+    return DeadLetter(
+        source="mqtt",
+        received_at=item.received_at,
+        reason_code=error.code,
+        reason=str(error),
+        payload=item.payload,
+        topic=item.topic,
+        device_id=device_id or item.device_id or (item.error.device_id if item.error else None),
+    )
+
+
+def _insert_dead_letter(conn: psycopg.Connection[Any], letter: DeadLetter) -> None:
+    conn.execute(
+        Q["insert_dead_letter"],
+        {
+            "received_at": letter.received_at,
+            "source": letter.source,
+            "topic": letter.topic,
+            "device_id": letter.device_id,
+            "reason_code": letter.reason_code,
+            "reason": letter.reason,
+            "payload": letter.payload,
+            "payload_size": len(letter.payload),
+        },
+    )
+
+
+def _note_unregistered(conn: psycopg.Connection[Any], item: Inbound, device_id: str) -> None:
+    conn.execute(
+        Q["note_unregistered"],
+        {
+            "source": "native",
+            "external_id": device_id,
+            "received_at": item.received_at,
+            "topic": item.topic,
+            "payload": item.payload[:4096],
+        },
+    )
