@@ -61,7 +61,7 @@ WHERE d.id = %(device_id)s
   -- A retained status replayed on every reconnect is news only when it changes the state.
   AND NOT (%(retained)s AND EXISTS (
       SELECT 1 FROM device_state ds
-      WHERE ds.device_id = d.id AND ds.connection = %(data)s ->> 'connection'))
+      WHERE ds.device_id = d.id AND ds.connection = %(connection)s))
 ON CONFLICT (device_id, ts, msg_key, type) DO NOTHING
 RETURNING id, ts
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from core.errors import DatabaseUnavailable
+from core.errors import DatabaseUnavailable, DecodeError
 from ingest import metrics
 from ingest.inbound import Inbound
 from ingest.store import Store, WriteResult
@@ -107,16 +107,42 @@ class LaneWriter(threading.Thread):
                     len(batch),
                     delay,
                 )
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
             except Exception:
-                # A bug or an unexpected constraint: never lose the batch, never spin hot.
-                self.healthy.clear()
+                # Not the connection: something in the batch. Isolate it so one poisoned
+                # message never stalls another household's alarm.
                 metrics.DB_ERRORS.labels(self.lane).inc()
-                log.exception("lane %s: write failed; retrying in %.1fs", self.lane, delay)
+                log.exception("lane %s: batch of %d failed; isolating", self.lane, len(batch))
                 self._store.close()
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                if self._write_one_by_one(batch):
+                    return
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        self._committed(batch, result)
+
+    def _write_one_by_one(self, batch: list[Inbound]) -> bool:
+        """Write each message alone; park those that still fail. False if the DB is away."""
+        try:
+            for item in batch:
+                try:
+                    result = self._store.write([item])
+                except DatabaseUnavailable:
+                    raise
+                except Exception as exc:
+                    self._store.close()
+                    log.exception("lane %s: parking a message the store rejects", self.lane)
+                    item.records = ()
+                    item.error = DecodeError("store_error", f"could not be stored: {exc!r}"[:500])
+                    result = self._store.write([item])
+                self._committed([item], result)
+        except DatabaseUnavailable:
+            return False
+        except Exception:
+            log.exception("lane %s: even parking failed; retrying the batch", self.lane)
+            self._store.close()
+            return False
+        return True
+
+    def _committed(self, batch: list[Inbound], result: WriteResult) -> None:
         self.healthy.set()
         for item in batch:
             if item.qos:
