@@ -242,14 +242,11 @@ def _status(body: Mapping[str, Any], telemetry: Telemetry, extra: dict[str, Any]
         telemetry.set_battery_pct("batteryLevel", body.get("batteryLevel", 0))
 
 
-Observed = dict[str, bool | None]
-
-
 def _from_bytes(
     fport: int | None, data: bytes, telemetry: Telemetry, extra: dict[str, Any]
-) -> tuple[Observed, set[str]]:
+) -> tuple[lp.Observed, set[str]]:
     if lp.looks_like_gs524n(data):
-        return _gs524n(lp.decode_gs524n(data), telemetry, extra)
+        return lp.gs524n_observation(lp.decode_gs524n(data), telemetry, extra)
     if lp.looks_like_ra02a(fport, data):
         frame = lp.decode_ra02a(fport, data)
         if isinstance(frame, lp.Ra02aVersion):
@@ -257,66 +254,23 @@ def _from_bytes(
             extra["hardware_version"] = frame.hardware_version
             extra["date_code"] = frame.date_code
             return {}, set()
-        return _ra02a(frame, telemetry)
+        return lp.ra02a_observation(frame, telemetry)
     raise DecodeError(
         "unknown_payload", f"no decoder for a {len(data)}-byte frame on fPort {fport}"
     )
 
 
-def _gs524n(
-    frame: lp.Gs524nFrame, telemetry: Telemetry, extra: dict[str, Any]
-) -> tuple[Observed, set[str]]:
-    telemetry.set_battery_pct("battery", frame.battery_pct)
-    telemetry.set_temperature("temperature", frame.temperature_c)
-    extra["concentration_pct"] = frame.concentration_pct
-    extra["gs524n_event"] = frame.event
-    telemetry.firmware = str(frame.firmware_version)
-    t = frame.message_type
-    observed: Observed = {}
-    forced: set[str] = set()
-    if t == 1:
-        observed["alarm"], forced = True, {"alarm"}
-    elif t == 2:
-        observed["silenced"], forced = True, {"silenced"}
-    elif t == 4:
-        observed["battery_low"] = True
-    elif t == 5:
-        observed["fault"] = True
-    elif t == 7:
-        # "normal": no alarm, no fault, battery fine (tamper has its own pair of messages).
-        observed.update(alarm=False, fault=False, battery_low=False, silenced=False)
-    elif t == 10:
-        observed["tamper"] = True
-    elif t == 11:
-        observed["tamper"] = False
-    elif t in (14, 15):
-        observed.update(test=True, battery_low=t == 15)
-        forced = {"test"}
-    return observed, forced
-
-
-def _ra02a(frame: lp.Ra02aFrame, telemetry: Telemetry) -> tuple[Observed, set[str]]:
-    telemetry.battery_mv = frame.battery_mv
-    telemetry.set_temperature("temperature", frame.temperature_c)
-    return (
-        {
-            "alarm": frame.fire_alarm,
-            "heat": frame.high_temp_alarm,
-            "battery_low": frame.battery_low,
-        },
-        set(),
-    )
-
-
 def _from_object(
     obj: dict[str, Any], telemetry: Telemetry, extra: dict[str, Any]
-) -> tuple[Observed, set[str]]:
+) -> tuple[lp.Observed, set[str]]:
     props = lower_keys(obj)
     event = props.get("event")
     if isinstance(event, str) and event in _GS524N_BY_NAME:
         # Milesight's decoder output: {"event": "alarm", "battery": 100, ...}
         code = _GS524N_BY_NAME[event]
-        observed, forced = _gs524n(lp.Gs524nFrame(0, 0, 1, code, 0, 0, 0), Telemetry(), {})
+        observed, forced = lp.gs524n_observation(
+            lp.Gs524nFrame(0, 0, 1, code, 0, 0, 0), Telemetry(), {}
+        )
         if props.get("battery") is not None:
             telemetry.set_battery_pct("battery", props["battery"])
         if props.get("temperature") is not None:
@@ -326,7 +280,7 @@ def _from_object(
         return observed, forced
     if "firealarm" in props or props.get("device") == "RA02A":
         # Netvox' decoder output: {"FireAlarm": "Alarm", "Volt": "2.6(low battery)", ...}
-        netvox: Observed = {
+        netvox: lp.Observed = {
             "alarm": _alarm_word(props.get("firealarm")),
             "heat": _alarm_word(props.get("hightempalarm")),
         }

@@ -1,4 +1,5 @@
-"""Our own decoders for LoRaWAN smoke detector payloads (the FRMPayload ChirpStack hands over).
+"""Our own decoders for LoRaWAN smoke detector payloads (the FRMPayload ChirpStack hands over),
+and what each frame says in canonical flags.
 
 Written from the vendors' published payload definitions:
 
@@ -15,8 +16,9 @@ Written from the vendors' published payload definitions:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+from core.codecs.common import Telemetry
 from core.errors import DecodeError
 
 GS524N_MESSAGE_TYPES: Final = {
@@ -34,6 +36,8 @@ RA02A_FPORT: Final = 6
 RA02A_DEVICE_TYPE: Final = 0x0A
 _GS524N_LENGTH: Final = 6
 _RA02A_MIN_LENGTH: Final = 8
+
+Observed = dict[str, bool | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,4 +134,51 @@ def decode_ra02a(fport: int | None, data: bytes) -> Ra02aFrame | Ra02aVersion:
         fire_alarm=data[4] != 0x00,
         high_temp_alarm=data[5] != 0x00,
         temperature_c=raw_temp / 10,
+    )
+
+
+def gs524n_observation(
+    frame: Gs524nFrame, telemetry: Telemetry, extra: dict[str, Any]
+) -> tuple[Observed, set[str]]:
+    """Flags (and which are event-style) and telemetry of a GS524N frame."""
+    telemetry.set_battery_pct("battery", frame.battery_pct)
+    telemetry.set_temperature("temperature", frame.temperature_c)
+    extra["concentration_pct"] = frame.concentration_pct
+    extra["gs524n_event"] = frame.event
+    telemetry.firmware = str(frame.firmware_version)
+    t = frame.message_type
+    observed: Observed = {}
+    forced: set[str] = set()
+    if t == 1:
+        observed["alarm"], forced = True, {"alarm"}
+    elif t == 2:
+        observed["silenced"], forced = True, {"silenced"}
+    elif t == 4:
+        observed["battery_low"] = True
+    elif t == 5:
+        observed["fault"] = True
+    elif t == 7:
+        # "normal": no alarm, no fault, battery fine (tamper has its own pair of messages).
+        observed.update(alarm=False, fault=False, battery_low=False, silenced=False)
+    elif t == 10:
+        observed["tamper"] = True
+    elif t == 11:
+        observed["tamper"] = False
+    elif t in (14, 15):
+        observed.update(test=True, battery_low=t == 15)
+        forced = {"test"}
+    return observed, forced
+
+
+def ra02a_observation(frame: Ra02aFrame, telemetry: Telemetry) -> tuple[Observed, set[str]]:
+    """Flags and telemetry of an RA02A data report (a state: alarms come from transitions)."""
+    telemetry.battery_mv = frame.battery_mv
+    telemetry.set_temperature("temperature", frame.temperature_c)
+    return (
+        {
+            "alarm": frame.fire_alarm,
+            "heat": frame.high_temp_alarm,
+            "battery_low": frame.battery_low,
+        },
+        set(),
     )

@@ -7,17 +7,19 @@ it never touches the network, the database or the clock (the receive time comes 
 How a service calls it (the same for MQTT subscriptions and HTTP push endpoints)::
 
     registry = default_registry(CodecConfig(onenet_token=settings.onenet_token, ...))
-    codec = registry.for_topic(topic)           # MQTT: which codec owns this topic tree
-    codec = registry.get("ctwing")              # HTTP: POST /ingest/<codec name>
-    message = Message(body=payload, received_at=now, topic=topic)  # or query=..., method=...
-    ids = codec.identify(message)               # external ids: IEEE/friendly name, devEui, deviceId
-    states = {i: load_codec_state(codec.name, i) for i in ids}     # {} when nothing is stored
-    result = codec.decode(message, states)      # DecodeError -> dead letter, as for native
-    for external_id in result.external_ids:
-        device_id = lookup_identity(codec.name, external_id)    # device_identities table
-        if device_id is None: -> unregistered_devices (source=codec.name, last raw message)
-    records = bind(result.records, {external_id: device_id, ...})  # replace provisional ids
-    store records; save result.states[i] for each i; answer result.reply (OneNET echo) or 200
+    codec = registry.for_topic(topic)        # MQTT: the codec owning this topic tree
+    codec = registry.get(name)               # HTTP: GET|POST /ingest/<name>
+    message = Message(body=payload, received_at=now, topic=topic)  # HTTP: method=, query=
+    outcome = run_codec(codec, message, load_states=..., lookup_devices=...)
+    # DecodeError -> dead letter (source=codec.name, reason_code=exc.code), as for native.
+    # In one transaction: store outcome.records (device ids already bound), save
+    # outcome.decoded.states, file outcome.unregistered under unregistered_devices with the raw
+    # message; then answer outcome.decoded.reply (OneNET's echo) or a plain 200.
+
+``run_codec`` is the whole protocol in four steps, each usable alone: ``identify`` (external ids
+the message names: friendly name, devEui, CTWing deviceId, OneNET product/device), load their
+codec states, ``decode``, and :func:`bind` the records to ids from ``device_identities``
+(codec = codec name, external_id).
 
 - ``Decoded.records`` carry the *external* id in ``device_id`` until :func:`bind` swaps in the
   registered device id (codecs cannot look identities up: they are pure).
@@ -34,7 +36,7 @@ How a service calls it (the same for MQTT subscriptions and HTTP push endpoints)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -187,3 +189,33 @@ def default_registry(config: CodecConfig | None = None) -> CodecRegistry:
             OneNetCodec(token=config.onenet_token, max_bytes=config.max_bytes),
         ]
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A decoded message bound to registered devices, ready to store."""
+
+    decoded: Decoded
+    records: tuple[Record, ...]
+    unregistered: tuple[str, ...]
+
+
+def run_codec(
+    codec: Codec,
+    message: Message,
+    *,
+    load_states: Callable[[str, Sequence[str]], Mapping[str, State]],
+    lookup_devices: Callable[[str, Sequence[str]], Mapping[str, str]],
+) -> Outcome:
+    """Identify, load states, decode, bind: the steps every caller of a codec takes.
+
+    ``load_states(codec_name, external_ids)`` returns the stored states it has;
+    ``lookup_devices(codec_name, external_ids)`` returns external id -> registered device id
+    (one query each, for batches). Raises only DecodeError (and whatever the callables raise).
+    """
+    ids = codec.identify(message)
+    states = load_states(codec.name, ids) if ids else {}
+    decoded = codec.decode(message, states)
+    known = lookup_devices(codec.name, decoded.external_ids) if decoded.external_ids else {}
+    unregistered = tuple(i for i in decoded.external_ids if i not in known)
+    return Outcome(decoded, bind(decoded.records, known), unregistered)

@@ -113,17 +113,7 @@ class Zigbee2MqttCodec:
         if kind == "ignored":
             return Decoded(note="not device data")
         if kind == "availability":
-            online = _presence(message.body)
-            event = presence_event(
-                external_id=name,
-                online=online,
-                source=NAME,
-                ts=message.received_at,
-                received_at=message.received_at,
-                msg_key=message_key(message.topic or "", message.body),
-                raw={"availability": "online" if online else "offline"},
-            )
-            return Decoded(records=(event,), external_ids=(name,))
+            return self._availability(name, message, states.get(name))
         return self._decode_state(name, message, states.get(name))
 
     def _route(self, topic: str | None) -> tuple[str, str]:
@@ -144,6 +134,24 @@ class Zigbee2MqttCodec:
                 raise DecodeError("bad_topic", "availability topic without a device name")
             return "availability", name
         return "state", rest
+
+    def _availability(self, name: str, message: Message, state: State | None) -> Decoded:
+        # Availability is retained and redelivered on every reconnect: report changes only.
+        online = _presence(message.body)
+        before = state.get("online") if isinstance(state, Mapping) else None
+        new_state = {**_as_dict(state), "online": online}
+        if before is online:
+            return Decoded(external_ids=(name,), states={name: new_state}, note="unchanged")
+        event = presence_event(
+            external_id=name,
+            online=online,
+            source=NAME,
+            ts=message.received_at,
+            received_at=message.received_at,
+            msg_key=message_key(message.topic or "", message.body),
+            raw={"availability": "online" if online else "offline"},
+        )
+        return Decoded(records=(event,), external_ids=(name,), states={name: new_state})
 
     def _decode_state(self, name: str, message: Message, state: State | None) -> Decoded:
         if not message.body.strip():
@@ -169,9 +177,12 @@ class Zigbee2MqttCodec:
             raw=body,
             extra=extra,
         )
-        return Decoded(
-            records=records, external_ids=(name,), states={name: {"flags": change.flags}}
-        )
+        new_state = {**_as_dict(state), "flags": change.flags}
+        return Decoded(records=records, external_ids=(name,), states={name: new_state})
+
+
+def _as_dict(state: State | None) -> dict[str, Any]:
+    return dict(state) if isinstance(state, Mapping) else {}
 
 
 def _presence(body: bytes) -> bool:

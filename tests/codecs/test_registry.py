@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from codec_support import NOW
 
 from core.codecs import common
-from core.codecs.registry import CodecConfig, Message, bind, default_registry
+from core.codecs.registry import CodecConfig, Message, bind, default_registry, run_codec
 from core.domain import DEVICE_ID_PATTERN, EventType
 from core.errors import DecodeError
 from core.records import Event, Reading
@@ -122,3 +123,30 @@ def test_reading_keeps_raw_without_events() -> None:
     )
     assert isinstance(record, Reading)
     assert record.extra == {"raw": {"a": 1}}
+
+
+def test_run_codec_loads_state_and_binds() -> None:
+    store: dict[str, dict] = {"hall/smoke": {"flags": {"alarm": True}}}
+    calls: list[tuple[str, tuple[str, ...]]] = []
+
+    def load_states(codec: str, ids: Sequence[str]) -> dict[str, dict]:
+        calls.append((codec, tuple(ids)))
+        return {i: store[i] for i in ids if i in store}
+
+    def lookup(codec: str, ids: Sequence[str]) -> dict[str, str]:
+        return {"hall/smoke": "NZ-H0001"} if codec == "zigbee2mqtt" else {}
+
+    codec = REGISTRY.for_topic("zigbee2mqtt/hall/smoke")
+    message = Message(b'{"smoke":false}', NOW, "zigbee2mqtt/hall/smoke")
+    outcome = run_codec(codec, message, load_states=load_states, lookup_devices=lookup)
+    assert calls == [("zigbee2mqtt", ("hall/smoke",))]
+    (event,) = outcome.records
+    assert isinstance(event, Event)
+    assert (event.type, event.device_id) == (EventType.ALARM_CLEARED, "NZ-H0001")
+    assert outcome.unregistered == ()
+    assert outcome.decoded.states == {"hall/smoke": {"flags": {"alarm": False}}}
+
+    stranger = Message(b'{"smoke":true}', NOW, "zigbee2mqtt/unknown")
+    outcome = run_codec(codec, stranger, load_states=load_states, lookup_devices=lookup)
+    assert outcome.records == ()
+    assert outcome.unregistered == ("unknown",)

@@ -198,6 +198,26 @@ def test_decode_availability_forms(payload: bytes, online: bool) -> None:
     assert events(result) == [E.ONLINE if online else E.OFFLINE]
 
 
+def test_decode_availability_reports_changes_only() -> None:
+    # device-availability.html: "this message is a retained MQTT message", so it comes again on
+    # every reconnect; the state message's flags survive availability updates and vice versa.
+    topic = "zigbee2mqtt/kitchen/smoke"
+    states: dict = {}
+    seen = []
+    for suffix, body in [
+        ("/availability", b"online"),
+        ("", b'{"smoke":true}'),
+        ("/availability", b'{"state":"online"}'),
+        ("/availability", b"offline"),
+        ("", b'{"smoke":true}'),
+    ]:
+        result = CODEC.decode(Message(body, NOW, topic + suffix), states)
+        states.update(result.states)
+        seen.append(events(result))
+    assert seen == [[E.ONLINE], [E.ALARM], [], [E.OFFLINE], []]
+    assert states["kitchen/smoke"] == {"online": False, "flags": {"alarm": True}}
+
+
 @pytest.mark.parametrize(
     ("payload", "online"), [(b"online", True), (b'{"state":"offline"}', False)]
 )
