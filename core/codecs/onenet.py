@@ -142,7 +142,13 @@ class OneNetCodec:
             return [_current_item(inner)], dedupe or f"onenet:hash:{message_key(msg):x}"
         msg_text = _raw_member(message.body, "msg")
         self._check(nonce, msg_text, body.get("msg_signature", body.get("signature")))
-        entries = msg if isinstance(msg, list) else [msg]
+        # Decode exactly the text that was verified: with a duplicated "msg" key the parsed
+        # body would hold another value than the signed one.
+        try:
+            signed = orjson.loads(msg_text)
+        except orjson.JSONDecodeError as exc:
+            raise DecodeError("bad_json", "legacy msg is not valid JSON") from exc
+        entries = signed if isinstance(signed, list) else [signed]
         if len(entries) > _MAX_ITEMS or not all(isinstance(e, dict) for e in entries):
             raise DecodeError("bad_payload", "legacy msg must be an object or a list of objects")
         return [_legacy_item(e) for e in entries], f"onenet:hash:{message_key(msg_text):x}"
