@@ -185,8 +185,11 @@ def test_decode_wrong_token() -> None:
     assert info.value.code == "bad_signature"
 
 
-def test_decode_without_token_skips_signature() -> None:
-    assert decode(push(PROPERTY, token="x"), OneNetCodec(token=None)).records
+def test_decode_unverified_only_when_asked() -> None:
+    assert decode(push(PROPERTY, token="x"), OneNetCodec(token=None, verify=False)).records
+    with pytest.raises(DecodeError) as info:
+        decode(push(PROPERTY, token="x"), OneNetCodec(token=None))
+    assert info.value.code == "no_token"
 
 
 def legacy(msg_text: str, token: str = TOKEN) -> bytes:
