@@ -86,6 +86,7 @@ class ProcessReport:
     started_at: float = 0.0  # epoch seconds, after every process connected
     publish_seconds: float = 0.0  # first publish to last publish
     ack_seconds: float = 0.0  # first publish to last ack
+    cpu_seconds: float = 0.0  # CPU this process used publishing and reading acks
     error: str | None = None
     marked: list[Marked] = field(default_factory=list)
 
@@ -173,11 +174,13 @@ def _publish_slice(job: _Job, ready: Any, results: Any) -> None:
         pump.connect(job.options.connect_timeout)
         ready.wait(job.options.connect_timeout + 30)
         _publish(job, ids, link, pump, report)
+        cpu_flush = time.process_time()
         try:
             pump.flush(job.options.ack_timeout)
         except PublishTimeout as exc:
             report.error = str(exc)
         report.ack_seconds = time.time() - report.started_at
+        report.cpu_seconds += time.process_time() - cpu_flush
         report.published, report.acked, report.rejected = link.published, link.acked, link.rejected
         report.reconnects = link.reconnects
         pump.close()
@@ -206,6 +209,7 @@ def _publish(job: _Job, ids: list[str], link: Link, pump: Pump, report: ProcessR
     sent, devices, alarm_every = 0, len(ids), options.alarm_every
 
     report.started_at = time.time()
+    cpu0 = time.process_time()
     t0 = time.monotonic()
     end = t0 + options.duration if options.duration is not None else float("inf")
     while sent < quota:
@@ -233,6 +237,7 @@ def _publish(job: _Job, ids: list[str], link: Link, pump: Pump, report: ProcessR
             if sent & 63 == 0:
                 pump.run(0)
     report.publish_seconds = time.monotonic() - t0
+    report.cpu_seconds = time.process_time() - cpu0
 
 
 def _share(count: int | None, parts: int, index: int) -> float:

@@ -178,11 +178,11 @@ class Simulation:
 
     def _play(self, entry: _Entry, report: SimReport) -> None:
         det = entry.detector
-        if self.stamp == "wall":
-            now = datetime.now(UTC)
-        else:
-            now = self.start + timedelta(seconds=entry.due)
-        det.tick(now)
+        sim_now = self.start + timedelta(seconds=entry.due)
+        # The device ages in simulated time (battery drain follows the acceleration) ...
+        det.tick(sim_now)
+        # ... and writes the time its clock shows into ts.
+        now = datetime.now(UTC) if self.stamp == "wall" else sim_now
         if entry.step is None:
             if det.silent:
                 return  # a silent device stops reporting for good

@@ -150,15 +150,22 @@ def reboot(*, down_for: float = 20.0) -> list[Step]:
 
 def duplicate(*, gap: float = 2.0) -> list[Step]:
     """QoS 1 redelivery: a telemetry report and a test event, each published twice, same bytes."""
+    originals: list[OutMessage] = []
+
+    def original(make: Action) -> Action:
+        def act(det: Detector, now: datetime) -> list[OutMessage]:
+            originals[:] = make(det, now)
+            return list(originals)
+
+        return act
 
     def again(det: Detector, now: datetime) -> list[OutMessage]:
-        assert det.last_message is not None
-        return [det.last_message.as_duplicate()]
+        return [m.as_duplicate() for m in originals]
 
     return [
-        _at(0.0, telemetry()),
+        Step(0.0, original(telemetry().action), "telemetry"),
         Step(gap, again, "duplicate"),
-        _at(2 * gap, event("test")),
+        Step(2 * gap, original(event("test").action), "test"),
         Step(3 * gap, again, "duplicate"),
     ]
 

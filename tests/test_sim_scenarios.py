@@ -105,6 +105,19 @@ def test_play_duplicate_repeats_identical_bytes() -> None:
     assert seqs(out) == [0, 0, 1, 1]
 
 
+def test_run_duplicate_repeats_its_own_messages_between_periodic_reports() -> None:
+    sink = MemorySink()
+    fleet = build_fleet(["A-1"], topic_prefix=PREFIX)
+    sim = Simulation(fleet, sink, heartbeat_seconds=1, realtime=False, stagger=False)
+    sim.schedule("A-1", scenarios.duplicate(gap=2.5), at=0.5)
+    sim.run(sim_seconds=10)
+    duplicates = [m for m in sink.messages if m.expect == "duplicate"]
+    assert [m.kind for m in duplicates] == ["telemetry", "event"]
+    for dup in duplicates:
+        assert [m.payload for m in sink.messages].count(dup.payload) == 2
+    assert len(sink.messages) > 8  # periodic reports came in between
+
+
 def test_play_duplicate_without_ts_is_not_recognisable() -> None:
     det = Detector("NZ-H0005", PREFIX, ts_format=TsFormat.NONE)
     out = scenarios.play(scenarios.duplicate(), det, START)
