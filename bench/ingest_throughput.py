@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -29,10 +30,52 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from bench.loadgen import LoadInBackground, LoadPlan, device_ids, run_load
 from bench.servers import private_servers
 from core.config import parse_mqtt_url
 from core.migrate import migrate
+from device_sim.load import LoadOptions
+from device_sim.load import run_load as sim_load
+
+ID_PREFIX = "BENCH"
+
+
+def load(
+    mqtt_url: str, prefix: str, devices: int, messages: int, rate: float | None = None
+) -> dict[str, float]:
+    """Publish a bounded telemetry load with the simulator's load mode (raw MQTT, 2 processes)."""
+    options = LoadOptions(
+        devices=devices, id_prefix=ID_PREFIX, processes=2, rate=rate, count=messages,
+        duration=None, ack_timeout=300,
+    )  # fmt: skip
+    began = time.monotonic()
+    report = sim_load(options, mqtt_url=mqtt_url, topic_prefix=prefix)
+    if report.errors:
+        raise RuntimeError("; ".join(report.errors))
+    seconds = time.monotonic() - began
+    return {"published": report.published, "acked": report.acked, "rate": report.acked / seconds}
+
+
+def device_ids(devices: int) -> list[str]:
+    return LoadOptions(devices=devices, id_prefix=ID_PREFIX).device_ids()
+
+
+class LoadInBackground:
+    """Run :func:`load` on a thread (the simulator itself runs in child processes)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self._result: dict[str, float] = {}
+        self._thread = threading.Thread(
+            target=lambda: self._result.update(load(*args, **kwargs)),  # type: ignore[arg-type]
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def result(self, timeout: float = 600) -> dict[str, float]:
+        self._thread.join(timeout)
+        return self._result
+
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -83,12 +126,12 @@ def baseline(mqtt_url: str, devices: int, messages: int) -> dict[str, float]:
     # Live: publishers and subscriber at the same time.
     sub = CountingSubscriber(mqtt_url, f"{prefix}/+/telemetry", client_id)
     began = time.monotonic()
-    run_load(LoadPlan(mqtt_url, prefix, devices, messages))
+    load(mqtt_url, prefix, devices, messages)
     sub.wait_for(messages, timeout=300)
     live_rate = sub.count / ((sub.last or began) - began)
     sub.close()
     # Drain: the messages wait in the broker, then the subscriber empties its session.
-    run_load(LoadPlan(mqtt_url, prefix, devices, messages, seq_base=10**6))
+    load(mqtt_url, prefix, devices, messages)
     sub = CountingSubscriber(mqtt_url, f"{prefix}/+/telemetry", client_id)
     sub.wait_for(messages, timeout=300)
     drain_rate = sub.count / ((sub.last or 0) - (sub.first or 0) or 1e-9)
@@ -254,7 +297,7 @@ def main() -> None:
 
         # Live: publishers and ingest at the same time; throughput published -> committed.
         began = time.monotonic()
-        run_load(LoadPlan(mqtt_url, prefix, args.devices, args.messages))
+        load(mqtt_url, prefix, args.devices, args.messages)
         _, done = wait_stored(ingest, args.messages, 600, rss)
         live_rate = args.messages / (done - began)
         print(f"ingest live: {live_rate:.0f} msg/s", flush=True)
@@ -263,9 +306,7 @@ def main() -> None:
         load_rate = min(15_000.0, live_rate * 0.8)
         load_messages = int(load_rate * 25)
         before = ingest.stored()
-        background = LoadInBackground(
-            LoadPlan(mqtt_url, prefix, args.devices, load_messages, rate=load_rate, seq_base=10**6)
-        )
+        background = LoadInBackground(mqtt_url, prefix, args.devices, load_messages, rate=load_rate)
         background.start()
         time.sleep(3)
         loaded = alarm_latencies(database_url, mqtt_url, prefix, "BENCH-ALARM", args.alarms)
@@ -278,7 +319,7 @@ def main() -> None:
         ingest.stop()
 
         # Drain: the backlog waits in the broker, then a fresh ingest process empties it.
-        run_load(LoadPlan(mqtt_url, prefix, args.devices, args.messages, seq_base=2 * 10**6))
+        load(mqtt_url, prefix, args.devices, args.messages)
         ingest = IngestProcess(database_url, mqtt_url, prefix, client_id, log)
         first, done = wait_stored(ingest, args.messages, 600, rss)
         drain_rate = args.messages / (done - first)
