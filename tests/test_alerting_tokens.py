@@ -14,8 +14,9 @@ NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
 
 def token(incident: int = 1234, contact: int = 56, ttl_h: float = 72) -> str:
-    return make_ack_token(incident_id=incident, contact_id=contact, secret=SECRET,
-                          ttl=timedelta(hours=ttl_h), now=NOW)
+    return make_ack_token(
+        incident_id=incident, contact_id=contact, secret=SECRET, ttl=timedelta(hours=ttl_h), now=NOW
+    )
 
 
 def test_verify_ack_token_accepts_own_token() -> None:
@@ -27,7 +28,7 @@ def test_verify_ack_token_accepts_own_token() -> None:
 
 def _flip(text: str, index: int) -> str:
     ch = text[index]
-    return text[:index] + ("a" if ch != "a" else "b") + text[index + 1:]
+    return text[:index] + ("a" if ch != "a" else "b") + text[index + 1 :]
 
 
 @pytest.mark.parametrize(

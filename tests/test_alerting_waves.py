@@ -43,13 +43,22 @@ def test_alarm_pages_wave1_once_each_then_wave2_after_wait(database_url: str, db
         text = by_person[f"{tag}-family"][0].json()
         assert "烟感" in text["title"]
         body = text["message"]
-        for fact in ("南张村三组h1号", "厨房", "王秀英", "独居", "0537-1234567", "孙网格(网格员)",
-                     "https://sw.example/a/"):
+        for fact in (
+            "南张村三组h1号",
+            "厨房",
+            "王秀英",
+            "独居",
+            "0537-1234567",
+            "孙网格(网格员)",
+            "https://sw.example/a/",
+        ):
             assert fact in body, f"{fact!r} missing from {body!r}"
-        wave2_first = min(r.at for r in rx.seen() if r.path.split("/")[2] in
-                          {f"{tag}-{x}" for x in WAVE2})
-        wave1_last = max(r.at for r in rx.seen() if r.path.split("/")[2] in
-                         {f"{tag}-{x}" for x in WAVE1})
+        wave2_first = min(
+            r.at for r in rx.seen() if r.path.split("/")[2] in {f"{tag}-{x}" for x in WAVE2}
+        )
+        wave1_last = max(
+            r.at for r in rx.seen() if r.path.split("/")[2] in {f"{tag}-{x}" for x in WAVE1}
+        )
         assert wave2_first > wave1_last
         assert scalar(db, "SELECT count(*) FROM incident_log WHERE action = 'delivered'") == 6
 
@@ -65,13 +74,19 @@ def test_ack_through_link_stops_wave2(database_url: str, db) -> None:
             token = link.split("https://sw.example/a/")[1].split()[0]
             claim = verify_ack_token(token, secret=SECRET)
             with psycopg.connect(database_url, autocommit=True) as conn:
-                acknowledge_incident(conn, incident_id=claim.incident_id, actor="family",
-                                     contact_id=claim.contact_id)
+                acknowledge_incident(
+                    conn, incident_id=claim.incident_id, actor="family", contact_id=claim.contact_id
+                )
             # Wait past wave 2's due time; the worker must have let it pass unsent.
             due = scalar(db, "SELECT max(due_at) FROM notifications WHERE wave = 2")
-            wait_until(lambda: scalar(db, "SELECT clock_timestamp() > %s + interval '1.5 s'",
-                                      (due,)), timeout=30)
+            wait_until(
+                lambda: scalar(db, "SELECT clock_timestamp() > %s + interval '1.5 s'", (due,)),
+                timeout=30,
+            )
         assert len(rx.seen()) == len(WAVE1)
-        assert scalar(db, "SELECT count(*) FROM notifications WHERE wave = 2 AND status = 'cancelled'") == 3
+        assert (
+            scalar(db, "SELECT count(*) FROM notifications WHERE wave = 2 AND status = 'cancelled'")
+            == 3
+        )
         assert scalar(db, "SELECT status FROM incidents") == "acknowledged"
         assert scalar(db, "SELECT ack_contact_id FROM incidents") == house.contacts["family"]
