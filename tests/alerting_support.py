@@ -74,6 +74,9 @@ class Receiver:
             return 200, b'{"errcode": 93000, "errmsg": "invalid webhook url"}'
         if kind == "500":
             return 500, b"internal error"
+        if kind == "delay":  # a provider that takes a moment: keeps a wave in flight
+            time.sleep(0.2)
+            return 200, b'{"errcode": 0}'
         if kind == "slow":
             time.sleep(SLOW_S)
             return 200, b'{"errcode": 0}'
@@ -83,7 +86,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = Received(
                     self.path, dict(self.headers.items()), self.rfile.read(length), time.monotonic()
@@ -116,6 +119,7 @@ class Receiver:
 
 @contextmanager
 def receiver(**handlers: Check) -> Iterator[Receiver]:
+    """A started :class:`Receiver`, stopped after the block."""
     r = Receiver(handlers=dict(handlers)).start()
     try:
         yield r
@@ -206,7 +210,8 @@ def seed_household(
     assert site
     device = f"NZ-{tag}"
     cur.execute(
-        "INSERT INTO devices (id, model_code, site_id, room) VALUES (%s, 'sw-native-1', %s, '厨房')",
+        "INSERT INTO devices (id, model_code, site_id, room)"
+        " VALUES (%s, 'sw-native-1', %s, '厨房')",
         (device, site["id"]),
     )
     people = {
@@ -239,11 +244,12 @@ _seq = iter(range(1, 10**9))
 def raise_event(
     conn: psycopg.Connection[Any], device_id: str, event_type: str, *, priority: int = 1
 ) -> int:
-    """Store an event the way ingest does (events + pending_events + pg_notify, one transaction)."""
+    """Store an event as ingest does: events, pending_events, pg_notify, one transaction."""
     now = datetime.now(UTC)
     with conn.transaction():
         row = conn.execute(
-            "INSERT INTO events (device_id, ts, received_at, msg_key, type, priority, site_id, source)"
+            "INSERT INTO events"
+            " (device_id, ts, received_at, msg_key, type, priority, site_id, source)"
             " SELECT %s, %s, %s, %s, %s, %s, d.site_id, 'test' FROM devices d WHERE d.id = %s"
             " RETURNING id, ts",
             (device_id, now, now, next(_seq), event_type, priority, device_id),
