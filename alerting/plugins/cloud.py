@@ -177,7 +177,8 @@ class NotifyTencentSMS(_CloudPlugin):
                 "TemplateParamSet": [body],
             }
         )
-        host = urlsplit(self.endpoint).netloc
+        where = urlsplit(self.endpoint)
+        host, path = where.netloc, where.path.rstrip("/") + "/"
         timestamp = int(time.time())
         content_type = "application/json; charset=utf-8"
         headers = {
@@ -189,6 +190,7 @@ class NotifyTencentSMS(_CloudPlugin):
                 payload=payload,
                 timestamp=timestamp,
                 content_type=content_type,
+                path=path,
             ),
             "Content-Type": content_type,
             "Host": host,

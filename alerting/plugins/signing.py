@@ -42,6 +42,7 @@ def tc3_authorization(
     payload: bytes,
     timestamp: int,
     content_type: str = "application/json; charset=utf-8",
+    path: str = "/",
 ) -> str:
     """The ``Authorization`` header of a Tencent Cloud API 3.0 POST request."""
     date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
@@ -49,7 +50,7 @@ def tc3_authorization(
     canonical = "\n".join(
         [
             "POST",
-            "/",
+            path,
             "",
             f"content-type:{content_type}\nhost:{host}\n",
             signed_headers,
