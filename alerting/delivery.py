@@ -53,7 +53,7 @@ class Sender:
         for index, url in enumerate(row["channels"]):
             shape = channel_of(url)
             message = row["messages"].get(shape) or next(iter(row["messages"].values()))
-            for attempt in range(self.settings.attempts_per_channel):
+            for attempt in range(self.settings.alerting_attempts_per_channel):
                 if self.stop.is_set() and attempt:
                     return "interrupted"  # the lease expires and another worker resumes
                 still_ours, incident_status = self._extend(row["id"])
@@ -80,7 +80,7 @@ class Sender:
                     url,
                     title=message.get("title", ""),
                     body=message["body"],
-                    timeout_s=self.settings.request_timeout_s,
+                    timeout_s=self.settings.alerting_request_timeout_s,
                 )
                 attempts += 1
                 self._record(row, index, url, result)
@@ -90,8 +90,10 @@ class Sender:
                 last_error = f"{scheme_of(url)}: {result.outcome} {result.response}"[:500]
                 if result.outcome == "unsupported":
                     break  # retrying a URL Apprise cannot use is pointless: fall back now
-                if attempt + 1 < self.settings.attempts_per_channel:
-                    self.stop.wait(min(self.settings.backoff_s * 2**attempt, MAX_BACKOFF_S))
+                if attempt + 1 < self.settings.alerting_attempts_per_channel:
+                    self.stop.wait(
+                        min(self.settings.alerting_backoff_s * 2**attempt, MAX_BACKOFF_S)
+                    )
         self._finish_failed(row, attempts, last_error, "failed")
         return "failed"
 
@@ -109,11 +111,11 @@ class Sender:
                 conn,
                 notification_id=notification_id,
                 worker=self.worker,
-                lease_s=self.settings.lease_s,
+                lease_s=self.settings.alerting_lease_s,
             )
 
     def _rate_limited(self, url: str, fire: bool) -> datetime | None:
-        limit = self.settings.rate_limits.get(scheme_of(url))
+        limit = self.settings.alerting_rate_limits.get(scheme_of(url))
         if limit is None:
             return None
         with self.pool.connection() as conn:

@@ -42,7 +42,7 @@ def plan_digests(
     """Plan today's digest for every maintainer (once a day), or one now when on demand."""
     zone = ZoneInfo(settings.timezone)
     local = now.astimezone(zone)
-    if not on_demand and local.time() < settings.digest_at:
+    if not on_demand and local.time() < settings.alerting_digest_at:
         return []
     planned: list[int] = []
     with conn.transaction():
@@ -77,7 +77,7 @@ def _plan_one(
     local: datetime,
     on_demand: bool,
 ) -> list[int]:
-    locale = person["locale"] or settings.locale
+    locale = person["locale"] or settings.alerting_locale
     labels = KIND_LABELS.get(locale, {})
     orders = conn.execute(Q["digest_work_orders"], {"path": person["org_path"]}).fetchall()
     offline = conn.execute(Q["digest_offline"], {"path": person["org_path"]}).fetchone()
@@ -98,12 +98,12 @@ def _plan_one(
     }
     messages = render_all("digest", locale, values, person["channels"])
     due = now
-    if not settings.digest_at_night:
+    if not settings.alerting_digest_at_night:
         due = release_time(
             now,
             priority=Priority.MAINTENANCE,
-            start=person["quiet_hours_start"] or settings.quiet_start,
-            end=person["quiet_hours_end"] or settings.quiet_end,
+            start=person["quiet_hours_start"] or settings.alerting_quiet_start,
+            end=person["quiet_hours_end"] or settings.alerting_quiet_end,
             tz=settings.timezone,
         )
     key = f"digest:{person['id']}:{local:%Y-%m-%d}" + (

@@ -139,7 +139,7 @@ def _plan_one(
     settings: AlertingSettings,
     now: datetime,
 ) -> Planned | None:
-    locale = contact["locale"] or settings.locale
+    locale = contact["locale"] or settings.alerting_locale
     token = make_ack_token(
         incident_id=incident["id"],
         contact_id=contact["id"],
@@ -160,8 +160,8 @@ def _plan_one(
     due = release_time(
         due,
         priority=incident["priority"],
-        start=contact["quiet_hours_start"] or settings.quiet_start,
-        end=contact["quiet_hours_end"] or settings.quiet_end,
+        start=contact["quiet_hours_start"] or settings.alerting_quiet_start,
+        end=contact["quiet_hours_end"] or settings.alerting_quiet_end,
         tz=settings.timezone,
     )
     title = next(iter(messages.values()))["title"] if messages else ""

@@ -43,12 +43,12 @@ class EscalationPolicy:
         """The policy every site gets unless overridden."""
         return cls(
             wave_roles=DEFAULT_WAVE_ROLES,
-            wave_delays_s=(0.0, settings.wave2_after_s, settings.wave3_after_s),
-            repeat_last=settings.repeat_last,
-            repeat_every_s=settings.repeat_every_s,
-            repage_after_s=settings.repage_after_s,
-            max_repages=settings.max_repages,
-            tamper_same_day_call=settings.tamper_same_day_call,
+            wave_delays_s=(0.0, settings.alerting_wave2_after_s, settings.alerting_wave3_after_s),
+            repeat_last=settings.alerting_repeat_last,
+            repeat_every_s=settings.alerting_repeat_every_s,
+            repage_after_s=settings.alerting_repage_after_s,
+            max_repages=settings.alerting_max_repages,
+            tamper_same_day_call=settings.alerting_tamper_same_day_call,
         )
 
     def merged(self, override: dict[str, Any]) -> EscalationPolicy:

@@ -57,10 +57,15 @@ class AlertingService:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.worker = worker or settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
+        self.worker = (
+            worker or settings.alerting_worker_name or f"{socket.gethostname()}:{os.getpid()}"
+        )
         self.stop_event = threading.Event()
         self.pool = make_pool(
-            settings.database_url, min_size=1, max_size=settings.workers + 2, name="alerting"
+            settings.database_url,
+            min_size=1,
+            max_size=settings.alerting_workers + 2,
+            name="alerting",
         )
         self.processor = EventProcessor(settings, clock)
         self.watch = SelfWatch(settings)
@@ -82,7 +87,7 @@ class AlertingService:
         listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
         log.info("alerting worker %s started", self.worker)
         turns = 0
-        with ThreadPoolExecutor(self.settings.workers, thread_name_prefix="send") as pool:
+        with ThreadPoolExecutor(self.settings.alerting_workers, thread_name_prefix="send") as pool:
             try:
                 while not self.stop_event.is_set():
                     self._turn(work, pool, sender)
@@ -110,7 +115,7 @@ class AlertingService:
         if mono - self._last_housekeeping >= HOUSEKEEPING_EVERY_S:
             self._last_housekeeping = mono
             self.housekeeping(conn)
-        if mono - self._last_watch >= self.settings.watch_interval_s:
+        if mono - self._last_watch >= self.settings.alerting_watch_interval_s:
             self._last_watch = mono
             pool.submit(self._watch)
         self._claim_and_send(conn, pool, sender)
@@ -119,11 +124,15 @@ class AlertingService:
         self, conn: psycopg.Connection[Any], pool: ThreadPoolExecutor, sender: Sender
     ) -> None:
         self.in_flight = {f for f in self.in_flight if not f.done()}
-        free = self.settings.workers - len(self.in_flight)
+        free = self.settings.alerting_workers - len(self.in_flight)
         if free <= 0:
             return
         rows = outbox.claim_due(
-            conn, worker=self.worker, now=self.clock(), limit=free, lease_s=self.settings.lease_s
+            conn,
+            worker=self.worker,
+            now=self.clock(),
+            limit=free,
+            lease_s=self.settings.alerting_lease_s,
         )
         for row in rows:
             future = pool.submit(self._deliver, sender, row)
@@ -204,8 +213,8 @@ class AlertingService:
         return planned
 
     def _wait(self, listen: psycopg.Connection[Any], work: psycopg.Connection[Any]) -> None:
-        timeout = self.settings.poll_interval_s
-        if len(self.in_flight) >= self.settings.workers:
+        timeout = self.settings.alerting_poll_interval_s
+        if len(self.in_flight) >= self.settings.alerting_workers:
             timeout = 0.05  # senders busy: come back soon to claim more
         else:
             due = outbox.next_due(work)

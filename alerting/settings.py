@@ -19,44 +19,44 @@ class AlertingSettings(CommonSettings):
     ack_ttl_s: int = Field(default=72 * 3600, gt=60)
 
     # Escalation defaults (field practice); per site or village overrides live in the database.
-    wave2_after_s: float = Field(default=120.0, ge=0)
-    wave3_after_s: float = Field(default=300.0, ge=0)
-    repeat_last: int = Field(default=3, ge=0, le=20)
-    repeat_every_s: float = Field(default=300.0, gt=0)
-    repage_after_s: float = Field(default=1800.0, gt=0)
-    max_repages: int = Field(default=3, ge=0, le=20)
-    tamper_same_day_call: bool = True
+    alerting_wave2_after_s: float = Field(default=120.0, ge=0)
+    alerting_wave3_after_s: float = Field(default=300.0, ge=0)
+    alerting_repeat_last: int = Field(default=3, ge=0, le=20)
+    alerting_repeat_every_s: float = Field(default=300.0, gt=0)
+    alerting_repage_after_s: float = Field(default=1800.0, gt=0)
+    alerting_max_repages: int = Field(default=3, ge=0, le=20)
+    alerting_tamper_same_day_call: bool = True
 
     # Delivery.
-    workers: int = Field(default=4, ge=1, le=64)
-    request_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    attempts_per_channel: int = Field(default=3, ge=1, le=10)
-    backoff_s: float = Field(default=0.5, ge=0)
-    lease_s: float = Field(default=60.0, gt=1)
-    poll_interval_s: float = Field(default=2.0, gt=0)
+    alerting_workers: int = Field(default=4, ge=1, le=64)
+    alerting_request_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    alerting_attempts_per_channel: int = Field(default=3, ge=1, le=10)
+    alerting_backoff_s: float = Field(default=0.5, ge=0)
+    alerting_lease_s: float = Field(default=60.0, gt=1)
+    alerting_poll_interval_s: float = Field(default=2.0, gt=0)
     # Our own per-destination limits, per minute, by URL scheme (fire alarms ignore them).
-    rate_limits: dict[str, int] = Field(
+    alerting_rate_limits: dict[str, int] = Field(
         default_factory=lambda: {"wecombot": 20, "dingtalk": 20, "feishu": 100}
     )
-    locale: str = "zh-CN"
+    alerting_locale: str = "zh-CN"
 
     # Quiet hours for low-priority messages (local time) and digests.
     timezone: str = "Asia/Shanghai"
-    quiet_start: time = time(21, 0)
-    quiet_end: time = time(7, 30)
-    digest_at: time = time(8, 30)
-    digest_at_night: bool = False
+    alerting_quiet_start: time = time(21, 0)
+    alerting_quiet_end: time = time(7, 30)
+    alerting_digest_at: time = time(8, 30)
+    alerting_digest_at_night: bool = False
 
     # Self-watch: page the monitoring centre when these are crossed.
-    metrics_port: int = Field(default=9102, ge=0, le=65535)
-    watch_interval_s: float = Field(default=30.0, gt=0)
-    backlog_threshold: int = Field(default=50, ge=1)
-    backlog_age_threshold_s: float = Field(default=60.0, gt=0)
-    failure_rate_threshold: float = Field(default=0.5, gt=0, le=1)
-    failure_window_s: float = Field(default=300.0, gt=0)
-    monitoring_urls: list[str] = Field(default_factory=list)
+    alerting_metrics_port: int = Field(default=9102, ge=0, le=65535)
+    alerting_watch_interval_s: float = Field(default=30.0, gt=0)
+    alerting_backlog_threshold: int = Field(default=50, ge=1)
+    alerting_backlog_age_threshold_s: float = Field(default=60.0, gt=0)
+    alerting_failure_rate_threshold: float = Field(default=0.5, gt=0, le=1)
+    alerting_failure_window_s: float = Field(default=300.0, gt=0)
+    alerting_monitoring_urls: list[str] = Field(default_factory=list)
 
-    worker_name: str = ""
+    alerting_worker_name: str = ""
 
     @field_validator("ack_base_url")
     @classmethod
@@ -65,7 +65,7 @@ class AlertingSettings(CommonSettings):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("locale")
+    @field_validator("alerting_locale")
     @classmethod
     def _locale(cls, value: str) -> str:
         if value not in ("zh-CN", "en"):

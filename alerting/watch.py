@@ -39,36 +39,41 @@ class SelfWatch:
         metrics.QUEUE_AGE.set(age)
         metrics.PENDING_EVENTS.set(int(health.get("pending_events") or 0))
         found: list[str] = []
-        if due >= self.settings.backlog_threshold or age >= self.settings.backlog_age_threshold_s:
+        if (
+            due >= self.settings.alerting_backlog_threshold
+            or age >= self.settings.alerting_backlog_age_threshold_s
+        ):
             found.append(f"backlog: {due} due unsent, oldest {age:.0f} s")
-        for row in conn.execute(Q["failure_rates"], {"window": self.settings.failure_window_s}):
+        for row in conn.execute(
+            Q["failure_rates"], {"window": self.settings.alerting_failure_window_s}
+        ):
             if row["total"] >= MIN_ATTEMPTS_FOR_RATE:
                 rate = row["failed"] / row["total"]
-                if rate >= self.settings.failure_rate_threshold:
+                if rate >= self.settings.alerting_failure_rate_threshold:
                     found.append(f"{row['scheme']}: {rate:.0%} of {row['total']} attempts failed")
         return found
 
     def check(self, conn: psycopg.Connection[Any], now: datetime) -> list[str]:
         """Look, and page the monitoring centre if needed (rate-limited)."""
         found = self.problems(conn, now)
-        if not found or not self.settings.monitoring_urls:
+        if not found or not self.settings.alerting_monitoring_urls:
             return found
         if self.last_alert and (now - self.last_alert).total_seconds() < REALERT_AFTER_S:
             return found
         self.last_alert = now
         problem = "; ".join(found)
-        for url in self.settings.monitoring_urls:
+        for url in self.settings.alerting_monitoring_urls:
             message = render(
                 "selfwatch",
                 channel_of(url),
-                self.settings.locale,
+                self.settings.alerting_locale,
                 {"problem": problem, "time": now.isoformat(timespec="seconds")},
             )
             result = send_once(
                 url,
                 title=message.title,
                 body=message.body,
-                timeout_s=self.settings.request_timeout_s,
+                timeout_s=self.settings.alerting_request_timeout_s,
             )
             log.warning(
                 "self-watch page (%s) via %s: %s", problem, url.split(":")[0], result.outcome

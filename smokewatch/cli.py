@@ -57,10 +57,10 @@ def alerting(ctx: click.Context) -> None:
 
     wait_for_database(settings.database_url)
     service = AlertingService(settings)
-    if settings.metrics_port:
+    if settings.alerting_metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(settings.metrics_port)
+        start_http_server(settings.alerting_metrics_port)
     signal.signal(signal.SIGTERM, lambda *_: service.stop())
     try:
         service.run()

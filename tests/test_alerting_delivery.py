@@ -31,7 +31,7 @@ def test_failing_receivers_are_retried_then_fallen_back_and_recorded(database_ur
 
         house = seed_household(db, channels)
         family = house.contacts["family"]
-        with running_alerting(alerting_settings(database_url, attempts_per_channel=2)):
+        with running_alerting(alerting_settings(database_url, alerting_attempts_per_channel=2)):
             raise_event(db, house.device_id, "alarm")
             wait_until(
                 lambda: (

@@ -118,7 +118,9 @@ def test_unresolved_acknowledged_fire_repages_a_bounded_number_of_times(
 ) -> None:
     house = seed_household(db, channels)
     clock = Clock()
-    settings = alerting_settings(database_url, repage_after_s=600.0, max_repages=2)
+    settings = alerting_settings(
+        database_url, alerting_repage_after_s=600.0, alerting_max_repages=2
+    )
     processor = EventProcessor(settings, clock)
     service = AlertingService(settings, clock=clock)
     raise_event(db, house.device_id, "alarm")

@@ -17,7 +17,7 @@ from tests.alerting_support import (
 )
 from tests.support import wait_until
 
-NO_QUIET = {"quiet_start": time(0, 0), "quiet_end": time(0, 0)}
+NO_QUIET = {"alerting_quiet_start": time(0, 0), "alerting_quiet_end": time(0, 0)}
 
 
 def add_maintainer(db, village_id: int, name: str, url: str) -> int:
@@ -33,7 +33,7 @@ def test_digest_lists_work_orders_once_a_day(database_url: str, db) -> None:
     with receiver() as rx:
         house = seed_household(db, lambda name: [rx.url(f"ok/{name}")])
         add_maintainer(db, house.village_id, "维护员甲", rx.url("ok/maintainer"))
-        settings = alerting_settings(database_url, digest_at=time(0, 0), **NO_QUIET)
+        settings = alerting_settings(database_url, alerting_digest_at=time(0, 0), **NO_QUIET)
         raise_event(db, house.device_id, "low_battery", priority=3)
         processor = EventProcessor(settings, lambda: datetime.now(UTC))
         while processor.process_one(db):
@@ -56,7 +56,7 @@ def test_digest_waits_for_morning_unless_configured(database_url: str, db) -> No
     plan_digests(db, settings=settings, now=night, on_demand=True)
     due = scalar(db, "SELECT due_at FROM notifications WHERE purpose = 'digest'")
     assert due == datetime(2026, 11, 26, 23, 30, tzinfo=UTC)  # 07:30 local
-    awake = alerting_settings(database_url, digest_at_night=True)
+    awake = alerting_settings(database_url, alerting_digest_at_night=True)
     plan_digests(db, settings=awake, now=night.replace(minute=1), on_demand=True)
     assert scalar(db, "SELECT min(due_at) FROM notifications WHERE purpose = 'digest'") == (
         night.replace(minute=1)
@@ -69,7 +69,7 @@ def test_rate_limit_defers_digest_but_never_fire(database_url: str, db) -> None:
         house = seed_household(db, lambda name: [shared])
         add_maintainer(db, house.village_id, "维护员甲", shared)
         add_maintainer(db, house.village_id, "维护员乙", shared)
-        settings = alerting_settings(database_url, rate_limits={"json": 2}, **NO_QUIET)
+        settings = alerting_settings(database_url, alerting_rate_limits={"json": 2}, **NO_QUIET)
         with running_alerting(settings):
             raise_event(db, house.device_id, "alarm")  # three fire pages to one destination
             wait_until(lambda: len(rx.seen()) >= 3, timeout=30)
@@ -97,7 +97,9 @@ def test_self_watch_pages_monitoring_centre_on_backlog(database_url: str, db) ->
     with receiver() as rx:
         house = seed_household(db, lambda name: [f"json://127.0.0.1:9/{name}"])
         settings = alerting_settings(
-            database_url, backlog_threshold=3, monitoring_urls=[rx.url("ok/monitoring-centre")]
+            database_url,
+            alerting_backlog_threshold=3,
+            alerting_monitoring_urls=[rx.url("ok/monitoring-centre")],
         )
         processor = EventProcessor(settings, lambda: datetime.now(UTC))
         raise_event(db, house.device_id, "alarm")

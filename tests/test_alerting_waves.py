@@ -24,7 +24,7 @@ from tests.support import wait_until
 def test_alarm_pages_wave1_once_each_then_wave2_after_wait(database_url: str, db) -> None:
     with receiver() as rx:
         house = seed_household(db, lambda name: [rx.url(f"ok/{name}")])
-        settings = alerting_settings(database_url, wave2_after_s=1.0)
+        settings = alerting_settings(database_url, alerting_wave2_after_s=1.0)
         with running_alerting(settings):
             raise_event(db, house.device_id, "alarm")
             raise_event(db, house.device_id, "alarm")  # a repeat joins the same incident
@@ -66,7 +66,7 @@ def test_alarm_pages_wave1_once_each_then_wave2_after_wait(database_url: str, db
 def test_ack_through_link_stops_wave2(database_url: str, db) -> None:
     with receiver() as rx:
         house = seed_household(db, lambda name: [rx.url(f"ok/{name}")])
-        settings = alerting_settings(database_url, wave2_after_s=2.0)
+        settings = alerting_settings(database_url, alerting_wave2_after_s=2.0)
         with running_alerting(settings):
             raise_event(db, house.device_id, "alarm")
             wait_until(lambda: len(rx.seen()) >= len(WAVE1), timeout=30)

@@ -38,7 +38,7 @@ def per_person(rx) -> Counter[str]:
 def test_two_workers_send_each_page_once(database_url: str, db) -> None:
     with receiver() as rx:
         devices = seed(db, rx)
-        fast = {"wave2_after_s": 0.5, "wave3_after_s": 1.0, "workers": 3}
+        fast = {"alerting_wave2_after_s": 0.5, "alerting_wave3_after_s": 1.0, "alerting_workers": 3}
         with (
             running_alerting(alerting_settings(database_url, **fast)),
             running_alerting(alerting_settings(database_url, **fast)),
@@ -67,14 +67,14 @@ def _env(database_url: str) -> dict[str, str]:
             "SMOKEWATCH_DATABASE_URL": database_url,
             "SMOKEWATCH_ENVIRONMENT": "test",
             "SMOKEWATCH_ACK_SECRET": SECRET,
-            "SMOKEWATCH_LEASE_S": "2",
-            "SMOKEWATCH_WAVE2_AFTER_S": "0.5",
-            "SMOKEWATCH_WAVE3_AFTER_S": "1",
-            "SMOKEWATCH_REPEAT_LAST": "0",
-            "SMOKEWATCH_METRICS_PORT": "0",
-            "SMOKEWATCH_WORKERS": "3",
-            "SMOKEWATCH_POLL_INTERVAL_S": "0.5",
-            "SMOKEWATCH_REQUEST_TIMEOUT_S": "2",
+            "SMOKEWATCH_ALERTING_LEASE_S": "2",
+            "SMOKEWATCH_ALERTING_WAVE2_AFTER_S": "0.5",
+            "SMOKEWATCH_ALERTING_WAVE3_AFTER_S": "1",
+            "SMOKEWATCH_ALERTING_REPEAT_LAST": "0",
+            "SMOKEWATCH_ALERTING_METRICS_PORT": "0",
+            "SMOKEWATCH_ALERTING_WORKERS": "3",
+            "SMOKEWATCH_ALERTING_POLL_INTERVAL_S": "0.5",
+            "SMOKEWATCH_ALERTING_REQUEST_TIMEOUT_S": "2",
         }
     )
     return env
