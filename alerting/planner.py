@@ -149,9 +149,12 @@ def _plan_one(
     )
     ack_url = settings.ack_base_url + token
     names = {c["id"]: f"{c['name']}({role_label(c['role'], locale)})" for c in others}
+    sep = "、" if locale == "zh-CN" else ", "
     values = site_values(site, room, locale, settings, incident["first_event_at"] or now)
     values |= {
-        "others": "、".join(names.values()) if locale == "zh-CN" else ", ".join(names.values()),
+        "others": sep.join(names.values()),
+        "others_names": sep.join(c["name"] for c in others),
+        "others_count": f"{len(others)}人" if locale == "zh-CN" else f"{len(others)} people",
         "ack_url": ack_url,
         "event": EVENT_LABELS.get(locale, {}).get(kind, kind),
         "device_id": incident["device_id"],

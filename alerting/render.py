@@ -74,20 +74,32 @@ class Message:
 
 
 def render(kind: str, channel: str, locale: str, values: dict[str, str]) -> Message:
-    """Fill the template; SMS is shortened (others, situation, room dropped) to fit."""
+    """Fill the template; SMS is shortened step by step (see :data:`SMS_STEPS`) to fit."""
     filled = {k: (v if v not in (None, "") else "-") for k, v in values.items()}
-    text = _template(kind, channel, locale).substitute(filled)
+    template = _template(kind, channel, locale)
+    text = template.substitute(filled)
     if channel == "sms":
-        for optional in ("others", "situation", "room"):
+        for step in SMS_STEPS:
             if len(text) <= SMS_MAX_CHARS:
                 break
-            filled[optional] = "…"
-            text = _template(kind, channel, locale).substitute(filled)
+            filled |= step(filled, values)
+            text = template.substitute(filled)
     title = ""
     if text.startswith("# "):
         first, _, rest = text.partition("\n")
         title, text = first[2:].strip(), rest.strip()
     return Message(title=title, body=text)
+
+
+# Ways to shorten an SMS, least loss first: who else was told by name only, then as a
+# count, then the situation, the room, and finally a clipped address. The link always stays.
+SMS_STEPS = (
+    lambda f, v: {"others": v.get("others_names") or f["others"]},
+    lambda f, v: {"others": v.get("others_count") or "…"},
+    lambda f, v: {"situation": "…"},
+    lambda f, v: {"room": ""},
+    lambda f, v: {"address": f["address"][:24] + "…" if len(f["address"]) > 24 else f["address"]},
+)
 
 
 def render_all(
