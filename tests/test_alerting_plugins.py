@@ -212,3 +212,38 @@ def test_json_webhook_error_body_counts_as_failure() -> None:
     assert server_error.outcome == "failed" and "HTTP 500" in server_error.response
     assert slow.outcome == "timeout"
     assert nonsense.outcome == "unsupported"
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (b'{"errcode": 0, "errmsg": "ok"}', None),  # WeCom / DingTalk success
+        (b'{"errcode": 45009, "errmsg": "api freq out of limit"}', "errcode=45009"),
+        (b'{"code": 19001, "msg": "param invalid"}', "code=19001"),  # Feishu style
+        (b'{"code": 0, "msg": "success"}', None),
+        (b'{"success": false, "message": "quota"}', "success=false"),
+        (b'{"error": "bad token"}', "error=bad token"),
+        (b"OK", None),  # not JSON: the status code decides
+    ],
+)
+def test_body_error_reads_provider_answers(answer: bytes, problem: str | None) -> None:
+    import requests
+
+    from alerting.plugins.capture import body_error
+
+    with receiver(answer=lambda _request: (200, answer)) as rx:
+        response = requests.post(f"http://127.0.0.1:{rx.port}/answer", data=b"{}", timeout=2)
+    found = body_error(response)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_bot_plugins_are_replaced_by_body_checking_ones() -> None:
+    import apprise
+    from apprise.plugins import dingtalk, wecombot
+
+    from alerting.plugins.capture import PROXY
+    from alerting.plugins.checked import CheckedDingTalk, CheckedWeComBot
+
+    assert isinstance(apprise.Apprise.instantiate("wecombot://BOTKEY"), CheckedWeComBot)
+    assert isinstance(apprise.Apprise.instantiate("dingtalk://token/"), CheckedDingTalk)
+    assert wecombot.requests is PROXY and dingtalk.requests is PROXY

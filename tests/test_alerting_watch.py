@@ -112,3 +112,21 @@ def test_self_watch_pages_monitoring_centre_on_backlog(database_url: str, db) ->
         assert "告警服务异常" in rx.seen()[0].json()["title"]
         watch.check(db, datetime.now(UTC))
         assert len(rx.seen()) == 1, "the monitoring centre is not paged again at once"
+
+
+def test_self_watch_flags_a_failing_provider(database_url: str, db) -> None:
+    house = seed_household(db, lambda name: [f"json://127.0.0.1:9/{name}"])
+    settings = alerting_settings(database_url, alerting_failure_rate_threshold=0.5)
+    processor = EventProcessor(settings, lambda: datetime.now(UTC))
+    raise_event(db, house.device_id, "alarm")
+    while processor.process_one(db):
+        pass
+    notification = scalar(db, "SELECT min(id) FROM notifications")
+    for outcome in ("failed", "timeout", "failed", "delivered", "failed", "failed"):
+        db.execute(
+            "INSERT INTO notification_attempts (notification_id, channel_index, scheme,"
+            " destination, outcome) VALUES (%s, 0, 'aliyunsms', 'x', %s)",
+            (notification, outcome),
+        )
+    problems = SelfWatch(settings).problems(db, datetime.now(UTC))
+    assert any(p.startswith("aliyunsms: 83% of 6") for p in problems), problems
