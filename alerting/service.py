@@ -29,7 +29,8 @@ from alerting.policy import policy_for_site
 from alerting.processor import NOTIFY_CHANNEL, EventProcessor
 from alerting.settings import AlertingSettings
 from alerting.watch import SelfWatch
-from core.db import connect, load_queries, make_pool
+from core.db import connect, load_queries, make_pool, translated_errors
+from core.errors import DatabaseUnavailable
 from core.incidents import log_action
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ EVENTS_CHANNEL = "smokewatch_events"
 # Work done per loop turn before looking at the queue again (bounded loops).
 EVENTS_PER_TURN = 200
 HOUSEKEEPING_EVERY_S = 5.0
+RECONNECT_MIN_S = 0.5
+RECONNECT_MAX_S = 10.0
 
 
 def utc_now() -> datetime:
@@ -72,35 +75,58 @@ class AlertingService:
         self.in_flight: set[Future[str]] = set()
         self._last_housekeeping = 0.0
         self._last_watch = 0.0
+        self._delay = RECONNECT_MIN_S
 
     def stop(self) -> None:
         """Ask the loop to finish; in-flight sends complete or are resumed elsewhere."""
         self.stop_event.set()
 
     def run(self, *, max_turns: int | None = None) -> None:
-        """Run until :meth:`stop` (or ``max_turns`` loop turns, for tests)."""
+        """Run until :meth:`stop` (or ``max_turns`` loop turns, for tests).
+
+        Losing the database is not fatal: the loop logs it, waits with a bounded backoff and
+        reconnects; rows it held are resumed through their leases.
+        """
         self.pool.open(wait=True, timeout=30)
         sender = Sender(self.settings, self.pool, self.worker, self.clock, self.stop_event)
-        listen = connect(self.settings.database_url, autocommit=True)
-        work = connect(self.settings.database_url, autocommit=True)
-        listen.execute(f"LISTEN {EVENTS_CHANNEL}")
-        listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
         log.info("alerting worker %s started", self.worker)
+        self._delay = RECONNECT_MIN_S
         turns = 0
         with ThreadPoolExecutor(self.settings.alerting_workers, thread_name_prefix="send") as pool:
             try:
                 while not self.stop_event.is_set():
-                    self._turn(work, pool, sender)
-                    turns += 1
-                    if max_turns is not None and turns >= max_turns:
-                        break
-                    self._wait(listen, work)
+                    try:
+                        with translated_errors():
+                            turns = self._serve(pool, sender, turns, max_turns)
+                        break  # stopped or max_turns reached
+                    except DatabaseUnavailable as exc:
+                        log.warning(
+                            "database unavailable (%s); reconnecting in %.1f s", exc, self._delay
+                        )
+                        self.stop_event.wait(self._delay)
+                        self._delay = min(self._delay * 2, RECONNECT_MAX_S)
             finally:
                 self.stop_event.set()
-                listen.close()
-                work.close()
         self.pool.close()
         log.info("alerting worker %s stopped", self.worker)
+
+    def _serve(
+        self, pool: ThreadPoolExecutor, sender: Sender, turns: int, max_turns: int | None
+    ) -> int:
+        with (
+            connect(self.settings.database_url, autocommit=True) as listen,
+            connect(self.settings.database_url, autocommit=True) as work,
+        ):
+            listen.execute(f"LISTEN {EVENTS_CHANNEL}")
+            listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._delay = RECONNECT_MIN_S  # connected again: the next outage starts short
+            while not self.stop_event.is_set():
+                self._turn(work, pool, sender)
+                turns += 1
+                if max_turns is not None and turns >= max_turns:
+                    break
+                self._wait(listen, work)
+        return turns
 
     def _turn(
         self, conn: psycopg.Connection[Any], pool: ThreadPoolExecutor, sender: Sender

@@ -119,3 +119,22 @@ def test_sigkill_mid_wave_then_restart_delivers_everything(database_url: str, db
         assert len(counts) == total, "every planned page was delivered"
         assert max(counts.values()) <= 2, "a crash causes at most one repeat per person"
         assert sum(counts.values()) - total <= 3, "only pages in flight at the kill repeat"
+
+
+def test_worker_survives_losing_its_database_connections(database_url: str, db) -> None:
+    with receiver() as rx:
+        first = seed_household(db, lambda name: [rx.url(f"ok/{name}")], tag="c1")
+        second = seed_household(db, lambda name: [rx.url(f"ok/{name}")], tag="c2")
+        with running_alerting(alerting_settings(database_url)):
+            raise_event(db, first.device_id, "alarm")
+            wait_until(lambda: len(rx.seen("/ok/c1-")) == 3, timeout=30)
+            # Every other session of this database goes away, as in a server restart.
+            killed = scalar(
+                db,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            assert killed >= 2
+            raise_event(db, second.device_id, "alarm")
+            wait_until(lambda: len(rx.seen("/ok/c2-")) == 3, timeout=60)
+        assert len(rx.seen()) == 6
