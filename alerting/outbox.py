@@ -145,6 +145,7 @@ def sweep_expired(conn: psycopg.Connection[Any]) -> list[int]:
     """Return rows held by dead workers to the queue."""
     with conn.transaction():
         ids = [r["id"] for r in conn.execute(Q["sweep_expired"])]
+        conn.execute(Q["cancel_answered"])
         conn.execute(Q["rate_prune"])
         return ids
 

@@ -72,3 +72,12 @@ RETURNING sent, window_start;
 
 -- name: rate_prune
 DELETE FROM rate_windows WHERE window_start < clock_timestamp() - interval '1 hour';
+
+-- name: cancel_answered
+-- Rows the sweeper returned after their incident was answered: nobody should get them now.
+UPDATE notifications n
+SET status = 'cancelled', last_error = 'answered while held by a lost worker'
+FROM incidents i
+WHERE i.id = n.incident_id AND n.status = 'pending'
+  AND ((n.purpose IN ('page', 'same_day_call') AND i.status <> 'triggered')
+       OR (n.purpose = 'repage' AND i.status = 'resolved'));

@@ -40,6 +40,7 @@ EVENTS_CHANNEL = "smokewatch_events"
 EVENTS_PER_TURN = 200
 HOUSEKEEPING_EVERY_S = 5.0
 RECONNECT_MIN_S = 0.5
+STUCK_DUE_WAIT_S = 0.2
 RECONNECT_MAX_S = 10.0
 
 
@@ -245,9 +246,10 @@ class AlertingService:
         else:
             due = outbox.next_due(work)
             if due is not None:
-                timeout = min(timeout, max(0.0, (due - self.clock()).total_seconds()))
-        if timeout <= 0:
-            return
+                # A row already due was offered to claim this turn; if it is still pending it
+                # is not claimable yet (its incident was answered meanwhile): never spin on it.
+                until = (due - self.clock()).total_seconds()
+                timeout = min(timeout, until if until > 0 else STUCK_DUE_WAIT_S)
         for _ in listen.notifies(timeout=timeout, stop_after=1):
             pass
 
