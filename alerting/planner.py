@@ -91,14 +91,15 @@ def plan_pages(
         waves = list(zip(policy.wave_roles, policy.wave_delays_s, strict=False))
     people = [wave_contacts(conn, site=site, roles=roles) for roles, _ in waves]
     schedule: list[tuple[int, int, float]] = [(i, 0, delay) for i, (_, delay) in enumerate(waves)]
-    if purpose == "page" and waves:
-        last = len(waves) - 1
+    staffed = [i for i, wave_people in enumerate(people) if wave_people]
+    if purpose == "page" and staffed:
+        last = staffed[-1]  # repeat the last wave that has anybody in it
         for repeat in range(1, policy.repeat_last + 1):
             schedule.append((last, repeat, waves[last][1] + repeat * policy.repeat_every_s))
     planned: list[Planned] = []
     seen: set[int] = set()
     for wave, repeat, delay in schedule:
-        told_before = [c for w in range(wave + 1) for c in people[w]]
+        told_before = list({c["id"]: c for w in range(wave + 1) for c in people[w]}.values())
         for contact in people[wave]:
             if repeat == 0 and contact["id"] in seen:
                 continue  # one person in two roles is paged once per round

@@ -60,3 +60,18 @@ def test_sms_fits_and_keeps_the_ack_link() -> None:
     assert values["ack_url"] in short.body
     english = render("fire", "chat", "en", values)
     assert english.title.startswith("[FIRE]")
+
+
+def test_repeats_fall_to_the_last_wave_with_people(database_url: str, db) -> None:
+    house = seed_household(db, lambda name: [f"json://127.0.0.1:9/{name}"])
+    db.execute("DELETE FROM contacts WHERE role = 'duty_desk'")  # wave 3 has nobody
+    now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    settings = alerting_settings(database_url, alerting_repeat_last=2)
+    processor = EventProcessor(settings, lambda: now)
+    raise_event(db, house.device_id, "alarm")
+    while processor.process_one(db):
+        pass
+    repeats = db.execute(
+        "SELECT wave, count(*) AS n FROM notifications WHERE round > 0 GROUP BY wave"
+    ).fetchall()
+    assert [(r["wave"], r["n"]) for r in repeats] == [(2, 6)]  # 3 people of wave 2, twice
