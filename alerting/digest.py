@@ -42,7 +42,8 @@ def plan_digests(
     """Plan today's digest for every maintainer (once a day), or one now when on demand."""
     zone = ZoneInfo(settings.timezone)
     local = now.astimezone(zone)
-    if not on_demand and local.time() < settings.alerting_digest_at:
+    daily_at = settings.alerting_digest_at
+    if not on_demand and (daily_at is None or local.time() < daily_at):
         return []
     planned: list[int] = []
     with conn.transaction():

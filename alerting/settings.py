@@ -44,7 +44,8 @@ class AlertingSettings(CommonSettings):
     timezone: str = "Asia/Shanghai"
     alerting_quiet_start: time = time(21, 0)
     alerting_quiet_end: time = time(7, 30)
-    alerting_digest_at: time = time(8, 30)
+    # Local time of the daily maintainer digest; empty turns the daily run off (on demand only).
+    alerting_digest_at: time | None = time(8, 30)
     alerting_digest_at_night: bool = False
 
     # Self-watch: page the monitoring centre when these are crossed.
@@ -64,6 +65,13 @@ class AlertingSettings(CommonSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("alerting_digest_at", mode="before")
+    @classmethod
+    def _digest_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none"):
+            return None
+        return value
 
     @field_validator("alerting_locale")
     @classmethod

@@ -143,6 +143,7 @@ def alerting_settings(database_url: str, **overrides: Any) -> AlertingSettings:
         "alerting_poll_interval_s": 0.5,
         "alerting_metrics_port": 0,
         "alerting_watch_interval_s": 3600.0,
+        "alerting_digest_at": None,  # tests that want the daily digest set it
         "alerting_worker_name": f"test-{uuid.uuid4().hex[:6]}",
     }
     values.update(overrides)

@@ -69,7 +69,9 @@ def test_rate_limit_defers_digest_but_never_fire(database_url: str, db) -> None:
         house = seed_household(db, lambda name: [shared])
         add_maintainer(db, house.village_id, "维护员甲", shared)
         add_maintainer(db, house.village_id, "维护员乙", shared)
-        settings = alerting_settings(database_url, alerting_rate_limits={"json": 2}, **NO_QUIET)
+        settings = alerting_settings(
+            database_url, alerting_rate_limits={"json": 2}, alerting_digest_at=None, **NO_QUIET
+        )
         with running_alerting(settings):
             raise_event(db, house.device_id, "alarm")  # three fire pages to one destination
             wait_until(lambda: len(rx.seen()) >= 3, timeout=30)
