@@ -154,3 +154,39 @@ def test_maintenance_events_open_and_close_work_orders(database_url: str, db) ->
     assert rows["low_battery"]["event_count"] == 2
     assert rows["fault"]["status"] == "open"
     assert scalar(db, "SELECT count(*) FROM notifications") == 0, "maintenance never pages"
+
+
+def test_links_act_only_on_their_own_incident(database_url: str, db) -> None:
+    from core.incidents import InvalidToken, acknowledge_by_link, make_ack_token, resolve_by_link
+    from tests.alerting_support import SECRET
+
+    first = seed_household(db, channels, tag="l1")
+    second = seed_household(db, channels, tag="l2")
+    processor = EventProcessor(alerting_settings(database_url), Clock())
+    raise_event(db, first.device_id, "alarm")
+    raise_event(db, second.device_id, "alarm")
+    drain(processor, db)
+    ids = [r["id"] for r in db.execute("SELECT id FROM incidents ORDER BY id")]
+    token = make_ack_token(
+        incident_id=ids[0],
+        contact_id=first.contacts["family"],
+        secret=SECRET,
+        ttl=timedelta(hours=1),
+    )
+    with pytest.raises(InvalidToken):  # the page for incident 1 does not open incident 2
+        acknowledge_by_link(db, token=token, secret=SECRET, incident_id=ids[1])
+    acked = acknowledge_by_link(db, token=token, secret=SECRET, incident_id=ids[0])
+    assert acked["acknowledged_by"] == "王小明 (link)"
+    assert acked["ack_contact_id"] == first.contacts["family"]
+    done = resolve_by_link(db, token=token, secret=SECRET, outcome="test")
+    assert (done["id"], done["status"], done["outcome"]) == (ids[0], "resolved", "test")
+    assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (ids[1],)) == "triggered"
+    expired = make_ack_token(
+        incident_id=ids[1],
+        contact_id=second.contacts["family"],
+        secret=SECRET,
+        ttl=timedelta(hours=1),
+        now=datetime.now(UTC) - timedelta(hours=2),
+    )
+    with pytest.raises(InvalidToken, match="expired"):
+        acknowledge_by_link(db, token=expired, secret=SECRET)

@@ -21,6 +21,7 @@ from core.incidents.lifecycle import (
     resolve_incident,
     start_progress,
 )
+from core.incidents.links import acknowledge_by_link, resolve_by_link
 from core.incidents.tokens import AckClaim, check_ack_secret, make_ack_token, verify_ack_token
 from core.incidents.views import describe_incident, get_incident, incident_log
 
@@ -36,6 +37,7 @@ __all__ = [
     "Outcome",
     "OutcomeRequired",
     "Status",
+    "acknowledge_by_link",
     "acknowledge_incident",
     "add_note",
     "check_ack_secret",
@@ -46,6 +48,7 @@ __all__ = [
     "make_ack_token",
     "mark_device_state",
     "open_or_join",
+    "resolve_by_link",
     "resolve_incident",
     "start_progress",
     "verify_ack_token",

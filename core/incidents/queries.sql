@@ -90,3 +90,6 @@ SELECT n.contact_id, c.name, c.role, n.wave, n.status, n.sent_at, n.due_at
 FROM notifications n LEFT JOIN contacts c ON c.id = n.contact_id
 WHERE n.incident_id = %(id)s
 ORDER BY n.wave, n.round, n.id;
+
+-- name: contact_name
+SELECT name FROM contacts WHERE id = %(id)s;
