@@ -49,6 +49,7 @@ CREATE TABLE notifications (
     dedupe_key        text UNIQUE
 );
 CREATE INDEX notifications_due_idx ON notifications (priority, due_at) WHERE status = 'pending';
+CREATE INDEX notifications_next_due_idx ON notifications (due_at) WHERE status = 'pending';
 CREATE INDEX notifications_lease_idx ON notifications (lease_until) WHERE status = 'sending';
 CREATE INDEX notifications_incident_idx ON notifications (incident_id) WHERE incident_id IS NOT NULL;
 
