@@ -19,6 +19,7 @@ from apprise.plugins.base import NotifyBase
 from apprise.result import AppriseResultStatus
 
 from alerting.plugins import register
+from alerting.plugins.capture import scrub
 
 register()
 
@@ -73,7 +74,7 @@ def send_once(url: str, *, title: str, body: str, timeout_s: float) -> AttemptRe
     )
     elapsed = int((time.monotonic() - started) * 1000)
     answer = getattr(plugin, "last_response", None) or ""
-    response = " | ".join(filter(None, [answer, *logs]))[:1000]
+    response = scrub(" | ".join(filter(None, [answer, *logs])))[:1000]
     status = result.status
     if status == AppriseResultStatus.SUCCESS:
         return AttemptResult("delivered", response, elapsed)

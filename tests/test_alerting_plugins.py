@@ -247,3 +247,13 @@ def test_bot_plugins_are_replaced_by_body_checking_ones() -> None:
     assert isinstance(apprise.Apprise.instantiate("wecombot://BOTKEY"), CheckedWeComBot)
     assert isinstance(apprise.Apprise.instantiate("dingtalk://token/"), CheckedDingTalk)
     assert wecombot.requests is PROXY and dingtalk.requests is PROXY
+
+
+def test_attempt_log_never_keeps_credentials_from_urls() -> None:
+    from alerting.plugins.capture import scrub
+
+    text = ("ConnectionError: HTTPSConnectionPool(host='qyapi.weixin.qq.com', port=443): url:"
+            " /cgi-bin/webhook/send?key=693a91f6-7xxx (Caused by ...) access_token=abc&sign=s1")
+    cleaned = scrub(text)
+    assert "693a91f6" not in cleaned and "abc" not in cleaned and "s1" not in cleaned
+    assert "key=***" in cleaned and "qyapi.weixin.qq.com" in cleaned

@@ -9,6 +9,7 @@ Outside a capture it is exactly ``requests``; other threads are never affected.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -99,9 +100,20 @@ def body_error(response: requests.Response) -> str | None:  # noqa: PLR0911 - on
     return None
 
 
+_SECRET_QUERY = re.compile(
+    r"((?:access_)?(?:key|token|secret|sign|signature|sendkey)=)[^&\s'\")]+", re.IGNORECASE
+)
+_BOT_TOKEN = re.compile(r"bot\d+:[\w-]+")
+
+
+def scrub(text: str) -> str:
+    """Hide credentials that providers carry in URLs (WeCom ``key=``, DingTalk tokens...)."""
+    return _BOT_TOKEN.sub("bot***", _SECRET_QUERY.sub(r"\1***", text))
+
+
 def describe(response: requests.Response | requests.RequestException) -> str:
-    """``HTTP <status>: <body>`` (or the request error) truncated for the attempt log."""
+    """``HTTP <status>: <body>`` (or the request error, secrets hidden), truncated."""
     if isinstance(response, requests.RequestException):
-        return f"{type(response).__name__}: {response}"[:500]
+        return scrub(f"{type(response).__name__}: {response}")[:500]
     text = (response.content or b"")[:500].decode("utf-8", "replace")
     return f"HTTP {response.status_code}: {text}"

@@ -25,6 +25,7 @@ import requests
 from apprise.common import NotifyType
 from apprise.plugins.base import NotifyBase
 
+from alerting.plugins.capture import scrub
 from alerting.plugins.signing import aliyun_signature, tc3_authorization
 
 
@@ -74,7 +75,7 @@ class _CloudPlugin(NotifyBase):
         try:
             response = requests.post(url, timeout=self.request_timeout, **kwargs)
         except requests.RequestException as exc:
-            self.last_response = f"{type(exc).__name__}: {exc}"[:500]
+            self.last_response = scrub(f"{type(exc).__name__}: {exc}")[:500]
             self.logger.warning("%s request failed: %s", self.service_name, type(exc).__name__)
             return None
         self.last_response = f"HTTP {response.status_code}: " + (
