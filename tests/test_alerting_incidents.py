@@ -190,3 +190,31 @@ def test_links_act_only_on_their_own_incident(database_url: str, db) -> None:
     )
     with pytest.raises(InvalidToken, match="expired"):
         acknowledge_by_link(db, token=expired, secret=SECRET)
+
+
+def test_assign_and_timeline_of_attempts(database_url: str, db) -> None:
+    from core.incidents import assign_incident, incident_attempts
+    from tests.alerting_support import receiver, running_alerting
+    from tests.support import wait_until
+
+    with receiver() as rx:
+        house = seed_household(db, lambda name: [rx.url(f"500/{name}"), rx.url(f"ok/{name}")])
+        with running_alerting(alerting_settings(database_url, alerting_attempts_per_channel=1)):
+            raise_event(db, house.device_id, "alarm")
+            wait_until(lambda: len(rx.seen("/ok/")) == 3, timeout=30)
+        incident_id = scalar(db, "SELECT id FROM incidents")
+        assigned = assign_incident(
+            db,
+            incident_id=incident_id,
+            actor="operator 7",
+            contact_id=house.contacts["grid_worker"],
+        )
+        assert assigned["assigned_to"] == house.contacts["grid_worker"]
+        timeline = incident_attempts(db, incident_id)
+        family = [t for t in timeline if t["role"] == "family" and t["at"] is not None]
+        assert [(t["scheme"], t["outcome"]) for t in family] == [
+            ("json", "failed"),
+            ("json", "delivered"),
+        ]
+        assert "HTTP 500" in family[0]["response"]
+        assert "assigned" in [r["action"] for r in incident_log(db, incident_id)]

@@ -15,6 +15,7 @@ from core.incidents.lifecycle import (
     Status,
     acknowledge_incident,
     add_note,
+    assign_incident,
     log_action,
     mark_device_state,
     open_or_join,
@@ -23,7 +24,12 @@ from core.incidents.lifecycle import (
 )
 from core.incidents.links import acknowledge_by_link, resolve_by_link
 from core.incidents.tokens import AckClaim, check_ack_secret, make_ack_token, verify_ack_token
-from core.incidents.views import describe_incident, get_incident, incident_log
+from core.incidents.views import (
+    describe_incident,
+    get_incident,
+    incident_attempts,
+    incident_log,
+)
 
 __all__ = [
     "AckClaim",
@@ -40,9 +46,11 @@ __all__ = [
     "acknowledge_by_link",
     "acknowledge_incident",
     "add_note",
+    "assign_incident",
     "check_ack_secret",
     "describe_incident",
     "get_incident",
+    "incident_attempts",
     "incident_log",
     "log_action",
     "make_ack_token",

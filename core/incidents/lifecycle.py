@@ -311,6 +311,37 @@ def resolve_incident(
     return updated
 
 
+def assign_incident(
+    conn: psycopg.Connection[Any],
+    *,
+    incident_id: int,
+    actor: str,
+    contact_id: int | None,
+    now: datetime | None = None,
+) -> Row:
+    """Put a person in charge (``None`` unassigns); allowed until resolved."""
+    now = _now(now)
+    with conn.transaction():
+        row = _lock(conn, incident_id)
+        if row["status"] == Status.RESOLVED:
+            raise IncidentClosed(f"incident {incident_id} is resolved")
+        updated = (
+            _rows(conn)
+            .execute(Q["set_assigned"], {"id": incident_id, "contact_id": contact_id, "now": now})
+            .fetchone()
+        )
+        log_action(
+            conn,
+            incident_id=incident_id,
+            action="assigned",
+            at=now,
+            actor=actor,
+            contact_id=contact_id,
+        )
+    assert updated is not None
+    return updated
+
+
 def add_note(
     conn: psycopg.Connection[Any],
     *,

@@ -93,3 +93,19 @@ ORDER BY n.wave, n.round, n.id;
 
 -- name: contact_name
 SELECT name FROM contacts WHERE id = %(id)s;
+
+-- name: set_assigned
+UPDATE incidents SET assigned_to = %(contact_id)s, assigned_at = %(now)s
+WHERE id = %(id)s
+RETURNING *;
+
+-- name: attempts
+-- Every delivery attempt of an incident's notifications, for its timeline.
+SELECT n.id AS notification_id, n.purpose, n.wave, n.round, n.contact_id, c.name, c.role,
+       n.status, n.due_at, n.sent_at, a.at, a.channel_index, a.scheme, a.outcome, a.response,
+       a.elapsed_ms
+FROM notifications n
+LEFT JOIN contacts c ON c.id = n.contact_id
+LEFT JOIN notification_attempts a ON a.notification_id = n.id
+WHERE n.incident_id = %(id)s
+ORDER BY coalesce(a.at, n.due_at), n.id, a.id;

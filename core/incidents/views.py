@@ -33,3 +33,8 @@ def describe_incident(conn: psycopg.Connection[Any], incident_id: int) -> Row:
 def incident_log(conn: psycopg.Connection[Any], incident_id: int) -> list[Row]:
     """The audit log of one incident, oldest first."""
     return [dict(r) for r in _rows(conn).execute(Q["read_log"], {"id": incident_id})]
+
+
+def incident_attempts(conn: psycopg.Connection[Any], incident_id: int) -> list[Row]:
+    """Every notification of the incident with each delivery attempt and the provider's answer."""
+    return [dict(r) for r in _rows(conn).execute(Q["attempts"], {"id": incident_id})]

@@ -21,6 +21,9 @@ CREATE TABLE incidents (
     acknowledged_by       text,
     ack_contact_id        bigint REFERENCES contacts (id) ON DELETE SET NULL,
     in_progress_at        timestamptz,
+    -- Who the monitoring centre put in charge (operators assign from the API).
+    assigned_to           bigint REFERENCES contacts (id) ON DELETE SET NULL,
+    assigned_at           timestamptz,
     -- An acknowledged fire that nobody resolves re-pages: when, and how often so far.
     repage_after          interval,
     repage_at             timestamptz,
@@ -47,7 +50,7 @@ CREATE TABLE incident_log (
     action       text NOT NULL CHECK (action IN (
                      'opened', 'event_joined', 'cleared_by_device', 'silenced', 'planned',
                      'delivered', 'delivery_failed', 'acknowledged', 'in_progress', 'resolved',
-                     'repaged', 'note')),
+                     'repaged', 'note', 'assigned')),
     actor        text,
     contact_id   bigint,
     event_id     bigint,
