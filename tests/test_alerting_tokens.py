@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -70,3 +71,23 @@ def test_check_ack_secret_refuses_placeholder_outside_development(secret: str) -
     assert check_ack_secret(secret, "development") == secret
     with pytest.raises(ConfigurationError):
         check_ack_secret(secret, "production")
+
+
+def test_alerting_settings_refuse_placeholder_secret_outside_development(monkeypatch) -> None:
+    from alerting.settings import AlertingSettings
+
+    for key in [k for k in os.environ if k.startswith("SMOKEWATCH_")]:
+        monkeypatch.delenv(key)
+    assert AlertingSettings(environment="development").ack_secret.get_secret_value()
+    with pytest.raises(ConfigurationError):
+        AlertingSettings(environment="production")
+    monkeypatch.setenv("SMOKEWATCH_ENVIRONMENT", "production")
+    monkeypatch.setenv("SMOKEWATCH_ACK_SECRET", "p" * 48)
+    monkeypatch.setenv("SMOKEWATCH_ALERTING_RATE_LIMITS", '{"wecombot": 18}')
+    monkeypatch.setenv("SMOKEWATCH_ALERTING_MONITORING_URLS", '["json://127.0.0.1:9/desk"]')
+    monkeypatch.setenv("SMOKEWATCH_ACK_BASE_URL", "https://sw.example/a")
+    settings = AlertingSettings()
+    assert settings.alerting_rate_limits == {"wecombot": 18}
+    assert settings.alerting_monitoring_urls == ["json://127.0.0.1:9/desk"]
+    assert settings.ack_base_url == "https://sw.example/a/"
+    assert "p" * 48 not in repr(settings)
