@@ -97,7 +97,10 @@ def as_number(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
     elif isinstance(value, str):
         text = value.strip()
         # Netvox' decoder writes "2.6(low battery)": keep the leading number.
@@ -200,7 +203,7 @@ def timestamp(value: object, received_at: datetime) -> tuple[datetime, bool]:
 def _parse_time(value: object) -> datetime | None:
     if isinstance(value, str):
         text = value.strip()[:64]
-        if not text.isdigit():
+        if not _is_ascii_digits(text):
             try:
                 ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
@@ -216,6 +219,11 @@ def _parse_time(value: object) -> datetime | None:
         return None
 
 
+def _is_ascii_digits(text: str) -> bool:
+    # str.isdigit() accepts "²" and other digits int() refuses; 20 digits cover int64.
+    return 0 < len(text) <= 20 and text.isascii() and text.isdigit()
+
+
 def message_key(*parts: object) -> int:
     """A signed 64-bit key from stable message content (dedupe id, sequence, or the bytes)."""
     digest = hashlib.blake2b(digest_size=8)
@@ -229,7 +237,7 @@ def message_key(*parts: object) -> int:
 def sequence_key(value: object) -> int | None:
     """A valid non-negative sequence number as a key; None for -1, "" and other non-values."""
     number = value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _is_ascii_digits(value.strip()):
         number = int(value.strip())
     if isinstance(number, bool) or not isinstance(number, int):
         return None

@@ -62,16 +62,22 @@ def _same_signature(expected: str, received: object) -> bool:
 
 
 class OneNetCodec:
-    """Codec for OneNET HTTP push. ``token=None`` disables signature checks (development only)."""
+    """Codec for OneNET HTTP push.
+
+    Signatures are checked unless ``verify=False`` (development only); verifying without a token
+    refuses every push rather than accepting unsigned data.
+    """
 
     def __init__(
         self,
         *,
         token: str | None,
+        verify: bool = True,
         product_maps: Mapping[str, PropertyMap] | None = None,
         max_bytes: int = 65536,
     ) -> None:
         self._token = token
+        self._verify = verify
         self._maps = dict(product_maps or {})
         self._max_bytes = max_bytes
 
@@ -120,8 +126,7 @@ class OneNetCodec:
         msg, nonce, sig = (message.query.get(k) for k in ("msg", "nonce", "signature"))
         if not isinstance(msg, str) or not isinstance(nonce, str):
             raise DecodeError("bad_verification", "URL verification needs msg and nonce")
-        if self._token is not None and not _same_signature(signature(self._token, nonce, msg), sig):
-            raise DecodeError("bad_signature", "URL verification signature does not match")
+        self._check(nonce, msg, sig)
         return Decoded(reply=msg.encode("utf-8"), note="url verification")
 
     def _items(self, message: Message) -> tuple[list[tuple[str, dict[str, Any], str]], str]:
@@ -142,14 +147,22 @@ class OneNetCodec:
             return [_current_item(inner)], dedupe or f"onenet:hash:{message_key(msg):x}"
         msg_text = _raw_member(message.body, "msg")
         self._check(nonce, msg_text, body.get("msg_signature", body.get("signature")))
-        entries = msg if isinstance(msg, list) else [msg]
+        # Decode exactly the text that was verified: with a duplicated "msg" key the parsed
+        # body would hold another value than the signed one.
+        try:
+            signed = orjson.loads(msg_text)
+        except orjson.JSONDecodeError as exc:
+            raise DecodeError("bad_json", "legacy msg is not valid JSON") from exc
+        entries = signed if isinstance(signed, list) else [signed]
         if len(entries) > _MAX_ITEMS or not all(isinstance(e, dict) for e in entries):
             raise DecodeError("bad_payload", "legacy msg must be an object or a list of objects")
         return [_legacy_item(e) for e in entries], f"onenet:hash:{message_key(msg_text):x}"
 
     def _check(self, nonce: str, msg: str, received: object) -> None:
-        if self._token is None:
+        if not self._verify:
             return
+        if self._token is None:
+            raise DecodeError("no_token", "no OneNET token is configured to check signatures")
         if not _same_signature(signature(self._token, nonce, msg), received):
             raise DecodeError("bad_signature", "push signature does not match the token")
 

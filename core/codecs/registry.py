@@ -118,6 +118,8 @@ class CodecConfig:
     zigbee2mqtt_base_topic: str = "zigbee2mqtt"
     chirpstack_topic_prefix: str = "application"
     onenet_token: str | None = None
+    # Development only: accept OneNET pushes without checking their signature.
+    onenet_verify: bool = True
     max_bytes: int = 65536
 
 
@@ -186,7 +188,9 @@ def default_registry(config: CodecConfig | None = None) -> CodecRegistry:
             Zigbee2MqttCodec(base_topic=config.zigbee2mqtt_base_topic, max_bytes=config.max_bytes),
             ChirpStackCodec(prefix=config.chirpstack_topic_prefix, max_bytes=config.max_bytes),
             CtwingCodec(max_bytes=config.max_bytes),
-            OneNetCodec(token=config.onenet_token, max_bytes=config.max_bytes),
+            OneNetCodec(
+                token=config.onenet_token, verify=config.onenet_verify, max_bytes=config.max_bytes
+            ),
         ]
     )
 

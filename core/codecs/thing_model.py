@@ -1,10 +1,13 @@
 """Property maps: vendor thing-model properties (NB-IoT platforms, decoded LoRa objects) to flags.
 
 CTWing and OneNET carry whatever thing model the product defines, so property names differ per
-vendor. :data:`DEFAULT_MAP` holds our reference names (those of the native protocol, docs/
-protocol.md) plus the vendor spellings seen in the platforms' documented examples
-(``Battery_Level``, ``battery_value``, ``battery_state``); a product with other names gets its
-own :class:`PropertyMap` in the codec's configuration. Keys match case-insensitively.
+vendor. :data:`DEFAULT_MAP` holds our reference names: the native protocol's telemetry keys
+(``battery``, ``battery_mv``, ``temperature``, ``signal``, ``smoke_obscuration``; docs/protocol.md)
+plus one plain name per canonical flag (``smoke_alarm``, ``tamper``, ``fault``, ``test``...),
+the zigbee2mqtt property names, and the vendor spellings seen in the platforms' documented
+examples (``Battery_Level``, ``battery_value``, ``battery_state``, ``battery_voltage``). A product
+with other names gets its own :class:`PropertyMap` in the codec's configuration. Keys match
+case-insensitively.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 -- Heartbeat periods, and where they come from (docs/devices.md has the details):
 -- - Zigbee (zigbee2mqtt), in minutes. zigbee-herdsman-converters: Xiaomi/Aqara definitions set
 --   quirkCheckinInterval("1_HOUR"); the others report battery through the standard reporting
---   helpers whose maximum interval is repInterval.MAX = 62000 s (about 1033 minutes); Tuya TS0601
+--   helpers (src/lib/reporting.ts) whose maximum interval is repInterval.MAX = 62000 s (about
+--   1034 minutes); Tuya TS0601
 --   "battery ... can take up to 24 hours before reported" (zigbee2mqtt.io device pages).
 -- - LoRaWAN (ChirpStack) and NB-IoT (CTWing, OneNET): 24 hours, the long end of the usual
 --   12-24 h heartbeat (domain notes; GB 20517 checks the battery at least every 24 h). Set a

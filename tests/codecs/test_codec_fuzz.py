@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from core.codecs import lora_payloads as lp
 from core.codecs.registry import CodecConfig, Message, default_registry
+from core.domain import EventType
 from core.errors import DecodeError
 
 REGISTRY = default_registry(CodecConfig(onenet_token="token"))
@@ -193,3 +195,27 @@ def test_payload_decoders(data: bytes, fport: int | None) -> None:
     for decode in (lambda: lp.decode_gs524n(data), lambda: lp.decode_ra02a(fport, data)):
         with contextlib.suppress(DecodeError):
             decode()
+
+
+@FAST
+@given(smokes=st.lists(st.one_of(st.none(), st.booleans()), max_size=12))
+def test_zigbee2mqtt_alarms_match_rising_edges(smokes: list[bool | None]) -> None:
+    # One alarm per rising edge of "smoke" (unknown at first counts as not alarming), one clear
+    # per falling edge from a known alarm; messages without "smoke" change nothing.
+    codec = REGISTRY.get("zigbee2mqtt")
+    states: dict[str, Any] = {}
+    alarms = clears = 0
+    for smoke in smokes:
+        body = b"{}" if smoke is None else json.dumps({"smoke": smoke}).encode()
+        message = Message(body, NOW, "zigbee2mqtt/hall")
+        result = codec.decode(message, states)
+        states.update(result.states)
+        kinds = [getattr(r, "type", None) for r in result.records]
+        alarms += kinds.count(EventType.ALARM)
+        clears += kinds.count(EventType.ALARM_CLEARED)
+    known = [s for s in smokes if s is not None]
+    edges = sum(
+        1 for before, now in zip([False, *known], known, strict=False) if now and not before
+    )
+    falls = sum(1 for before, now in itertools.pairwise(known) if before and not now)
+    assert (alarms, clears) == (edges, falls)

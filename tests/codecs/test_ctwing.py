@@ -205,7 +205,8 @@ def test_decode_command_response_has_no_device_record() -> None:
 
 
 def test_decode_reference_properties_by_transition() -> None:
-    # Our reference property names (docs/protocol.md), as a product thing model would carry them.
+    # Our reference property names (thing_model.DEFAULT_MAP), as a product thing model would
+    # carry them.
     results = run(
         CODEC,
         [

@@ -185,8 +185,11 @@ def test_decode_wrong_token() -> None:
     assert info.value.code == "bad_signature"
 
 
-def test_decode_without_token_skips_signature() -> None:
-    assert decode(push(PROPERTY, token="x"), OneNetCodec(token=None)).records
+def test_decode_unverified_only_when_asked() -> None:
+    assert decode(push(PROPERTY, token="x"), OneNetCodec(token=None, verify=False)).records
+    with pytest.raises(DecodeError) as info:
+        decode(push(PROPERTY, token="x"), OneNetCodec(token=None))
+    assert info.value.code == "no_token"
 
 
 def legacy(msg_text: str, token: str = TOKEN) -> bytes:
@@ -260,3 +263,12 @@ def test_decode_battery_level_words() -> None:
     result = decode(push(inner))
     assert events(result) == [E.LOW_BATTERY]
     assert reading(result).battery_pct is None
+
+
+def test_decode_legacy_duplicate_msg_cannot_smuggle_data() -> None:
+    # A captured, validly signed body with a second "msg" appended: only the signed text counts.
+    signed = legacy(LEGACY_POINT).decode()
+    forged = signed[:-1] + ', "msg": {"type": 1, "dev_id": 7, "ds_id": "smoke_alarm", "value": 1}}'
+    result = decode(forged.encode())
+    assert result.external_ids == ("518766092",)
+    assert events(result) == []

@@ -150,3 +150,11 @@ def test_run_codec_loads_state_and_binds() -> None:
     outcome = run_codec(codec, stranger, load_states=load_states, lookup_devices=lookup)
     assert outcome.records == ()
     assert outcome.unregistered == ("unknown",)
+
+
+@pytest.mark.parametrize("text", ["²", "1" * 5000, "١٢٣", " 17 "])
+def test_numeric_text_never_raises(text: str) -> None:
+    # str.isdigit() is true for digits int() refuses; such text is simply not a number here.
+    assert common.sequence_key(text) in (None, 17)
+    common.timestamp(text, NOW)
+    common.as_number(text)

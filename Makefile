@@ -1,0 +1,18 @@
+# Shortcuts; each one is a documented command underneath.
+.PHONY: test lint reference-schema servers
+
+# The test command (the README's and CI's): venv, PostgreSQL and Mosquitto binaries, ruff, mypy,
+# pytest. Pass pytest arguments with ARGS, e.g. make test ARGS="-k ingest -x".
+test:
+	bash scripts/test $(ARGS)
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/mypy
+
+# Rewrite tests/reference_schema.txt after adding a migration; review the diff and commit both.
+reference-schema:
+	.venv/bin/python -m tests.reference_schema --write
+
+# A private PostgreSQL and Mosquitto in .smokewatch/servers until Ctrl-C (prints their URLs).
+servers:
+	.venv/bin/python -m core.localservers serve .smokewatch/servers

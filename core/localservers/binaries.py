@@ -1,0 +1,65 @@
+"""Where the PostgreSQL server and Mosquitto binaries are on this machine."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+
+from core.localservers.process import LocalServerError
+
+
+@cache
+def postgres_bindir(preferred_major: int = 15) -> Path:
+    """The folder holding ``initdb`` and ``postgres``, preferring the given major version.
+
+    Looks at ``pg_config --bindir``, then Debian's ``/usr/lib/postgresql/*/bin``, then PATH.
+    ``pg_config`` alone is not enough: the client package ships it without a server.
+    """
+    candidates: list[Path] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        found = subprocess.run(  # noqa: S603 - a binary found in PATH, no shell
+            [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=False
+        )
+        candidates.append(Path(found.stdout.strip()))
+    candidates.extend(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(Path(initdb).resolve().parent)
+    usable = [
+        c
+        for c in dict.fromkeys(candidates)
+        if all(os.access(c / name, os.X_OK) for name in ("initdb", "postgres"))
+    ]
+    if not usable:
+        raise LocalServerError("PostgreSQL server binaries (initdb, postgres) were not found")
+    preferred = [c for c in usable if postgres_major(c) == preferred_major]
+    return (preferred or usable)[0]
+
+
+def postgres_major(bindir: Path) -> int | None:
+    """The major version of the server in ``bindir`` (15 for "postgres (PostgreSQL) 15.5")."""
+    found = subprocess.run(  # noqa: S603 - our own candidate path, no shell
+        [str(bindir / "postgres"), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    match = re.search(r"\(PostgreSQL\) (\d+)", found.stdout)
+    return int(match.group(1)) if match else None
+
+
+@cache
+def mosquitto_binary() -> Path:
+    """The ``mosquitto`` broker binary (PATH first, then the sbin folders PATH often lacks)."""
+    found = shutil.which("mosquitto") or shutil.which(
+        "mosquitto", path="/usr/sbin:/usr/local/sbin:/sbin"
+    )
+    if not found:
+        raise LocalServerError("the mosquitto binary was not found")
+    return Path(found)

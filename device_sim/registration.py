@@ -1,0 +1,180 @@
+"""Register simulated detectors in the registry so ingest accepts their messages.
+
+Plain SQL on the core schema (registration.sql). Devices get model ``sw-native-1``; the
+``devices_state_row`` trigger creates their ``device_state`` rows. :func:`register_programme`
+also builds a simulated Jining > Rencheng > Nanzhang hierarchy with one site per household or
+venue; names, addresses and coordinates are invented, marked 模拟 (simulated).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import psycopg
+
+from core.db import load_queries
+from device_sim.detector import Detector
+
+QUERIES: Final = load_queries("device_sim", "registration.sql")
+MODEL_CODE: Final = "sw-native-1"
+
+# (code, level, name, English name); codes say "sim" so nobody mistakes them for real ones.
+PROGRAMME_ORGANISATIONS: Final = (
+    ("sim-jining", "city", "济宁市", "Jining"),
+    ("sim-rencheng", "district", "任城区", "Rencheng District"),
+    ("sim-nanzhang", "sub_district", "南张街道", "Nanzhang Sub-district"),
+)
+_HOUSEHOLD_CATEGORIES: Final = ("elderly_alone",) * 6 + ("widowed", "disabled", "dementia")
+_VENUE_CATEGORIES: Final = (
+    "shop", "eatery", "small_hotel", "internet_cafe", "workshop", "warehouse", "shared_building",
+)  # fmt: skip
+_ROOMS: Final = {"household": ("客厅", "卧室", "厨房"), "venue": ("营业区", "后厨", "库房")}
+_CENTRE: Final = (35.365, 116.585)  # an approximate point south of Jining's centre
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What :func:`register_programme` created or found."""
+
+    org_id: int | None
+    sites: int
+    devices_added: int
+
+
+def register_devices(
+    conn: psycopg.Connection[Any],
+    device_ids: Iterable[str],
+    *,
+    model_code: str = MODEL_CODE,
+    site_id: int | None = None,
+    status: str = "in_service",
+) -> int:
+    """Register ``device_ids`` (existing ones are left alone); return how many were added."""
+    ids = list(device_ids)
+    return _insert_devices(
+        conn, ids, [site_id] * len(ids), [None] * len(ids), model_code=model_code, status=status
+    )
+
+
+def ensure_organisation(
+    conn: psycopg.Connection[Any],
+    *,
+    code: str,
+    level: str,
+    name: str,
+    name_en: str | None = None,
+    parent_id: int | None = None,
+) -> int:
+    """Id of the organisation with ``code``, created when missing."""
+    params = {
+        "code": code,
+        "level": level,
+        "name": name,
+        "name_en": name_en,
+        "parent_id": parent_id,
+    }
+    row = conn.execute(QUERIES["upsert_organisation"], params).fetchone()
+    assert row is not None
+    return int(row["id"] if isinstance(row, dict) else row[0])
+
+
+def register_programme(
+    conn: psycopg.Connection[Any],
+    detectors: Sequence[Detector],
+    *,
+    model_code: str = MODEL_CODE,
+    seed: int = 0,
+) -> Registration:
+    """Organisations, one site per household or venue detector, and the devices bound to them.
+
+    Detectors of kind ``device`` (large synthetic fleets) are registered without a site.
+    """
+    with conn.transaction():
+        parent: int | None = None
+        for code, level, name, name_en in PROGRAMME_ORGANISATIONS:
+            parent = ensure_organisation(
+                conn, code=code, level=level, name=name, name_en=name_en, parent_id=parent
+            )
+        assert parent is not None
+        sited = [d for d in detectors if d.site_kind != "device"]
+        site_names = [_site_name(d) for d in sited]
+        _insert_sites(conn, parent, sited, site_names, seed)
+        rows = conn.execute(QUERIES["site_ids"], {"org_id": parent, "names": site_names}).fetchall()
+        by_name = {_col(r, "name", 0): int(_col(r, "id", 1)) for r in rows}
+        site_of = {d.device_id: by_name[n] for d, n in zip(sited, site_names, strict=True)}
+        ids = [d.device_id for d in detectors]
+        rooms = [_room(d) for d in detectors]
+        added = _insert_devices(
+            conn,
+            ids,
+            [site_of.get(i) for i in ids],
+            rooms,
+            model_code=model_code,
+            status="in_service",
+        )
+    return Registration(org_id=parent, sites=len(by_name), devices_added=added)
+
+
+def _site_name(det: Detector) -> str:
+    kind = "住户" if det.site_kind == "household" else "场所"
+    return f"模拟{kind} {det.device_id}"
+
+
+def _room(det: Detector) -> str | None:
+    rooms = _ROOMS.get(det.site_kind)
+    return rooms[sum(map(ord, det.device_id)) % len(rooms)] if rooms else None
+
+
+def _insert_sites(
+    conn: psycopg.Connection[Any], org_id: int, sited: list[Detector], names: list[str], seed: int
+) -> None:
+    rng = random.Random(seed)
+    categories, addresses, lats, lons = [], [], [], []
+    for n, det in enumerate(sited, start=1):
+        pool = _HOUSEHOLD_CATEGORIES if det.site_kind == "household" else _VENUE_CATEGORIES
+        categories.append(pool[n % len(pool)])
+        addresses.append(f"济宁市任城区南张街道 模拟地址 {n} 号")
+        lats.append(round(_CENTRE[0] + rng.uniform(-0.03, 0.03), 6))
+        lons.append(round(_CENTRE[1] + rng.uniform(-0.03, 0.03), 6))
+    conn.execute(
+        QUERIES["insert_sites"],
+        {
+            "org_id": org_id,
+            "kinds": [d.site_kind for d in sited],
+            "categories": categories,
+            "names": names,
+            "addresses": addresses,
+            "latitudes": lats,
+            "longitudes": lons,
+        },
+    )
+
+
+def _insert_devices(
+    conn: psycopg.Connection[Any],
+    ids: list[str],
+    site_ids: list[int | None],
+    rooms: list[str | None],
+    *,
+    model_code: str,
+    status: str,
+) -> int:
+    cur = conn.execute(
+        QUERIES["insert_devices"],
+        {
+            "ids": ids,
+            "site_ids": site_ids,
+            "rooms": rooms,
+            "model_code": model_code,
+            "status": status,
+        },
+    )
+    return max(cur.rowcount, 0)
+
+
+def _col(row: Any, name: str, index: int) -> Any:
+    # Works with dict rows (core.db.connect) and tuple rows alike.
+    return row[name] if isinstance(row, dict) else row[index]

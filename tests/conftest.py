@@ -1,0 +1,151 @@
+"""Shared fixtures: a private PostgreSQL and Mosquitto per session, a fresh database per test.
+
+The servers run on free loopback ports in a temporary folder that is removed at the end of the
+session; set ``SMOKEWATCH_TEST_KEEP=1`` to keep it (logs and data) for debugging. Each test that
+asks for ``database_url`` gets its own database cloned from a migrated template, which takes a
+few milliseconds instead of running every migration again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.rows import DictRow, dict_row
+
+from core.localservers import LocalMosquitto, LocalPostgres
+from core.migrate import migrate
+
+KEEP = os.environ.get("SMOKEWATCH_TEST_KEEP") == "1"
+TEMPLATE_DATABASE = "smokewatch_template"
+_kept: list[Path] = []
+
+
+@pytest.fixture(scope="session")
+def servers_dir() -> Iterator[Path]:
+    """Folder of the session's private servers (straight under the system temp folder).
+
+    Not under pytest's ``tmp_path``: that tree is 0700 and pytest tightens it again at every
+    start, while PostgreSQL (running as ``postgres`` when we are root) must traverse the path.
+    """
+    path = Path(tempfile.mkdtemp(prefix="smokewatch-test-servers-"))
+    yield path
+    if KEEP:
+        _kept.append(path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(servers_dir: Path) -> Iterator[LocalPostgres]:
+    """A private PostgreSQL: ``.admin_url``, ``.url_for(db)``, ``.stop(mode)``, ``.start()``."""
+    with LocalPostgres(servers_dir / "postgres", fsync=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker(servers_dir: Path) -> Iterator[LocalMosquitto]:
+    """A private Mosquitto: ``.url``, ``.host``, ``.port``, ``.stop()``, ``.start()``, ``.kill()``.
+
+    Persistent sessions and their queued QoS 1 messages survive ``stop()`` and ``start()``.
+    """
+    with LocalMosquitto(servers_dir / "mosquitto") as broker:
+        yield broker
+
+
+@pytest.fixture(autouse=True)
+def _restart_stopped_servers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that stopped a session server and failed before starting it again must not take
+    every later test down with it."""
+    servers = [
+        request.getfixturevalue(name)
+        for name in ("pg_server", "mqtt_broker")
+        if name in request.fixturenames
+    ]
+    yield
+    for server in servers:
+        server.start()  # a no-op when it runs
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server: LocalPostgres) -> str:
+    """Name of a database with every migration applied, used only as a template."""
+    name = sql.Identifier(TEMPLATE_DATABASE)
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    migrate(pg_server.url_for(TEMPLATE_DATABASE))
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        # Nobody may connect to it: CREATE DATABASE ... TEMPLATE fails while anyone is.
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(name)
+        )
+    return TEMPLATE_DATABASE
+
+
+def create_database(pg_server: LocalPostgres, *, template: str = "template0") -> str:
+    """Create a database with a unique name from ``template``; return its name."""
+    name = f"sw_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
+    return name
+
+
+def drop_database(pg_server: LocalPostgres, name: str) -> None:
+    """Drop a test database, ending any session still connected to it."""
+    pg_server.start()  # the test may have stopped the server
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture
+def database_url(pg_server: LocalPostgres, template_database: str) -> Iterator[str]:
+    """URL of a fresh, migrated database of this test alone (dropped afterwards)."""
+    name = create_database(pg_server, template=template_database)
+    yield pg_server.url_for(name)
+    drop_database(pg_server, name)
+
+
+@pytest.fixture
+def empty_database_url(pg_server: LocalPostgres) -> Iterator[str]:
+    """URL of a fresh database without any migration applied (dropped afterwards)."""
+    name = create_database(pg_server)
+    yield pg_server.url_for(name)
+    drop_database(pg_server, name)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection[DictRow]]:
+    """An autocommit connection with dict rows to this test's database."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
+
+
+def unique_topic_prefix() -> str:
+    """A topic prefix no other test uses, so tests sharing a broker never see each other."""
+    return f"t{uuid.uuid4().hex[:10]}/v1"
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """This test's own topic prefix (``t<hex>/v1``), for settings and publishers."""
+    return unique_topic_prefix()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for path in _kept:
+        terminalreporter.write_line(f"SMOKEWATCH_TEST_KEEP=1: private servers kept in {path}")
