@@ -54,8 +54,18 @@ class Sender:
             shape = channel_of(url)
             message = row["messages"].get(shape) or next(iter(row["messages"].values()))
             for attempt in range(self.settings.alerting_attempts_per_channel):
-                if self.stop.is_set() and attempt:
-                    return "interrupted"  # the lease expires and another worker resumes
+                if self.stop.is_set():
+                    # Shutting down: hand the row back now rather than when the lease expires.
+                    with self.pool.connection() as conn:
+                        outbox.defer(
+                            conn,
+                            notification_id=row["id"],
+                            worker=self.worker,
+                            due_at=self.clock(),
+                            attempts=attempts,
+                            error="worker stopped",
+                        )
+                    return "released"
                 still_ours, incident_status = self._extend(row["id"])
                 if not still_ours:
                     log.warning("lost the lease of notification %s", row["id"])

@@ -138,3 +138,16 @@ def test_worker_survives_losing_its_database_connections(database_url: str, db) 
             raise_event(db, second.device_id, "alarm")
             wait_until(lambda: len(rx.seen("/ok/c2-")) == 3, timeout=60)
         assert len(rx.seen()) == 6
+
+
+def test_graceful_stop_hands_in_flight_pages_back_at_once(database_url: str, db) -> None:
+    with receiver() as rx:
+        house = seed_household(db, lambda name: [rx.url(f"slow/{name}")], tag="g1")
+        with running_alerting(alerting_settings(database_url, alerting_attempts_per_channel=3)):
+            raise_event(db, house.device_id, "alarm")
+            wait_until(lambda: len(rx.seen("/slow/")) >= 3, timeout=30)
+        rows = db.execute(
+            "SELECT status, lease_owner, last_error FROM notifications WHERE wave = 1"
+        ).fetchall()
+        assert [r["status"] for r in rows] == ["pending"] * 3, "no row waits for its lease"
+        assert all(r["lease_owner"] is None and r["last_error"] == "worker stopped" for r in rows)
