@@ -27,6 +27,7 @@ from core.config import MqttEndpoint
 from core.errors import DecodeError
 from ingest import metrics
 from ingest.inbound import Decoder, Inbound
+from ingest.mqtt_client import ReadAheadClient
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class MqttLane:
         self._sink = sink
         self._generation = 0
         self._connected = threading.Event()
-        self._client = mqtt.Client(
+        self._client = ReadAheadClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5,
@@ -89,10 +90,14 @@ class MqttLane:
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
-    def ack(self, mid: int, generation: int) -> None:
-        """Acknowledge a committed message, if its connection is still the current one."""
-        if generation == self._generation:
-            self._client.ack(mid, 1)
+    def ack(self, batch: list[tuple[int, int]]) -> None:
+        """Acknowledge committed (mid, generation) pairs from the current connection.
+
+        A packet id from an earlier connection means nothing on this one; the broker
+        redelivers that message and the store recognises it.
+        """
+        current = self._generation
+        self._client.ack_many([mid for mid, generation in batch if generation == current])
 
     def stop(self) -> None:
         """Disconnect cleanly; the persistent session keeps what was not acknowledged."""

@@ -14,23 +14,31 @@ SELECT DISTINCT s.device_id
 FROM staging_readings s
 WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = s.device_id)
 
+-- name: discard_unknown_staged
+DELETE FROM staging_readings WHERE device_id = ANY(%(device_ids)s)
+
 -- name: insert_staged_readings
 INSERT INTO readings
 SELECT s.* FROM staging_readings s
-WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = s.device_id)
 ON CONFLICT (device_id, ts, msg_key) DO NOTHING
-
--- name: lock_staged_states
--- Lock in device_id order: the event writer locks the same rows in the same order, so the two
--- writers can wait for each other but never deadlock. Also reads who was flagged offline.
-SELECT ds.device_id, (NOT ds.online AND ds.last_seen IS NOT NULL) AS was_offline
-FROM device_state ds
-WHERE ds.device_id IN (SELECT device_id FROM staging_readings)
-ORDER BY ds.device_id
-FOR UPDATE OF ds
 
 -- name: update_states_from_staging
 -- Any message is a sign of life; measured values move only forward in device time.
+-- Rows are locked in device_id order (the "locked" CTE is read before the update touches
+-- anything): the event writer locks in the same order, so the two writers can wait for each
+-- other but never deadlock. Returns the devices the watchdog had flagged offline.
+WITH latest AS (
+    SELECT DISTINCT ON (device_id) device_id, ts,
+           max(received_at) OVER (PARTITION BY device_id) AS received_at,
+           smoke_obscuration, temperature_c, battery_pct, battery_mv, signal_dbm, firmware
+    FROM staging_readings
+    ORDER BY device_id, ts DESC
+), locked AS (
+    SELECT ds.device_id, (NOT ds.online AND ds.last_seen IS NOT NULL) AS was_offline
+    FROM device_state ds JOIN latest l ON l.device_id = ds.device_id
+    ORDER BY ds.device_id
+    FOR UPDATE OF ds
+)
 UPDATE device_state ds SET
     last_seen         = GREATEST(ds.last_seen, l.received_at),
     offline_deadline  = GREATEST(ds.last_seen, l.received_at) + ds.liveness,
@@ -43,13 +51,9 @@ UPDATE device_state ds SET
     signal_dbm        = CASE WHEN l.ts >= coalesce(ds.last_reading_at, '-infinity') THEN coalesce(l.signal_dbm, ds.signal_dbm) ELSE ds.signal_dbm END,
     firmware          = CASE WHEN l.ts >= coalesce(ds.last_reading_at, '-infinity') THEN coalesce(l.firmware, ds.firmware) ELSE ds.firmware END,
     updated_at        = clock_timestamp()
-FROM (
-    SELECT DISTINCT ON (device_id) device_id, ts, max(received_at) OVER (PARTITION BY device_id) AS received_at,
-           smoke_obscuration, temperature_c, battery_pct, battery_mv, signal_dbm, firmware
-    FROM staging_readings
-    ORDER BY device_id, ts DESC
-) l
+FROM latest l JOIN locked k ON k.device_id = l.device_id
 WHERE ds.device_id = l.device_id
+RETURNING ds.device_id, k.was_offline, l.received_at
 
 -- name: insert_event
 -- Returns one row when the event is new, none when it is a redelivery or the device is unknown.

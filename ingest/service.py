@@ -60,8 +60,8 @@ class IngestService:
 
     def _acknowledger(self, name: str) -> Acknowledge:
         # Writers are built before their lanes; look the lane up when the first ack happens.
-        def acknowledge(mid: int, generation: int) -> None:
-            next(lane for lane in self.lanes if lane.name == name).ack(mid, generation)
+        def acknowledge(batch: list[tuple[int, int]]) -> None:
+            next(lane for lane in self.lanes if lane.name == name).ack(batch)
 
         return acknowledge
 

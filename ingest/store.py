@@ -169,20 +169,17 @@ class Store:
                         )
                     )
             unknown = {row["device_id"] for row in cur.execute(Q["unknown_staged_devices"])}
+            if unknown:
+                cur.execute(Q["discard_unknown_staged"], {"device_ids": list(unknown)})
             cur.execute(Q["insert_staged_readings"])
             inserted = cur.rowcount
-            offline_before = [
-                row["device_id"]
-                for row in cur.execute(Q["lock_staged_states"]).fetchall()
+            back_online = [
+                row
+                for row in cur.execute(Q["update_states_from_staging"]).fetchall()
                 if row["was_offline"]
             ]
-            cur.execute(Q["update_states_from_staging"])
-            for device_id in offline_before:
-                received = max(r.received_at for _, r in readings if r.device_id == device_id)
-                cur.execute(
-                    Q["insert_back_online_event"],
-                    {"device_id": device_id, "received_at": received},
-                )
+            for row in back_online:
+                cur.execute(Q["insert_back_online_event"], row)
         known_count = 0
         seen_unknown: set[str] = set()
         for item, reading in readings:

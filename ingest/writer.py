@@ -21,7 +21,8 @@ from ingest.store import Store, WriteResult
 
 log = logging.getLogger(__name__)
 
-Acknowledge = Callable[[int, int], None]
+# Takes the (packet id, connection generation) pairs of a committed batch.
+Acknowledge = Callable[[list[tuple[int, int]]], None]
 
 
 class LaneWriter(threading.Thread):
@@ -35,6 +36,7 @@ class LaneWriter(threading.Thread):
         acknowledge: Acknowledge,
         batch_max: int,
         window_s: float,
+        idle_s: float = 0.005,
         wait_for_batch: bool,
         on_written: Callable[[WriteResult], None] | None = None,
     ) -> None:
@@ -44,6 +46,7 @@ class LaneWriter(threading.Thread):
         self._ack = acknowledge
         self._batch_max = batch_max
         self._window_s = window_s
+        self._idle_s = idle_s
         self._wait_for_batch = wait_for_batch
         self._on_written = on_written
         self._queue: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
@@ -83,8 +86,10 @@ class LaneWriter(threading.Thread):
             remaining = deadline - time.monotonic()
             if not self._wait_for_batch or remaining <= 0 or self._stopping.is_set():
                 break
+            # Stop filling when the stream pauses: a broker that caps unacknowledged messages
+            # in flight (Mosquitto's max_inflight_messages) sends nothing more until we ack.
             try:
-                batch.append(self._queue.get(timeout=remaining))
+                batch.append(self._queue.get(timeout=min(remaining, self._idle_s)))
             except queue.Empty:
                 break
         return batch
@@ -144,9 +149,7 @@ class LaneWriter(threading.Thread):
 
     def _committed(self, batch: list[Inbound], result: WriteResult) -> None:
         self.healthy.set()
-        for item in batch:
-            if item.qos:
-                self._ack(item.mid, item.generation)
+        self._ack([(item.mid, item.generation) for item in batch if item.qos])
         now = time.monotonic()
         metrics.BATCH_SIZE.labels(self.lane).observe(len(batch))
         metrics.COMMIT_LATENCY.labels(self.lane).observe(now - batch[0].received_mono)

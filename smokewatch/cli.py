@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from core.config import CommonSettings
@@ -83,3 +85,102 @@ def alerting_digest() -> None:
         planned = plan_digests(conn, settings=settings, now=datetime.now(UTC), on_demand=True)
         conn.execute("SELECT pg_notify('smokewatch_notifications', 'digest')")
     click.echo(f"planned {len(planned)} digest(s)")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--households", type=int, help="Simulated households (default 283).")
+@click.option("--venues", type=int, help="Simulated small venues (default 131).")
+@click.option("--id-prefix", help="Device id prefix.")
+@click.option("--devices", type=int, help="A numbered fleet of N devices instead of the programme.")
+@click.option(
+    "--heartbeat",
+    "heartbeat_seconds",
+    type=float,
+    help="Simulated seconds between reports (0: none).",
+)
+@click.option("--time-scale", type=float, help="Simulated seconds per wall second.")
+@click.option("--duration", type=float, default=60.0, show_default=True, help="Wall-clock bound.")
+@click.option("--max-messages", type=int, help="Stop after this many messages.")
+@click.option("--sim-seconds", type=float, help="Stop after this much simulated time.")
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    help="name[:count][@seconds], repeatable: fire, nuisance, battery, tamper, fault, "
+    "self_test, silent, reboot, duplicate, malformed.",
+)
+@click.option(
+    "--connections",
+    type=click.Choice(["shared", "per_device"]),
+    help="One shared connection or one per device (with Last Will).",
+)
+@click.option(
+    "--ts-format",
+    type=click.Choice(["mixed", "iso", "iso_cst", "epoch_ms", "epoch_s", "none"]),
+    default="mixed",
+    show_default=True,
+)
+@click.option("--virtual-time", is_flag=True, help="Run as fast as the broker acknowledges.")
+@click.option(
+    "--register", is_flag=True, help="Register the simulated devices in the database first."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the messages as JSON lines instead of publishing."
+)
+@click.option("--seed", type=int, help="Random seed.")
+@click.pass_context
+def sim(ctx: click.Context, **options: Any) -> None:
+    """Simulate detectors publishing the native protocol (always bounded)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import sys
+
+    from device_sim.cli_entry import SimOptions, run, summarize
+    from device_sim.errors import SimError
+    from device_sim.settings import SimSettings
+
+    settings = SimSettings()
+    setup_logging(settings)
+    realtime = not options.pop("virtual_time")
+    sim_options = SimOptions(
+        **{k: v for k, v in options.items() if k != "scenarios"},
+        scenarios=tuple(options["scenarios"]),
+        realtime=realtime,
+    )
+    try:
+        report = run(settings, sim_options, out=sys.stdout if sim_options.dry_run else None)
+    except SimError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(summarize(report), err=sim_options.dry_run)
+
+
+@sim.command("load")
+@click.option("--devices", type=int, default=10_000, show_default=True)
+@click.option("--id-prefix", default="LOAD", show_default=True)
+@click.option("--processes", type=int, default=2, show_default=True)
+@click.option(
+    "--rate",
+    type=float,
+    help="Messages per second over all processes (default: as fast as possible).",
+)
+@click.option("--count", type=int, default=100_000, show_default=True)
+@click.option("--duration", type=float, default=60.0, show_default=True)
+@click.option(
+    "--alarm-every", type=int, default=0, show_default=True, help="Every Nth message is an alarm."
+)
+@click.option("--engine", type=click.Choice(["raw", "paho"]), default="raw", show_default=True)
+@click.option("--register", is_flag=True, help="Register the load devices first.")
+def sim_load(register: bool, **options: Any) -> None:
+    """Publish a bounded telemetry load from several processes, for benchmarks."""
+    from device_sim.cli_entry import run_load, summarize
+    from device_sim.errors import SimError
+    from device_sim.load import LoadOptions
+    from device_sim.settings import SimSettings
+
+    settings = SimSettings()
+    setup_logging(settings)
+    try:
+        report = run_load(settings, LoadOptions(**options), register=register)
+    except SimError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(summarize(report))

@@ -65,7 +65,9 @@ class Publisher:
         self._client.loop_start()
         self._pending: list[mqtt.MQTTMessageInfo] = []
 
-    def publish(self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False) -> None:
+    def publish(
+        self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False
+    ) -> None:
         self._pending.append(self._client.publish(topic, payload, qos=qos, retain=retain))
 
     def flush(self, timeout: float = 60.0) -> None:
@@ -92,7 +94,9 @@ def unique_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}/v1"
 
 
-def ingest_settings(database_url: str, mqtt_url: str, prefix: str, **overrides: Any) -> IngestSettings:
+def ingest_settings(
+    database_url: str, mqtt_url: str, prefix: str, **overrides: Any
+) -> IngestSettings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "mqtt_url": mqtt_url,

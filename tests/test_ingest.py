@@ -34,7 +34,9 @@ def test_ingest_stores_every_message_exactly_once(database_url: str, mqtt_broker
         with Publisher(mqtt_broker.url) as pub:
             for seq in range(40):
                 for device in DEVICES:
-                    pub.publish(f"{prefix}/{device}/telemetry", reading(seq, start + timedelta(seconds=seq)))
+                    pub.publish(
+                        f"{prefix}/{device}/telemetry", reading(seq, start + timedelta(seconds=seq))
+                    )
             for device in DEVICES[:10]:
                 pub.publish(f"{prefix}/{device}/event", orjson.dumps({"type": "test", "seq": 1000}))
             # QoS 1 redeliveries and replays: the same bytes again change nothing.
@@ -66,7 +68,10 @@ def test_ingest_alarm_sets_state_and_wakes_alerting(database_url: str, mqtt_brok
         listener.execute("LISTEN smokewatch_events")
         with running_ingest(ingest_settings(database_url, mqtt_broker.url, prefix)):
             with Publisher(mqtt_broker.url) as pub:
-                pub.publish(f"{prefix}/NZ-H0001/event", b'{"type": "alarm", "seq": 1, "smoke_obscuration": 6.1}')
+                pub.publish(
+                    f"{prefix}/NZ-H0001/event",
+                    b'{"type": "alarm", "seq": 1, "smoke_obscuration": 6.1}',
+                )
             notes = list(listener.notifies(timeout=10, stop_after=1))
     assert len(notes) == 1
     with psycopg.connect(database_url) as conn:
@@ -87,9 +92,23 @@ def test_ingest_alarm_cleared_and_newer_events_win(database_url: str, mqtt_broke
         with Publisher(mqtt_broker.url) as pub:
             topic = f"{prefix}/NZ-H0002/event"
             pub.publish(topic, orjson.dumps({"type": "alarm", "seq": 1, "ts": t0.isoformat()}))
-            pub.publish(topic, orjson.dumps({"type": "alarm_cleared", "seq": 3, "ts": (t0 + timedelta(seconds=20)).isoformat()}))
+            pub.publish(
+                topic,
+                orjson.dumps(
+                    {
+                        "type": "alarm_cleared",
+                        "seq": 3,
+                        "ts": (t0 + timedelta(seconds=20)).isoformat(),
+                    }
+                ),
+            )
             # A late message from before the clear must not re-raise the alarm flag.
-            pub.publish(topic, orjson.dumps({"type": "silenced", "seq": 2, "ts": (t0 + timedelta(seconds=10)).isoformat()}))
+            pub.publish(
+                topic,
+                orjson.dumps(
+                    {"type": "silenced", "seq": 2, "ts": (t0 + timedelta(seconds=10)).isoformat()}
+                ),
+            )
         wait_until(lambda: count(database_url, "SELECT count(*) FROM events") == 3)
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
@@ -110,7 +129,9 @@ def test_ingest_flags_back_online_after_watchdog(database_url: str, mqtt_broker)
     with running_ingest(ingest_settings(database_url, mqtt_broker.url, prefix)):
         with Publisher(mqtt_broker.url) as pub:
             pub.publish(f"{prefix}/NZ-H0003/telemetry", b'{"seq": 5, "battery": 70}')
-        wait_until(lambda: count(database_url, "SELECT count(*) FROM events WHERE type = 'online'") == 1)
+        wait_until(
+            lambda: count(database_url, "SELECT count(*) FROM events WHERE type = 'online'") == 1
+        )
     assert count(database_url, "SELECT count(*) FROM pending_events WHERE type = 'online'") == 1
     assert count(database_url, "SELECT count(*) FROM device_state WHERE online") == 1
 
@@ -123,7 +144,15 @@ def test_ingest_retained_status_is_stored_once(database_url: str, mqtt_broker) -
         pub.publish(f"{prefix}/NZ-H0004/status", b"online", retain=True)
     for _ in range(2):  # every (re)subscription replays the retained message
         with running_ingest(settings):
-            wait_until(lambda: count(database_url, "SELECT count(*) FROM device_state WHERE connection = 'online'") == 1)
+            wait_until(
+                lambda: (
+                    count(
+                        database_url,
+                        "SELECT count(*) FROM device_state WHERE connection = 'online'",
+                    )
+                    == 1
+                )
+            )
     assert count(database_url, "SELECT count(*) FROM events WHERE type = 'online'") == 1
     with Publisher(mqtt_broker.url) as pub:  # leave the broker clean for other tests
         pub.publish(f"{prefix}/NZ-H0004/status", b"", retain=True)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import orjson
 import psycopg
 
-from tests.support import Publisher, count, ingest_settings, register_devices, running_ingest, unique_prefix, wait_until
+from tests.support import (
+    Publisher,
+    count,
+    ingest_settings,
+    register_devices,
+    running_ingest,
+    unique_prefix,
+    wait_until,
+)
 
 GOOD = "NZ-H0100"
 
@@ -40,7 +48,9 @@ CASES: list[tuple[str, bytes, str]] = [
 ]
 
 
-def test_ingest_dead_letters_malformed_input_and_keeps_running(database_url: str, mqtt_broker) -> None:
+def test_ingest_dead_letters_malformed_input_and_keeps_running(
+    database_url: str, mqtt_broker
+) -> None:
     prefix = unique_prefix()
     register_devices(database_url, [GOOD])
     with running_ingest(ingest_settings(database_url, mqtt_broker.url, prefix)) as service:
@@ -50,7 +60,9 @@ def test_ingest_dead_letters_malformed_input_and_keeps_running(database_url: str
             # After all that, a real alarm still goes through.
             pub.publish(f"{prefix}/{GOOD}/event", orjson.dumps({"type": "alarm", "seq": 42}))
         wait_until(lambda: count(database_url, "SELECT count(*) FROM dead_letters") >= len(CASES))
-        wait_until(lambda: count(database_url, "SELECT count(*) FROM events WHERE type = 'alarm'") == 1)
+        wait_until(
+            lambda: count(database_url, "SELECT count(*) FROM events WHERE type = 'alarm'") == 1
+        )
         assert all(writer.is_alive() for writer in service.writers)
         assert all(lane.connected for lane in service.lanes)
     with psycopg.connect(database_url) as conn:
@@ -60,7 +72,9 @@ def test_ingest_dead_letters_malformed_input_and_keeps_running(database_url: str
         unregistered = conn.execute(
             "SELECT external_id, message_count FROM unregistered_devices"
         ).fetchall()
-    got = sorted((topic.removeprefix(prefix + "/"), bytes(payload), code) for topic, payload, code, _ in rows)
+    got = sorted(
+        (topic.removeprefix(prefix + "/"), bytes(payload), code) for topic, payload, code, _ in rows
+    )
     assert got == sorted(CASES)
     assert all(reason for *_, reason in rows)
     assert unregistered == [("NZ-NOBODY", 2)]

@@ -24,8 +24,15 @@ from tests.support import (
 DEVICES = [f"NZ-F{n:04d}" for n in range(100)]
 
 
-def stream(mqtt_url: str, prefix: str, rounds: int, *, alarm_at: int | None = None,
-           pause_every: int = 10, pause_s: float = 0.02) -> threading.Thread:
+def stream(
+    mqtt_url: str,
+    prefix: str,
+    rounds: int,
+    *,
+    alarm_at: int | None = None,
+    pause_every: int = 10,
+    pause_s: float = 0.02,
+) -> threading.Thread:
     """Publish ``rounds`` readings per device (and optionally one alarm) in the background."""
     start = datetime.now(UTC) - timedelta(hours=1)
 
@@ -39,8 +46,10 @@ def stream(mqtt_url: str, prefix: str, rounds: int, *, alarm_at: int | None = No
                         orjson.dumps({"ts": ts, "seq": seq, "battery": 80, "signal": -60}),
                     )
                 if seq == alarm_at:
-                    pub.publish(f"{prefix}/{DEVICES[0]}/event",
-                                orjson.dumps({"type": "alarm", "seq": 10_000, "ts": ts}))
+                    pub.publish(
+                        f"{prefix}/{DEVICES[0]}/event",
+                        orjson.dumps({"type": "alarm", "seq": 10_000, "ts": ts}),
+                    )
                 if seq % pause_every == 0:
                     pub.flush()
                     time.sleep(pause_s)
@@ -48,6 +57,18 @@ def stream(mqtt_url: str, prefix: str, rounds: int, *, alarm_at: int | None = No
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
+
+
+def wait_subscribed(mqtt_url: str, prefix: str, database_url: str) -> None:
+    """Messages published before the first subscription exist nowhere: probe until one lands."""
+    with Publisher(mqtt_url) as pub:
+        for probe in range(60):
+            pub.publish(f"{prefix}/{DEVICES[-1]}/event", f'{{"type": "test", "seq": {probe}}}')
+            pub.flush()
+            if count(database_url, "SELECT count(*) FROM events WHERE type = 'test'"):
+                return
+            time.sleep(0.5)
+    raise AssertionError("ingest never subscribed")
 
 
 def test_ingest_killed_mid_stream_stores_everything_exactly_once(
@@ -62,6 +83,7 @@ def test_ingest_killed_mid_stream_stores_everything_exactly_once(
 
     first = start_ingest_process(settings, log_path)
     try:
+        wait_subscribed(mqtt_broker.url, prefix, database_url)
         publisher = stream(mqtt_broker.url, prefix, rounds, alarm_at=100)
         wait_until(lambda: count(database_url, "SELECT count(*) FROM readings") > 3000, timeout=60)
         first.send_signal(signal.SIGKILL)
@@ -72,7 +94,9 @@ def test_ingest_killed_mid_stream_stores_everything_exactly_once(
         try:
             publisher.join(timeout=120)
             assert not publisher.is_alive()
-            wait_until(lambda: count(database_url, "SELECT count(*) FROM readings") >= total, timeout=90)
+            wait_until(
+                lambda: count(database_url, "SELECT count(*) FROM readings") >= total, timeout=90
+            )
             wait_until(lambda: count(database_url, "SELECT count(*) FROM events") >= 1, timeout=30)
             time.sleep(0.5)
         finally:
@@ -88,7 +112,9 @@ def test_ingest_killed_mid_stream_stores_everything_exactly_once(
     assert count(database_url, "SELECT count(*) FROM dead_letters") == 0
 
 
-def test_ingest_survives_postgres_restart_mid_stream(database_url: str, mqtt_broker, pg_server) -> None:
+def test_ingest_survives_postgres_restart_mid_stream(
+    database_url: str, mqtt_broker, pg_server
+) -> None:
     prefix = unique_prefix()
     register_devices(database_url, DEVICES)
     rounds = 120
@@ -101,13 +127,17 @@ def test_ingest_survives_postgres_restart_mid_stream(database_url: str, mqtt_bro
         pg_server.start()
         publisher.join(timeout=120)
         assert not publisher.is_alive()
-        wait_until(lambda: count(database_url, "SELECT count(*) FROM readings") >= total, timeout=90)
+        wait_until(
+            lambda: count(database_url, "SELECT count(*) FROM readings") >= total, timeout=90
+        )
         wait_until(lambda: count(database_url, "SELECT count(*) FROM events") >= 1, timeout=30)
     assert count(database_url, "SELECT count(*) FROM readings") == total
     assert count(database_url, "SELECT count(*) FROM events WHERE type = 'alarm'") == 1
 
 
-def test_ingest_commits_alarm_ahead_of_50000_queued_readings(database_url: str, mqtt_broker) -> None:
+def test_ingest_commits_alarm_ahead_of_50000_queued_readings(
+    database_url: str, mqtt_broker
+) -> None:
     """Telemetry queued ahead of an alarm must not delay it: the alarm has its own lane."""
     prefix = unique_prefix()
     register_devices(database_url, DEVICES)
@@ -121,8 +151,9 @@ def test_ingest_commits_alarm_ahead_of_50000_queued_readings(database_url: str, 
         for n in range(backlog):
             device = DEVICES[n % len(DEVICES)]
             ts = (start + timedelta(milliseconds=n)).isoformat()
-            pub.publish(f"{prefix}/{device}/telemetry",
-                        orjson.dumps({"ts": ts, "seq": n, "battery": 77}))
+            pub.publish(
+                f"{prefix}/{device}/telemetry", orjson.dumps({"ts": ts, "seq": n, "battery": 77})
+            )
             if n % 5000 == 0:
                 pub.flush()
         pub.publish(f"{prefix}/{DEVICES[1]}/event", b'{"type": "alarm", "seq": 1}')
@@ -131,11 +162,15 @@ def test_ingest_commits_alarm_ahead_of_50000_queued_readings(database_url: str, 
         with running_ingest(settings):
             notes = list(listener.notifies(timeout=30, stop_after=1))
             readings_when_alarm_committed = count(database_url, "SELECT count(*) FROM readings")
-            wait_until(lambda: count(database_url, "SELECT count(*) FROM readings") >= backlog, timeout=120)
+            wait_until(
+                lambda: count(database_url, "SELECT count(*) FROM readings") >= backlog, timeout=120
+            )
         row = listener.execute(
-            "SELECT extract(epoch FROM stored_at - received_at) * 1000 FROM events WHERE type = 'alarm'"
+            "SELECT extract(epoch FROM stored_at - received_at) * 1000"
+            " FROM events WHERE type = 'alarm'"
         ).fetchone()
     assert len(notes) == 1
     assert readings_when_alarm_committed < backlog // 2
     assert row is not None
-    print(f"alarm receive->insert {row[0]:.1f} ms with {backlog - readings_when_alarm_committed} readings still queued")
+    queued = backlog - readings_when_alarm_committed
+    print(f"alarm receive->insert {row[0]:.1f} ms with {queued} readings still queued")
