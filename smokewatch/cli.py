@@ -43,6 +43,51 @@ def ingest() -> None:
 
 
 @main.group(invoke_without_command=True)
+@click.pass_context
+def alerting(ctx: click.Context) -> None:
+    """Turn alarms into incidents and page people until someone answers."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import signal
+
+    from alerting.service import AlertingService
+    from alerting.settings import AlertingSettings
+
+    settings = AlertingSettings()
+    setup_logging(settings)
+    from core.db import wait_for_database
+
+    wait_for_database(settings.database_url)
+    service = AlertingService(settings)
+    if settings.alerting_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.alerting_metrics_port)
+    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    try:
+        service.run()
+    except KeyboardInterrupt:
+        service.stop()
+
+
+@alerting.command("digest")
+def alerting_digest() -> None:
+    """Plan a maintainer digest now (still held by quiet hours); the service sends it."""
+    from datetime import UTC, datetime
+
+    from alerting.digest import plan_digests
+    from alerting.settings import AlertingSettings
+    from core.db import connect
+
+    settings = AlertingSettings()
+    setup_logging(settings)
+    with connect(settings.database_url, autocommit=True) as conn:
+        planned = plan_digests(conn, settings=settings, now=datetime.now(UTC), on_demand=True)
+        conn.execute("SELECT pg_notify('smokewatch_notifications', 'digest')")
+    click.echo(f"planned {len(planned)} digest(s)")
+
+
+@main.group(invoke_without_command=True)
 @click.option("--households", type=int, help="Simulated households (default 283).")
 @click.option("--venues", type=int, help="Simulated small venues (default 131).")
 @click.option("--id-prefix", help="Device id prefix.")

@@ -1,0 +1,22 @@
+"""Prometheus metrics of the alert engine (served on ``metrics_port``)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS = Counter("smokewatch_alerting_events_total", "Events handled", ["type"])
+ATTEMPTS = Counter("smokewatch_alerting_attempts_total", "Delivery attempts", ["scheme", "outcome"])
+NOTIFICATIONS = Counter(
+    "smokewatch_alerting_notifications_total", "Notifications finished", ["status"]
+)
+DUE_UNSENT = Gauge("smokewatch_alerting_due_unsent", "Notifications due but not yet sent")
+QUEUE_AGE = Gauge(
+    "smokewatch_alerting_queue_age_seconds", "Age of the oldest due, unsent notification"
+)
+PENDING_EVENTS = Gauge("smokewatch_alerting_pending_events", "Events waiting for the alert engine")
+SWEPT = Counter("smokewatch_alerting_swept_total", "Notifications returned after a lease expired")
+EVENT_TO_DELIVERY = Histogram(
+    "smokewatch_alerting_event_to_delivery_seconds",
+    "From the event's arrival to a wave-1 page being accepted by the provider",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 60),
+)

@@ -1,0 +1,207 @@
+"""Plan every page of an incident in the transaction that opened it (the outbox).
+
+All waves are written at once with their due times; acknowledging cancels the pending ones,
+so a crash between waves can never forget wave 2, and nothing depends on a timer in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from alerting.policy import SAME_DAY_CALL_ROLES, EscalationPolicy
+from alerting.quiet import release_time
+from alerting.render import EVENT_LABELS, render_all, role_label
+from alerting.settings import AlertingSettings
+from core.db import load_queries
+from core.incidents import log_action, make_ack_token
+
+Q = load_queries("alerting", "queries.sql")
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One row written to the outbox."""
+
+    notification_id: int
+    contact_id: int
+    wave: int
+    due_at: datetime
+
+
+def site_values(
+    site: Row | None, room: str | None, locale: str, settings: AlertingSettings, at: datetime
+) -> dict[str, str]:
+    """Template values that describe the place and the person."""
+    site = site or {}
+    situation = "、" if locale == "zh-CN" else ", "
+    key_holder = " ".join(
+        x for x in (site.get("key_holder_name"), site.get("key_holder_phone")) if x
+    )
+    return {
+        "site_name": site.get("name") or "",
+        "address": site.get("address") or "",
+        "room": room or "",
+        "resident": site.get("resident_name") or site.get("name") or "",
+        "situation": situation.join(site.get("resident_situation") or []),
+        "site_phone": site.get("phone") or "",
+        "key_holder": key_holder,
+        "time": at.astimezone(ZoneInfo(settings.timezone)).strftime("%m-%d %H:%M"),
+    }
+
+
+def wave_contacts(
+    conn: psycopg.Connection[Any], *, site: Row | None, roles: tuple[str, ...]
+) -> list[Row]:
+    """Active contacts with channels for these roles at the site or above it."""
+    if site is None:
+        return []
+    return list(
+        conn.execute(
+            Q["contacts_for_roles"],
+            {"roles": list(roles), "site_id": site["id"], "org_id": site["org_id"]},
+        )
+    )
+
+
+def plan_pages(
+    conn: psycopg.Connection[Any],
+    *,
+    incident: Row,
+    site: Row | None,
+    room: str | None,
+    policy: EscalationPolicy,
+    settings: AlertingSettings,
+    now: datetime,
+    purpose: str = "page",
+    template: str | None = None,
+    round_base: int = 0,
+) -> list[Planned]:
+    """Write the incident's waves (and repeats of the last) to the outbox."""
+    kind = template or incident["kind"]
+    if purpose == "same_day_call":
+        waves: list[tuple[tuple[str, ...], float]] = [(SAME_DAY_CALL_ROLES, 0.0)]
+    else:
+        waves = list(zip(policy.wave_roles, policy.wave_delays_s, strict=False))
+    people = [wave_contacts(conn, site=site, roles=roles) for roles, _ in waves]
+    schedule: list[tuple[int, int, float]] = [(i, 0, delay) for i, (_, delay) in enumerate(waves)]
+    staffed = [i for i, wave_people in enumerate(people) if wave_people]
+    if purpose == "page" and staffed:
+        last = staffed[-1]  # repeat the last wave that has anybody in it
+        for repeat in range(1, policy.repeat_last + 1):
+            schedule.append((last, repeat, waves[last][1] + repeat * policy.repeat_every_s))
+    planned: list[Planned] = []
+    seen: set[int] = set()
+    for wave, repeat, delay in schedule:
+        told_before = list({c["id"]: c for w in range(wave + 1) for c in people[w]}.values())
+        for contact in people[wave]:
+            if repeat == 0 and contact["id"] in seen:
+                continue  # one person in two roles is paged once per round
+            seen.add(contact["id"])
+            row = _plan_one(
+                conn,
+                incident=incident,
+                site=site,
+                room=room,
+                contact=contact,
+                others=[c for c in told_before if c["id"] != contact["id"]],
+                kind=kind,
+                purpose=purpose,
+                wave=wave + 1,
+                round_=round_base + repeat,
+                due=now + timedelta(seconds=delay),
+                settings=settings,
+                now=now,
+            )
+            if row is not None:
+                planned.append(row)
+    return planned
+
+
+def _plan_one(
+    conn: psycopg.Connection[Any],
+    *,
+    incident: Row,
+    site: Row | None,
+    room: str | None,
+    contact: Row,
+    others: list[Row],
+    kind: str,
+    purpose: str,
+    wave: int,
+    round_: int,
+    due: datetime,
+    settings: AlertingSettings,
+    now: datetime,
+) -> Planned | None:
+    locale = contact["locale"] or settings.alerting_locale
+    token = make_ack_token(
+        incident_id=incident["id"],
+        contact_id=contact["id"],
+        secret=settings.ack_secret.get_secret_value(),
+        ttl=timedelta(seconds=settings.ack_ttl_s),
+        now=now,
+    )
+    ack_url = settings.ack_base_url + token
+    names = {c["id"]: f"{c['name']}({role_label(c['role'], locale)})" for c in others}
+    sep = "、" if locale == "zh-CN" else ", "
+    values = site_values(site, room, locale, settings, incident["first_event_at"] or now)
+    values |= {
+        "others": sep.join(names.values()),
+        "others_names": sep.join(c["name"] for c in others),
+        "others_count": f"{len(others)}人" if locale == "zh-CN" else f"{len(others)} people",
+        "ack_url": ack_url,
+        "event": EVENT_LABELS.get(locale, {}).get(kind, kind),
+        "device_id": incident["device_id"],
+    }
+    messages = render_all(kind, locale, values, contact["channels"])
+    due = release_time(
+        due,
+        priority=incident["priority"],
+        start=contact["quiet_hours_start"] or settings.alerting_quiet_start,
+        end=contact["quiet_hours_end"] or settings.alerting_quiet_end,
+        tz=settings.timezone,
+    )
+    title = next(iter(messages.values()))["title"] if messages else ""
+    row = conn.execute(
+        Q["plan_notification"],
+        {
+            "purpose": purpose,
+            "incident_id": incident["id"],
+            "contact_id": contact["id"],
+            "wave": wave,
+            "round": round_,
+            "priority": incident["priority"],
+            "due_at": due,
+            "channels": list(contact["channels"]),
+            "messages": Jsonb(messages),
+            "title": title,
+            "ack_url": ack_url,
+            "event_id": incident["first_event_id"],
+            "event_at": incident["first_event_at"],
+            "dedupe_key": f"{purpose}:{incident['id']}:{contact['id']}:{wave}:{round_}",
+        },
+    ).fetchone()
+    if row is None:
+        return None
+    log_action(
+        conn,
+        incident_id=incident["id"],
+        action="planned",
+        at=now,
+        contact_id=contact["id"],
+        detail={
+            "wave": wave,
+            "round": round_,
+            "due_at": due.isoformat(),
+            "purpose": purpose,
+            "notification_id": row["id"],
+        },
+    )
+    return Planned(row["id"], contact["id"], wave, due)

@@ -1,0 +1,45 @@
+"""Apprise's JSON, WeCom-bot and DingTalk plugins, made to read the provider's answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apprise.plugins import custom_json, dingtalk, wecombot
+
+from alerting.plugins.capture import body_error, capturing, describe, install
+
+
+class _BodyChecked:
+    """Mixin: after the parent's send, a 2xx answer whose body reports an error is a failure."""
+
+    last_response: str | None = None
+
+    def send(self, *args: Any, **kwargs: Any) -> bool:
+        with capturing() as seen:
+            ok: bool = super().send(*args, **kwargs)  # type: ignore[misc]
+        self.last_response = describe(seen[-1]) if seen else None
+        if ok and seen and not isinstance(seen[-1], Exception):
+            problem = body_error(seen[-1])
+            if problem:
+                plugin: Any = self
+                plugin.logger.warning(
+                    "%s answered 200 with an error: %s", plugin.service_name, problem
+                )
+                return False
+        return ok
+
+
+class CheckedJSON(_BodyChecked, custom_json.NotifyJSON):
+    """``json://`` and ``jsons://`` webhooks that may answer 200 with an error body."""
+
+
+class CheckedWeComBot(_BodyChecked, wecombot.NotifyWeComBot):
+    """``wecombot://``: WeCom group bots answer 200 with ``errcode`` on failure."""
+
+
+class CheckedDingTalk(_BodyChecked, dingtalk.NotifyDingTalk):
+    """``dingtalk://``: DingTalk robots answer 200 with ``errcode`` on failure."""
+
+
+for _module in (custom_json, wecombot, dingtalk):
+    install(_module)

@@ -1,0 +1,257 @@
+"""The alerting service loop: LISTEN, handle events, plan, claim, send, sweep, watch.
+
+One thread owns the loop and its two connections (one LISTENs on ``smokewatch_events`` and
+our ``smokewatch_notifications``; one does the work); sends run in a thread pool, never on
+the loop. Polling every ``poll_interval_s`` is the backstop for a lost NOTIFY. Several
+processes may run this at once: events and notifications are claimed with SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from alerting import metrics, outbox
+from alerting.delivery import Sender
+from alerting.digest import plan_digests
+from alerting.planner import plan_pages
+from alerting.policy import policy_for_site
+from alerting.processor import NOTIFY_CHANNEL, EventProcessor
+from alerting.settings import AlertingSettings
+from alerting.watch import SelfWatch
+from core.db import connect, load_queries, make_pool, translated_errors
+from core.errors import DatabaseUnavailable
+from core.incidents import log_action
+
+log = logging.getLogger(__name__)
+Q = load_queries("alerting", "queries.sql")
+EVENTS_CHANNEL = "smokewatch_events"
+# Work done per loop turn before looking at the queue again (bounded loops).
+EVENTS_PER_TURN = 200
+HOUSEKEEPING_EVERY_S = 5.0
+RECONNECT_MIN_S = 0.5
+STUCK_DUE_WAIT_S = 0.2
+RECONNECT_MAX_S = 10.0
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+class AlertingService:
+    """One alerting worker."""
+
+    def __init__(
+        self,
+        settings: AlertingSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        worker: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.worker = (
+            worker or settings.alerting_worker_name or f"{socket.gethostname()}:{os.getpid()}"
+        )
+        self.stop_event = threading.Event()
+        self.pool = make_pool(
+            settings.database_url,
+            min_size=1,
+            max_size=settings.alerting_workers + 2,
+            name="alerting",
+        )
+        self.processor = EventProcessor(settings, clock)
+        self.watch = SelfWatch(settings)
+        self.in_flight: set[Future[str]] = set()
+        self._last_housekeeping = 0.0
+        self._last_watch = 0.0
+        self._delay = RECONNECT_MIN_S
+
+    def stop(self) -> None:
+        """Ask the loop to finish; in-flight sends complete or are resumed elsewhere."""
+        self.stop_event.set()
+
+    def run(self, *, max_turns: int | None = None) -> None:
+        """Run until :meth:`stop` (or ``max_turns`` loop turns, for tests).
+
+        Losing the database is not fatal: the loop logs it, waits with a bounded backoff and
+        reconnects; rows it held are resumed through their leases.
+        """
+        self.pool.open(wait=True, timeout=30)
+        sender = Sender(self.settings, self.pool, self.worker, self.clock, self.stop_event)
+        log.info("alerting worker %s started", self.worker)
+        self._delay = RECONNECT_MIN_S
+        turns = 0
+        with ThreadPoolExecutor(self.settings.alerting_workers, thread_name_prefix="send") as pool:
+            try:
+                while not self.stop_event.is_set():
+                    try:
+                        with translated_errors():
+                            turns = self._serve(pool, sender, turns, max_turns)
+                        break  # stopped or max_turns reached
+                    except DatabaseUnavailable as exc:
+                        log.warning(
+                            "database unavailable (%s); reconnecting in %.1f s", exc, self._delay
+                        )
+                        self.stop_event.wait(self._delay)
+                        self._delay = min(self._delay * 2, RECONNECT_MAX_S)
+            finally:
+                self.stop_event.set()
+        self.pool.close()
+        log.info("alerting worker %s stopped", self.worker)
+
+    def _serve(
+        self, pool: ThreadPoolExecutor, sender: Sender, turns: int, max_turns: int | None
+    ) -> int:
+        with (
+            connect(self.settings.database_url, autocommit=True) as listen,
+            connect(self.settings.database_url, autocommit=True) as work,
+        ):
+            listen.execute(f"LISTEN {EVENTS_CHANNEL}")
+            listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._delay = RECONNECT_MIN_S  # connected again: the next outage starts short
+            while not self.stop_event.is_set():
+                self._turn(work, pool, sender)
+                turns += 1
+                if max_turns is not None and turns >= max_turns:
+                    break
+                self._wait(listen, work)
+        return turns
+
+    def _turn(
+        self, conn: psycopg.Connection[Any], pool: ThreadPoolExecutor, sender: Sender
+    ) -> None:
+        for _ in range(EVENTS_PER_TURN):
+            handled = self.processor.process_one(conn)
+            if handled is None:
+                break
+            metrics.EVENTS.labels(handled.type).inc()
+            self._claim_and_send(conn, pool, sender)  # a fire goes out before the next event
+        mono = time.monotonic()
+        if mono - self._last_housekeeping >= HOUSEKEEPING_EVERY_S:
+            self._last_housekeeping = mono
+            self.housekeeping(conn)
+        if mono - self._last_watch >= self.settings.alerting_watch_interval_s:
+            self._last_watch = mono
+            pool.submit(self._watch)
+        self._claim_and_send(conn, pool, sender)
+
+    def _claim_and_send(
+        self, conn: psycopg.Connection[Any], pool: ThreadPoolExecutor, sender: Sender
+    ) -> None:
+        self.in_flight = {f for f in self.in_flight if not f.done()}
+        free = self.settings.alerting_workers - len(self.in_flight)
+        if free <= 0:
+            return
+        rows = outbox.claim_due(
+            conn,
+            worker=self.worker,
+            now=self.clock(),
+            limit=free,
+            lease_s=self.settings.alerting_lease_s,
+        )
+        for row in rows:
+            future = pool.submit(self._deliver, sender, row)
+            self.in_flight.add(future)
+
+    def _deliver(self, sender: Sender, row: dict[str, Any]) -> str:
+        try:
+            return sender.deliver(row)
+        except Exception:
+            # The lease expires and the sweeper gives the row to another attempt.
+            log.exception("sending notification %s crashed", row["id"])
+            return "crashed"
+
+    def _watch(self) -> None:
+        try:
+            with self.pool.connection() as conn:
+                self.watch.check(conn, self.clock())
+        except Exception:
+            log.exception("self-watch failed")
+
+    def housekeeping(self, conn: psycopg.Connection[Any]) -> None:
+        """Sweep expired leases, plan due re-pages and daily digests."""
+        swept = outbox.sweep_expired(conn)
+        if swept:
+            metrics.SWEPT.inc(len(swept))
+            log.warning("re-queued %d notifications from a lost worker", len(swept))
+        self.plan_repages(conn)
+        plan_digests(conn, settings=self.settings, now=self.clock())
+
+    def plan_repages(self, conn: psycopg.Connection[Any]) -> int:
+        """An acknowledged fire still open after ``repage_after``: page wave 1 and the desk."""
+        now = self.clock()
+        planned = 0
+        with conn.transaction():
+            for due in conn.execute(Q["due_repages"], {"now": now}).fetchall():
+                incident = conn.execute(
+                    "SELECT * FROM incidents WHERE id = %s", (due["id"],)
+                ).fetchone()
+                assert incident is not None
+                policy = policy_for_site(conn, incident["site_id"], self.settings)
+                bumped = conn.execute(
+                    Q["bump_repage"],
+                    {"id": due["id"], "now": now, "max_repages": policy.max_repages},
+                ).fetchone()
+                assert bumped is not None
+                roles = tuple(dict.fromkeys(policy.wave_roles[0] + policy.wave_roles[-1]))
+                once = replace(policy, wave_roles=(roles,), wave_delays_s=(0.0,), repeat_last=0)
+                site = (
+                    conn.execute(Q["site"], {"site_id": incident["site_id"]}).fetchone()
+                    if incident["site_id"]
+                    else None
+                )
+                room = conn.execute(
+                    "SELECT room FROM devices WHERE id = %s", (incident["device_id"],)
+                ).fetchone()
+                rows = plan_pages(
+                    conn,
+                    incident=incident,
+                    site=site,
+                    room=room["room"] if room else None,
+                    policy=once,
+                    settings=self.settings,
+                    now=now,
+                    purpose="repage",
+                    template="repage",
+                    round_base=100 + bumped["repage_count"],
+                )
+                log_action(
+                    conn,
+                    incident_id=incident["id"],
+                    action="repaged",
+                    at=now,
+                    detail={"count": bumped["repage_count"], "planned": len(rows)},
+                )
+                planned += len(rows)
+            if planned:
+                conn.execute("SELECT pg_notify(%s, 'repage')", (NOTIFY_CHANNEL,))
+        return planned
+
+    def _wait(self, listen: psycopg.Connection[Any], work: psycopg.Connection[Any]) -> None:
+        timeout = self.settings.alerting_poll_interval_s
+        if len(self.in_flight) >= self.settings.alerting_workers:
+            timeout = 0.05  # senders busy: come back soon to claim more
+        else:
+            due = outbox.next_due(work)
+            if due is not None:
+                # A row already due was offered to claim this turn; if it is still pending it
+                # is not claimable yet (its incident was answered meanwhile): never spin on it.
+                until = (due - self.clock()).total_seconds()
+                timeout = min(timeout, until if until > 0 else STUCK_DUE_WAIT_S)
+        for _ in listen.notifies(timeout=timeout, stop_after=1):
+            pass
+
+
+__all__ = ["AlertingService"]

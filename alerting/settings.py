@@ -1,0 +1,86 @@
+"""Settings of the alert engine (``SMOKEWATCH_*``), read once at start-up."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from core.config import CommonSettings
+from core.incidents.tokens import check_ack_secret
+
+
+class AlertingSettings(CommonSettings):
+    """How the alert engine escalates, delivers and watches itself."""
+
+    # Acknowledge links: base URL served by the API, HMAC secret, lifetime.
+    ack_base_url: str = "http://127.0.0.1:8000/a/"
+    ack_secret: SecretStr = SecretStr("development-only-secret")
+    ack_ttl_s: int = Field(default=72 * 3600, gt=60)
+
+    # Escalation defaults (field practice); per site or village overrides live in the database.
+    alerting_wave2_after_s: float = Field(default=120.0, ge=0)
+    alerting_wave3_after_s: float = Field(default=300.0, ge=0)
+    alerting_repeat_last: int = Field(default=3, ge=0, le=20)
+    alerting_repeat_every_s: float = Field(default=300.0, gt=0)
+    alerting_repage_after_s: float = Field(default=1800.0, gt=0)
+    alerting_max_repages: int = Field(default=3, ge=0, le=20)
+    alerting_tamper_same_day_call: bool = True
+
+    # Delivery.
+    alerting_workers: int = Field(default=4, ge=1, le=64)
+    alerting_request_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    alerting_attempts_per_channel: int = Field(default=3, ge=1, le=10)
+    alerting_backoff_s: float = Field(default=0.5, ge=0)
+    alerting_lease_s: float = Field(default=60.0, gt=1)
+    alerting_poll_interval_s: float = Field(default=2.0, gt=0)
+    # Our own per-destination limits, per minute, by URL scheme (fire alarms ignore them).
+    alerting_rate_limits: dict[str, int] = Field(
+        default_factory=lambda: {"wecombot": 20, "dingtalk": 20, "feishu": 100}
+    )
+    alerting_locale: str = "zh-CN"
+
+    # Quiet hours for low-priority messages (local time) and digests.
+    timezone: str = "Asia/Shanghai"
+    alerting_quiet_start: time = time(21, 0)
+    alerting_quiet_end: time = time(7, 30)
+    # Local time of the daily maintainer digest; empty turns the daily run off (on demand only).
+    alerting_digest_at: time | None = time(8, 30)
+    alerting_digest_at_night: bool = False
+
+    # Self-watch: page the monitoring centre when these are crossed.
+    alerting_metrics_port: int = Field(default=9102, ge=0, le=65535)
+    alerting_watch_interval_s: float = Field(default=30.0, gt=0)
+    alerting_backlog_threshold: int = Field(default=50, ge=1)
+    alerting_backlog_age_threshold_s: float = Field(default=60.0, gt=0)
+    alerting_failure_rate_threshold: float = Field(default=0.5, gt=0, le=1)
+    alerting_failure_window_s: float = Field(default=300.0, gt=0)
+    alerting_monitoring_urls: list[str] = Field(default_factory=list)
+
+    alerting_worker_name: str = ""
+
+    @field_validator("ack_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("alerting_digest_at", mode="before")
+    @classmethod
+    def _digest_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none"):
+            return None
+        return value
+
+    @field_validator("alerting_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in ("zh-CN", "en"):
+            raise ValueError("must be zh-CN or en")
+        return value
+
+    @model_validator(mode="after")
+    def _secret(self) -> AlertingSettings:
+        check_ack_secret(self.ack_secret.get_secret_value(), self.environment)
+        return self

@@ -1,0 +1,81 @@
+"""Self-watch: publish queue health as metrics and page the monitoring centre when it is bad.
+
+The page goes straight to ``monitoring_urls`` through Apprise, not through the outbox: when
+the outbox itself is stuck it is the one thing that must not be relied on.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from alerting import metrics
+from alerting.channels import send_once
+from alerting.render import channel_of, render
+from alerting.settings import AlertingSettings
+from core.db import load_queries
+
+log = logging.getLogger(__name__)
+Q = load_queries("alerting", "queries.sql")
+MIN_ATTEMPTS_FOR_RATE = 5
+REALERT_AFTER_S = 900.0
+
+
+class SelfWatch:
+    """Checks health every ``watch_interval_s`` and pages at most every 15 minutes."""
+
+    def __init__(self, settings: AlertingSettings) -> None:
+        self.settings = settings
+        self.last_alert: datetime | None = None
+
+    def problems(self, conn: psycopg.Connection[Any], now: datetime) -> list[str]:
+        """Update the gauges; return what crosses a threshold."""
+        health = conn.execute(Q["health"], {"now": now}).fetchone() or {}
+        due, age = int(health.get("due_unsent") or 0), float(health.get("queue_age") or 0.0)
+        metrics.DUE_UNSENT.set(due)
+        metrics.QUEUE_AGE.set(age)
+        metrics.PENDING_EVENTS.set(int(health.get("pending_events") or 0))
+        found: list[str] = []
+        if (
+            due >= self.settings.alerting_backlog_threshold
+            or age >= self.settings.alerting_backlog_age_threshold_s
+        ):
+            found.append(f"backlog: {due} due unsent, oldest {age:.0f} s")
+        for row in conn.execute(
+            Q["failure_rates"], {"window": self.settings.alerting_failure_window_s}
+        ):
+            if row["total"] >= MIN_ATTEMPTS_FOR_RATE:
+                rate = row["failed"] / row["total"]
+                if rate >= self.settings.alerting_failure_rate_threshold:
+                    found.append(f"{row['scheme']}: {rate:.0%} of {row['total']} attempts failed")
+        return found
+
+    def check(self, conn: psycopg.Connection[Any], now: datetime) -> list[str]:
+        """Look, and page the monitoring centre if needed (rate-limited)."""
+        found = self.problems(conn, now)
+        if not found or not self.settings.alerting_monitoring_urls:
+            return found
+        if self.last_alert and (now - self.last_alert).total_seconds() < REALERT_AFTER_S:
+            return found
+        self.last_alert = now
+        problem = "; ".join(found)
+        for url in self.settings.alerting_monitoring_urls:
+            message = render(
+                "selfwatch",
+                channel_of(url),
+                self.settings.alerting_locale,
+                {"problem": problem, "time": now.isoformat(timespec="seconds")},
+            )
+            result = send_once(
+                url,
+                title=message.title,
+                body=message.body,
+                timeout_s=self.settings.alerting_request_timeout_s,
+            )
+            log.warning(
+                "self-watch page (%s) via %s: %s", problem, url.split(":")[0], result.outcome
+            )
+        return found

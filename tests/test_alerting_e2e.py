@@ -1,0 +1,61 @@
+"""End to end through MQTT: ingest -> alerting -> receivers; wave 2 unless someone acknowledges."""
+
+from __future__ import annotations
+
+import time
+
+from core.incidents import acknowledge_by_link
+from tests.alerting_support import (
+    SECRET,
+    WAVE1,
+    WAVE2,
+    alerting_settings,
+    receiver,
+    running_alerting,
+    scalar,
+    seed_household,
+)
+from tests.support import (
+    Publisher,
+    ingest_settings,
+    running_ingest,
+    unique_prefix,
+    wait_until,
+)
+
+
+def test_mqtt_alarm_pages_wave1_then_wave2_unless_acknowledged(
+    database_url: str, db, mqtt_broker
+) -> None:
+    prefix = unique_prefix()
+    with receiver() as rx:
+        ignored = seed_household(db, lambda name: [rx.url(f"ok/{name}")], tag="e1")
+        answered = seed_household(db, lambda name: [rx.url(f"ok/{name}")], tag="e2")
+        with (
+            running_ingest(ingest_settings(database_url, mqtt_broker.url, prefix)),
+            running_alerting(alerting_settings(database_url, alerting_wave2_after_s=2.0)),
+            Publisher(mqtt_broker.url) as pub,
+        ):
+            for house in (ignored, answered):
+                event = b'{"type": "alarm", "seq": 1}'
+                pub.publish(f"{prefix}/{house.device_id}/event", event)
+                pub.publish(f"{prefix}/{house.device_id}/event", event)  # a QoS 1 redelivery
+            wait_until(lambda: len(rx.seen("/ok/e2-")) >= len(WAVE1), timeout=30)
+            message = next(r for r in rx.seen("/ok/e2-family")).json()["message"]
+            token = message.split("https://sw.example/a/")[1].split()[0]
+            acknowledge_by_link(db, token=token, secret=SECRET)
+            wait_until(lambda: len(rx.seen("/ok/e1-")) >= len(WAVE1) + len(WAVE2), timeout=30)
+            due = scalar(db, "SELECT max(due_at) FROM notifications WHERE wave = 2")
+            wait_until(
+                lambda: scalar(db, "SELECT clock_timestamp() > %s + interval '1 s'", (due,)),
+                timeout=30,
+            )
+            time.sleep(0.3)  # room for a late duplicate, if there were one
+
+        def people(tag: str) -> list[str]:
+            return sorted(r.path.split("/")[2] for r in rx.seen(f"/ok/{tag}-"))
+
+        assert people("e1") == sorted(f"e1-{role}" for role in WAVE1 + WAVE2)
+        assert people("e2") == sorted(f"e2-{role}" for role in WAVE1), "the ack stopped wave 2"
+        assert all("王秀英" in r.json()["message"] for r in rx.seen())
+        assert scalar(db, "SELECT count(*) FROM incidents") == 2
