@@ -188,32 +188,16 @@ def acknowledge_incident(
     now: datetime | None = None,
 ) -> Row:
     """Mark that a person answered; cancel pending pages. Repeating it changes nothing."""
-    now = _now(now)
-    with conn.transaction():
-        row = _lock(conn, incident_id)
-        if row["status"] == Status.RESOLVED:
-            raise IncidentClosed(f"incident {incident_id} is resolved")
-        if row["status"] != Status.TRIGGERED:
-            return row
-        updated = (
-            _rows(conn)
-            .execute(
-                Q["set_acknowledged"],
-                {"id": incident_id, "now": now, "actor": actor, "contact_id": contact_id},
-            )
-            .fetchone()
-        )
-        _cancel_pages(conn, incident_id, "acknowledged")
-        log_action(
-            conn,
-            incident_id=incident_id,
-            action="acknowledged",
-            at=now,
-            actor=actor,
-            contact_id=contact_id,
-        )
-    assert updated is not None
-    return updated
+    return _advance(
+        conn,
+        incident_id=incident_id,
+        unless={Status.ACKNOWLEDGED, Status.IN_PROGRESS},
+        query="set_acknowledged",
+        action="acknowledged",
+        actor=actor,
+        contact_id=contact_id,
+        now=now,
+    )
 
 
 def start_progress(
@@ -225,29 +209,47 @@ def start_progress(
     now: datetime | None = None,
 ) -> Row:
     """Someone is on the way or on site; implies acknowledged."""
+    return _advance(
+        conn,
+        incident_id=incident_id,
+        unless={Status.IN_PROGRESS},
+        query="set_in_progress",
+        action="in_progress",
+        actor=actor,
+        contact_id=contact_id,
+        now=now,
+    )
+
+
+def _advance(
+    conn: psycopg.Connection[Any],
+    *,
+    incident_id: int,
+    unless: set[Status],
+    query: str,
+    action: str,
+    actor: str,
+    contact_id: int | None,
+    now: datetime | None,
+) -> Row:
+    """Move an open incident forward (pages stop); already there or beyond: no change."""
     now = _now(now)
     with conn.transaction():
         row = _lock(conn, incident_id)
         if row["status"] == Status.RESOLVED:
             raise IncidentClosed(f"incident {incident_id} is resolved")
-        if row["status"] == Status.IN_PROGRESS:
+        if row["status"] in unless:
             return row
         updated = (
             _rows(conn)
             .execute(
-                Q["set_in_progress"],
-                {"id": incident_id, "now": now, "actor": actor, "contact_id": contact_id},
+                Q[query], {"id": incident_id, "now": now, "actor": actor, "contact_id": contact_id}
             )
             .fetchone()
         )
-        _cancel_pages(conn, incident_id, "in progress")
+        _cancel_pages(conn, incident_id, action.replace("_", " "))
         log_action(
-            conn,
-            incident_id=incident_id,
-            action="in_progress",
-            at=now,
-            actor=actor,
-            contact_id=contact_id,
+            conn, incident_id=incident_id, action=action, at=now, actor=actor, contact_id=contact_id
         )
     assert updated is not None
     return updated
