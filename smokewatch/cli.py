@@ -184,3 +184,24 @@ def sim_load(register: bool, **options: Any) -> None:
     except SimError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(summarize(report))
+
+
+@main.command()
+@click.option("--reset", is_flag=True, help="Delete the demo folder's data and start over.")
+@click.option(
+    "--story",
+    type=click.Choice(["full", "short", "off"]),
+    default="full",
+    show_default=True,
+    help="The scripted storyline: paced for people, short (tests), or none.",
+)
+@click.option("--inbox-port", type=int, help="Port of the demo inbox (default 8765; 0: any).")
+def demo(reset: bool, story: str, inbox_port: int | None) -> None:
+    """Run the whole system on embedded servers with a simulated sub-district (Ctrl-C stops)."""
+    from core.logging import setup_logging as _setup
+    from smokewatch.demo.run import DemoOptions, run_demo
+    from smokewatch.demo.settings import DemoSettings
+
+    _setup(DemoSettings())
+    options = DemoOptions(reset=reset, story=story, inbox_port=inbox_port)
+    raise SystemExit(run_demo(options, set(main.commands), click.echo))

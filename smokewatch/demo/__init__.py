@@ -1,0 +1,1 @@
+"""The one-command demo: embedded servers, seed, services, storyline and an inbox."""

@@ -1,0 +1,5 @@
+"""``python -m smokewatch.demo.inbox``: serve the inbox until SIGTERM (run by the demo)."""
+
+from smokewatch.demo.inbox.server import main
+
+main()

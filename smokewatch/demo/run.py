@@ -1,0 +1,218 @@
+"""``smokewatch demo``: servers, schema, seed, services, storyline, until Ctrl-C.
+
+Everything lives in one folder (``.smokewatch/demo``): PostgreSQL's data, the broker's
+persistence, the inbox, the logs. A restart carries on with the same data; ``--reset`` deletes
+the folder first. Services are the ``smokewatch`` commands this build has; adding one is one
+line in :func:`services`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.db import connect, wait_for_database
+from core.localservers import free_port
+from core.localservers.process import port_accepts
+from core.migrate import migrate
+from smokewatch.demo.seed import seed
+from smokewatch.demo.servers import Endpoints, start_servers
+from smokewatch.demo.settings import DemoSettings
+from smokewatch.demo.supervisor import Service, Supervisor, smokewatch_command
+
+log = logging.getLogger(__name__)
+API_PORT = 8000
+# Escalation waits for people watching ("full") and for tests ("short"), in seconds.
+WAVE_WAITS = {"full": ("45", "180"), "short": ("5", "120"), "off": ("45", "180")}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """What the command line chose."""
+
+    reset: bool = False
+    story: str = "full"
+    inbox_port: int | None = None
+
+
+class Progress:
+    """One line per preparation step, with its duration."""
+
+    def __init__(self, echo: Callable[[str], None], total: int) -> None:
+        self.echo, self.total, self.n = echo, total, 0
+
+    @contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        self.n += 1
+        started = time.monotonic()
+        self.echo(f"[{self.n}/{self.total}] {text} …")
+        yield
+        self.echo(f"      done in {time.monotonic() - started:.1f}s")
+
+
+def services(available: set[str], env: dict[str, str]) -> list[Service]:
+    """The demo's processes, in start order; commands this build lacks are skipped."""
+    wanted = [
+        Service("inbox", ("python", "-m", "smokewatch.demo.inbox")),
+        Service("ingest", smokewatch_command("ingest")),
+        Service("alerting", smokewatch_command("alerting")),
+        Service("api", smokewatch_command("api")),
+        Service("life", ("python", "-m", "smokewatch.demo.life")),
+    ]
+    return [
+        Service(s.name, _resolve(s.argv), env)
+        for s in wanted
+        if s.argv[0] == "python" or s.argv[3] in available
+    ]
+
+
+def _resolve(argv: tuple[str, ...]) -> tuple[str, ...]:
+    import sys
+
+    return (sys.executable, *argv[1:]) if argv[0] == "python" else argv
+
+
+def run_demo(options: DemoOptions, available: set[str], echo: Callable[[str], None]) -> int:
+    """Prepare everything, supervise the services until SIGINT or SIGTERM, stop cleanly."""
+    settings = DemoSettings()
+    folder = settings.demo_dir.resolve()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if options.reset and folder.exists():
+        echo(f"--reset: deleting {folder}")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    progress = Progress(echo, 4)
+    with ExitStack() as stack:
+        with progress.step("starting PostgreSQL and the MQTT broker"):
+            ends = start_servers(
+                folder,
+                stack,
+                database_url=settings.database_url if settings.database_configured() else None,
+                mqtt_url=settings.mqtt_url if settings.mqtt_configured() else None,
+            )
+        with progress.step("migrating the database"):
+            wait_for_database(ends.database_url)
+            migrate(ends.database_url)
+        inbox_port = _inbox_port(options.inbox_port, settings.demo_inbox_port)
+        with progress.step("seeding 283 households and 131 venues"):
+            with connect(ends.database_url) as conn:
+                report = seed(conn, inbox_port=inbox_port)
+            echo(f"      {report.households} households, {report.venues} venues, "
+                 f"{report.devices} detectors")  # fmt: skip
+        env = _child_env(
+            settings,
+            ends=ends,
+            folder=folder,
+            inbox_port=inbox_port,
+            story=options.story,
+            available=available,
+        )
+        supervisor = Supervisor(folder / "logs", env)
+        with progress.step("starting services"):
+            for service in services(available, env):
+                supervisor.start(service)
+        stack.callback(supervisor.stop_all)  # runs before the servers stop
+        _banner(
+            echo, ends=ends, inbox_port=inbox_port, names=list(supervisor.names()),
+            folder=folder, available=available,
+        )  # fmt: skip
+        while not stop.wait(0.5):  # until Ctrl-C or SIGTERM
+            supervisor.poll(on_event=echo)
+        echo("stopping services …")
+    echo("stopped; data kept in " + str(folder) + " (use --reset to start over)")
+    return 0
+
+
+def _inbox_port(chosen: int | None, configured: int) -> int:
+    port = configured if chosen is None else chosen
+    if port == 0 or port_accepts(port):
+        return free_port()  # busy (another demo?) or "any": take a free one
+    return port
+
+
+def _secret(settings: DemoSettings, folder: Path) -> str:
+    if "ack_secret" in settings.model_fields_set:
+        return settings.ack_secret.get_secret_value()
+    path = folder / "ack-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _child_env(
+    settings: DemoSettings, *, ends: Endpoints, folder: Path, inbox_port: int, story: str,
+    available: set[str],
+) -> dict[str, str]:  # fmt: skip
+    import os
+
+    wave2, wave3 = WAVE_WAITS[story]
+    return dict(os.environ) | {
+        "SMOKEWATCH_ENVIRONMENT": "development",
+        "SMOKEWATCH_DATABASE_URL": ends.database_url,
+        "SMOKEWATCH_MQTT_URL": ends.mqtt_url,
+        "SMOKEWATCH_ACK_SECRET": _secret(settings, folder),
+        "SMOKEWATCH_ACK_BASE_URL": f"http://127.0.0.1:{inbox_port}/a/",
+        "SMOKEWATCH_ALERTING_WAVE2_AFTER_S": wave2,
+        "SMOKEWATCH_ALERTING_WAVE3_AFTER_S": wave3,
+        "SMOKEWATCH_ALERTING_METRICS_PORT": "0",
+        "SMOKEWATCH_ALERTING_DIGEST_AT": "",
+        "SMOKEWATCH_INGEST_METRICS_PORT": "0",
+        "SMOKEWATCH_INGEST_CLIENT_ID": f"smokewatch-demo-ingest-{inbox_port}",
+        "SMOKEWATCH_DEMO_DIR": str(folder),
+        "SMOKEWATCH_DEMO_INBOX_PORT": str(inbox_port),
+        "SMOKEWATCH_DEMO_STORY": story,
+        "SMOKEWATCH_DEMO_RUN_ID": uuid.uuid4().hex[:12],
+        "SMOKEWATCH_DEMO_ALERTING": "1" if "alerting" in available else "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _banner(
+    echo: Callable[[str], None], *, ends: Endpoints, inbox_port: int, names: list[str],
+    folder: Path, available: set[str],
+) -> None:  # fmt: skip
+    inbox = f"http://127.0.0.1:{inbox_port}/"
+    dashboard = (
+        f"http://127.0.0.1:{API_PORT}/   (API docs: /docs)"
+        if "api" in available
+        else "not in this build yet (the API and pages are being built)"
+    )
+    lines = [
+        "",
+        "smokewatch demo is running — Nanzhang sub-district, 283 households, 131 venues",
+        f"  dashboard     {dashboard}",
+        f"  demo inbox    {inbox}   (SMS, voice and WeChat as phones show them; ?lang=en)",
+        "  demo logins   no passwords: acknowledge links in the inbox act as the person paged",
+        f"  database      {ends.database_url}   [{ends.database_from}]",
+        f"  broker        {ends.mqtt_url}   [{ends.broker_from}]",
+        f"  services      {', '.join(names)}   (logs: {folder / 'logs'})",
+        "",
+        "What to watch in the first minutes (open the inbox):",
+        "  +20s  kitchen fire at 高凤兰's home (82, living alone): wave 1 pages her, her",
+        "        guardian, family and the grid worker; nobody answers",
+        "  +65s  wave 2: village cadre, neighbour, key holder; the cadre acknowledges, then",
+        "        resolves it as a real fire caught early",
+        "  +40s  a venue's detector goes silent (offline after about 3 minutes)",
+        "  +60s  a household detector's battery runs low (a work order, not a page)",
+        "  +90s  cooking smoke in 老张家常菜馆's kitchen: a nuisance alarm, resolved as cooking",
+        "  +150s a detector is taken down in an elder's home (tamper: same-day call)",
+        "  then  heartbeats every minute and, now and then, a random nuisance alarm",
+        "",
+        "Ctrl-C stops everything; data stays in the demo folder.",
+    ]
+    if "alerting" not in available:
+        lines.insert(-1, "(no alert engine in this build: nobody is paged)")
+    for line in lines:
+        echo(line)
