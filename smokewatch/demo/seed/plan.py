@@ -147,7 +147,7 @@ def plan_programme(
     p = Programme(orgs=[Org(*row) for row in ORG_ROOT])
     grids: list[tuple[str, str, tuple[float, float]]] = []
     for suffix, level, name, name_en, offset in VILLAGES:
-        village = f"nz-{suffix}"
+        village = f"nz-v-{suffix}"  # never "nz-nanzhang": that is the sub-district
         p.orgs.append(Org(village, level, name, name_en, "nz-nanzhang"))
         cadre = younger_name(rng)
         p.contacts.append(Contact(cadre, "village_cadre", 1, phones.take(), "sms", org=village))
