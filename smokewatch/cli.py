@@ -198,10 +198,17 @@ def sim_load(register: bool, **options: Any) -> None:
 @click.option("--inbox-port", type=int, help="Port of the demo inbox (default 8765; 0: any).")
 def demo(reset: bool, story: str, inbox_port: int | None) -> None:
     """Run the whole system on embedded servers with a simulated sub-district (Ctrl-C stops)."""
+    import os
+    import sys
+
     from core.logging import setup_logging as _setup
+    from smokewatch.demo.detach import run_detached
     from smokewatch.demo.run import DemoOptions, run_demo
     from smokewatch.demo.settings import DemoSettings
 
-    _setup(DemoSettings())
+    settings = DemoSettings()
+    if not settings.demo_detached:  # see smokewatch/demo/detach.py
+        raise SystemExit(run_detached(sys.argv[1:], dict(os.environ)))
+    _setup(settings)
     options = DemoOptions(reset=reset, story=story, inbox_port=inbox_port)
     raise SystemExit(run_demo(options, set(main.commands), click.echo))

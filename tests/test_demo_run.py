@@ -103,6 +103,7 @@ def test_demo_pages_the_fire_in_two_waves_and_stops_cleanly(tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # a terminal of its own, so Ctrl-C can go to the whole group
     )
     out = Output(proc)
     started: set[int] = set()
@@ -149,11 +150,14 @@ def test_demo_pages_the_fire_in_two_waves_and_stops_cleanly(tmp_path: Path) -> N
         assert page.status_code == 200 and "resolved" in page.text
         assert httpx.get(inbox, timeout=10).status_code == 200
     finally:
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         code = proc.wait(timeout=90)
     assert code == 0, "\n".join(out.lines[-30:])
     assert [pid for pid in started if alive(pid)] == []
     assert any("stopped; data kept" in line for line in out.lines)
+    # Services stop before the broker and the database they use.
+    ingest_log = (tmp_path / "demo" / "logs" / "ingest.log").read_text()
+    assert "ingest stopped" in ingest_log and "lost the broker" not in ingest_log
 
 
 def test_demo_command_is_registered() -> None:

@@ -27,6 +27,7 @@ from core.migrate import migrate
 from smokewatch.demo.seed import seed
 from smokewatch.demo.servers import Endpoints, start_servers
 from smokewatch.demo.settings import DemoSettings
+from smokewatch.demo.story import PACES
 from smokewatch.demo.supervisor import Service, Supervisor, smokewatch_command
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def run_demo(options: DemoOptions, available: set[str], echo: Callable[[str], No
         stack.callback(supervisor.stop_all)  # runs before the servers stop
         _banner(
             echo, ends=ends, inbox_port=inbox_port, names=list(supervisor.names()),
-            folder=folder, available=available,
+            folder=folder, available=available, story=options.story,
         )  # fmt: skip
         while not stop.wait(0.5):  # until Ctrl-C or SIGTERM
             supervisor.poll(on_event=echo)
@@ -158,7 +159,8 @@ def _child_env(
     import os
 
     wave2, wave3 = WAVE_WAITS[story]
-    return dict(os.environ) | {
+    inherited = {k: v for k, v in os.environ.items() if k != "SMOKEWATCH_DEMO_DETACHED"}
+    return inherited | {
         "SMOKEWATCH_ENVIRONMENT": "development",
         "SMOKEWATCH_DATABASE_URL": ends.database_url,
         "SMOKEWATCH_MQTT_URL": ends.mqtt_url,
@@ -181,7 +183,7 @@ def _child_env(
 
 def _banner(
     echo: Callable[[str], None], *, ends: Endpoints, inbox_port: int, names: list[str],
-    folder: Path, available: set[str],
+    folder: Path, available: set[str], story: str,
 ) -> None:  # fmt: skip
     inbox = f"http://127.0.0.1:{inbox_port}/"
     dashboard = (
@@ -200,14 +202,7 @@ def _banner(
         f"  services      {', '.join(names)}   (logs: {folder / 'logs'})",
         "",
         "What to watch in the first minutes (open the inbox):",
-        "  +20s  kitchen fire at 高凤兰's home (82, living alone): wave 1 pages her, her",
-        "        guardian, family and the grid worker; nobody answers",
-        "  +65s  wave 2: village cadre, neighbour, key holder; the cadre acknowledges, then",
-        "        resolves it as a real fire caught early",
-        "  +40s  a venue's detector goes silent (offline after about 3 minutes)",
-        "  +60s  a household detector's battery runs low (a work order, not a page)",
-        "  +90s  cooking smoke in 老张家常菜馆's kitchen: a nuisance alarm, resolved as cooking",
-        "  +150s a detector is taken down in an elder's home (tamper: same-day call)",
+        *_watch_lines(story),
         "  then  heartbeats every minute and, now and then, a random nuisance alarm",
         "",
         "Ctrl-C stops everything; data stays in the demo folder.",
@@ -216,3 +211,25 @@ def _banner(
         lines.insert(-1, "(no alert engine in this build: nobody is paged)")
     for line in lines:
         echo(line)
+
+
+def _watch_lines(story: str) -> list[str]:
+    """The storyline with its times (seconds after the services start)."""
+    if story == "off":
+        return ["  (storyline off: background life only)"]
+    pace = PACES[story]
+    wave2 = pace.fire_at + float(WAVE_WAITS[story][0])
+    return [
+        f"  +{pace.fire_at:.0f}s  kitchen fire at 高凤兰's home (82, living alone): wave 1 pages "
+        "her, her guardian, family and the grid worker; nobody answers",
+        f"  +{wave2:.0f}s  wave 2: village cadre, neighbour, key holder; the cadre acknowledges "
+        "from the link, then resolves it as a real fire caught early",
+        f"  +{pace.silent_at:.0f}s  a venue's detector goes silent "
+        "(past its deadline about 3 minutes later)",
+        f"  +{pace.battery_at:.0f}s  a household detector's battery runs low "
+        "(a work order, not a page)",
+        f"  +{pace.nuisance_at:.0f}s  cooking smoke in 老张家常菜馆's kitchen: "
+        "a nuisance alarm, resolved as cooking",
+        f"  +{pace.tamper_at:.0f}s  a detector is taken down in an elder's home "
+        "(tamper: same-day call)",
+    ]

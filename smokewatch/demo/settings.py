@@ -20,6 +20,8 @@ class DemoSettings(CommonSettings):
     demo_story: str = Field(default="full", pattern="^(full|short|off)$")
     demo_run_id: str = ""
     demo_alerting: bool = False  # whether an alert engine runs (the director acts only then)
+    # Set by smokewatch.demo.detach in the orchestrator it starts in a new session.
+    demo_detached: bool = False
     demo_life_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     def database_configured(self) -> bool:

@@ -40,7 +40,7 @@ def smokewatch_command(*args: str) -> tuple[str, ...]:
     return (sys.executable, "-m", "smokewatch", *args)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Runs in the child between fork and exec: ask the kernel for SIGTERM when we die.
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -83,7 +83,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             env=self.base_env | dict(service.env),
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
         )
 
     def pids(self) -> dict[str, int]:
