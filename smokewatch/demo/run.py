@@ -28,7 +28,7 @@ from smokewatch.demo.seed import seed
 from smokewatch.demo.servers import Endpoints, start_servers
 from smokewatch.demo.settings import DemoSettings
 from smokewatch.demo.story import PACES
-from smokewatch.demo.supervisor import Service, Supervisor, smokewatch_command
+from smokewatch.demo.supervisor import Service, Supervisor, python_module, smokewatch_command
 
 log = logging.getLogger(__name__)
 API_PORT = 8000
@@ -61,25 +61,22 @@ class Progress:
 
 
 def services(available: set[str], env: dict[str, str]) -> list[Service]:
-    """The demo's processes, in start order; commands this build lacks are skipped."""
-    wanted = [
-        Service("inbox", ("python", "-m", "smokewatch.demo.inbox")),
-        Service("ingest", smokewatch_command("ingest")),
-        Service("alerting", smokewatch_command("alerting")),
-        Service("api", smokewatch_command("api")),
-        Service("life", ("python", "-m", "smokewatch.demo.life")),
+    """The demo's processes in start order; a ``smokewatch`` command this build lacks is skipped.
+
+    One line per service: (name, the smokewatch command it needs or None, its command line).
+    """
+    wanted: list[tuple[str, str | None, tuple[str, ...]]] = [
+        ("inbox", None, python_module("smokewatch.demo.inbox")),
+        ("ingest", "ingest", smokewatch_command("ingest")),
+        ("alerting", "alerting", smokewatch_command("alerting")),
+        ("api", "api", smokewatch_command("api")),
+        ("life", None, python_module("smokewatch.demo.life")),
     ]
     return [
-        Service(s.name, _resolve(s.argv), env)
-        for s in wanted
-        if s.argv[0] == "python" or s.argv[3] in available
+        Service(name, argv, env)
+        for name, needs, argv in wanted
+        if needs is None or needs in available
     ]
-
-
-def _resolve(argv: tuple[str, ...]) -> tuple[str, ...]:
-    import sys
-
-    return (sys.executable, *argv[1:]) if argv[0] == "python" else argv
 
 
 def run_demo(options: DemoOptions, available: set[str], echo: Callable[[str], None]) -> int:

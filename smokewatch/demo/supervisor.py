@@ -40,6 +40,11 @@ def smokewatch_command(*args: str) -> tuple[str, ...]:
     return (sys.executable, "-m", "smokewatch", *args)
 
 
+def python_module(module: str) -> tuple[str, ...]:
+    """``python -m <module>`` with this very interpreter."""
+    return (sys.executable, "-m", module)
+
+
 def die_with_parent() -> None:
     # Runs in the child between fork and exec: ask the kernel for SIGTERM when we die.
     try:
