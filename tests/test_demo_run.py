@@ -24,8 +24,6 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from smokewatch.cli import main as cli
-
 pytestmark = pytest.mark.slow
 
 FIRE_DEVICE = "NZ-H0001"
@@ -92,12 +90,13 @@ class Output:
         return None
 
 
-def test_demo_pages_the_fire_in_two_waves_and_stops_cleanly(tmp_path: Path) -> None:
+def start_demo(folder: Path, *args: str) -> tuple[subprocess.Popen[str], Output]:
+    """``smokewatch demo`` with nothing configured, data in ``folder``/demo."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMOKEWATCH_")}
-    env |= {"SMOKEWATCH_DEMO_DIR": str(tmp_path / "demo"), "PYTHONUNBUFFERED": "1"}
+    env |= {"SMOKEWATCH_DEMO_DIR": str(folder / "demo"), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smokewatch", "demo", "--story", "short", "--inbox-port", "0"],
-        cwd=tmp_path,  # no developer's .env
+        [sys.executable, "-m", "smokewatch", "demo", "--inbox-port", "0", *args],
+        cwd=folder,  # no developer's .env
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -105,7 +104,16 @@ def test_demo_pages_the_fire_in_two_waves_and_stops_cleanly(tmp_path: Path) -> N
         text=True,
         start_new_session=True,  # a terminal of its own, so Ctrl-C can go to the whole group
     )
-    out = Output(proc)
+    return proc, Output(proc)
+
+
+def ctrl_c(proc: subprocess.Popen[str]) -> int:
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    return proc.wait(timeout=90)
+
+
+def test_demo_pages_the_fire_in_two_waves_and_stops_cleanly(tmp_path: Path) -> None:
+    proc, out = start_demo(tmp_path, "--story", "short")
     started: set[int] = set()
     try:
         inbox = wait_for("the banner", lambda: out.find(r"demo inbox\s+(http://\S+)"))
@@ -150,8 +158,7 @@ def test_demo_pages_the_fire_in_two_waves_and_stops_cleanly(tmp_path: Path) -> N
         assert page.status_code == 200 and "resolved" in page.text
         assert httpx.get(inbox, timeout=10).status_code == 200
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        code = proc.wait(timeout=90)
+        code = ctrl_c(proc)
     assert code == 0, "\n".join(out.lines[-30:])
     assert [pid for pid in started if alive(pid)] == []
     assert any("stopped; data kept" in line for line in out.lines)
@@ -160,5 +167,23 @@ def test_demo_pages_the_fire_in_two_waves_and_stops_cleanly(tmp_path: Path) -> N
     assert "ingest stopped" in ingest_log and "lost the broker" not in ingest_log
 
 
-def test_demo_command_is_registered() -> None:
-    assert "demo" in cli.commands
+def test_demo_keeps_its_data_across_restarts_and_reset_starts_over(tmp_path: Path) -> None:
+    marker = "INSERT INTO organisations (level, code, name) VALUES ('grid', 'test-marker', 'x')"
+    count = "SELECT count(*) AS n FROM organisations WHERE code = 'test-marker'"
+    found = []
+    for run, args in enumerate([(), (), ("--reset",)]):
+        proc, out = start_demo(tmp_path, "--story", "off", *args)
+        try:
+            wait_for("the banner", lambda out=out: out.find(r"demo inbox\s+(http://\S+)"))
+            db_url = out.find(r"database\s+(postgresql://\S+)")
+            assert db_url
+            with psycopg.connect(db_url, row_factory=dict_row, autocommit=True) as conn:
+                if run == 0:
+                    conn.execute(marker)
+                row = conn.execute(count).fetchone()
+                sites = conn.execute("SELECT count(*) AS n FROM sites").fetchone()
+            assert row is not None and sites is not None
+            found.append((row["n"], sites["n"]))
+        finally:
+            assert ctrl_c(proc) == 0, "\n".join(out.lines[-30:])
+    assert found == [(1, 414), (1, 414), (0, 414)]
