@@ -155,8 +155,34 @@ def test_demo_pages_the_fire_in_two_waves_and_stops_cleanly(tmp_path: Path) -> N
         assert {phone for _, phone in delivered} <= fire_phones
         link = next(m["ack_url"] for m in messages if m["ack_url"] and m["phone"] in fire_phones)
         page = httpx.get(link, timeout=10)
-        assert page.status_code == 200 and "resolved" in page.text
+        assert page.status_code == 200 and "已结案" in page.text and "真实火情" in page.text
         assert httpx.get(inbox, timeout=10).status_code == 200
+
+        # A person clicks through: the detector taken down (same-day call) is acknowledged,
+        # then resolved, from its link in the inbox.
+        def tamper_link() -> str | None:
+            found = httpx.get(f"{inbox}api/messages", timeout=10).json()
+            return next(
+                (m["ack_url"] for m in found if "被拆" in m["title"] and m["ack_url"]), None
+            )
+
+        link = wait_for("the tamper page in the inbox", tamper_link)
+        acked = httpx.post(link, data={"action": "ack"}, params={"lang": "en"}, timeout=10)
+        assert acked.status_code == 200 and "acknowledged" in acked.text
+        resolved = httpx.post(
+            link,
+            data={"action": "resolve", "outcome": "device_fault", "note": "re-mounted"},
+            timeout=10,
+        )
+        assert resolved.status_code == 200 and "已结案" in resolved.text
+        with psycopg.connect(db_url, row_factory=dict_row) as conn:
+            tamper = conn.execute(
+                "SELECT status, outcome, acknowledged_by FROM incidents WHERE kind = 'tamper'"
+            ).fetchone()
+        assert tamper is not None
+        assert (tamper["status"], tamper["outcome"]) == ("resolved", "device_fault")
+        forged = httpx.get(link[:-3] + "abc", timeout=10)
+        assert forged.status_code == 400
     finally:
         code = ctrl_c(proc)
     assert code == 0, "\n".join(out.lines[-30:])

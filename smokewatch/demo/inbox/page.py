@@ -39,6 +39,15 @@ OUTCOMES: Final = {
     "test": ("测试", "Test"),
     "device_fault": ("设备故障", "Device fault"),
 }
+# Incident kinds, incident states and notification states as people read them.
+LABELS: Final = {
+    "fire": ("火警", "fire"), "heat": ("高温", "heat"), "tamper": ("烟感被拆", "tamper"),
+    "triggered": ("未响应", "unanswered"), "acknowledged": ("已确认", "acknowledged"),
+    "in_progress": ("处理中", "in progress"), "resolved": ("已结案", "resolved"),
+    "pending": ("待发送", "pending"), "sending": ("发送中", "sending"),
+    "delivered": ("已送达", "delivered"), "failed": ("发送失败", "failed"),
+    "cancelled": ("已取消（有人确认）", "cancelled (answered)"),
+}  # fmt: skip
 CAUSES: Final = {
     "cooking": ("做饭油烟", "Cooking"), "smoking": ("吸烟", "Smoking"), "steam": ("水汽", "Steam"),
     "dust": ("灰尘", "Dust"), "insects": ("虫子", "Insects"), "other": ("其他", "Other"),
@@ -113,21 +122,38 @@ def _bubble(m: InboxMessage, t: dict[str, str], lang: str) -> str:
     )
 
 
+def _label(value: str, zh: bool) -> str:
+    pair = LABELS.get(value)
+    return (pair[0] if zh else pair[1]) if pair else value
+
+
 def ack_page(incident: dict[str, Any], lang: str, *, message: str = "") -> str:
     """The incident as its link shows it, with acknowledge and resolve buttons."""
     t = _t(lang)
     zh = lang != "en"
+    told: dict[tuple[str, int], str] = {}
+    for person in incident.get("told", []):  # one entry per person and wave, latest state
+        told[(person["name"], person["wave"])] = person["status"]
     rows = [
-        (t["incident"], f"#{incident['id']} {incident['kind']}"),
-        (t["status"], incident["status"]),
+        (t["incident"], f"#{incident['id']} {_label(incident['kind'], zh)}"),
+        (t["status"], _label(incident["status"], zh)),
         (t["address"], incident.get("address") or ""),
         (t["room"], incident.get("room") or ""),
         (t["resident"], "、".join(
             [incident.get("resident_name") or "", *(incident.get("resident_situation") or [])])),
         (t["told"], "，".join(
-            f"{p['name']}（{t['wave'].format(n=p['wave'])}，{p['status']}）"
-            for p in incident.get("told", []))),
+            f"{name}（{t['wave'].format(n=wave)}，{_label(status, zh)}）"
+            for (name, wave), status in told.items())),
     ]  # fmt: skip
+    if incident.get("outcome"):
+        outcome = OUTCOMES.get(incident["outcome"], (incident["outcome"],) * 2)
+        cause = CAUSES.get(incident.get("false_alarm_cause") or "", ("", ""))
+        rows.append(
+            (
+                t["outcome"],
+                " ".join(x for x in (outcome[0 if zh else 1], cause[0 if zh else 1]) if x),
+            )
+        )
     table = "".join(f"<p><b>{escape(k)}</b>：{escape(str(v))}</p>" for k, v in rows)
     outcomes = "".join(
         f'<option value="{k}">{escape(v[0] if zh else v[1])}</option>' for k, v in OUTCOMES.items()
@@ -136,9 +162,11 @@ def ack_page(incident: dict[str, Any], lang: str, *, message: str = "") -> str:
         f'<option value="{k}">{escape(v[0] if zh else v[1])}</option>' for k, v in CAUSES.items()
     )
     closed = incident["status"] == "resolved"
-    forms = "" if closed else (
+    ack = "" if incident["status"] != "triggered" else (
         f'<form method="post"><input type="hidden" name="action" value="ack">'
         f'<button>{escape(t["acknowledge"])}</button></form>'
+    )  # fmt: skip
+    forms = "" if closed else ack + (
         f'<form method="post"><input type="hidden" name="action" value="resolve">'
         f'<p>{escape(t["outcome"])} <select name="outcome">{outcomes}</select></p>'
         f'<p>{escape(t["cause"])} <select name="cause">{causes}</select></p>'
