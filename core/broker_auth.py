@@ -1,0 +1,180 @@
+"""Per-device broker credentials through Mosquitto's dynamic-security plugin.
+
+The registry is the source of truth; this module mirrors it into the broker by publishing
+commands on ``$CONTROL/dynamic-security/v1`` as the broker's admin account and reading the
+answers on ``.../response``. Every device gets its own client and its own role, so it may publish
+only under ``<prefix>/<device id>/`` and subscribe only to ``<prefix>/<device id>/downlink``.
+Per-device roles rather than one role with ``%c``/``%u`` patterns: Mosquitto 2.0's plugin
+matches ACL topics literally, so a shared pattern role would not isolate devices.
+
+    with DynsecAdmin("mqtt://admin:secret@broker:1883") as admin:
+        admin.ensure_service_roles("smokewatch/v1")
+        admin.register_device("NZ-0001", password, prefix="smokewatch/v1")
+        admin.revoke_device("NZ-0001")   # deletes the client: the broker disconnects it at once
+"""
+
+from __future__ import annotations
+
+import queue
+import uuid
+from typing import Any, Self
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from core.config import parse_mqtt_url
+from core.domain import DEVICE_ID_PATTERN
+from core.errors import SmokewatchError
+
+CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
+RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
+DEVICE_ROLE_PREFIX = "device-"
+# Service accounts: what each service may do on the broker, beyond the default of nothing.
+SERVICE_ROLES = ("smokewatch-ingest", "smokewatch-sim", "smokewatch-api")
+
+
+class BrokerAuthError(SmokewatchError):
+    """The broker refused or did not answer a dynamic-security command."""
+
+
+def downlink_topic(prefix: str, device_id: str) -> str:
+    """The one topic a device may subscribe to."""
+    return f"{prefix}/{device_id}/downlink"
+
+
+def device_role_acls(prefix: str, device_id: str) -> list[dict[str, Any]]:
+    """ACLs of a device's own role: publish under its id, subscribe to its downlink only."""
+    own = f"{prefix}/{device_id}"
+    return [
+        {"acltype": "publishClientSend", "topic": f"{own}/#", "allow": True, "priority": 0},
+        {"acltype": "subscribeLiteral", "topic": downlink_topic(prefix, device_id),
+         "allow": True, "priority": 0},
+        {"acltype": "unsubscribeLiteral", "topic": downlink_topic(prefix, device_id),
+         "allow": True, "priority": 0},
+    ]  # fmt: skip
+
+
+def service_role_acls(role: str, prefix: str) -> list[dict[str, Any]]:
+    """ACLs of the service roles: ingest reads everything (also shared), sim and api write."""
+
+    def acl(kind: str, topic: str) -> dict[str, Any]:
+        return {"acltype": kind, "topic": topic, "allow": True, "priority": 0}
+
+    everything = f"{prefix}/#"
+    if role == "smokewatch-ingest":
+        shared = f"$share/+/{everything}"
+        kinds = ("subscribePattern", "unsubscribePattern")
+        return [acl(kind, topic) for kind in kinds for topic in (everything, shared)]
+    if role == "smokewatch-sim":  # simulates many devices through one connection
+        return [acl("publishClientSend", everything), acl("subscribePattern", everything)]
+    if role == "smokewatch-api":  # commissioning watches tests; downlinks go to devices
+        return [acl("publishClientSend", f"{prefix}/+/downlink"),
+                acl("subscribePattern", everything)]  # fmt: skip
+    raise BrokerAuthError(f"unknown service role {role!r}")
+
+
+class DynsecAdmin:
+    """A connection as the dynamic-security admin; one command at a time, answers awaited."""
+
+    def __init__(self, admin_url: str, *, timeout: float = 10.0) -> None:
+        self.endpoint = parse_mqtt_url(admin_url)
+        self.timeout = timeout
+        self._answers: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"smokewatch-dynsec-{uuid.uuid4().hex[:8]}",
+            protocol=mqtt.MQTTv5,
+        )
+        if self.endpoint.username:
+            self._client.username_pw_set(self.endpoint.username, self.endpoint.password)
+        if self.endpoint.tls:
+            self._client.tls_set()
+        self._client.on_message = self._on_message
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        """Connect and subscribe to the answers; raise if the broker refuses the admin."""
+        connected: queue.Queue[Any] = queue.Queue()
+        self._client.on_connect = lambda c, u, f, rc, p: connected.put(rc)
+        self._client.on_subscribe = lambda c, u, mid, rcs, p: connected.put(rcs[0])
+        self._client.connect(self.endpoint.host, self.endpoint.port)
+        self._client.loop_start()
+        rc = connected.get(timeout=self.timeout)
+        if rc.is_failure:
+            self.close()
+            raise BrokerAuthError(f"the broker refused the dynsec admin: {rc}")
+        self._client.subscribe(RESPONSE_TOPIC, qos=1)
+        granted = connected.get(timeout=self.timeout)
+        if granted.is_failure:
+            self.close()
+            raise BrokerAuthError(f"the admin may not read {RESPONSE_TOPIC}: {granted}")
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        for answer in orjson.loads(message.payload).get("responses", []):
+            self._answers.put(answer)
+
+    def command(self, command: str, *, missing_ok: bool = False, **fields: Any) -> dict[str, Any]:
+        """Run one command; ``missing_ok`` and "already exists" answers count as success."""
+        tag = uuid.uuid4().hex
+        body = {"commands": [{"command": command, "correlationData": tag, **fields}]}
+        self._client.publish(CONTROL_TOPIC, orjson.dumps(body), qos=1)
+        for _ in range(100):  # answers to earlier commands that timed out are skipped
+            try:
+                answer = self._answers.get(timeout=self.timeout)
+            except queue.Empty:
+                raise BrokerAuthError(f"no answer to {command} within {self.timeout} s") from None
+            if answer.get("correlationData") == tag:
+                break
+        else:
+            raise BrokerAuthError(f"no answer to {command}")
+        error = answer.get("error")
+        if error and not ("already exists" in error or (missing_ok and "not found" in error)):
+            raise BrokerAuthError(f"{command} failed: {error}")
+        return answer
+
+    def ensure_role(self, rolename: str, acls: list[dict[str, Any]]) -> None:
+        """Create the role, or replace its ACLs if it exists (idempotent)."""
+        self.command("createRole", rolename=rolename)
+        current = self.command("getRole", rolename=rolename).get("data", {}).get("role", {})
+        for old in current.get("acls", []):
+            self.command("removeRoleACL", rolename=rolename, acltype=old["acltype"],
+                         topic=old["topic"], missing_ok=True)  # fmt: skip
+        for acl in acls:
+            self.command("addRoleACL", rolename=rolename, **acl)
+
+    def ensure_service_roles(self, prefix: str) -> None:
+        for role in SERVICE_ROLES:
+            self.ensure_role(role, service_role_acls(role, prefix))
+
+    def create_service_account(self, username: str, password: str, role: str) -> None:
+        """A service's own account (ingest, sim, api), with its role."""
+        self.command("deleteClient", username=username, missing_ok=True)
+        self.command("createClient", username=username, password=password,
+                     roles=[{"rolename": role}])  # fmt: skip
+
+    def register_device(self, device_id: str, password: str, *, prefix: str) -> None:
+        """Create (or re-key) the device's client and its own role."""
+        if not DEVICE_ID_PATTERN.fullmatch(device_id):
+            raise BrokerAuthError(f"not a device id: {device_id!r}")
+        role = DEVICE_ROLE_PREFIX + device_id
+        self.ensure_role(role, device_role_acls(prefix, device_id))
+        # deleteClient first: a re-registration rotates the password and drops the old session.
+        self.command("deleteClient", username=device_id, missing_ok=True)
+        self.command("createClient", username=device_id, password=password,
+                     roles=[{"rolename": role}])  # fmt: skip
+
+    def revoke_device(self, device_id: str) -> None:
+        """Delete the device's client (the broker disconnects it at once) and its role."""
+        self.command("deleteClient", username=device_id, missing_ok=True)
+        self.command("deleteRole", rolename=DEVICE_ROLE_PREFIX + device_id, missing_ok=True)
