@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.errors import DecodeError
@@ -30,3 +30,10 @@ class Inbound:
     records: tuple[Record, ...] = ()
     error: DecodeError | None = None
     device_id: str | None = None
+    # Vendor formats: the codec that decodes this message inside the writer's transaction
+    # (it needs the device's previous state); None for native messages, decoded at the edge.
+    codec: str | None = None
+    # How it arrived ("mqtt" or "http"), for dead letters; HTTP push keeps method and query.
+    via: str = "mqtt"
+    method: str = "POST"
+    query: Mapping[str, str] = field(default_factory=dict)

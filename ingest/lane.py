@@ -42,7 +42,8 @@ class MqttLane:
         endpoint: MqttEndpoint,
         client_id: str,
         subscriptions: list[str],
-        decode: Decoder,
+        decode: Decoder | None = None,
+        route: Callable[[str], str] | None = None,
         sink: Callable[[Inbound], None],
         receive_maximum: int,
         session_expiry_s: int,
@@ -50,7 +51,10 @@ class MqttLane:
         self.name = name
         self._endpoint = endpoint
         self._subscriptions = subscriptions
+        # Native lanes decode at the edge; vendor-format lanes only pick the codec (``route``)
+        # and leave decoding to the writer, which holds the device's previous state.
         self._decode = decode
+        self._route = route
         self._sink = sink
         self._generation = 0
         self._connected = threading.Event()
@@ -147,7 +151,10 @@ class MqttLane:
         )
         try:
             item.topic = message.topic
-            item.records = self._decode(item.topic, item.payload, received_at)
+            if self._route is not None:
+                item.codec = self._route(item.topic)
+            elif self._decode is not None:
+                item.records = self._decode(item.topic, item.payload, received_at)
         except DecodeError as exc:
             item.error = exc
         except UnicodeDecodeError:

@@ -33,3 +33,14 @@ MQTT_CONNECTED = Gauge(
     "smokewatch_ingest_mqtt_connected", "1 while the lane is connected", ["lane"]
 )
 MQTT_RECONNECTS = Counter("smokewatch_ingest_mqtt_reconnects_total", "Lost connections", ["lane"])
+UNREGISTERED = Counter(
+    "smokewatch_ingest_unregistered_total", "Messages naming an unregistered identity", ["codec"]
+)
+GATEWAY_ONLINE = Gauge(
+    "smokewatch_ingest_gateway_online",
+    "1 while a gateway (zigbee2mqtt bridge) is online",
+    ["codec", "gateway"],
+)
+PUSH_PROCESSED = Counter(
+    "smokewatch_ingest_push_processed_total", "HTTP push requests taken from the inbox"
+)

@@ -142,3 +142,55 @@ ON CONFLICT (source, external_id) DO UPDATE SET
 
 -- name: apply_retention
 SELECT sw_apply_retention(%(readings_keep)s, %(events_keep)s) AS deleted
+
+-- Vendor codecs ---------------------------------------------------------------------------
+
+-- name: touch_codec_states
+-- Make sure a row exists for every identity in the batch so the next statement can lock it:
+-- two workers decoding the same device's first messages then wait for each other.
+INSERT INTO codec_states (codec, external_id, state)
+SELECT %(codec)s, unnest(%(external_ids)s::text[]), '{}'::jsonb
+ORDER BY 2
+ON CONFLICT (codec, external_id) DO NOTHING
+
+-- name: lock_codec_states
+SELECT codec, external_id, state
+FROM codec_states
+WHERE codec = %(codec)s AND external_id = ANY(%(external_ids)s)
+ORDER BY codec, external_id
+FOR UPDATE
+
+-- name: save_codec_state
+UPDATE codec_states SET state = %(state)s, updated_at = now()
+WHERE codec = %(codec)s AND external_id = %(external_id)s
+
+-- name: lookup_identities
+SELECT external_id, device_id
+FROM device_identities
+WHERE codec = %(codec)s AND external_id = ANY(%(external_ids)s)
+
+-- name: claim_dedupe_key
+-- One row when the key is new (or its earlier use has expired), none for a repeat.
+INSERT INTO push_dedupe AS p (codec, key, expires_at)
+VALUES (%(codec)s, %(key)s, %(now)s + %(keep)s::interval)
+ON CONFLICT (codec, key) DO UPDATE SET expires_at = EXCLUDED.expires_at
+    WHERE p.expires_at < %(now)s
+RETURNING 1 AS new
+
+-- name: claim_inbox
+SELECT id, codec, received_at, method, query, body
+FROM push_inbox
+ORDER BY id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+
+-- name: claim_inbox_row
+SELECT id, codec, received_at, method, query, body
+FROM push_inbox WHERE id = %(id)s
+FOR UPDATE SKIP LOCKED
+
+-- name: delete_inbox
+DELETE FROM push_inbox WHERE id = ANY(%(ids)s)
+
+-- name: expire_dedupe_keys
+DELETE FROM push_dedupe WHERE expires_at < now()

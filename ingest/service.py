@@ -9,10 +9,13 @@ from types import FrameType
 
 import prometheus_client
 
+from core.codecs.registry import CodecRegistry, default_registry
 from core.db import connect, is_timescale, load_queries, wait_for_database
 from core.errors import DatabaseUnavailable
+from ingest.codec_store import CodecStore
 from ingest.decoders import native_decoder
 from ingest.lane import MqttLane
+from ingest.push_inbox import InboxStore, InboxWorker
 from ingest.settings import IngestSettings
 from ingest.store import Store
 from ingest.writer import Acknowledge, LaneWriter
@@ -57,6 +60,44 @@ class IngestService:
             )
             self.writers.append(writer)
             self.lanes.append(lane)
+        full = default_registry(settings.codec_config())
+        self.registry = CodecRegistry([full.get(name) for name in settings.ingest_codecs])
+        self._add_codec_lane(share)
+        self.inbox: InboxWorker | None = None
+        if any(self.registry.get(n).transport == "http" for n in self.registry.names()):
+            self.inbox = InboxWorker(
+                database_url=settings.database_url,
+                store=InboxStore(settings.database_url, self.registry),
+                poll_s=settings.ingest_push_poll_s,
+                batch=settings.ingest_push_batch,
+            )
+
+    def _add_codec_lane(self, share: str) -> None:
+        """Vendor MQTT formats: their own session and writer, so they never slow native lanes."""
+        filters = self.registry.mqtt_filters()
+        if not filters:
+            return
+        settings = self.settings
+        writer = LaneWriter(
+            lane="codecs",
+            store=CodecStore(settings.database_url, self.registry),
+            acknowledge=self._acknowledger("codecs"),
+            batch_max=500,
+            window_s=settings.ingest_batch_window_ms / 1000,
+            wait_for_batch=False,
+        )
+        lane = MqttLane(
+            name="codecs",
+            endpoint=settings.mqtt,
+            client_id=f"{settings.ingest_client_id}-codecs",
+            subscriptions=[f"{share}{f}" for f in filters],
+            route=lambda topic: self.registry.for_topic(topic).name,
+            sink=writer.submit,
+            receive_maximum=2000,
+            session_expiry_s=settings.ingest_session_expiry_s,
+        )
+        self.writers.append(writer)
+        self.lanes.append(lane)
 
     def _acknowledger(self, name: str) -> Acknowledge:
         # Writers are built before their lanes; look the lane up when the first ack happens.
@@ -74,6 +115,8 @@ class IngestService:
             writer.start()
         for lane in self.lanes:
             lane.start()
+        if self.inbox is not None:
+            self.inbox.start()
         threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True).start()
         log.info("ingest started as %s", self.settings.ingest_client_id)
 
@@ -85,6 +128,9 @@ class IngestService:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        if self.inbox is not None:
+            self.inbox.stop()
+            self.inbox.join(timeout=30)
         for writer in self.writers:
             writer.stop()
         for writer in self.writers:
@@ -113,6 +159,7 @@ class IngestService:
         while not self._stopped.wait(interval):
             try:
                 with connect(self.settings.database_url, autocommit=True) as conn:
+                    conn.execute(Q["expire_dedupe_keys"])
                     if is_timescale(conn):
                         continue
                     # One worker at a time; the others skip this round.

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import socket
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
+from core.codecs.registry import CodecConfig
 from core.config import CommonSettings
+from core.errors import ConfigurationError
+
+CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
 
 
 def _default_client_id() -> str:
@@ -31,3 +36,37 @@ class IngestSettings(CommonSettings):
     ingest_retention_interval_s: int = Field(default=3600, ge=60)
     ingest_readings_keep_days: int = Field(default=400, ge=400)
     ingest_events_keep_days: int = Field(default=1100, ge=366)
+
+    # Vendor formats (issue 6). MQTT codecs get their own lane (subscriptions and writer), so
+    # they never slow the native lanes; HTTP push arrives through the API's inbox table.
+    ingest_codecs: tuple[CodecName, ...] = ("zigbee2mqtt", "chirpstack", "ctwing", "onenet")
+    zigbee2mqtt_base_topic: str = "zigbee2mqtt"
+    chirpstack_topic_prefix: str = "application"
+    # OneNET's push token (the "token" of the HTTP push configuration): checks signatures.
+    onenet_token: SecretStr | None = None
+    # How often the push inbox is polled when no NOTIFY arrives (the backstop).
+    ingest_push_poll_s: float = Field(default=2.0, gt=0, le=60)
+    ingest_push_batch: int = Field(default=200, ge=1, le=5000)
+
+    @model_validator(mode="after")
+    def _onenet_needs_token(self) -> IngestSettings:
+        missing = "onenet" in self.ingest_codecs and self.onenet_token is None
+        if missing and self.environment == "production":
+            raise ConfigurationError(
+                "SMOKEWATCH_ONENET_TOKEN is required in production when the onenet codec is "
+                "enabled (or leave onenet out of SMOKEWATCH_INGEST_CODECS)"
+            )
+        return self
+
+    def codec_config(self) -> CodecConfig:
+        """What the codecs need from these settings."""
+        token = self.onenet_token.get_secret_value() if self.onenet_token else None
+        return CodecConfig(
+            zigbee2mqtt_base_topic=self.zigbee2mqtt_base_topic.strip("/"),
+            chirpstack_topic_prefix=self.chirpstack_topic_prefix.strip("/"),
+            onenet_token=token,
+            # Without a token, development accepts unsigned pushes; test and production check
+            # and refuse them (dead letter "no_token") rather than trust unsigned data.
+            onenet_verify=token is not None or self.environment != "development",
+            max_bytes=self.ingest_max_payload_bytes,
+        )

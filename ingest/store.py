@@ -66,7 +66,7 @@ class Store:
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             conn = connect(self._url)
-            set_json_dumps(orjson.dumps, context=conn)
+            set_json_dumps(dumps_jsonb, context=conn)
             conn.execute(Q["create_staging"])
             conn.commit()
             self._conn = conn
@@ -75,6 +75,26 @@ class Store:
     def write(self, batch: list[Inbound]) -> WriteResult:
         """Store a batch in one transaction; raise DatabaseUnavailable to have it retried."""
         result = WriteResult()
+        with translated_errors():
+            conn = self._connection()
+            try:
+                with conn.transaction():
+                    self._write_in(conn, batch, result)
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                self.close()
+                raise
+        return result
+
+    def _prepare(
+        self, conn: psycopg.Connection[Any], batch: list[Inbound], result: WriteResult
+    ) -> None:
+        """Decode what could not be decoded at the edge (vendor codecs need stored state)."""
+
+    def _write_in(
+        self, conn: psycopg.Connection[Any], batch: list[Inbound], result: WriteResult
+    ) -> None:
+        """Everything one batch does, inside the caller's transaction."""
+        self._prepare(conn, batch, result)
         readings: list[tuple[Inbound, Reading]] = []
         events: list[tuple[Inbound, Event]] = []
         for item in batch:
@@ -88,20 +108,12 @@ class Store:
                     events.append((item, record))
                     if record.telemetry is not None:
                         readings.append((item, record.telemetry))
-        with translated_errors():
-            conn = self._connection()
-            try:
-                with conn.transaction():
-                    if events:
-                        self._write_events(conn, events, result)
-                    if readings:
-                        self._write_readings(conn, readings, result)
-                    for letter in result.dead_letters:
-                        _insert_dead_letter(conn, letter)
-            except (psycopg.OperationalError, psycopg.InterfaceError):
-                self.close()
-                raise
-        return result
+        if events:
+            self._write_events(conn, events, result)
+        if readings:
+            self._write_readings(conn, readings, result)
+        for letter in result.dead_letters:
+            _insert_dead_letter(conn, letter)
 
     # events ---------------------------------------------------------------------------
 
@@ -164,7 +176,7 @@ class Store:
                             r.battery_pct,
                             r.battery_mv,
                             r.signal_dbm,
-                            r.firmware,
+                            _text(r.firmware),
                             Jsonb(r.extra) if r.extra is not None else None,
                         )
                     )
@@ -219,8 +231,37 @@ def _event_params(event: Event, retained: bool) -> dict[str, Any]:
         "signal_dbm": t.signal_dbm if t else None,
         "temperature_c": t.temperature_c if t else None,
         "smoke_obscuration": t.smoke_obscuration if t else None,
-        "firmware": t.firmware if t else None,
+        "firmware": _text(t.firmware) if t else None,
     }
+
+
+def dumps_jsonb(obj: Any) -> bytes:
+    """orjson, minus NUL characters: PostgreSQL's jsonb rejects \\u0000 and text cannot hold it.
+
+    The check is one substring search on the encoded bytes, so clean documents (all but a
+    vanishing few) cost nothing extra; a document with NULs is cleaned and kept, not parked.
+    """
+    out = orjson.dumps(obj)
+    if b"\\u0000" in out:
+        out = orjson.dumps(_without_nul(obj))
+    return out
+
+
+def _without_nul(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return obj.replace("\x00", "")
+    if isinstance(obj, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_without_nul(v) for v in obj]
+    return obj
+
+
+def _text(value: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL either; a firmware string with one is kept without it.
+    if value is not None and "\x00" in value:
+        return value.replace("\x00", "")
+    return value
 
 
 def _unknown(device_id: str) -> DecodeError:
@@ -229,7 +270,7 @@ def _unknown(device_id: str) -> DecodeError:
 
 def _dead_letter(item: Inbound, error: DecodeError, *, device_id: str | None = None) -> DeadLetter:
     return DeadLetter(
-        source="mqtt",
+        source=item.via,
         received_at=item.received_at,
         reason_code=error.code,
         reason=str(error),
@@ -255,11 +296,13 @@ def _insert_dead_letter(conn: psycopg.Connection[Any], letter: DeadLetter) -> No
     )
 
 
-def _note_unregistered(conn: psycopg.Connection[Any], item: Inbound, device_id: str) -> None:
+def _note_unregistered(
+    conn: psycopg.Connection[Any], item: Inbound, device_id: str, *, source: str = "native"
+) -> None:
     conn.execute(
         Q["note_unregistered"],
         {
-            "source": "native",
+            "source": source,
             "external_id": device_id,
             "received_at": item.received_at,
             "topic": item.topic,

@@ -136,6 +136,7 @@ class LaneWriter(threading.Thread):
                     self._store.close()
                     log.exception("lane %s: parking a message the store rejects", self.lane)
                     item.records = ()
+                    item.codec = None  # park the raw message; do not decode it again
                     item.error = DecodeError("store_error", f"could not be stored: {exc!r}"[:500])
                     result = self._store.write([item])
                 self._committed([item], result)

@@ -1,0 +1,158 @@
+"""The store for vendor formats: decode inside the writer's transaction, with locked codec state.
+
+Codecs derive events from transitions (zigbee2mqtt republishes the full state on every change),
+so decoding needs the device's previous codec state. Reading it at the edge would race: two
+messages for one device in the same batch, or on two workers, would both see the old state.
+So the lane only records the raw message, and the writer decodes the whole batch in its
+transaction: it locks every codec state row the batch names (in key order, so workers never
+deadlock), decodes the messages in arrival order carrying states forward in memory, and saves
+the new states in the same transaction that stores the records.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from core.codecs.registry import Codec, CodecRegistry, Message, State, run_codec
+from core.db import load_queries
+from core.errors import DecodeError
+from ingest import metrics
+from ingest.inbound import Inbound
+from ingest.store import Store, WriteResult, _note_unregistered
+
+log = logging.getLogger(__name__)
+Q = load_queries("ingest", "queries.sql")
+
+# Push dedupe keys (CTWing sequence numbers, OneNET message ids) are forgotten after a day:
+# devices restart their counters, and the carriers retry within minutes.
+DEDUPE_KEEP = "1 day"
+
+
+class CodecStore(Store):
+    """A :class:`Store` whose messages are decoded by vendor codecs at write time."""
+
+    def __init__(self, database_url: str, registry: CodecRegistry) -> None:
+        super().__init__(database_url, source="codec")
+        self._registry = registry
+
+    def _prepare(
+        self, conn: psycopg.Connection[Any], batch: list[Inbound], result: WriteResult
+    ) -> None:
+        pending = [item for item in batch if item.codec is not None]
+        if not pending:
+            return
+        messages: list[tuple[Inbound, Codec, Message]] = []
+        wanted: dict[str, set[str]] = {}
+        for item in pending:
+            item.records, item.error = (), None
+            try:
+                codec = self._registry.get(item.codec or "")
+                message = _message(item)
+                wanted.setdefault(codec.name, set()).update(codec.identify(message))
+            except DecodeError as exc:
+                item.error = exc
+                continue
+            except Exception as exc:  # a codec bug must not stop the lane; park the message
+                log.exception("codec %s: identify failed", item.codec)
+                item.error = DecodeError("decoder_error", f"internal codec error: {exc!r}"[:300])
+                continue
+            messages.append((item, codec, message))
+        states = _lock_states(conn, wanted)
+        changed: set[tuple[str, str]] = set()
+
+        def load_states(name: str, ids: Sequence[str]) -> Mapping[str, State]:
+            # An empty object is a placeholder row: the codec sees "no previous state".
+            return {i: states[(name, i)] for i in ids if states.get((name, i))}
+
+        def lookup_devices(name: str, ids: Sequence[str]) -> Mapping[str, str]:
+            rows = conn.execute(
+                Q["lookup_identities"], {"codec": name, "external_ids": list(ids)}
+            ).fetchall()
+            return {row["external_id"]: row["device_id"] for row in rows}
+
+        for item, codec, message in messages:
+            try:
+                outcome = run_codec(
+                    codec, message, load_states=load_states, lookup_devices=lookup_devices
+                )
+            except DecodeError as exc:
+                item.error = exc
+                continue
+            except Exception as exc:
+                log.exception("codec %s: decode failed", codec.name)
+                item.error = DecodeError("decoder_error", f"internal codec error: {exc!r}"[:300])
+                continue
+            decoded = outcome.decoded
+            key = decoded.dedupe_key
+            if key is not None and not _first_time(conn, codec.name, item, key):
+                result.duplicates += 1
+                continue
+            item.records = outcome.records
+            for external_id, state in decoded.states.items():
+                states[(codec.name, external_id)] = state
+                changed.add((codec.name, external_id))
+            for external_id in outcome.unregistered:
+                _note_unregistered(conn, item, external_id, source=codec.name)
+                metrics.UNREGISTERED.labels(codec.name).inc()
+            if decoded.gateway is not None:
+                _gateway_changed(codec.name, decoded.gateway.gateway_id, decoded.gateway.online)
+        for codec_name, external_id in sorted(changed):
+            conn.execute(
+                Q["save_codec_state"],
+                {
+                    "codec": codec_name,
+                    "external_id": external_id,
+                    "state": Jsonb(states[(codec_name, external_id)]),
+                },
+            )
+
+
+def _message(item: Inbound) -> Message:
+    if item.via == "http":
+        return Message(
+            body=item.payload,
+            received_at=item.received_at,
+            method=item.method,
+            query=item.query,
+        )
+    return Message(body=item.payload, received_at=item.received_at, topic=item.topic)
+
+
+def _lock_states(
+    conn: psycopg.Connection[Any], wanted: Mapping[str, set[str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    states: dict[tuple[str, str], dict[str, Any]] = {}
+    for codec_name in sorted(wanted):
+        ids = sorted(wanted[codec_name])
+        if not ids:
+            continue
+        params = {"codec": codec_name, "external_ids": ids}
+        conn.execute(Q["touch_codec_states"], params)
+        for row in conn.execute(Q["lock_codec_states"], params):
+            states[(row["codec"], row["external_id"])] = row["state"]
+    return states
+
+
+def _first_time(conn: psycopg.Connection[Any], codec_name: str, item: Inbound, key: str) -> bool:
+    row = conn.execute(
+        Q["claim_dedupe_key"],
+        {"codec": codec_name, "key": key, "now": item.received_at, "keep": DEDUPE_KEEP},
+    ).fetchone()
+    return row is not None
+
+
+def _gateway_changed(codec_name: str, gateway_id: str, online: bool) -> None:
+    # A gateway going offline silences every detector behind it. It is not an event of any
+    # registered device (offline is P3 and never fires on its own); the detectors' own
+    # deadlines turn them offline, and the alert engine groups those by site. Here we make the
+    # cause visible: a gauge per gateway and one log line per change.
+    metrics.GATEWAY_ONLINE.labels(codec_name, gateway_id).set(1 if online else 0)
+    if online:
+        log.info("gateway %s/%s is online", codec_name, gateway_id)
+    else:
+        log.warning("gateway %s/%s is offline: its detectors fall silent", codec_name, gateway_id)
