@@ -24,6 +24,7 @@ from core.db import connect, wait_for_database
 from core.localservers import free_port
 from core.localservers.process import port_accepts
 from core.migrate import migrate
+from smokewatch.demo.logins import demo_logins
 from smokewatch.demo.seed import seed
 from smokewatch.demo.servers import Endpoints, start_servers
 from smokewatch.demo.settings import DemoSettings
@@ -108,6 +109,7 @@ def run_demo(options: DemoOptions, available: set[str], echo: Callable[[str], No
                 report = seed(conn, inbox_port=inbox_port)
             echo(f"      {report.households} households, {report.venues} venues, "
                  f"{report.devices} detectors")  # fmt: skip
+        api_port = API_PORT if not port_accepts(API_PORT) else free_port()
         env = _child_env(
             settings,
             ends=ends,
@@ -115,7 +117,9 @@ def run_demo(options: DemoOptions, available: set[str], echo: Callable[[str], No
             inbox_port=inbox_port,
             story=options.story,
             available=available,
+            api_port=api_port,
         )
+        logins = demo_logins(folder, env) if "add-user" in available else []
         supervisor = Supervisor(folder / "logs", env)
         with progress.step("starting services"):
             for service in services(available, env):
@@ -123,7 +127,8 @@ def run_demo(options: DemoOptions, available: set[str], echo: Callable[[str], No
         stack.callback(supervisor.stop_all)  # runs before the servers stop
         _banner(
             echo, ends=ends, inbox_port=inbox_port, names=list(supervisor.names()),
-            folder=folder, available=available, story=options.story,
+            folder=folder, available=available, story=options.story, logins=logins,
+            api_port=api_port,
         )  # fmt: skip
         while not stop.wait(0.5):  # until Ctrl-C or SIGTERM
             supervisor.poll(on_event=echo)
@@ -151,23 +156,27 @@ def _secret(settings: DemoSettings, folder: Path) -> str:
 
 def _child_env(
     settings: DemoSettings, *, ends: Endpoints, folder: Path, inbox_port: int, story: str,
-    available: set[str],
+    available: set[str], api_port: int,
 ) -> dict[str, str]:  # fmt: skip
     import os
 
     wave2, wave3 = WAVE_WAITS[story]
+    secret = _secret(settings, folder)
     inherited = {k: v for k, v in os.environ.items() if k != "SMOKEWATCH_DEMO_DETACHED"}
     return inherited | {
         "SMOKEWATCH_ENVIRONMENT": "development",
         "SMOKEWATCH_DATABASE_URL": ends.database_url,
         "SMOKEWATCH_MQTT_URL": ends.mqtt_url,
-        "SMOKEWATCH_ACK_SECRET": _secret(settings, folder),
+        "SMOKEWATCH_ACK_SECRET": secret,
         "SMOKEWATCH_ACK_BASE_URL": f"http://127.0.0.1:{inbox_port}/a/",
         "SMOKEWATCH_ALERTING_WAVE2_AFTER_S": wave2,
         "SMOKEWATCH_ALERTING_WAVE3_AFTER_S": wave3,
         "SMOKEWATCH_ALERTING_METRICS_PORT": "0",
         "SMOKEWATCH_ALERTING_DIGEST_AT": "",
         "SMOKEWATCH_INGEST_METRICS_PORT": "0",
+        "SMOKEWATCH_API_PORT": str(api_port),
+        "SMOKEWATCH_API_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
+        "SMOKEWATCH_API_SECRET": secret,
         "SMOKEWATCH_INGEST_CLIENT_ID": f"smokewatch-demo-ingest-{inbox_port}",
         "SMOKEWATCH_DEMO_DIR": str(folder),
         "SMOKEWATCH_DEMO_INBOX_PORT": str(inbox_port),
@@ -180,11 +189,12 @@ def _child_env(
 
 def _banner(
     echo: Callable[[str], None], *, ends: Endpoints, inbox_port: int, names: list[str],
-    folder: Path, available: set[str], story: str,
+    folder: Path, available: set[str], story: str, logins: list[tuple[str, str, str]],
+    api_port: int,
 ) -> None:  # fmt: skip
     inbox = f"http://127.0.0.1:{inbox_port}/"
     dashboard = (
-        f"http://127.0.0.1:{API_PORT}/   (API docs: /docs)"
+        f"http://127.0.0.1:{api_port}/   (API docs: /docs)"
         if "api" in available
         else "not in this build yet (the API and pages are being built)"
     )
@@ -193,7 +203,7 @@ def _banner(
         "smokewatch demo is running — Nanzhang sub-district, 283 households, 131 venues",
         f"  dashboard     {dashboard}",
         f"  demo inbox    {inbox}   (SMS, voice and WeChat as phones show them; ?lang=en)",
-        "  demo logins   no passwords: acknowledge links in the inbox act as the person paged",
+        *_login_lines(logins),
         f"  database      {ends.database_url}   [{ends.database_from}]",
         f"  broker        {ends.mqtt_url}   [{ends.broker_from}]",
         f"  services      {', '.join(names)}   (logs: {folder / 'logs'})",
@@ -230,3 +240,8 @@ def _watch_lines(story: str) -> list[str]:
         f"  +{pace.tamper_at:.0f}s  a detector is taken down in an elder's home "
         "(tamper: same-day call)",
     ]
+
+
+def _login_lines(logins: list[tuple[str, str, str]]) -> list[str]:
+    lines = [f"  demo login    {user} / {password}   ({role})" for user, password, role in logins]
+    return [*lines, "  no login      acknowledge links in the inbox act as the person paged"]
