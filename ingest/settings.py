@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core.codecs.registry import CodecConfig
+from core.codecs.thing_model import PropertyMap
 from core.config import CommonSettings
 from core.errors import ConfigurationError
 
@@ -44,6 +46,11 @@ class IngestSettings(CommonSettings):
     chirpstack_topic_prefix: str = "application"
     # OneNET's push token (the "token" of the HTTP push configuration): checks signatures.
     onenet_token: SecretStr | None = None
+    # Products whose thing model names properties differently: product id -> {field: [names]},
+    # field being a PropertyMap field (alarm, tamper, battery_pct, ...); JSON in the environment,
+    # e.g. SMOKEWATCH_CTWING_PROPERTY_MAPS='{"15045240": {"alarm": ["yg_state"]}}'.
+    ctwing_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    onenet_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     # How often the push inbox is polled when no NOTIFY arrives (the backstop).
     ingest_push_poll_s: float = Field(default=2.0, gt=0, le=60)
     ingest_push_batch: int = Field(default=200, ge=1, le=5000)
@@ -69,4 +76,27 @@ class IngestSettings(CommonSettings):
             # and refuse them (dead letter "no_token") rather than trust unsigned data.
             onenet_verify=token is not None or self.environment != "development",
             max_bytes=self.ingest_max_payload_bytes,
+            ctwing_property_maps=_maps(self.ctwing_property_maps),
+            onenet_property_maps=_maps(self.onenet_property_maps),
         )
+
+    @field_validator("ctwing_property_maps", "onenet_property_maps")
+    @classmethod
+    def _known_fields(
+        cls, value: dict[str, dict[str, list[str]]]
+    ) -> dict[str, dict[str, list[str]]]:
+        _maps(value)  # fail at start-up on an unknown field name
+        return value
+
+
+def _maps(raw: dict[str, dict[str, list[str]]]) -> dict[str, PropertyMap]:
+    """Named fields replace the defaults' names for that field; the others keep the defaults."""
+    known = {f.name for f in dataclasses.fields(PropertyMap)}
+    out: dict[str, PropertyMap] = {}
+    for product, fields in raw.items():
+        unknown = set(fields) - known
+        if unknown:
+            raise ValueError(f"unknown property map fields for {product}: {sorted(unknown)}")
+        names = {k: tuple(n.lower() for n in v) for k, v in fields.items()}
+        out[product] = PropertyMap(**names)
+    return out

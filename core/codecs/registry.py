@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from core.codecs.thing_model import PropertyMap
 from core.errors import DecodeError
 from core.records import Event, Reading, Record
 
@@ -121,6 +122,9 @@ class CodecConfig:
     # Development only: accept OneNET pushes without checking their signature.
     onenet_verify: bool = True
     max_bytes: int = 65536
+    # Per-product property names (product id -> map) for thing-model payloads.
+    ctwing_property_maps: Mapping[str, PropertyMap] = field(default_factory=dict)
+    onenet_property_maps: Mapping[str, PropertyMap] = field(default_factory=dict)
 
 
 class CodecRegistry:
@@ -187,9 +191,12 @@ def default_registry(config: CodecConfig | None = None) -> CodecRegistry:
         [
             Zigbee2MqttCodec(base_topic=config.zigbee2mqtt_base_topic, max_bytes=config.max_bytes),
             ChirpStackCodec(prefix=config.chirpstack_topic_prefix, max_bytes=config.max_bytes),
-            CtwingCodec(max_bytes=config.max_bytes),
+            CtwingCodec(product_maps=config.ctwing_property_maps, max_bytes=config.max_bytes),
             OneNetCodec(
-                token=config.onenet_token, verify=config.onenet_verify, max_bytes=config.max_bytes
+                token=config.onenet_token,
+                verify=config.onenet_verify,
+                product_maps=config.onenet_property_maps,
+                max_bytes=config.max_bytes,
             ),
         ]
     )
