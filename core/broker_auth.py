@@ -158,10 +158,14 @@ class DynsecAdmin:
             self.ensure_role(role, service_role_acls(role, prefix))
 
     def create_service_account(self, username: str, password: str, role: str) -> None:
-        """A service's own account (ingest, sim, api), with its role."""
-        self.command("deleteClient", username=username, missing_ok=True)
-        self.command("createClient", username=username, password=password,
-                     roles=[{"rolename": role}])  # fmt: skip
+        """A service's account with its role; re-running sets the password, keeps it connected."""
+        created = self.command("createClient", username=username, password=password,
+                               roles=[{"rolename": role}])  # fmt: skip
+        if created.get("error"):  # it exists: update in place, a connected service stays on
+            self.command("setClientPassword", username=username, password=password)
+            client = self.command("getClient", username=username).get("data", {}).get("client", {})
+            if role not in {r.get("rolename") for r in client.get("roles", [])}:
+                self.command("addClientRole", username=username, rolename=role)
 
     def register_device(self, device_id: str, password: str, *, prefix: str) -> None:
         """Create (or re-key) the device's client and its own role."""

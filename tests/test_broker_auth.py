@@ -19,8 +19,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import SecretStr
 
 from core.broker_auth import BrokerAuthError, DynsecAdmin, downlink_topic
+from core.broker_setup import BrokerSetupSettings, setup
 from core.localservers import LocalMosquitto
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -193,3 +195,23 @@ def test_revoked_device_is_cut_off(secure_broker: LocalMosquitto) -> None:
 def test_refuse_dynsec_admin_with_wrong_password(secure_broker: LocalMosquitto) -> None:
     with pytest.raises(BrokerAuthError):
         DynsecAdmin(f"mqtt://admin:wrong@{secure_broker.host}:{secure_broker.port}").connect()
+
+
+def test_setup_service_accounts_twice_and_connect(secure_broker: LocalMosquitto) -> None:
+    settings = BrokerSetupSettings(
+        broker_admin_url=admin_url(secure_broker), broker_ingest_password="first",
+        broker_api_password="api-pw", topic_prefix=PREFIX,
+    )  # fmt: skip
+    assert setup(settings) == ["smokewatch-ingest", "smokewatch-api"]
+    rotated = settings.model_copy(update={"broker_ingest_password": SecretStr("second")})
+    assert setup(rotated) == ["smokewatch-ingest", "smokewatch-api"]
+    old = Client(secure_broker, "smokewatch-ingest", "first")
+    new = Client(secure_broker, "smokewatch-ingest", "second")
+    try:
+        assert old.connack.is_failure
+        assert not new.connack.is_failure
+        assert not new.subscribe(f"$share/ingest/{PREFIX}/+/telemetry").is_failure
+        assert new.subscribe("other/#").is_failure
+    finally:
+        old.close()
+        new.close()
