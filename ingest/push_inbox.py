@@ -57,9 +57,23 @@ class InboxStore(CodecStore):
         if not rows:
             return
         items = [_inbound(row) for row in rows]
-        self._write_in(conn, items, WriteResult())
+        result = WriteResult()
+        self._write_in(conn, items, result)
         conn.execute(Q["delete_inbox"], {"ids": [row["id"] for row in rows]})
+        # Counted before commit: a rolled-back claim is counted again when retried (rare).
         metrics.PUSH_PROCESSED.inc(len(rows))
+        metrics.STORED.labels("reading").inc(result.readings)
+        metrics.STORED.labels("event").inc(result.events)
+        metrics.DUPLICATES.labels("push").inc(result.duplicates)
+        for letter in result.dead_letters:
+            metrics.DEAD_LETTERS.labels(letter.reason_code).inc()
+            log.warning(
+                "push dead letter (%s) %s device=%s payload=%r",
+                letter.reason_code,
+                letter.topic,
+                letter.device_id,
+                letter.payload[:120],
+            )
 
     def _one_by_one(self, conn: psycopg.Connection[Any], ids: list[int]) -> int:
         for row_id in ids:
