@@ -146,11 +146,15 @@ SELECT sw_apply_retention(%(readings_keep)s, %(events_keep)s) AS deleted
 -- Vendor codecs ---------------------------------------------------------------------------
 
 -- name: touch_codec_states
--- Make sure a row exists for every identity in the batch so the next statement can lock it:
--- two workers decoding the same device's first messages then wait for each other.
+-- Make sure a row exists for every registered identity in the batch so the next statement can
+-- lock it: two workers decoding the same device's first messages then wait for each other.
+-- Unregistered identities get no row (their records are not stored), so a stream of made-up
+-- ids cannot grow the table.
 INSERT INTO codec_states (codec, external_id, state)
-SELECT %(codec)s, unnest(%(external_ids)s::text[]), '{}'::jsonb
-ORDER BY 2
+SELECT codec, external_id, '{}'::jsonb
+FROM device_identities
+WHERE codec = %(codec)s AND external_id = ANY(%(external_ids)s)
+ORDER BY external_id
 ON CONFLICT (codec, external_id) DO NOTHING
 
 -- name: lock_codec_states

@@ -111,6 +111,8 @@ def test_ingest_zigbee2mqtt_transitions_through_mosquitto(database_url: str, mqt
     assert state == {"alarm_active": False, "battery_pct": 99}
     assert stranger is not None and stranger["external_id"] == "0xdeadbeefdeadbeef"
     assert bytes(stranger["last_payload"]) == sequence[4][1]
+    # Codec state is kept for registered identities only: made-up ids cannot grow the table.
+    assert count(database_url, "SELECT count(*) FROM codec_states") == 1
 
 
 def test_ingest_chirpstack_uplink_and_status_through_mosquitto(
