@@ -117,8 +117,10 @@ def run(
     finally:
         for worker in workers:
             worker.stop()
-    return {"workers": count, "seconds": seconds, "startup_s": first - began, "rate": args.messages / seconds,
-            "per_worker": shares, "publish_rate": published["rate"]}  # fmt: skip
+    return {
+        "workers": count, "seconds": seconds, "startup_s": first - began,
+        "rate": args.messages / seconds, "per_worker": shares, "publish_rate": published["rate"],
+    }  # fmt: skip
 
 
 def main() -> None:
