@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from core.localservers import LocalMosquitto
 from tests.support import (
+    Publisher,
     count,
     ingest_settings,
     register_devices,
@@ -90,3 +97,42 @@ def _settled(database_url: str) -> int | None:
     before = count(database_url, READINGS)
     time.sleep(0.5)
     return before if count(database_url, READINGS) == before else None
+
+
+def test_shared_subscription_keeps_offline_members_share_in_its_session(
+    mqtt_broker: LocalMosquitto,
+) -> None:
+    """The broker behaviour the docs and the StatefulSet rely on, pinned so an upgrade shows it."""
+    topic = f"{unique_prefix()}/probe"
+    group = f"g{uuid.uuid4().hex[:6]}"
+    got = {"a": 0, "b": 0}
+
+    def member(name: str) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"{group}-{name}", protocol=mqtt.MQTTv5
+        )
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 300
+        subscribed = threading.Event()
+        client.on_message = lambda *_: got.__setitem__(name, got[name] + 1)
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.on_connect = lambda c, *_: c.subscribe(f"$share/{group}/{topic}", qos=1)
+        client.connect(mqtt_broker.host, mqtt_broker.port, clean_start=False, properties=props)
+        client.loop_start()
+        assert subscribed.wait(15)
+        return client
+
+    a, b = member("a"), member("b")
+    b.disconnect()
+    b.loop_stop()
+    with Publisher(mqtt_broker.url) as pub:
+        for n in range(100):
+            pub.publish(topic, str(n).encode())
+        pub.flush()
+    wait_until(lambda: got["a"] == 50, timeout=30)
+    b = member("b")  # the offline member's half was waiting in its session
+    wait_until(lambda: got["b"] == 50, timeout=30)
+    for client in (a, b):
+        client.disconnect()
+        client.loop_stop()
+    assert got == {"a": 50, "b": 50}
