@@ -1,6 +1,6 @@
 """Three ingest workers on one MQTT 5 shared subscription; one is killed mid-stream.
 
-What Mosquitto 2.0 does with the killed worker's share (measured here and with a two-member
+What Mosquitto 2.0 does with the killed worker's share (measured here and by the two-member
 probe: 100 messages published while one persistent member was offline, 50 went to each):
 shared messages keep being assigned round-robin to every member *with a session*, connected or
 not. The killed worker's in-flight messages and its share of everything published after the
