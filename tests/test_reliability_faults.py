@@ -23,6 +23,7 @@ SHORT = [
     "network_cut_broker",
     "database_disk_full",
     "provider_hang",
+    "provider_500",
 ]
 
 
@@ -45,5 +46,6 @@ def test_fault_under_load_loses_nothing_and_pages_every_fire(
     assert result.accepted > 0
     assert result.lost == 0, "a message the broker accepted is missing from the store"
     assert result.fires_answered == result.fires, f"unanswered fire: {result.alert_delay_s}"
+    assert result.leaks == [], "secrets or personal data in the services' logs"
     assert result.dead_letters == 0, "a fault must never turn good messages into dead letters"
     assert result.duplicate_pages <= len(result.alert_delay_s) * 3, "at most one repeat per person"

@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", default=[], help="run only these faults")
     parser.add_argument("--soak-only", action="store_true")
     parser.add_argument("--no-soak", action="store_true")
+    parser.add_argument("--short", action="store_true", help="the test suite's small load")
     parser.add_argument("--soak-minutes", type=int, default=10)
     parser.add_argument("--soak-rate", type=float, default=10_000.0, help="msg/s (half of max)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -61,11 +62,15 @@ def main() -> None:
                 fault = faults()[name]
                 folder = workdir / name
                 folder.mkdir()
-                rig = Rig(Servers(pg, broker, fresh_database(pg), folder), devices=500, rate=2000)
+                size = (
+                    {"devices": 40, "rate": 400} if args.short else {"devices": 500, "rate": 2000}
+                )
+                rig = Rig(Servers(pg, broker, fresh_database(pg), folder), **size)  # type: ignore[arg-type]
                 if name == "provider_slow":
                     rig.receiver.slow_s = 3.0
+                load_s, hold_s = (4.0, 2.0) if args.short else (20.0, LONG_HOLD.get(name, 8.0))
                 try:
-                    result = run(rig, fault, load_s=20.0, hold_s=LONG_HOLD.get(name, 8.0))
+                    result = run(rig, fault, load_s=load_s, hold_s=hold_s)
                 finally:
                     rig.close()
                 row = result.row() | {"expected": fault.expected}

@@ -64,6 +64,7 @@ class Result:
     alert_delay_s: dict[str, float | None] = field(default_factory=dict)
     recovery_s: float | None = None
     notes: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)  # secrets or personal data found in logs
 
     def row(self) -> dict[str, Any]:
         return self.__dict__ | {"alert_delay_s": dict(self.alert_delay_s)}
@@ -216,6 +217,19 @@ def seed(
                 )
             fire_devices[fire] = device
     return fire_devices
+
+
+SECRETS = {
+    "ack secret": ACK_SECRET,
+    "provider key": PROVIDER_KEY,
+    "phone number": PHONE,
+    "resident name": RESIDENT,
+}
+
+
+def leaks(text: str) -> list[str]:
+    """Which secrets or personal data appear in ``text`` (a service's log)."""
+    return [name for name, value in SECRETS.items() if value in text]
 
 
 def service_env(

@@ -23,6 +23,7 @@ from bench.reliability.harness import (
     Result,
     Servers,
     Service,
+    leaks,
     scalar,
     seed,
     service_env,
@@ -190,6 +191,7 @@ def _run(rig: Rig, fault: Fault, result: Result, load_s: float, hold_s: float) -
         )
     for service in (rig.ingest, rig.alerting):
         text = service.log_path.read_text(errors="replace") if service.log_path.exists() else ""
+        result.leaks += [f"{service.command}: {name}" for name in leaks(text)]
         for needle in ("database unavailable", "No space left", "statement timeout"):
             if n := text.count(needle):
                 result.notes.append(f"{service.command} log: {n}x {needle!r}")
