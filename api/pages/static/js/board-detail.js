@@ -1,0 +1,140 @@
+// The incident drawer: facts, acknowledge / assign / resolve, timeline and notification attempts.
+
+import { api } from "./api.js";
+import { acknowledge, refreshIncident } from "./board.js";
+import { openSiteFile } from "./board-file.js";
+import { $, announce, h, when } from "./dom.js";
+import { CAUSES, OUTCOMES, label, t } from "./i18n.js";
+
+let shownId = null;
+
+function fact(name, value) {
+  return [h("dt", {}, t(name)), h("dd", {}, value ?? t("common.none"))];
+}
+
+function timeline(item) {
+  const rows = (item.timeline ?? []).map((e) =>
+    h("li", { class: `tl tl-${e.action}` },
+      h("time", {}, when(e.at)), " ",
+      h("strong", {}, label("action", e.action)),
+      e.actor ? ` · ${e.actor}` : "",
+      e.detail && typeof e.detail === "object" && e.detail.channel ? ` · ${e.detail.channel}` : ""));
+  return h("ol", { class: "timeline", id: "timeline" }, rows);
+}
+
+function attempts(item) {
+  const rows = (item.attempts ?? []).map((a) =>
+    h("tr", { class: a.ok ? "ok" : "failed" },
+      h("td", {}, when(a.at)),
+      h("td", {}, typeof a.contact === "object" ? a.contact?.name ?? "" : a.contact ?? ""),
+      h("td", {}, label("channel", a.channel)),
+      h("td", {}, a.ok ? t("detail.ok") : t("detail.failed")),
+      h("td", {}, a.answer ?? "")));
+  return h("table", { class: "attempts" }, h("tbody", {}, rows));
+}
+
+function select(name, values, group, extra = {}) {
+  return h("select", { name, ...extra }, values.map((v) => h("option", { value: v }, label(group, v))));
+}
+
+function resolveForm(item) {
+  const cause = select("false_alarm_cause", CAUSES, "cause", { "aria-label": t("detail.cause") });
+  const causeField = h("label", { class: "field" }, t("detail.cause"), cause);
+  const outcome = select("outcome", OUTCOMES, "outcome", { "aria-label": t("detail.outcome") });
+  const syncCause = () => { causeField.hidden = outcome.value !== "false_alarm"; };
+  outcome.addEventListener("change", syncCause);
+  syncCause();
+  const note = h("textarea", { name: "note", rows: "2", "aria-label": t("common.note") });
+  return h("form", {
+    class: "resolve-form", id: "resolve-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const body = { outcome: outcome.value };
+      if (outcome.value === "false_alarm") body.false_alarm_cause = cause.value;
+      if (note.value.trim()) body.note = note.value.trim();
+      await act(item.id, "resolve", body);
+    },
+  },
+    h("label", { class: "field" }, t("detail.outcome"), outcome),
+    causeField,
+    h("label", { class: "field" }, t("common.note"), note),
+    h("button", { type: "submit", class: "primary", "data-action": "resolve" }, t("detail.resolve")));
+}
+
+async function assignForm(item) {
+  const contacts = item.site?.id
+    ? (await api(`/sites/${item.site.id}`).catch(() => null))?.contacts ?? []
+    : [];
+  const choice = h("select", { name: "contact_id", "aria-label": t("detail.assign_to") },
+    contacts.map((c) => h("option", { value: c.id }, `${c.name} · ${label("role", c.role)}`)));
+  return h("form", {
+    class: "assign-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      await act(item.id, "assign", { contact_id: Number(choice.value) });
+    },
+  },
+    h("label", { class: "field" }, t("detail.assign_to"), choice),
+    h("button", { type: "submit", disabled: contacts.length ? null : true, "data-action": "assign" },
+      t("detail.assign")));
+}
+
+async function act(id, verb, body) {
+  try {
+    await api(`/incidents/${id}/${verb}`, { method: "POST", body });
+  } catch (err) {
+    announce(err.userText ?? String(err), "error");
+  }
+  await refreshIncident(id);
+}
+
+async function draw(item) {
+  const site = item.site ?? {};
+  const open = item.status !== "resolved";
+  $("#drawer-title").textContent =
+    `${label("kind", item.kind)} · ${label("status", item.status)} · #${item.id}`;
+  const body = $("#drawer-body");
+  body.dataset.incidentId = String(item.id);
+  body.dataset.status = item.status;
+  const actions = h("div", { class: "actions" },
+    item.status === "triggered"
+      ? h("button", { type: "button", class: "primary big", "data-action": "acknowledge",
+          onclick: () => acknowledge(item.id) }, t("detail.acknowledge"))
+      : null,
+    site.id
+      ? h("button", { type: "button", onclick: () => openSiteFile(site.id) }, t("detail.open_file"))
+      : null);
+  body.replaceChildren(
+    h("dl", { class: "facts" },
+      fact("file.address", site.address),
+      fact("file.room", item.device?.room),
+      fact("file.resident", site.resident_name),
+      fact("file.situation", (site.resident_situation ?? []).join("、")),
+      fact("detail.opened_at", when(item.opened_at)),
+      fact("detail.events", item.event_count),
+      fact("detail.acknowledged_by", item.acknowledged_by),
+      fact("detail.assigned_to", item.assigned_to?.name),
+      item.outcome ? fact("detail.outcome", label("outcome", item.outcome)) : null),
+    actions,
+    open ? await assignForm(item) : null,
+    open ? resolveForm(item) : null,
+    h("h3", {}, t("detail.timeline")), timeline(item),
+    h("h3", {}, t("detail.attempts")), attempts(item));
+}
+
+/** Show incident `id` in the drawer. */
+export async function openIncident(id) {
+  shownId = id;
+  const drawer = $("#drawer");
+  drawer.hidden = false;
+  try {
+    await draw(await api(`/incidents/${id}`));
+  } catch (err) {
+    $("#drawer-body").replaceChildren(h("p", { class: "error" }, err.userText ?? String(err)));
+  }
+}
+
+/** Redraw the drawer when it shows this incident (after a live change). */
+export function refreshDrawer(item) {
+  if (shownId === item.id && !$("#drawer").hidden && item.timeline) draw(item);
+}

@@ -1,0 +1,102 @@
+// Map of sites coloured by state, drawn as SVG in Web Mercator. With a tile server configured
+// (config.map_tile_url, e.g. ".../{z}/{x}/{y}.png"; Tianditu and AMap need a key in the URL)
+// the tiles lie underneath; without one the sites stand on a plain background.
+
+import { openSiteFile } from "./board-file.js";
+import { h } from "./dom.js";
+import { label, t } from "./i18n.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const STATES = ["alarm", "fault", "offline", "ok", "no_device"];
+const TILE = 256;
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  el.append(...children);
+  return el;
+}
+
+/** Longitude/latitude to world pixels at zoom z. */
+function project(lon, lat, z) {
+  const scale = TILE * 2 ** z;
+  const s = Math.sin((Math.max(-85, Math.min(85, lat)) * Math.PI) / 180);
+  return [((lon + 180) / 360) * scale, (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * scale];
+}
+
+function fitZoom(points, width, height) {
+  for (let z = 18; z > 1; z -= 1) {
+    const xy = points.map((p) => project(p.longitude, p.latitude, z));
+    const xs = xy.map((p) => p[0]);
+    const ys = xy.map((p) => p[1]);
+    if (Math.max(...xs) - Math.min(...xs) < width * 0.85 && Math.max(...ys) - Math.min(...ys) < height * 0.85) {
+      return z;
+    }
+  }
+  return 1;
+}
+
+function tileUrl(template, z, x, y) {
+  const sub = "abc"[(x + y) % 3];
+  return template.replace("{z}", z).replace("{x}", x).replace("{y}", y).replace("{s}", sub);
+}
+
+export function drawMap(container, sites, config = {}) {
+  const width = container.clientWidth || 600;
+  const height = container.clientHeight || 400;
+  const placed = sites.filter((s) => s.latitude !== null && s.longitude !== null
+    && s.latitude !== undefined && s.longitude !== undefined);
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "map-svg", "data-sites": placed.length });
+  root.append(svg("rect", { x: 0, y: 0, width, height, class: "map-bg" }));
+  const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
+  for (const s of sites) counts[s.state] = (counts[s.state] ?? 0) + 1;
+  if (placed.length) {
+    const z = Math.min(fitZoom(placed, width, height), Number(config.map_max_zoom ?? 18));
+    const xy = placed.map((p) => project(p.longitude, p.latitude, z));
+    const cx = (Math.min(...xy.map((p) => p[0])) + Math.max(...xy.map((p) => p[0]))) / 2;
+    const cy = (Math.min(...xy.map((p) => p[1])) + Math.max(...xy.map((p) => p[1]))) / 2;
+    const ox = cx - width / 2;
+    const oy = cy - height / 2;
+    if (config.map_tile_url) {
+      const tiles = svg("g", { class: "tiles" });
+      for (let tx = Math.floor(ox / TILE); tx <= Math.floor((ox + width) / TILE); tx += 1) {
+        for (let ty = Math.floor(oy / TILE); ty <= Math.floor((oy + height) / TILE); ty += 1) {
+          tiles.append(svg("image", {
+            href: tileUrl(config.map_tile_url, z, tx, ty),
+            x: tx * TILE - ox, y: ty * TILE - oy, width: TILE, height: TILE,
+          }));
+        }
+      }
+      root.append(tiles);
+    }
+    // Alarms drawn last so they are never hidden under a crowd of healthy sites.
+    const order = (s) => STATES.length - STATES.indexOf(s.state);
+    const dots = placed.map((s, i) => [s, xy[i]]).sort((a, b) => order(b[0]) - order(a[0]));
+    const layer = svg("g", { class: "sites" });
+    for (const [s, [x, y]] of dots.reverse()) {
+      const title = svg("title");
+      title.textContent = `${s.name} · ${label("state", s.state)}`;
+      const dot = svg("circle", {
+        cx: x - ox, cy: y - oy, r: s.state === "alarm" ? 11 : 7,
+        class: `site state-${s.state}`, "data-site-id": s.site_id, tabindex: 0, role: "button",
+        "aria-label": title.textContent,
+      }, title);
+      dot.addEventListener("click", () => openSiteFile(s.site_id));
+      dot.addEventListener("keydown", (e) => { if (e.key === "Enter") openSiteFile(s.site_id); });
+      layer.append(dot);
+    }
+    root.append(layer);
+  }
+  if (config.map_attribution) {
+    const note = svg("text", { x: width - 6, y: height - 6, class: "map-attribution", "text-anchor": "end" });
+    note.textContent = config.map_attribution;
+    root.append(note);
+  }
+  container.replaceChildren(root);
+  container.setAttribute("aria-label", STATES.map((s) => `${label("state", s)} ${counts[s] ?? 0}`).join(", "));
+  const legend = container.parentElement.querySelector(".legend");
+  legend?.replaceChildren(...STATES.map((s) =>
+    h("li", {}, h("span", { class: `swatch state-${s}`, "aria-hidden": "true" }),
+      `${label("state", s)} ${counts[s] ?? 0}`)));
+  return t("board.map");
+}

@@ -1,0 +1,64 @@
+// Key figures, device health and installation progress per village, alarms by day and village.
+
+import { $, h, percent } from "./dom.js";
+import { t } from "./i18n.js";
+
+function kpi(key, value, tone = "") {
+  return h("div", { class: `kpi ${tone}`, dataset: { kpi: key } },
+    h("dt", {}, t(`board.kpi.${key}`)), h("dd", {}, value ?? "–"));
+}
+
+function bars(container, rows, { vertical }) {
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  container.replaceChildren(...rows.map((r) => h("div", { class: "bar-row", title: `${r.label}: ${r.count}` },
+    h("span", { class: "bar-label" }, r.label),
+    h("span", { class: "bar", style: vertical
+      ? `height:${(100 * r.count) / max}%` : `width:${(100 * r.count) / max}%` }),
+    h("span", { class: "bar-value" }, String(r.count)))));
+}
+
+function progress(value) {
+  const pct = value === null || value === undefined ? 0 : value <= 1 ? value * 100 : value;
+  return h("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+    "aria-valuenow": pct.toFixed(0) },
+  h("span", { style: `width:${Math.min(100, pct)}%` }), h("em", {}, `${pct.toFixed(0)}%`));
+}
+
+export function drawStats({ dashboard, villages }) {
+  if (dashboard) {
+    const d = dashboard;
+    const online = d.devices ? d.online / d.devices : null;
+    $("#kpis").replaceChildren(
+      kpi("devices", d.devices),
+      kpi("online_rate", percent(online), online !== null && online < 0.95 ? "warn" : ""),
+      kpi("open_incidents", d.open_incidents, d.open_incidents ? "alert" : ""),
+      kpi("fires_caught_early", d.fires_caught_early, "good"),
+      kpi("false_alarm_rate", percent(d.false_alarm_rate)),
+      kpi("open_work_orders", d.open_work_orders),
+      kpi("low_battery", d.low_battery, d.low_battery ? "warn" : ""),
+      kpi("offline", d.offline, d.offline ? "warn" : ""),
+      kpi("tamper", d.tamper, d.tamper ? "alert" : ""),
+      kpi("fault", d.fault, d.fault ? "warn" : ""));
+    bars($("#chart-days"), (d.alarms_by_day ?? []).slice(-14).map((r) => ({
+      label: String(r.day).slice(5, 10), count: r.count })), { vertical: true });
+    bars($("#chart-villages"), (d.alarms_by_village ?? []).slice(0, 10).map((r) => ({
+      label: r.name, count: r.count })), { vertical: false });
+  }
+  if (villages) {
+    const head = ["board.village", "board.sites", "board.devices", "board.installed", "board.online_rate",
+      "board.kpi.low_battery", "board.kpi.offline", "board.kpi.tamper", "board.kpi.fault",
+      "board.kpi.open_work_orders"];
+    $("#villages").replaceChildren(
+      h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, villages.map((v) => h("tr", { dataset: { orgId: String(v.org_id) } },
+        h("th", { scope: "row" }, v.name),
+        h("td", {}, v.sites), h("td", {}, v.devices),
+        h("td", {}, progress(v.installed_pct)),
+        h("td", { class: v.online_rate !== null && v.online_rate < 0.95 ? "warn" : "" }, percent(v.online_rate)),
+        h("td", { class: v.low_battery ? "warn" : "" }, v.low_battery),
+        h("td", { class: v.offline ? "warn" : "" }, v.offline),
+        h("td", { class: v.tamper ? "alert" : "" }, v.tamper),
+        h("td", { class: v.fault ? "warn" : "" }, v.fault),
+        h("td", {}, v.open_work_orders)))));
+  }
+}

@@ -1,0 +1,189 @@
+// Monitoring-centre board: open incidents live from the SSE stream, with siren and flashing rows
+// until acknowledged; map, device health and statistics refreshed in the background.
+
+import { AlarmSound } from "./alarm-sound.js";
+import { ApiError, api, logout, pageConfig, requireLogin, toLogin } from "./api.js";
+import { openIncident, refreshDrawer } from "./board-detail.js";
+import { bindSiteSearch } from "./board-file.js";
+import { drawMap } from "./board-map.js";
+import { drawStats } from "./board-stats.js";
+import { $, announce, clock, h, secondsSince } from "./dom.js";
+import { applyI18n, bindLangSwitch, label, t } from "./i18n.js";
+
+const ALARM_KINDS = new Set(["fire", "heat"]);
+const ALARM_EVENTS = new Set(["alarm", "high_temperature", "tamper"]);
+const incidents = new Map(); // id -> incident item
+let config = {};
+let sound;
+
+const kindRank = (i) => (i.status === "triggered" ? 0 : 1) * 10 + (i.priority ?? 9);
+
+function pagedText(item) {
+  const paged = item.paged ?? [];
+  if (!paged.length) return t("common.none");
+  const names = [...new Set(paged.map((p) => p.name))];
+  return names.join("、");
+}
+
+function row(item) {
+  const site = item.site ?? {};
+  const triggered = item.status === "triggered";
+  const ack = triggered
+    ? h("button", {
+        class: "ack-btn", type: "button", "data-action": "acknowledge",
+        onclick: (e) => { e.stopPropagation(); acknowledge(item.id); },
+      }, t("detail.acknowledge"))
+    : null;
+  return h("tr", {
+    class: `incident kind-${item.kind} status-${item.status}${triggered ? " flash" : ""}`,
+    tabindex: "0",
+    dataset: { incidentId: String(item.id), status: item.status, kind: item.kind },
+    onclick: () => openIncident(item.id),
+    onkeydown: (e) => { if (e.key === "Enter") openIncident(item.id); },
+  },
+    h("td", { class: "kind" }, h("span", { class: `badge kind-${item.kind}` }, label("kind", item.kind))),
+    h("td", { class: "place" },
+      h("div", { class: "address" }, site.address ?? site.name ?? ""),
+      h("div", { class: "room" }, [item.village?.name, item.device?.room].filter(Boolean).join(" · "))),
+    h("td", { class: "resident" },
+      h("div", {}, site.resident_name ?? site.name ?? ""),
+      h("div", { class: "situation" }, (site.resident_situation ?? []).join("、"))),
+    h("td", { class: "elapsed", "data-since": item.opened_at }, clock(secondsSince(item.opened_at))),
+    h("td", { class: "paged" },
+      h("div", {}, pagedText(item)),
+      h("div", { class: item.answered_by ? "answered" : "unanswered" },
+        item.answered_by ? `✔ ${item.answered_by}` : t("board.not_answered"))),
+    h("td", { class: "status" }, h("span", { class: `status-label status-${item.status}` },
+      label("status", item.status)), ack),
+  );
+}
+
+function render() {
+  const items = [...incidents.values()]
+    .filter((i) => i.status !== "resolved")
+    .sort((a, b) => kindRank(a) - kindRank(b) || Date.parse(b.opened_at) - Date.parse(a.opened_at));
+  $("#incident-rows").replaceChildren(...items.map(row));
+  $("#no-incidents").hidden = items.length > 0;
+  $("#incident-count").textContent = items.length ? `(${items.length})` : "";
+  const ringing = items.some((i) => i.status === "triggered" && ALARM_KINDS.has(i.kind));
+  document.body.classList.toggle("alarming", ringing);
+  sound.update(ringing);
+}
+
+function tick() {
+  for (const cell of document.querySelectorAll("td.elapsed[data-since]")) {
+    cell.textContent = clock(secondsSince(cell.dataset.since));
+  }
+  $("#now").textContent = new Date().toLocaleTimeString();
+}
+
+async function loadIncidents() {
+  const page = await api("/incidents?status=open&limit=200&sort=-opened_at");
+  incidents.clear();
+  for (const item of page.items) incidents.set(item.id, item);
+  render();
+}
+
+/** Fetch one incident again (after a live event or an action) and redraw. */
+export async function refreshIncident(id) {
+  try {
+    const item = await api(`/incidents/${id}`);
+    incidents.set(item.id, item);
+    render();
+    refreshDrawer(item);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) incidents.delete(id);
+    else throw err;
+  }
+}
+
+export async function acknowledge(id) {
+  try {
+    await api(`/incidents/${id}/acknowledge`, { method: "POST", body: {} });
+  } catch (err) {
+    announce(err.userText ?? String(err), "error");
+  }
+  await refreshIncident(id);
+}
+
+let listTimer = null;
+function refreshListSoon() {
+  clearTimeout(listTimer);
+  listTimer = setTimeout(() => loadIncidents().catch(() => {}), 150);
+}
+
+function connectLive() {
+  const state = $("#live-state");
+  const source = new EventSource("/api/v1/live", { withCredentials: true });
+  const show = (name) => {
+    state.dataset.state = name;
+    state.textContent = name === "open" ? `● ${t("board.live")}` : t("board.offline");
+  };
+  show("connecting");
+  source.addEventListener("open", () => { show("open"); refreshListSoon(); });
+  source.addEventListener("error", () => show("error"));
+  source.addEventListener("incident", (e) => {
+    const data = JSON.parse(e.data);
+    refreshIncident(data.incident_id).catch(() => refreshListSoon());
+  });
+  source.addEventListener("event", (e) => {
+    const data = JSON.parse(e.data);
+    // The alarm event can arrive before alerting opened its incident: look again shortly.
+    if (ALARM_EVENTS.has(data.type)) {
+      refreshListSoon();
+      setTimeout(refreshListSoon, 1000);
+    }
+  });
+  return source;
+}
+
+async function loadSide() {
+  const [mapSites, dashboard, villages] = await Promise.allSettled([
+    api("/map/sites"), api("/summary/dashboard"), api("/summary/villages"),
+  ]);
+  if (mapSites.status === "fulfilled") drawMap($("#map"), mapSites.value, config);
+  drawStats({
+    dashboard: dashboard.status === "fulfilled" ? dashboard.value : null,
+    villages: villages.status === "fulfilled" ? villages.value : null,
+  });
+}
+
+function showSoundState() {
+  const btn = $("#sound-toggle");
+  btn.textContent = sound.enabled ? t("board.sound_on") : t("board.sound_off");
+  btn.setAttribute("aria-pressed", String(sound.enabled));
+}
+
+async function main() {
+  applyI18n();
+  sound = new AlarmSound({ banner: $("#sound-banner"), onStateChange: showSoundState });
+  showSoundState();
+  $("#sound-toggle").addEventListener("click", () => { sound.unlock(); sound.setEnabled(!sound.enabled); });
+  document.addEventListener("click", () => sound.unlock(), { once: true });
+  bindLangSwitch($("#lang"), () => { render(); showSoundState(); loadSide(); });
+  $("#logout").addEventListener("click", logout);
+  $("#drawer-close").addEventListener("click", () => { $("#drawer").hidden = true; });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") $("#drawer").hidden = true; });
+  let me;
+  try {
+    me = await requireLogin();
+  } catch {
+    return;
+  }
+  $("#me").textContent = me.name ?? me.username ?? "";
+  config = await pageConfig().catch(() => ({}));
+  bindSiteSearch();
+  await loadIncidents().catch((err) => {
+    if (err instanceof ApiError && err.status === 401) toLogin();
+    announce(err.userText ?? String(err), "error");
+  });
+  connectLive();
+  setInterval(tick, 1000);
+  tick();
+  loadSide();
+  setInterval(loadSide, 60_000);
+  setInterval(() => loadIncidents().catch(() => {}), 30_000); // a safety net for missed events
+  document.body.dataset.ready = "1";
+}
+
+main();
