@@ -10,8 +10,10 @@ from fastapi import APIRouter
 
 from api.auth.routes import router as auth_router
 from api.health import router as health_router
+from api.pages import router as pages_router
 
 ROUTERS: list[APIRouter] = [
     health_router,
     auth_router,
+    pages_router,
 ]

@@ -54,6 +54,13 @@ class ApiSettings(CommonSettings):
     ack_secret: SecretStr = SecretStr("development-only-secret")
     ack_ttl_s: int = Field(default=72 * 3600, gt=60)
 
+    # Pages (/ui): the board's map tiles, an XYZ template such as
+    # "https://t{s}.example/{z}/{x}/{y}.png" (Tianditu and AMap need their key in it); unset
+    # draws the sites on a plain background.
+    api_map_tile_url: str | None = None
+    api_map_attribution: str = ""
+    api_map_max_zoom: int = Field(default=18, ge=1, le=22)
+
     # Broker admin (Mosquitto dynamic security): when set, device credentials are mirrored.
     broker_admin_url: SecretStr | None = None
 

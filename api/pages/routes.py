@@ -1,0 +1,116 @@
+"""``/ui``: the pages and their static files; ``/a/{token}``: where alert links land.
+
+The pages are static HTML shells with JavaScript modules that call the JSON API with the
+``sw_session`` cookie (or, on a relative's page, the token in the URL). Nothing is rendered
+with data on the server, so these routes never open a connection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from api.deps import SettingsDep
+from api.errors import NotFound
+
+HERE = Path(__file__).parent
+HTML = HERE / "html"
+STATIC = (HERE / "static").resolve()
+MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".wav": "audio/wav",
+}
+# The pages load only their own files; map tiles may come from the configured tile server.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: {tiles}; media-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+router = APIRouter(include_in_schema=False, tags=["pages"])
+
+
+def _tile_origin(url: str | None) -> str:
+    if not url or "://" not in url:
+        return ""
+    scheme, rest = url.split("://", 1)
+    host = rest.split("/", 1)[0].replace("{s}", "*")
+    return f"{scheme}://{host}"
+
+
+def _page(name: str, settings: SettingsDep, *, private_url: bool = False) -> FileResponse:
+    headers = {
+        "Content-Security-Policy": _CSP.format(tiles=_tile_origin(settings.api_map_tile_url)),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache",
+        # A relative's URL carries a token: never send it to another site.
+        "Referrer-Policy": "no-referrer" if private_url else "same-origin",
+    }
+    return FileResponse(HTML / f"{name}.html", media_type="text/html; charset=utf-8",
+                        headers=headers)
+
+
+@router.get("/ui")
+def read_ui_root() -> RedirectResponse:
+    """The board is the default page."""
+    return RedirectResponse("/ui/board", status_code=307)
+
+
+@router.get("/ui/board")
+def read_board(settings: SettingsDep) -> FileResponse:
+    """Monitoring-centre board (large screen)."""
+    return _page("board", settings)
+
+
+@router.get("/ui/install")
+def read_install(settings: SettingsDep) -> FileResponse:
+    """Installer's page (phone)."""
+    return _page("install", settings)
+
+
+@router.get("/ui/login")
+def read_login(settings: SettingsDep) -> FileResponse:
+    """Login form for the board and the installer's page."""
+    return _page("login", settings)
+
+
+@router.get("/ui/relative/{token}")
+def read_relative(token: str, settings: SettingsDep) -> FileResponse:
+    """A relative's page for the incident or household the token grants (checked by the API)."""
+    return _page("relative", settings, private_url=True)
+
+
+@router.get("/a/{token}")
+def read_alert_link(token: str) -> RedirectResponse:
+    """The short link an alert carries opens the relative's page."""
+    response = RedirectResponse(f"/ui/relative/{token}", status_code=303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.get("/ui/config.json")
+def read_ui_config(settings: SettingsDep) -> dict[str, object]:
+    """Settings the pages need: the map's tile server (None draws sites on a plain background)."""
+    return {
+        "map_tile_url": settings.api_map_tile_url,
+        "map_attribution": settings.api_map_attribution,
+        "map_max_zoom": settings.api_map_max_zoom,
+    }
+
+
+@router.get("/ui/static/{path:path}")
+def read_static(path: str) -> Response:
+    """A file under api/pages/static; nothing outside it."""
+    target = (STATIC / path).resolve()
+    if not target.is_relative_to(STATIC) or not target.is_file() or target.suffix not in MEDIA_TYPES:
+        raise NotFound("no such file")
+    return FileResponse(
+        target,
+        media_type=MEDIA_TYPES[target.suffix],
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )

@@ -1,0 +1,225 @@
+"""Browser-test helpers for the pages: Debian's chromium driven by Playwright, a real uvicorn.
+
+The browser is Debian's ``chromium`` (``scripts/test`` installs it with ``fonts-wqy-microhei``),
+started through its executable path: Playwright's own browser downloads are never used. When it
+is missing the tests fail in CI and are skipped, with the reason, elsewhere.
+
+Screenshots go to ``build/screenshots/`` (ignored by git); ``docs/screenshots/`` holds a copy
+of a current set for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.alerting_support import Household
+from tests.api_support import ApiUser, ApiWorld, Org
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "build" / "screenshots"
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1920, "height": 1080}}
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+# Somewhere in Rencheng district, Jining: the map needs real coordinates.
+JINING = (35.414, 116.587)
+
+
+def chromium_path() -> str:
+    """Debian's chromium, or a failure (CI) / a skip with the reason (elsewhere)."""
+    found = os.environ.get("SMOKEWATCH_CHROMIUM") or shutil.which("chromium")
+    if found:
+        return found
+    reason = "chromium is not installed (scripts/test installs it: apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the session; each test opens its own contexts."""
+    path = chromium_path()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=path,
+            args=[
+                "--no-sandbox",  # we run as root in CI
+                # The monitoring centre's screen is configured to allow the siren without a
+                # click (kiosk); the page also shows a banner asking for one when refused.
+                "--autoplay-policy=no-user-gesture-required",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Tab:
+    """A browser page that remembers its uncaught script errors."""
+
+    page: Any
+    errors: list[str]
+
+    def assert_no_script_errors(self) -> None:
+        assert not self.errors, f"uncaught script errors: {self.errors}"
+
+
+def open_tab(browser: Any, size: dict[str, Any], *, lang: str = "zh-CN") -> Tab:
+    """A new context (own cookies) of ``size`` with the page language chosen."""
+    context = browser.new_context(locale=lang, **size)
+    # The first visit's language; a choice made on the page later is kept across reloads.
+    context.add_init_script(
+        f"if (!localStorage.getItem('sw.lang')) localStorage.setItem('sw.lang', {lang!r})"
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(15_000)
+    return Tab(page, errors)
+
+
+def login(tab: Tab, base_url: str, user: ApiUser, *, next_path: str) -> None:
+    """Log in through the login page and land on ``next_path``."""
+    page = tab.page
+    page.goto(f"{base_url}/ui/login?next={next_path}")
+    page.fill("#username", user.username)
+    page.fill("#password", user.password)
+    page.click("#login button[type=submit]")
+    page.wait_for_url(f"{base_url}{next_path}")
+    page.wait_for_selector("body[data-ready='1']")
+
+
+def screenshot(tab: Tab, name: str) -> Path:
+    """Write ``build/screenshots/<name>.png`` (the viewport, as a person sees it)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    tab.page.wait_for_timeout(300)  # let CSS transitions and the map settle
+    tab.page.screenshot(path=str(path))
+    return path
+
+
+def org_of(db: psycopg.Connection[Any], org_id: int) -> Org:
+    row = db.execute(
+        "SELECT id, code, name, level, path, parent_id FROM organisations WHERE id = %s", (org_id,)
+    ).fetchone()
+    assert row is not None
+    return Org(**row)
+
+
+@dataclass
+class Programme:
+    """A sub-district with villages and households, as the board shows them."""
+
+    sub_district: int
+    villages: list[int]
+    houses: list[Household]
+
+
+RESIDENTS = [
+    ("王秀英", ["独居", "行动不便"], "厨房"),
+    ("李桂兰", ["独居", "听力差"], "卧室"),
+    ("张德福", ["孤寡", "失智"], "客厅"),
+    ("刘玉珍", ["独居"], "厨房"),
+    ("陈永贵", ["残疾", "独居"], "卧室"),
+    ("赵淑芬", ["独居", "高龄 89 岁"], "客厅"),
+]
+
+
+def seed_programme(db: psycopg.Connection[Any], channel: Any, *, tag: str = "pg") -> Programme:
+    """One sub-district, two villages, six households with a detector each, coordinates around
+    Jining and varied device health; contacts are paged through ``channel(name)`` URLs."""
+    tag = f"{tag}{uuid.uuid4().hex[:5]}"
+
+    def one(sql: str, params: tuple[Any, ...]) -> int:
+        row = db.execute(sql, params).fetchone()
+        assert row is not None
+        return int(row["id"])
+
+    def org(level: str, name: str, parent: int | None) -> int:
+        return one(
+            "INSERT INTO organisations (parent_id, level, code, name) VALUES (%s, %s, %s, %s)"
+            " RETURNING id",
+            (parent, level, f"{tag}-{uuid.uuid4().hex[:6]}", name),
+        )
+
+    sub = org("sub_district", "南张街道", None)
+    villages = [org("village", "南张村", sub), org("village", "北李村", sub)]
+    for village in villages:
+        for role, name in (("grid_worker", "孙网格"), ("village_cadre", "周村委")):
+            one(
+                "INSERT INTO contacts (org_id, name, role, phone, channels)"
+                " VALUES (%s, %s, %s, '13800000000', %s) RETURNING id",
+                (village, name, role, channel(f"{tag}-{village}-{role}")),
+            )
+    houses = []
+    health = [
+        "online = true, connection = 'online', battery_pct = 88, signal_dbm = -71",
+        "online = false, connection = 'offline', battery_pct = 40",
+        "online = true, connection = 'online', battery_pct = 12, battery_low = true",
+    ]
+    for i, (resident, situation, room) in enumerate(RESIDENTS):
+        village = villages[i % 2]
+        lat, lon = JINING[0] + 0.004 * (i % 3) + 0.01 * (i % 2), JINING[1] + 0.006 * (i // 2)
+        site = one(
+            "INSERT INTO sites (org_id, kind, category, name, address, phone, resident_name,"
+            " resident_situation, key_holder_name, key_holder_phone, latitude, longitude)"
+            " VALUES (%s, 'household', 'elderly_alone', %s, %s, '0537-1234567', %s, %s,"
+            " '李钥匙', '13900000009', %s, %s) RETURNING id",
+            (village, f"{resident}家", f"{'南张村' if i % 2 == 0 else '北李村'}{i + 3}组{i + 11}号",
+             resident, situation, lat, lon),
+        )
+        device = f"NZ-{tag}-{i}"
+        db.execute(
+            "INSERT INTO devices (id, model_code, site_id, room, status, installed_at)"
+            " VALUES (%s, 'sw-native-1', %s, %s, 'in_service', now() - interval '30 days')",
+            (device, site, room),
+        )
+        db.execute(
+            f"UPDATE device_state SET {health[i % 3]}, last_seen = now() - interval '5 minutes'"
+            " WHERE device_id = %s",
+            (device,),
+        )
+        contacts = {}
+        for role, name in (("resident", resident), ("family", f"{resident[0]}小明"),
+                           ("neighbour", "赵邻居"), ("key_holder", "李钥匙")):
+            contacts[role] = one(
+                "INSERT INTO contacts (site_id, name, role, phone, channels)"
+                " VALUES (%s, %s, %s, '13800000000', %s) RETURNING id",
+                (site, name, role, channel(f"{tag}-{site}-{role}")),
+            )
+        houses.append(Household(site, device, village, contacts))
+    return Programme(sub, villages, houses)
+
+
+def operator_for(api: ApiWorld, db: psycopg.Connection[Any], org_id: int) -> ApiUser:
+    """An operator scoped to ``org_id``."""
+    return api.create_user("operator", org=org_of(db, org_id), name="值班员 张丽")
+
+
+def wait_for(check: Any, *, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
+        time.sleep(interval)

