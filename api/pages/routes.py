@@ -107,7 +107,7 @@ def read_ui_config(settings: SettingsDep) -> dict[str, object]:
 def read_static(path: str) -> Response:
     """A file under api/pages/static; nothing outside it."""
     target = (STATIC / path).resolve()
-    if not target.is_relative_to(STATIC) or not target.is_file() or target.suffix not in MEDIA_TYPES:
+    if not (target.is_relative_to(STATIC) and target.is_file() and target.suffix in MEDIA_TYPES):
         raise NotFound("no such file")
     return FileResponse(
         target,
