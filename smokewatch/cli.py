@@ -87,6 +87,73 @@ def alerting_digest() -> None:
     click.echo(f"planned {len(planned)} digest(s)")
 
 
+@main.command()
+@click.option("--host", help="Address to listen on (default SMOKEWATCH_API_HOST).")
+@click.option("--port", type=int, help="Port to listen on (default SMOKEWATCH_API_PORT).")
+def api(host: str | None, port: int | None) -> None:
+    """Serve the REST API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import ApiSettings
+
+    settings = ApiSettings()
+    setup_logging(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=settings.api_port if port is None else port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.api_forwarded_allow_ips,
+        log_config=None,  # keep our logging set-up
+        access_log=False,
+    )
+
+
+@main.command("add-user")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(["administrator", "operator", "installer", "viewer"]),
+    required=True,
+)
+@click.option("--org", "org_code", help="Code of the organisation the user is scoped to.")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def add_user(
+    username: str, role: str, org_code: str | None, name: str, password_stdin: bool
+) -> None:
+    """Create a user (an administrator without --org sees the whole system)."""
+    import sys
+
+    from api.security import Passwords
+    from api.settings import ApiSettings
+    from api.users.service import UserError, insert_user
+    from core.db import connect
+
+    settings = ApiSettings()
+    setup_logging(settings)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with connect(settings.database_url) as conn:
+        try:
+            user_id = insert_user(
+                conn,
+                username=username,
+                name=name,
+                role=role,
+                org_code=org_code,
+                password=password,
+                passwords=Passwords.from_settings(settings),
+            )
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+        conn.commit()
+    click.echo(f"user {username} created (id {user_id}, role {role})")
+
+
 @main.group(invoke_without_command=True)
 @click.option("--households", type=int, help="Simulated households (default 283).")
 @click.option("--venues", type=int, help="Simulated small venues (default 131).")

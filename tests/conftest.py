@@ -24,6 +24,9 @@ from psycopg.rows import DictRow, dict_row
 from core.localservers import LocalMosquitto, LocalPostgres
 from core.migrate import migrate
 
+# API fixtures (api_settings, api_client, api, api_server): see tests/api_support.py.
+pytest_plugins = ["tests.api_support"]
+
 KEEP = os.environ.get("SMOKEWATCH_TEST_KEEP") == "1"
 TEMPLATE_DATABASE = "smokewatch_template"
 _kept: list[Path] = []

@@ -1,0 +1,86 @@
+"""The FastAPI application: ``create_app(settings)``; ``smokewatch api`` serves it with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.deps import get_conn
+from api.errors import install_error_handlers
+from api.metrics import MetricsMiddleware
+from api.push_routes import push_router
+from api.routes import ROUTERS
+from api.security import Passwords
+from api.settings import ApiSettings
+from core.codecs.registry import CodecRegistry, default_registry
+from core.db import make_pool
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Smoke-alarm monitoring: registry, commissioning, incidents and access control.
+
+Authenticate with `POST /api/v1/auth/token`, then send `Authorization: Bearer <token>`
+(or the `sw_session` cookie it sets); machine clients send an API key as
+`Authorization: Bearer swk_...` or `X-API-Key`. Errors have one shape:
+`{"error": {"code", "message", "fields"?}}`."""
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    """Build the app; the connection pool opens in the lifespan, not here."""
+    pool = make_pool(
+        settings.database_url,
+        min_size=settings.api_pool_min,
+        max_size=settings.api_pool_max,
+        name="smokewatch-api",
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # wait=False: the API starts (and answers /healthz, /readyz 503) while PostgreSQL is
+        # still coming up; requests wait for a connection up to api_pool_timeout_s.
+        await run_in_threadpool(pool.open, wait=False)
+        log.info("API ready (pool of up to %d connections)", settings.api_pool_max)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(pool.close)
+
+    app = FastAPI(
+        title="smokewatch",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.passwords = Passwords.from_settings(settings)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.include_router(
+        push_router(
+            connection=get_conn,
+            registry=push_registry(settings),
+            max_bytes=settings.ingest_max_payload_bytes,
+        )
+    )
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api_cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+        )
+    app.add_middleware(MetricsMiddleware)
+    return app
+
+
+def push_registry(settings: ApiSettings) -> CodecRegistry:
+    """The codecs enabled for ingest, configured the same way (HTTP ones serve pushes)."""
+    full = default_registry(settings.codec_config())
+    return CodecRegistry([full.get(name) for name in settings.ingest_codecs])

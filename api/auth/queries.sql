@@ -1,0 +1,48 @@
+-- Login and logout (api/auth).
+
+-- name: user_for_login
+SELECT id, username, name, role, password_hash, active, token_version
+FROM users WHERE lower(username) = lower(%(username)s)
+
+-- name: login_failures
+SELECT failures, window_start,
+       window_start + make_interval(secs => %(window_s)s) AS window_end,
+       window_start > now() - make_interval(secs => %(window_s)s) AS in_window
+FROM login_failures
+WHERE username = lower(%(username)s) AND client_ip = %(client_ip)s
+
+-- name: record_login_failure
+-- A failure after the window restarts the count.
+INSERT INTO login_failures AS f (username, client_ip, failures, window_start)
+VALUES (lower(%(username)s), %(client_ip)s, 1, now())
+ON CONFLICT (username, client_ip) DO UPDATE SET
+    failures = CASE WHEN f.window_start > now() - make_interval(secs => %(window_s)s)
+                    THEN f.failures + 1 ELSE 1 END,
+    window_start = CASE WHEN f.window_start > now() - make_interval(secs => %(window_s)s)
+                        THEN f.window_start ELSE now() END
+
+-- name: clear_login_failures
+DELETE FROM login_failures WHERE username = lower(%(username)s) AND client_ip = %(client_ip)s
+
+-- name: purge_login_failures
+DELETE FROM login_failures WHERE window_start < now() - make_interval(secs => %(window_s)s)
+
+-- name: record_login
+UPDATE users SET last_login_at = now(),
+                 password_hash = coalesce(%(new_hash)s, password_hash)
+WHERE id = %(id)s
+
+-- name: revoke_token
+INSERT INTO revoked_tokens (token_id, expires_at) VALUES (%(token_id)s, %(expires_at)s)
+ON CONFLICT (token_id) DO NOTHING
+
+-- name: purge_revoked_tokens
+DELETE FROM revoked_tokens WHERE expires_at < now()
+
+-- name: me_user
+SELECT u.locale, o.id AS org_id, o.code, o.name AS org_name, o.level, o.path
+FROM users u LEFT JOIN organisations o ON o.id = u.org_id
+WHERE u.id = %(id)s
+
+-- name: organisation_brief
+SELECT id, code, name, level, path FROM organisations WHERE id = %(id)s

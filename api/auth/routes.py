@@ -1,0 +1,59 @@
+"""``/api/v1/auth``: login and logout; ``/api/v1/me``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from api.auth import service
+from api.auth.schemas import LoginCreate, MeRead, TokenRead
+from api.deps import SESSION_COOKIE, CallerDep, ConnDep, PasswordsDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@router.post("/auth/token", response_model=TokenRead)
+def create_token(
+    *,
+    credentials: LoginCreate,
+    request: Request,
+    response: Response,
+    conn: ConnDep,
+    settings: SettingsDep,
+    passwords: PasswordsDep,
+) -> TokenRead:
+    """Log in: a bearer token in the body, the same token in the ``sw_session`` cookie."""
+    client_ip = request.client.host if request.client else "unknown"
+    token = service.create_token(
+        conn,
+        credentials=credentials,
+        client_ip=client_ip,
+        settings=settings,
+        passwords=passwords,
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        token.access_token,
+        max_age=settings.api_token_ttl_s,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="strict",
+        path="/",
+    )
+    return token
+
+
+@router.post("/auth/logout", status_code=204)
+def delete_token(caller: CallerDep, conn: ConnDep, settings: SettingsDep) -> Response:
+    """Log out: the token in use stops working at once and the cookie is cleared."""
+    service.delete_token(conn, caller=caller)
+    response = Response(status_code=204)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, secure=settings.cookie_secure, samesite="strict"
+    )
+    return response
+
+
+@router.get("/me", response_model=MeRead)
+def read_me(caller: CallerDep, conn: ConnDep) -> MeRead:
+    """Who is calling: identity, role, scope."""
+    return service.read_me(conn, caller=caller)

@@ -1,0 +1,56 @@
+"""Login, logout and "who am I"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class LoginCreate(BaseModel):
+    """Credentials of a user."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserBrief(BaseModel):
+    """The logged-in user, as the pages show them."""
+
+    id: int
+    username: str
+    role: str
+    name: str
+
+
+class TokenRead(BaseModel):
+    """A login token (also set as the ``sw_session`` cookie)."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - not a secret
+    expires_at: datetime
+    user: UserBrief
+
+
+class OrganisationBrief(BaseModel):
+    """An organisation named by id, code and name."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    path: str
+
+
+class MeRead(BaseModel):
+    """The caller: a user, an API key or a relative link."""
+
+    kind: str
+    id: int
+    name: str
+    role: str
+    username: str | None = None
+    organisation: OrganisationBrief | None = None
+    scope_paths: list[str]
+    locale: str | None = None

@@ -1,0 +1,107 @@
+"""Login with a throttle, logout, and the caller's own description."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from api.auth.schemas import LoginCreate, MeRead, OrganisationBrief, TokenRead, UserBrief
+from api.deps import Caller
+from api.errors import TooManyRequests, Unauthorized
+from api.security import Passwords, issue_token
+from api.settings import ApiSettings
+from core.db import load_queries
+
+Q = load_queries("api.auth", "queries.sql")
+log = logging.getLogger(__name__)
+
+
+def create_token(
+    conn: psycopg.Connection[Any],
+    *,
+    credentials: LoginCreate,
+    client_ip: str,
+    settings: ApiSettings,
+    passwords: Passwords,
+) -> TokenRead:
+    """Check the password (throttled per username and address) and issue a login token."""
+    keys = {
+        "username": credentials.username,
+        "client_ip": client_ip,
+        "window_s": settings.api_login_window_s,
+    }
+    throttle = conn.execute(Q["login_failures"], keys).fetchone()
+    if (
+        throttle
+        and throttle["in_window"]
+        and throttle["failures"] >= settings.api_login_max_failures
+    ):
+        retry = max(1, int((throttle["window_end"] - _now(conn)).total_seconds()))
+        log.warning("login throttled for %s from %s", credentials.username, client_ip)
+        raise TooManyRequests(headers={"Retry-After": str(retry)})
+    user = conn.execute(Q["user_for_login"], keys).fetchone()
+    ok = passwords.verify(user["password_hash"] if user else None, credentials.password)
+    if not ok or user is None or not user["active"]:
+        conn.execute(Q["record_login_failure"], keys)
+        conn.commit()  # the failure counts even though the request ends in an error
+        raise Unauthorized("wrong username or password")
+    new_hash = None
+    if passwords.needs_rehash(user["password_hash"]):
+        new_hash = passwords.hash(credentials.password)
+    conn.execute(Q["clear_login_failures"], keys)
+    conn.execute(Q["record_login"], {"id": user["id"], "new_hash": new_hash})
+    token, claims = issue_token(
+        user_id=user["id"],
+        version=user["token_version"],
+        secret=settings.api_token_secret.get_secret_value(),
+        ttl_s=settings.api_token_ttl_s,
+    )
+    return TokenRead(
+        access_token=token,
+        expires_at=claims.expires_at,
+        user=UserBrief(
+            id=user["id"], username=user["username"], role=user["role"], name=user["name"]
+        ),
+    )
+
+
+def delete_token(conn: psycopg.Connection[Any], *, caller: Caller) -> None:
+    """Revoke the caller's login token until it would have expired anyway (API keys: no-op)."""
+    if caller.token_id is None or caller.token_expires_at is None:
+        return
+    conn.execute(Q["purge_revoked_tokens"])
+    conn.execute(
+        Q["revoke_token"], {"token_id": caller.token_id, "expires_at": caller.token_expires_at}
+    )
+
+
+def read_me(conn: psycopg.Connection[Any], *, caller: Caller) -> MeRead:
+    """The caller's identity, role and scope."""
+    organisation = None
+    locale = None
+    if caller.kind == "user":
+        row = conn.execute(Q["me_user"], {"id": caller.id}).fetchone()
+        locale = row["locale"] if row else None
+    if caller.org_id is not None:
+        org = conn.execute(Q["organisation_brief"], {"id": caller.org_id}).fetchone()
+        organisation = OrganisationBrief(**org) if org else None
+    return MeRead(
+        kind=caller.kind,
+        id=caller.id,
+        name=caller.name,
+        role=caller.role,
+        username=caller.username,
+        organisation=organisation,
+        scope_paths=list(caller.scope_paths),
+        locale=locale,
+    )
+
+
+def _now(conn: psycopg.Connection[Any]) -> datetime:
+    row = conn.execute("SELECT now() AS now").fetchone()
+    assert row is not None
+    now: datetime = row["now"]
+    return now

@@ -1,0 +1,153 @@
+"""Secrets at rest and in flight: argon2id password hashes, signed login tokens, API keys.
+
+Login tokens are HS256 JWTs (PyJWT) carrying the user id, the user's token version and a
+token id; the signature proves we issued them, and every request also reads the user row so
+that deactivating a user, changing their role or password (version bump) or logging out (token
+id revoked) takes effect at once. API keys and link tokens are long random strings; they are
+stored as SHA-256 digests (their entropy makes a slow hash pointless) and compared in
+constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from api.settings import ApiSettings
+
+TOKEN_ISSUER = "smokewatch"  # noqa: S105 - names, not secrets
+TOKEN_ALGORITHM = "HS256"  # noqa: S105
+API_KEY_PREFIX = "swk_"
+_KEY_ID_BYTES = 6  # 12 hex characters: the public, listed part of a key
+_KEY_SECRET_BYTES = 24
+
+
+class InvalidCredentials(Exception):
+    """A token, key or password did not verify (the reason is for logs, never for clients)."""
+
+
+class Passwords:
+    """Hash and verify passwords with argon2id at the configured cost."""
+
+    def __init__(self, *, time_cost: int = 3, memory_kib: int = 65_536) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=1, type=Type.ID
+        )
+        # Verified when the username is unknown, so timing does not tell which usernames exist.
+        self._dummy = self._hasher.hash(secrets.token_hex(16))
+
+    @classmethod
+    def from_settings(cls, settings: ApiSettings) -> Passwords:
+        return cls(
+            time_cost=settings.api_argon2_time_cost, memory_kib=settings.api_argon2_memory_kib
+        )
+
+    def hash(self, password: str) -> str:
+        """A new argon2id hash (salted, parameters encoded in the string)."""
+        return self._hasher.hash(password)
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """True when ``password`` matches; an unknown user still costs one verification."""
+        try:
+            return self._hasher.verify(stored_hash or self._dummy, password) and bool(stored_hash)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """True when the hash was made with other parameters than the current ones."""
+        try:
+            return self._hasher.check_needs_rehash(stored_hash)
+        except InvalidHashError:
+            return True
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a verified login token says."""
+
+    user_id: int
+    version: int
+    token_id: str
+    expires_at: datetime
+
+
+def issue_token(
+    *, user_id: int, version: int, secret: str, ttl_s: int, now: datetime | None = None
+) -> tuple[str, TokenClaims]:
+    """A signed login token for ``user_id`` and its claims."""
+    now = now or datetime.now(UTC)
+    claims = TokenClaims(
+        user_id=user_id,
+        version=version,
+        token_id=uuid.uuid4().hex,
+        expires_at=(now + timedelta(seconds=ttl_s)).replace(microsecond=0),
+    )
+    payload: dict[str, Any] = {
+        "iss": TOKEN_ISSUER,
+        "sub": str(user_id),
+        "ver": version,
+        "jti": claims.token_id,
+        "iat": int(now.timestamp()),
+        "exp": int(claims.expires_at.timestamp()),
+    }
+    return jwt.encode(payload, secret, algorithm=TOKEN_ALGORITHM), claims
+
+
+def verify_token(token: str, *, secret: str) -> TokenClaims:
+    """Check signature, issuer and expiry; raise :class:`InvalidCredentials`."""
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[TOKEN_ALGORITHM],
+            issuer=TOKEN_ISSUER,
+            options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+        )
+        return TokenClaims(
+            user_id=int(payload["sub"]),
+            version=int(payload.get("ver", 0)),
+            token_id=str(payload["jti"]),
+            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise InvalidCredentials(type(exc).__name__) from exc
+
+
+def digest(secret: str) -> str:
+    """SHA-256 hex digest of a high-entropy secret (API keys, link tokens, device secrets)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same_digest(secret: str, stored: str) -> bool:
+    """Constant-time comparison of ``secret``'s digest with a stored one."""
+    return hmac.compare_digest(digest(secret), stored)
+
+
+def new_api_key() -> tuple[str, str]:
+    """A new API key ``swk_<id>_<secret>`` and its public id (the part stored in clear)."""
+    key_id = secrets.token_hex(_KEY_ID_BYTES)
+    return f"{API_KEY_PREFIX}{key_id}_{secrets.token_urlsafe(_KEY_SECRET_BYTES)}", key_id
+
+
+def api_key_id(key: str) -> str:
+    """The public id of a presented key; raise :class:`InvalidCredentials` when malformed."""
+    if not key.startswith(API_KEY_PREFIX) or len(key) > 200:
+        raise InvalidCredentials("not an API key")
+    key_id, sep, rest = key.removeprefix(API_KEY_PREFIX).partition("_")
+    if not sep or not rest or len(key_id) != 2 * _KEY_ID_BYTES:
+        raise InvalidCredentials("malformed API key")
+    return key_id
+
+
+def new_link_token() -> str:
+    """A random token for a personal relative link (stored as its digest only)."""
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,109 @@
+"""Settings of the REST API (``SMOKEWATCH_API_*`` and the common ones), read once at start-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from core.codecs.registry import CodecConfig
+from core.config import CommonSettings
+from core.errors import ConfigurationError
+from core.incidents.tokens import MIN_SECRET_LENGTH, PLACEHOLDER_SECRETS
+from ingest.settings import CodecName
+
+# Settings shared with ingest: the HTTP push endpoints decode with the same codec configuration.
+_CODEC_FIELDS = (
+    "ingest_codecs",
+    "ingest_max_payload_bytes",
+    "onenet_token",
+    "ctwing_property_maps",
+    "onenet_property_maps",
+)
+
+
+class ApiSettings(CommonSettings):
+    """One instance per API process."""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65_535)
+    api_workers: int = Field(default=1, ge=1, le=64)
+    # Comma-separated addresses whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).
+    api_forwarded_allow_ips: str = "127.0.0.1"
+    api_pool_min: int = Field(default=1, ge=0, le=100)
+    api_pool_max: int = Field(default=10, ge=1, le=200)
+    api_pool_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # Browser origins allowed to call the API cross-site; empty (the default) keeps CORS off.
+    api_cors_origins: list[str] = Field(default_factory=list)
+
+    # Login tokens: HMAC-signed (HS256) JWTs, checked against the user row on every request.
+    api_token_secret: SecretStr = SecretStr("development-only-secret")
+    api_token_ttl_s: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
+    # None: Secure cookies everywhere except in development (plain http on a laptop).
+    api_cookie_secure: bool | None = None
+    # Brute-force throttle: this many failed logins per username and client address within
+    # the window lock that pair out until the window ends.
+    api_login_max_failures: int = Field(default=5, ge=1, le=1000)
+    api_login_window_s: int = Field(default=900, ge=1)
+    # Argon2id cost (RFC 9106's second recommendation by default); tests lower the memory.
+    api_argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    api_argon2_memory_kib: int = Field(default=65_536, ge=1024, le=4 * 1024 * 1024)
+    api_readyz_timeout_s: float = Field(default=2.0, gt=0, le=30)
+
+    # Acknowledge links of the alerts (relative pages); the same secret as alerting's.
+    ack_secret: SecretStr = SecretStr("development-only-secret")
+    ack_ttl_s: int = Field(default=72 * 3600, gt=60)
+
+    # Broker admin (Mosquitto dynamic security): when set, device credentials are mirrored.
+    broker_admin_url: SecretStr | None = None
+
+    # HTTP push endpoints (/ingest/<codec>): same names and meaning as the ingest settings.
+    ingest_codecs: tuple[CodecName, ...] = ("zigbee2mqtt", "chirpstack", "ctwing", "onenet")
+    ingest_max_payload_bytes: int = Field(default=16 * 1024, ge=256, le=1024 * 1024)
+    onenet_token: SecretStr | None = None
+    ctwing_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    onenet_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+
+    @field_validator("api_cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"not an origin: {origin!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _secrets(self) -> ApiSettings:
+        for name in ("api_token_secret", "ack_secret"):
+            secret: SecretStr = getattr(self, name)
+            check_secret(secret.get_secret_value(), self.environment, f"SMOKEWATCH_{name.upper()}")
+        return self
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Whether the session cookie carries the Secure attribute."""
+        if self.api_cookie_secure is None:
+            return self.environment != "development"
+        return self.api_cookie_secure
+
+    def codec_config(self) -> CodecConfig:
+        """The push codecs' configuration, validated exactly as ingest validates it."""
+        from ingest.settings import IngestSettings
+
+        values: dict[str, Any] = {name: getattr(self, name) for name in _CODEC_FIELDS}
+        ingest = IngestSettings(
+            environment=self.environment, database_url=self.database_url, **values
+        )
+        return ingest.codec_config()
+
+
+def check_secret(secret: str, environment: str, variable: str) -> str:
+    """Return ``secret`` or raise when it is a placeholder or too short outside development."""
+    if environment != "development" and (
+        secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH
+    ):
+        raise ConfigurationError(
+            f"{variable} must be a real secret of at least {MIN_SECRET_LENGTH} characters "
+            f"in {environment}"
+        )
+    return secret

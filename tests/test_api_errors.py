@@ -1,0 +1,80 @@
+"""One error body shape for every failure: ours, FastAPI's, the database's."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.api_support import ApiWorld, free_port, make_api_settings
+
+
+def assert_error(body: dict, code: str) -> None:  # type: ignore[type-arg]
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+
+
+def test_read_unknown_path_is_404_shape(api_client: TestClient) -> None:
+    response = api_client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert_error(response.json(), "not_found")
+    assert "fields" not in response.json()["error"]
+
+
+def test_wrong_method_is_405_shape(api_client: TestClient) -> None:
+    response = api_client.delete("/api/v1/auth/token")
+    assert response.status_code == 405
+    assert_error(response.json(), "method_not_allowed")
+
+
+def test_create_token_invalid_body_is_422_with_fields(api_client: TestClient) -> None:
+    response = api_client.post("/api/v1/auth/token", json={"username": ""})
+    assert response.status_code == 422
+    body = response.json()
+    assert_error(body, "validation_error")
+    fields = {f["field"]: f["message"] for f in body["error"]["fields"]}
+    assert set(fields) == {"body.username", "body.password"}
+    assert all(fields.values())
+
+
+def test_create_token_not_json_is_422(api_client: TestClient) -> None:
+    response = api_client.post(
+        "/api/v1/auth/token", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert_error(response.json(), "validation_error")
+
+
+def test_read_me_without_credentials_is_401_shape(api_client: TestClient) -> None:
+    response = api_client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert_error(response.json(), "unauthorized")
+
+
+def test_read_health_and_readiness(api_client: TestClient, api: ApiWorld) -> None:
+    assert api_client.get("/healthz").json() == {"status": "ok"}
+    ready = api_client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    metrics = api_client.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'smokewatch_api_requests_total{method="GET",route="/readyz",status="200"}' in (
+        metrics.text
+    )
+
+
+def test_read_readiness_broker_down_is_503(database_url: str) -> None:
+    settings = make_api_settings(database_url, f"mqtt://127.0.0.1:{free_port()}")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "ok"
+    assert response.json()["checks"]["broker"].startswith("error")
+
+
+def test_read_openapi_declares_security_schemes(api_client: TestClient) -> None:
+    schema = api_client.get("/openapi.json").json()
+    assert "/api/v1/auth/token" in schema["paths"]
+    assert {"HTTPBearer", "APIKeyHeader", "APIKeyCookie"} <= set(
+        schema["components"]["securitySchemes"]
+    )
