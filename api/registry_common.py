@@ -46,7 +46,7 @@ def order_by(sort: str, allowed: Mapping[str, str], *, tiebreak: str) -> sql.Com
 
 def compose(query: str, **parts: sql.Composable) -> sql.Composed:
     """A query from a .sql file with ``{name}`` slots filled by composed SQL fragments."""
-    return sql.SQL(query).format(**parts)  # type: ignore[arg-type]
+    return sql.SQL(query).format(**parts)
 
 
 def log_registry(

@@ -105,3 +105,6 @@ WHERE id = %(device_id)s
 -- The site, room and history stay: the household file keeps what hung where and when.
 UPDATE devices SET status = 'removed', removed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = %(device_id)s
+
+-- name: org_in_scope
+SELECT o.path FROM organisations o WHERE o.id = %(org_id)s AND o.path LIKE ANY(%(scope)s)

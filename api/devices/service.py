@@ -69,7 +69,7 @@ def list_devices(
     state: str | None = None,
     status: str | None = None,
     site_id: int | None = None,
-    org_path: str | None = None,
+    org_id: int | None = None,
     model_code: str | None = None,
     q: str | None = None,
     unbound: bool | None = None,
@@ -79,6 +79,12 @@ def list_devices(
     offset: int = 0,
 ) -> Page[DeviceRead]:
     """Devices in scope (and unbound stock), filtered by health state, status, place or model."""
+    org_path = None
+    if org_id is not None:
+        org = conn.execute(Q["org_in_scope"], {"org_id": org_id, "scope": list(scope)}).fetchone()
+        if org is None:
+            raise NotFound("no such organisation")
+        org_path = org["path"]
     rows, params = _query(
         conn,
         scope=scope,

@@ -22,7 +22,16 @@ MAX_CONTACTS: Final = 3
 
 # Column key -> accepted header spellings (compared without spaces, case-insensitive).
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
-    "village": ("村/社区", "村社区", "村", "社区", "村(社区)", "村（社区）", "village", "community"),
+    "village": (
+        "村/社区",
+        "村社区",
+        "村",
+        "社区",
+        "村(社区)",
+        "村（社区）",
+        "village",
+        "community",
+    ),
     "grid": ("网格", "网格编号", "grid"),
     "kind": ("类型", "kind", "type"),
     "category": ("类别", "人员类别", "场所类别", "category"),
@@ -84,7 +93,7 @@ def _csv_table(content: bytes) -> list[list[str]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
 
 
@@ -129,7 +138,7 @@ def _rows(table: list[list[str]]) -> tuple[dict[str, str], list[RosterRow]]:
 
 def _find_header(table: list[list[str]]) -> tuple[int, dict[int, str]]:
     for index, values in enumerate(table[:_HEADER_SEARCH_ROWS]):
-        keys = {}
+        keys: dict[int, str] = {}
         for i, text in enumerate(values):
             key = _LOOKUP.get(text.replace(" ", "").replace("\u3000", "").lower())
             if key and key not in keys.values():
