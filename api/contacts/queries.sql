@@ -46,7 +46,7 @@ VALUES (%(site_id)s, %(org_id)s, %(name)s, %(role)s, %(priority)s, %(phone)s, %(
 RETURNING *
 
 -- name: update_contact
--- {assignments} are "column = %(column)s" pairs composed from the fields the client sent.
+-- The assignments slot holds "column = placeholder" pairs composed from the fields the client sent.
 UPDATE contacts SET {assignments} WHERE id = %(contact_id)s RETURNING *
 
 -- name: deactivate_contact

@@ -2,7 +2,7 @@
 -- in stock (no site yet) is seen by every staff caller, so an installer can scan and bind it.
 
 -- name: device_rows
--- {where} and {order} are composed in api/devices/service.py from fixed fragments.
+-- The where and order slots are composed in api/devices/service.py from fixed fragments.
 SELECT d.*, m.name AS model_name, m.codec AS model_codec,
        s.name AS site_name, s.address AS site_address, o.path AS org_path,
        ds.online, ds.connection, ds.last_seen, ds.offline_deadline, ds.battery_pct, ds.battery_mv,

@@ -2,7 +2,7 @@
 -- (o.path LIKE ANY(%(scope)s)); a site outside it does not exist for the caller.
 
 -- name: list_sites
--- {order} is composed by api.registry_common.order_by from a fixed list of columns.
+-- The order slot is composed by api.registry_common.order_by from a fixed list of columns.
 SELECT s.*, o.name AS org_name, o.path AS org_path,
        (SELECT count(*) FROM devices d WHERE d.site_id = s.id AND d.status <> 'removed') AS device_count
 FROM sites s JOIN organisations o ON o.id = s.org_id
@@ -52,7 +52,7 @@ VALUES (%(org_id)s, %(kind)s, %(category)s, %(name)s, %(address)s, %(latitude)s,
 RETURNING id
 
 -- name: update_site
--- {assignments} are "column = %(column)s" pairs composed from the fields the client sent.
+-- The assignments slot holds "column = placeholder" pairs composed from the fields the client sent.
 UPDATE sites SET {assignments}, updated_at = clock_timestamp()
 WHERE id = %(site_id)s
 
