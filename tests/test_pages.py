@@ -240,11 +240,14 @@ def test_commission_simulated_detector_from_installer_page(
         tab.page.click("#start-test")
         tab.page.wait_for_selector("#commission-state[data-state='waiting']")
         screenshot(tab, "install-phone-waiting")
-        detector = Detector(device_id=device_id, prefix=prefix, signal_dbm=-68)
+        detector = Detector(device_id=device_id, prefix=prefix)
         with Publisher(mqtt_broker.url) as pub:
-            message = detector.event("test", datetime.now(UTC))
+            # The installer presses the test button: a test event with the detector's readings.
+            message = detector.event("test", datetime.now(UTC), **detector.readings())
             pub.publish(message.topic, message.payload)
         tab.page.wait_for_selector("#commission-state[data-state='passed']", timeout=20_000)
+        result = tab.page.inner_text("#commission-state")
+        assert f"{detector.signal_dbm} dBm" in result, result
         screenshot(tab, "install-phone-passed")
         tab.assert_no_script_errors()
 

@@ -7,6 +7,7 @@ import { label, t } from "./i18n.js";
 
 /** The state word of a device from whatever the API gives (a word or a state object). */
 export function deviceState(device) {
+  if (typeof device.health === "string") return device.health;
   const s = device.state;
   if (typeof s === "string") return s;
   if (s && typeof s === "object") {
@@ -28,7 +29,7 @@ function commissioningText(device) {
   const c = device.commissioning;
   if (!c) return t("common.none");
   if (typeof c !== "object") return String(c);
-  const parts = [label("commission", c.state ?? c.result ?? ""), when(c.finished_at ?? c.at ?? c.started_at)];
+  const parts = [label("commission", c.state ?? c.result ?? ""), when(c.finished_at ?? c.at ?? c.started_at), c.by];
   if (c.event?.signal_dbm !== undefined) parts.push(t("install.signal", { n: c.event.signal_dbm }));
   if (c.event?.battery_pct !== undefined) parts.push(t("install.battery", { n: c.event.battery_pct }));
   return parts.filter(Boolean).join(" · ");

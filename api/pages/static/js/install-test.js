@@ -25,7 +25,12 @@ function draw(run, result) {
       event.battery_pct !== null && event.battery_pct !== undefined
         ? t("install.battery", { n: event.battery_pct }) : null].filter(Boolean).join(" · ")] : null),
     h("ul", { class: "checks" }, (result?.checks ?? []).map((c) =>
-      h("li", { class: c.ok ? "ok" : "bad" }, lang() === "en" ? c.message_en : c.message_zh))));
+      h("li", { class: c.ok === null || c.ok === undefined ? "pending" : c.ok ? "ok" : "bad" },
+        lang() === "en" ? c.message_en : c.message_zh))),
+    result && (result.summary_zh || result.summary_en)
+      ? h("p", { class: "muted", id: "commission-summary" },
+        lang() === "en" ? result.summary_en : result.summary_zh)
+      : null);
   document.body.dataset.commissionState = state;
   return state;
 }
@@ -56,6 +61,7 @@ export async function startCommissioning(deviceId) {
       $("#start-test").hidden = false;
       $("#start-test").textContent = t("install.again");
       $("#next-device").hidden = false;
+      $("#test-result").scrollIntoView({ block: "center" });
     }
   };
   timer = setTimeout(poll, POLL_MS);

@@ -145,17 +145,20 @@ async function bind(e) {
     return;
   }
   deviceId = id;
+  $("#bind-form").hidden = true;
   $("#bound").textContent = t("install.bound", { id, room: body.room });
   $("#bound").hidden = false;
   $("#step-test").hidden = false;
   $("#install").dataset.deviceId = id;
   $("#start-test").focus();
+  $("#step-test").scrollIntoView({ block: "start" });
 }
 
 function nextDevice() {
   deviceId = null;
   for (const id of ["#device-id", "#room", "#position", "#notes"]) $(id).value = "";
   $("#bound").hidden = true;
+  $("#bind-form").hidden = false;
   $("#step-test").hidden = true;
   $("#test-result").replaceChildren();
   $("#next-device").hidden = true;
