@@ -10,8 +10,12 @@ from fastapi import APIRouter
 
 from api.auth.routes import router as auth_router
 from api.health import router as health_router
+from api.organisations.routes import router as organisations_router
+from api.users.routes import router as users_router
 
 ROUTERS: list[APIRouter] = [
     health_router,
     auth_router,
+    users_router,
+    organisations_router,
 ]
