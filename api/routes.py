@@ -9,9 +9,23 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth.routes import router as auth_router
+from api.events.routes import router as events_router
 from api.health import router as health_router
+from api.incidents.routes import router as incidents_router
+from api.live.routes import router as live_router
+from api.readings.routes import router as readings_router
+from api.relative.routes import router as relative_router
+from api.summary.routes import router as summary_router
+from api.work_orders.routes import router as work_orders_router
 
 ROUTERS: list[APIRouter] = [
     health_router,
     auth_router,
+    incidents_router,
+    work_orders_router,
+    events_router,
+    readings_router,
+    summary_router,
+    live_router,
+    relative_router,
 ]
