@@ -64,12 +64,20 @@ def _org(cur: psycopg.Cursor[Any], level: str, name: str, parent: int | None) ->
 
 def _village(cur: psycopg.Cursor[Any], parent: int, name: str, tag: str) -> Village:
     org = _org(cur, "village", name, parent)
+    return household(cur, int(org["id"]), str(org["path"]), name, tag)
+
+
+def household(
+    cur: psycopg.Cursor[Any], org_id: int, path: str, name: str, tag: str
+) -> Village:
+    """A household at ``org_id`` with one detector in the kitchen, a resident, family and a
+    grid worker (on the organisation)."""
     site = cur.execute(
         "INSERT INTO sites (org_id, kind, category, name, address, resident_name,"
         " resident_situation, latitude, longitude)"
         " VALUES (%s, 'household', 'elderly_alone', %s, %s, %s, ARRAY['独居', '行动不便'],"
         " 35.4, 116.6) RETURNING id",
-        (org["id"], f"{name}王家", f"{name}一组{tag}号", f"王{tag}"),
+        (org_id, f"{name}王家", f"{name}一组{tag}号", f"王{tag}"),
     ).fetchone()
     assert site is not None
     device = f"T{tag}-{uuid.uuid4().hex[:6]}"
@@ -78,12 +86,10 @@ def _village(cur: psycopg.Cursor[Any], parent: int, name: str, tag: str) -> Vill
         " VALUES (%s, 'sw-native-1', %s, '厨房', '吊顶', 'in_service')",
         (device, site["id"]),
     )
-    village = Village(int(org["id"]), str(org["path"]), int(site["id"]), device)
+    village = Village(org_id, path, int(site["id"]), device)
     for role, name_ in (("resident", f"王{tag}"), ("family", f"王小{tag}")):
         village.contacts[role] = _contact(cur, name_, role, site_id=village.site_id)
-    village.contacts["grid_worker"] = _contact(
-        cur, f"孙网格{tag}", "grid_worker", org_id=village.id
-    )
+    village.contacts["grid_worker"] = _contact(cur, f"孙网格{tag}", "grid_worker", org_id=org_id)
     return village
 
 
