@@ -28,7 +28,8 @@ CATEGORIES: Final = {
 RELATIONS: Final = {
     "本人": "resident", "监护人": "guardian", "邻居": "neighbour", "网格员": "grid_worker",
     "村干部": "village_cadre", "社区干部": "village_cadre", "村委": "village_cadre",
-    "钥匙保管人": "key_holder", "物业": "key_holder",
+    "钥匙保管人": "key_holder", "物业": "key_holder", "店主": "resident", "老板": "resident",
+    "负责人": "resident", "业主": "resident",
 }  # fmt: skip
 FAMILY_WORDS: Final = ("子", "女", "儿", "孙", "配偶", "老伴", "妻", "夫", "兄", "弟", "姐", "妹",
                        "侄", "甥", "亲", "家属", "媳", "婿")  # fmt: skip
