@@ -15,6 +15,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,30 @@ class Tab:
     page: Any
     errors: list[str]
 
+    def close(self) -> None:
+        """Close the page's context (its live stream too, so the server can stop at once)."""
+        self.page.context.close()
+
     def assert_no_script_errors(self) -> None:
         assert not self.errors, f"uncaught script errors: {self.errors}"
+
+
+@contextmanager
+def tabs(browser: Any) -> Iterator[Any]:
+    """``open(size, lang=...)`` for new tabs, all closed when the block ends (before the API
+    server stops: uvicorn waits for open event streams)."""
+    opened: list[Tab] = []
+
+    def open_one(size: dict[str, Any], *, lang: str = "zh-CN") -> Tab:
+        tab = open_tab(browser, size, lang=lang)
+        opened.append(tab)
+        return tab
+
+    try:
+        yield open_one
+    finally:
+        for tab in opened:
+            tab.close()
 
 
 def open_tab(browser: Any, size: dict[str, Any], *, lang: str = "zh-CN") -> Tab:
@@ -182,8 +205,15 @@ def seed_programme(db: psycopg.Connection[Any], channel: Any, *, tag: str = "pg"
             " resident_situation, key_holder_name, key_holder_phone, latitude, longitude)"
             " VALUES (%s, 'household', 'elderly_alone', %s, %s, '0537-1234567', %s, %s,"
             " '李钥匙', '13900000009', %s, %s) RETURNING id",
-            (village, f"{resident}家", f"{'南张村' if i % 2 == 0 else '北李村'}{i + 3}组{i + 11}号",
-             resident, situation, lat, lon),
+            (
+                village,
+                f"{resident}家",
+                f"{'南张村' if i % 2 == 0 else '北李村'}{i + 3}组{i + 11}号",
+                resident,
+                situation,
+                lat,
+                lon,
+            ),
         )
         device = f"NZ-{tag}-{i}"
         db.execute(
@@ -197,8 +227,12 @@ def seed_programme(db: psycopg.Connection[Any], channel: Any, *, tag: str = "pg"
             (device,),
         )
         contacts = {}
-        for role, name in (("resident", resident), ("family", f"{resident[0]}小明"),
-                           ("neighbour", "赵邻居"), ("key_holder", "李钥匙")):
+        for role, name in (
+            ("resident", resident),
+            ("family", f"{resident[0]}小明"),
+            ("neighbour", "赵邻居"),
+            ("key_holder", "李钥匙"),
+        ):
             contacts[role] = one(
                 "INSERT INTO contacts (site_id, name, role, phone, channels)"
                 " VALUES (%s, %s, %s, '13800000000', %s) RETURNING id",

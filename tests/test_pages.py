@@ -28,11 +28,11 @@ from tests.pages_support import (
     Programme,
     Tab,
     login,
-    open_tab,
     operator_for,
     org_of,
     screenshot,
     seed_programme,
+    tabs,
     wait_for,
 )
 from tests.support import Publisher, ingest_settings, running_ingest, unique_prefix
@@ -40,10 +40,10 @@ from tests.support import Publisher, ingest_settings, running_ingest, unique_pre
 
 @contextmanager
 def world(
-    db: Any, database_url: str, api_settings: Any, *, mqtt_url: str | None = None
-) -> Iterator[tuple[Programme, str, str]]:
+    db: Any, database_url: str, api_settings: Any, browser: Any, *, mqtt_url: str | None = None
+) -> Iterator[tuple[Programme, str, str, Any]]:
     """Seeded programme, API (base URL), alerting paging into a loopback receiver and, with
-    ``mqtt_url``, ingest; yields (programme, base URL, topic prefix)."""
+    ``mqtt_url``, ingest; yields (programme, base URL, topic prefix, open_tab(size, lang=))."""
     prefix = unique_prefix()
     with ExitStack() as stack:
         rx = stack.enter_context(receiver())
@@ -58,7 +58,8 @@ def world(
                 )
             )
         )
-        yield programme, base, prefix
+        open_tab = stack.enter_context(tabs(browser))  # closed first, before the servers stop
+        yield programme, base, prefix, open_tab
 
 
 def open_incident_id(db: Any, device_id: str) -> int:
@@ -81,9 +82,14 @@ def board_row(tab: Tab, incident_id: int) -> Any:
 def test_show_board_fire_alarm_from_mqtt_with_siren(
     *, browser, api, api_settings, database_url, db, mqtt_broker
 ) -> None:
-    with world(db, database_url, api_settings, mqtt_url=mqtt_broker.url) as (prog, base, prefix):
+    with world(db, database_url, api_settings, browser, mqtt_url=mqtt_broker.url) as (
+        prog,
+        base,
+        prefix,
+        open_tab,
+    ):
         user = operator_for(api, db, prog.sub_district)
-        tab = open_tab(browser, DESKTOP)
+        tab = open_tab(DESKTOP)
         login(tab, base, user, next_path="/ui/board")
         tab.page.wait_for_selector("#live-state[data-state='open']")
         assert tab.page.locator("tr.incident").count() == 0
@@ -114,7 +120,7 @@ def test_show_board_fire_alarm_from_mqtt_with_siren(
         screenshot(tab, "board-desktop-incident")
         tab.assert_no_script_errors()
 
-        phone = open_tab(browser, PHONE)
+        phone = open_tab(PHONE)
         login(phone, base, user, next_path="/ui/board")
         phone.page.locator("tr.incident[data-kind='fire']").wait_for()
         screenshot(phone, "board-phone")
@@ -124,9 +130,9 @@ def test_show_board_fire_alarm_from_mqtt_with_siren(
 def test_acknowledge_incident_from_board_then_resolve(
     browser, api, api_settings, database_url, db
 ) -> None:
-    with world(db, database_url, api_settings) as (prog, base, _):
+    with world(db, database_url, api_settings, browser) as (prog, base, _, open_tab):
         user = operator_for(api, db, prog.sub_district)
-        tab = open_tab(browser, DESKTOP, lang="en")
+        tab = open_tab(DESKTOP, lang="en")
         login(tab, base, user, next_path="/ui/board")
         house = prog.houses[1]
         raise_event(db, house.device_id, "alarm")
@@ -141,9 +147,7 @@ def test_acknowledge_incident_from_board_then_resolve(
         assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (incident_id,)) == (
             "acknowledged"
         )
-        assert scalar(
-            db, "SELECT acknowledged_by FROM incidents WHERE id = %s", (incident_id,)
-        )
+        assert scalar(db, "SELECT acknowledged_by FROM incidents WHERE id = %s", (incident_id,))
 
         row.click()
         drawer = tab.page.locator("#drawer-body[data-status='acknowledged']")
@@ -166,10 +170,8 @@ def test_acknowledge_incident_from_board_then_resolve(
         tab.assert_no_script_errors()
 
 
-def test_acknowledge_relative_link_on_phone(
-    browser, api, api_settings, database_url, db
-) -> None:
-    with world(db, database_url, api_settings) as (prog, base, _):
+def test_acknowledge_relative_link_on_phone(browser, api, api_settings, database_url, db) -> None:
+    with world(db, database_url, api_settings, browser) as (prog, base, _, open_tab):
         house = prog.houses[2]
         raise_event(db, house.device_id, "alarm")
         incident_id = open_incident_id(db, house.device_id)
@@ -179,7 +181,7 @@ def test_acknowledge_relative_link_on_phone(
             secret=TEST_ACK_SECRET,
             ttl=timedelta(hours=1),
         )
-        tab = open_tab(browser, PHONE)
+        tab = open_tab(PHONE)
         tab.page.goto(f"{base}/a/{token}")
         tab.page.wait_for_selector("body[data-ready='1']")
         button = tab.page.locator("#acknowledge")
@@ -206,10 +208,10 @@ def test_acknowledge_relative_link_on_phone(
         assert devices.count() == 1
         tab.assert_no_script_errors()
 
-        forged = open_tab(browser, PHONE)
+        forged = open_tab(PHONE)
         forged.page.goto(f"{base}/ui/relative/{token[:-2]}xx")
         forged.page.wait_for_selector("#invalid")
-        desktop = open_tab(browser, DESKTOP)
+        desktop = open_tab(DESKTOP)
         desktop.page.goto(f"{base}/ui/relative/{token}")
         desktop.page.wait_for_selector("#resolved")
         screenshot(desktop, "relative-desktop")
@@ -218,12 +220,17 @@ def test_acknowledge_relative_link_on_phone(
 def test_commission_simulated_detector_from_installer_page(
     *, browser, api, api_settings, database_url, db, mqtt_broker
 ) -> None:
-    with world(db, database_url, api_settings, mqtt_url=mqtt_broker.url) as (prog, base, prefix):
+    with world(db, database_url, api_settings, browser, mqtt_url=mqtt_broker.url) as (
+        prog,
+        base,
+        prefix,
+        open_tab,
+    ):
         village = prog.villages[0]
         installer = api.create_user("installer", org=org_of(db, village), name="安装员 小周")
         device_id = f"NZ-NEW-{prog.sub_district}"
         db.execute("INSERT INTO devices (id, model_code) VALUES (%s, 'sw-native-1')", (device_id,))
-        tab = open_tab(browser, PHONE)
+        tab = open_tab(PHONE)
         login(tab, base, installer, next_path="/ui/install")
         screenshot(tab, "install-phone")
         tab.page.fill("#site-q", "王秀英")
@@ -251,15 +258,15 @@ def test_commission_simulated_detector_from_installer_page(
         screenshot(tab, "install-phone-passed")
         tab.assert_no_script_errors()
 
-        desktop = open_tab(browser, DESKTOP)
+        desktop = open_tab(DESKTOP)
         login(desktop, base, installer, next_path="/ui/install")
         screenshot(desktop, "install-desktop")
 
 
 def test_show_login_page_in_both_languages(browser, api, api_settings, db) -> None:
-    with running_api(api_settings) as base:
+    with running_api(api_settings) as base, tabs(browser) as open_tab:
         for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
-            tab = open_tab(browser, size)
+            tab = open_tab(size)
             tab.page.goto(f"{base}/ui/login")
             tab.page.wait_for_selector("body[data-ready='1']")
             assert tab.page.inner_text("h1") == "登录烟感守护"

@@ -51,8 +51,9 @@ def _page(name: str, settings: SettingsDep, *, private_url: bool = False) -> Fil
         # A relative's URL carries a token: never send it to another site.
         "Referrer-Policy": "no-referrer" if private_url else "same-origin",
     }
-    return FileResponse(HTML / f"{name}.html", media_type="text/html; charset=utf-8",
-                        headers=headers)
+    return FileResponse(
+        HTML / f"{name}.html", media_type="text/html; charset=utf-8", headers=headers
+    )
 
 
 @router.get("/ui")
