@@ -193,9 +193,12 @@ def seed_programme(db: psycopg.Connection[Any], channel: Any, *, tag: str = "pg"
             )
     houses = []
     health = [
-        "online = true, connection = 'online', battery_pct = 88, signal_dbm = -71",
-        "online = false, connection = 'offline', battery_pct = 40",
-        "online = true, connection = 'online', battery_pct = 12, battery_low = true",
+        "online = true, connection = 'online', battery_pct = 88, signal_dbm = -71,"
+        " offline_deadline = now() + interval '1 hour'",
+        "online = false, connection = 'offline', battery_pct = 40,"
+        " offline_deadline = now() - interval '1 hour'",
+        "online = true, connection = 'online', battery_pct = 12, battery_low = true,"
+        " offline_deadline = now() + interval '1 hour'",
     ]
     for i, (resident, situation, room) in enumerate(RESIDENTS):
         village = villages[i % 2]

@@ -6,10 +6,12 @@ at desktop and phone size to build/screenshots/."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from core.incidents import make_ack_token
@@ -150,6 +152,16 @@ def test_acknowledge_incident_from_board_then_resolve(
         assert scalar(db, "SELECT acknowledged_by FROM incidents WHERE id = %s", (incident_id,))
 
         row.click()
+        tab.page.locator("#drawer-body[data-status='acknowledged']").wait_for()
+        # The household file: resident, contacts, devices and rooms.
+        tab.page.click("#drawer-body button[data-action='open-file']")
+        household = tab.page.locator("#drawer-body .household-file")
+        household.wait_for()
+        file_text = tab.page.inner_text("#drawer-body")
+        for expected in ("李桂兰", "李钥匙", "李小明", house.device_id, "卧室"):
+            assert expected in file_text, (expected, file_text)
+        screenshot(tab, "board-desktop-household-file")
+        row.click()
         drawer = tab.page.locator("#drawer-body[data-status='acknowledged']")
         drawer.wait_for()
         drawer.locator("select[name='outcome']").select_option("false_alarm")
@@ -285,3 +297,23 @@ def test_show_login_page_in_both_languages(browser, api, api_settings, db) -> No
         tab.page.goto(f"{base}/ui/board")
         tab.page.wait_for_url(f"{base}/ui/login?next=%2Fui%2Fboard")
         tab.assert_no_script_errors()
+
+
+def test_check_page_dictionaries_have_same_keys() -> None:
+    source = (Path(__file__).parent.parent / "api/pages/static/js/i18n.js").read_text()
+    zh, en = source.split("\n  en: {\n")
+    keys = [set(re.findall(r'^\s+"([\w.]+)":', part, re.M)) for part in (zh, en.split("\n};")[0])]
+    assert len(keys[0]) > 100
+    assert keys[0] == keys[1], keys[0] ^ keys[1]
+
+
+def test_read_static_file_refuses_paths_outside(api_client) -> None:
+    assert api_client.get("/ui/static/js/board.js").status_code == 200
+    for path in ("/ui/static/../routes.py", "/ui/static/%2e%2e/routes.py", "/ui/static/js/nope.js"):
+        assert api_client.get(path).status_code == 404, path
+    page = api_client.get("/ui/relative/abc.def")
+    assert page.status_code == 200
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    link = api_client.get("/a/abc.def", follow_redirects=False)
+    assert link.headers["location"] == "/ui/relative/abc.def"

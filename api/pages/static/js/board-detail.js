@@ -13,12 +13,22 @@ function fact(name, value) {
 }
 
 function timeline(item) {
-  const rows = (item.timeline ?? []).map((e) =>
-    h("li", { class: `tl tl-${e.action}` },
-      h("time", {}, when(e.at)), " ",
-      h("strong", {}, label("action", e.action)),
-      e.actor ? ` · ${e.actor}` : "",
-      e.detail && typeof e.detail === "object" && e.detail.channel ? ` · ${e.detail.channel}` : ""));
+  const people = new Map((item.paged ?? []).map((p) => [p.contact_id, p]));
+  const rows = (item.timeline ?? []).map((e) => {
+    const person = people.get(e.contact_id);
+    const detail = e.detail && typeof e.detail === "object" ? e.detail : {};
+    const parts = [
+      e.actor,
+      person ? `${person.name}（${label("role", person.role)}）` : null,
+      detail.wave ? t("detail.wave", { n: detail.wave }) : null,
+      detail.via ?? detail.channel ?? null,
+      detail.outcome ? label("outcome", detail.outcome) : null,
+      detail.note ?? null,
+    ].filter(Boolean);
+    return h("li", { class: `tl tl-${e.action}` },
+      h("time", {}, when(e.at)), " ", h("strong", {}, label("action", e.action)),
+      parts.length ? ` · ${parts.join(" · ")}` : "");
+  });
   return h("ol", { class: "timeline", id: "timeline" }, rows);
 }
 
@@ -94,6 +104,7 @@ async function draw(item) {
   $("#drawer-title").textContent =
     `${label("kind", item.kind)} · ${label("status", item.status)} · #${item.id}`;
   const body = $("#drawer-body");
+  delete body.dataset.siteId;
   body.dataset.incidentId = String(item.id);
   body.dataset.status = item.status;
   const actions = h("div", { class: "actions" },
@@ -102,7 +113,8 @@ async function draw(item) {
           onclick: () => acknowledge(item.id) }, t("detail.acknowledge"))
       : null,
     site.id
-      ? h("button", { type: "button", onclick: () => openSiteFile(site.id) }, t("detail.open_file"))
+      ? h("button", { type: "button", "data-action": "open-file", onclick: () => openSiteFile(site.id) },
+        t("detail.open_file"))
       : null);
   body.replaceChildren(
     h("dl", { class: "facts" },

@@ -44,6 +44,8 @@ export async function openSiteFile(siteId) {
   drawer.hidden = false;
   $("#drawer-title").textContent = t("file.title");
   const body = $("#drawer-body");
+  delete body.dataset.incidentId;
+  delete body.dataset.status;
   body.dataset.siteId = String(siteId);
   let file;
   try {
@@ -79,6 +81,9 @@ export async function openSiteFile(siteId) {
     section("file.history", h("ul", { class: "history" }, history.map((i) =>
       h("li", {}, when(i.opened_at), " · ", label("kind", i.kind), " · ", label("status", i.status),
         i.outcome ? ` · ${label("outcome", i.outcome)}` : "")))),
+    section("file.records", h("ul", { class: "history", id: "file-records" }, (file.history ?? []).map((r) =>
+      h("li", {}, when(r.at), " · ", label("registry", r.action), r.device_id ? ` · ${r.device_id}` : "",
+        r.actor ? ` · ${r.actor}` : "")))),
   );
 }
 

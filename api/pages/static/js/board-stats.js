@@ -24,7 +24,13 @@ function progress(value) {
   h("span", { style: `width:${Math.min(100, pct)}%` }), h("em", {}, `${pct.toFixed(0)}%`));
 }
 
+function unavailable(...containers) {
+  for (const c of containers) c.replaceChildren(h("p", { class: "empty" }, t("common.unavailable")));
+}
+
 export function drawStats({ dashboard, villages }) {
+  if (!dashboard) unavailable($("#kpis"), $("#chart-days"), $("#chart-villages"));
+  if (!villages) $("#villages").replaceChildren(h("caption", { class: "empty" }, t("common.unavailable")));
   if (dashboard) {
     const d = dashboard;
     const online = d.devices ? d.online / d.devices : null;

@@ -125,6 +125,7 @@ function connectLive() {
   source.addEventListener("incident", (e) => {
     const data = JSON.parse(e.data);
     refreshIncident(data.incident_id).catch(() => refreshListSoon());
+    refreshSideSoon();
   });
   source.addEventListener("event", (e) => {
     const data = JSON.parse(e.data);
@@ -135,6 +136,13 @@ function connectLive() {
     }
   });
   return source;
+}
+
+let sideTimer = null;
+function refreshSideSoon() {
+  // Map colours and counts follow incidents, but a burst of changes redraws them once.
+  clearTimeout(sideTimer);
+  sideTimer = setTimeout(() => loadSide().catch(() => {}), 1500);
 }
 
 async function loadSide() {
