@@ -19,7 +19,7 @@ function timeline(item) {
     const detail = e.detail && typeof e.detail === "object" ? e.detail : {};
     const parts = [
       e.actor,
-      person ? `${person.name}（${label("role", person.role)}）` : null,
+      person ? t("detail.person", { name: person.name, role: label("role", person.role) }) : null,
       detail.wave ? t("detail.wave", { n: detail.wave }) : null,
       detail.via ?? detail.channel ?? null,
       detail.outcome ? label("outcome", detail.outcome) : null,
@@ -116,7 +116,7 @@ async function draw(item) {
       ? h("button", { type: "button", "data-action": "open-file", onclick: () => openSiteFile(site.id) },
         t("detail.open_file"))
       : null);
-  body.replaceChildren(
+  body.replaceChildren(...[
     h("dl", { class: "facts" },
       fact("file.address", site.address),
       fact("file.room", item.device?.room),
@@ -131,7 +131,7 @@ async function draw(item) {
     open ? await assignForm(item) : null,
     open ? resolveForm(item) : null,
     h("h3", {}, t("detail.timeline")), timeline(item),
-    h("h3", {}, t("detail.attempts")), attempts(item));
+    h("h3", {}, t("detail.attempts")), attempts(item)].filter(Boolean));
 }
 
 /** Show incident `id` in the drawer. */

@@ -37,7 +37,7 @@ function row(item) {
   return h("tr", {
     class: `incident kind-${item.kind} status-${item.status}${triggered ? " flash" : ""}`,
     tabindex: "0",
-    dataset: { incidentId: String(item.id), status: item.status, kind: item.kind },
+    dataset: { incidentId: String(item.id), status: item.status, kind: item.kind, deviceId: item.device?.id ?? "" },
     onclick: () => openIncident(item.id),
     onkeydown: (e) => { if (e.key === "Enter") openIncident(item.id); },
   },

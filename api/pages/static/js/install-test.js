@@ -15,7 +15,7 @@ function draw(run, result) {
     ? Math.max(0, Math.ceil((Date.parse(run.expires_at) - Date.now()) / 1000)) : null;
   const tone = state === "passed" ? "notice" : state === "waiting" ? "notice warn" : "notice fail";
   const event = result?.event;
-  $("#test-result").replaceChildren(
+  $("#test-result").replaceChildren(...[
     h("p", { class: tone, id: "commission-state", "data-state": state },
       h("strong", {}, t(`commission.${state}`)),
       state === "waiting" ? [h("br"), t("install.press_button"),
@@ -30,7 +30,7 @@ function draw(run, result) {
     result && (result.summary_zh || result.summary_en)
       ? h("p", { class: "muted", id: "commission-summary" },
         lang() === "en" ? result.summary_en : result.summary_zh)
-      : null);
+      : null].filter(Boolean));
   document.body.dataset.commissionState = state;
   return state;
 }
