@@ -116,6 +116,9 @@ def test_show_board_fire_alarm_from_mqtt_with_siren(
         wait_for(lambda: row.locator("td.elapsed").inner_text() != first, timeout=5)
         # Alerting pages the first wave: the board shows who was told.
         wait_for(lambda: "王小明" in row.locator("td.paged").inner_text(), timeout=20)
+        # The map turns the household red.
+        site = prog.houses[0].site_id
+        tab.page.locator(f"#map circle.state-alarm[data-site-id='{site}']").wait_for()
         screenshot(tab, "board-desktop")
         row.click()
         tab.page.wait_for_selector("#timeline li")

@@ -18,11 +18,21 @@ let sound;
 
 const kindRank = (i) => (i.status === "triggered" ? 0 : 1) * 10 + (i.priority ?? 9);
 
-function pagedText(item) {
-  const paged = item.paged ?? [];
-  if (!paged.length) return t("common.none");
-  const names = [...new Set(paged.map((p) => p.name))];
-  return names.join("、");
+// One name per person: the best state reached (delivered > sending > pending > failed).
+const PAGE_RANK = { delivered: 4, sending: 3, pending: 2, failed: 1, cancelled: 0 };
+
+function pagedList(item) {
+  const people = new Map();
+  for (const p of item.paged ?? []) {
+    const key = p.contact_id ?? p.name;
+    const seen = people.get(key);
+    if (!seen || (PAGE_RANK[p.status] ?? 0) > (PAGE_RANK[seen.status] ?? 0)) people.set(key, p);
+  }
+  if (!people.size) return t("common.none");
+  return [...people.values()].map((p) => h("span", {
+    class: `paged-person paged-${p.status}`,
+    title: `${label("role", p.role)} · ${label("page", p.status)} · ${p.channel ?? ""}`,
+  }, p.name ?? "?"));
 }
 
 function row(item) {
@@ -50,7 +60,7 @@ function row(item) {
       h("div", { class: "situation" }, (site.resident_situation ?? []).join("、"))),
     h("td", { class: "elapsed", "data-since": item.opened_at }, clock(secondsSince(item.opened_at))),
     h("td", { class: "paged" },
-      h("div", {}, pagedText(item)),
+      h("div", { class: "paged-list" }, pagedList(item)),
       h("div", { class: item.answered_by ? "answered" : "unanswered" },
         item.answered_by ? `✔ ${item.answered_by}` : t("board.not_answered"))),
     h("td", { class: "status" }, h("span", { class: `status-label status-${item.status}` },
