@@ -167,6 +167,14 @@ def test_acknowledge_incident_from_board_then_resolve(
         row.click()
         drawer = tab.page.locator("#drawer-body[data-status='acknowledged']")
         drawer.wait_for()
+        # Assign the neighbour, who has the key and is next door.
+        neighbour = house.contacts["neighbour"]
+        drawer.locator("select[name='contact_id']").select_option(str(neighbour))
+        drawer.locator("button[data-action='assign']").click()
+        wait_for(lambda: "赵邻居" in tab.page.inner_text("#drawer-body dl.facts"))
+        assert scalar(db, "SELECT assigned_to FROM incidents WHERE id = %s", (incident_id,)) == (
+            neighbour
+        )
         drawer.locator("select[name='outcome']").select_option("false_alarm")
         drawer.locator("select[name='false_alarm_cause']").select_option("cooking")
         drawer.locator("textarea[name='note']").fill("Steam from a pot; checked by the grid worker")
@@ -248,17 +256,37 @@ def test_commission_simulated_detector_from_installer_page(
         tab = open_tab(PHONE)
         login(tab, base, installer, next_path="/ui/install")
         screenshot(tab, "install-phone")
+        # Find: the household from the roster is there...
         tab.page.fill("#site-q", "王秀英")
         tab.page.click("#site-search button[type=submit]")
-        tab.page.click(f"#site-results button[data-site-id='{prog.houses[0].site_id}']")
+        tab.page.locator(
+            f"#site-results button[data-site-id='{prog.houses[0].site_id}']"
+        ).wait_for()
+        # ...but this detector goes to a new small shop, created on the spot.
+        tab.page.click("#site-new summary")
+        tab.page.select_option("#f-org", str(village))
+        tab.page.select_option("#f-kind", "venue")
+        tab.page.select_option("#f-category", "eatery")
+        tab.page.fill("#f-name", "老孙家面馆")
+        tab.page.fill("#f-address", "南张村商业街8号")
+        tab.page.fill("#f-phone", "0537-7654321")
+        tab.page.fill("#f-lat", "35.4180")
+        tab.page.fill("#f-lon", "116.5930")
+        tab.page.click("#site-form button[type=submit]")
+        tab.page.wait_for_selector("#site-chosen:not([hidden])")
+        site_id = int(tab.page.get_attribute("#install", "data-site-id") or 0)
+        created = db.execute(
+            "SELECT org_id, kind, category, latitude FROM sites WHERE id = %s", (site_id,)
+        ).fetchone()
+        assert created == {
+            "org_id": village, "kind": "venue", "category": "eatery", "latitude": 35.418
+        }  # fmt: skip
         tab.page.fill("#device-id", device_id)
         tab.page.fill("#room", "卧室")
         tab.page.fill("#position", "天花板中央")
         tab.page.click("#bind")
         tab.page.wait_for_selector("#bound:not([hidden])")
-        assert scalar(db, "SELECT site_id FROM devices WHERE id = %s", (device_id,)) == (
-            prog.houses[0].site_id
-        )
+        assert scalar(db, "SELECT site_id FROM devices WHERE id = %s", (device_id,)) == site_id
         tab.page.click("#start-test")
         tab.page.wait_for_selector("#commission-state[data-state='waiting']")
         screenshot(tab, "install-phone-waiting")

@@ -40,7 +40,7 @@ function attempts(item) {
       h("td", {}, label("channel", a.channel)),
       h("td", {}, a.ok ? t("detail.ok") : t("detail.failed")),
       h("td", {}, a.answer ?? "")));
-  return h("table", { class: "attempts" }, h("tbody", {}, rows));
+  return h("table", { class: "attempts", id: "attempts" }, h("tbody", {}, rows));
 }
 
 function select(name, values, group, extra = {}) {
@@ -98,6 +98,20 @@ async function act(id, verb, body) {
   await refreshIncident(id);
 }
 
+function facts(item) {
+  const site = item.site ?? {};
+  return h("dl", { class: "facts", id: "incident-facts" },
+    fact("file.address", site.address),
+    fact("file.room", item.device?.room),
+    fact("file.resident", site.resident_name),
+    fact("file.situation", (site.resident_situation ?? []).join("、")),
+    fact("detail.opened_at", when(item.opened_at)),
+    fact("detail.events", item.event_count),
+    fact("detail.acknowledged_by", item.acknowledged_by),
+    fact("detail.assigned_to", item.assigned_to?.name),
+    item.outcome ? fact("detail.outcome", label("outcome", item.outcome)) : null);
+}
+
 async function draw(item) {
   const site = item.site ?? {};
   const open = item.status !== "resolved";
@@ -116,22 +130,27 @@ async function draw(item) {
       ? h("button", { type: "button", "data-action": "open-file", onclick: () => openSiteFile(site.id) },
         t("detail.open_file"))
       : null);
+  const assign = open ? await assignForm(item) : null;
   body.replaceChildren(...[
-    h("dl", { class: "facts" },
-      fact("file.address", site.address),
-      fact("file.room", item.device?.room),
-      fact("file.resident", site.resident_name),
-      fact("file.situation", (site.resident_situation ?? []).join("、")),
-      fact("detail.opened_at", when(item.opened_at)),
-      fact("detail.events", item.event_count),
-      fact("detail.acknowledged_by", item.acknowledged_by),
-      fact("detail.assigned_to", item.assigned_to?.name),
-      item.outcome ? fact("detail.outcome", label("outcome", item.outcome)) : null),
+    facts(item),
     actions,
-    open ? await assignForm(item) : null,
+    assign,
     open ? resolveForm(item) : null,
     h("h3", {}, t("detail.timeline")), timeline(item),
     h("h3", {}, t("detail.attempts")), attempts(item)].filter(Boolean));
+}
+
+/** A live change of the shown incident: same status, so keep the forms (someone may be typing)
+ * and renew the facts, timeline and attempts; another status redraws everything. */
+function update(item) {
+  const body = $("#drawer-body");
+  if (body.dataset.status !== item.status || body.dataset.incidentId !== String(item.id)) {
+    return draw(item);
+  }
+  $("#incident-facts")?.replaceWith(facts(item));
+  $("#timeline")?.replaceWith(timeline(item));
+  $("#attempts")?.replaceWith(attempts(item));
+  return null;
 }
 
 /** Show incident `id` in the drawer. */
@@ -148,5 +167,5 @@ export async function openIncident(id) {
 
 /** Redraw the drawer when it shows this incident (after a live change). */
 export function refreshDrawer(item) {
-  if (shownId === item.id && !$("#drawer").hidden && item.timeline) draw(item);
+  if (shownId === item.id && !$("#drawer").hidden && item.timeline) update(item);
 }
