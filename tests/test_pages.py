@@ -35,6 +35,7 @@ from tests.pages_support import (
     screenshot,
     seed_programme,
     tabs,
+    tile_server,
     wait_for,
 )
 from tests.support import Publisher, ingest_settings, running_ingest, unique_prefix
@@ -328,6 +329,24 @@ def test_show_login_page_in_both_languages(browser, api, api_settings, db) -> No
         tab.page.goto(f"{base}/ui/board")
         tab.page.wait_for_url(f"{base}/ui/login?next=%2Fui%2Fboard")
         tab.assert_no_script_errors()
+
+
+def test_show_board_map_over_configured_tiles(browser, api, api_settings, database_url, db) -> None:
+    with tile_server() as (template, requested):
+        settings = api_settings.model_copy(
+            update={"api_map_tile_url": template, "api_map_attribution": "© test tiles"}
+        )
+        with world(db, database_url, settings, browser) as (prog, base, _, open_tab):
+            user = operator_for(api, db, prog.sub_district)
+            tab = open_tab(DESKTOP)
+            login(tab, base, user, next_path="/ui/board")
+            tiles = tab.page.locator("#map g.tiles image")
+            tiles.first.wait_for(state="attached")
+            assert tab.page.locator("#map circle.site").count() == len(prog.houses)
+            wait_for(lambda: len(requested) >= tiles.count())  # the page's CSP let them load
+            assert all(path.endswith(".png") for path in requested)
+            assert "© test tiles" in tab.page.inner_text("#map")
+            tab.assert_no_script_errors()
 
 
 def test_check_page_dictionaries_have_same_keys() -> None:
