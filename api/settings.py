@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from core.codecs.registry import CodecConfig
+from core.codecs.registry import CodecConfig, CodecName
+from core.codecs.thing_model import property_maps
 from core.config import CommonSettings
 from core.errors import ConfigurationError
 from core.incidents.tokens import MIN_SECRET_LENGTH, PLACEHOLDER_SECRETS
-from ingest.settings import CodecName
-
-# Settings shared with ingest: the HTTP push endpoints decode with the same codec configuration.
-_CODEC_FIELDS = (
-    "ingest_codecs",
-    "ingest_max_payload_bytes",
-    "onenet_token",
-    "ctwing_property_maps",
-    "onenet_property_maps",
-)
 
 
 class ApiSettings(CommonSettings):
@@ -86,15 +75,25 @@ class ApiSettings(CommonSettings):
             return self.environment != "development"
         return self.api_cookie_secure
 
-    def codec_config(self) -> CodecConfig:
-        """The push codecs' configuration, validated exactly as ingest validates it."""
-        from ingest.settings import IngestSettings
+    @field_validator("ctwing_property_maps", "onenet_property_maps")
+    @classmethod
+    def _known_fields(
+        cls, value: dict[str, dict[str, list[str]]]
+    ) -> dict[str, dict[str, list[str]]]:
+        property_maps(value)  # fail at start-up on an unknown field name
+        return value
 
-        values: dict[str, Any] = {name: getattr(self, name) for name in _CODEC_FIELDS}
-        ingest = IngestSettings(
-            environment=self.environment, database_url=self.database_url, **values
+    def codec_config(self) -> CodecConfig:
+        """The push codecs' configuration, built as ingest builds it (same variables)."""
+        token = self.onenet_token.get_secret_value() if self.onenet_token else None
+        return CodecConfig(
+            onenet_token=token,
+            # As in ingest: only development accepts unsigned OneNET pushes without a token.
+            onenet_verify=token is not None or self.environment != "development",
+            max_bytes=self.ingest_max_payload_bytes,
+            ctwing_property_maps=property_maps(self.ctwing_property_maps),
+            onenet_property_maps=property_maps(self.onenet_property_maps),
         )
-        return ingest.codec_config()
 
 
 def check_secret(secret: str, environment: str, variable: str) -> str:

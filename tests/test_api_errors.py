@@ -78,3 +78,15 @@ def test_read_openapi_declares_security_schemes(api_client: TestClient) -> None:
     assert {"HTTPBearer", "APIKeyHeader", "APIKeyCookie"} <= set(
         schema["components"]["securitySchemes"]
     )
+
+
+def test_create_push_stored_in_inbox(api_client: TestClient, api: ApiWorld) -> None:
+    """The HTTP push router of issue 6 is mounted: a push is committed before the 200."""
+    response = api_client.post("/ingest/ctwing", content=b'{"deviceId": "x"}')
+    assert response.status_code == 200 and response.text == "ok"
+    row = api.db.execute("SELECT codec, body FROM push_inbox").fetchone()
+    assert (
+        row is not None and row["codec"] == "ctwing" and bytes(row["body"]) == b'{"deviceId": "x"}'
+    )
+    unknown = api_client.post("/ingest/nope", content=b"{}")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
