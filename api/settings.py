@@ -16,7 +16,8 @@ class ApiSettings(CommonSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65_535)
-    api_workers: int = Field(default=1, ge=1, le=64)
+    # Where people reach the API (links in messages and pages are built on it).
+    api_public_url: str = "http://127.0.0.1:8000"
     # Comma-separated addresses whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).
     api_forwarded_allow_ips: str = "127.0.0.1"
     api_pool_min: int = Field(default=1, ge=0, le=100)
@@ -26,7 +27,7 @@ class ApiSettings(CommonSettings):
     api_cors_origins: list[str] = Field(default_factory=list)
 
     # Login tokens: HMAC-signed (HS256) JWTs, checked against the user row on every request.
-    api_token_secret: SecretStr = SecretStr("development-only-secret")
+    api_secret: SecretStr = SecretStr("development-only-secret")
     api_token_ttl_s: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
     # None: Secure cookies everywhere except in development (plain http on a laptop).
     api_cookie_secure: bool | None = None
@@ -53,6 +54,13 @@ class ApiSettings(CommonSettings):
     ctwing_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     onenet_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
+    @field_validator("api_public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
     @field_validator("api_cors_origins")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
@@ -63,7 +71,7 @@ class ApiSettings(CommonSettings):
 
     @model_validator(mode="after")
     def _secrets(self) -> ApiSettings:
-        for name in ("api_token_secret", "ack_secret"):
+        for name in ("api_secret", "ack_secret"):
             secret: SecretStr = getattr(self, name)
             check_secret(secret.get_secret_value(), self.environment, f"SMOKEWATCH_{name.upper()}")
         return self
