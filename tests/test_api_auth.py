@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import RelativeDep
-from api.security import digest, issue_token, new_link_token
+from api.errors import Unavailable
+from api.security import Passwords, digest, issue_token, new_link_token
 from core.incidents.tokens import make_ack_token
 from tests.api_support import ApiWorld
 
@@ -230,3 +232,15 @@ def test_relative_caller_bad_links_are_404(api: ApiWorld) -> None:
 def test_read_root_redirects_to_docs(api_client: TestClient) -> None:
     response = api_client.get("/", follow_redirects=False)
     assert response.status_code == 307 and response.headers["location"] == "/docs"
+
+
+def test_hash_password_all_slots_busy_is_unavailable() -> None:
+    passwords = Passwords(time_cost=1, memory_kib=8192, max_parallel=1, wait_s=0.05)
+    stored = passwords.hash("a long enough password")
+    assert passwords.verify(stored, "a long enough password")
+    assert passwords._slots.acquire(timeout=1)  # another login holds the only slot
+    try:
+        with pytest.raises(Unavailable):
+            passwords.verify(stored, "a long enough password")
+    finally:
+        passwords._slots.release()
