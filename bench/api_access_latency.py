@@ -1,6 +1,6 @@
 """Latency of the API's access-control path on loopback: login, token and API-key requests.
 
-    python -m bench.api_auth [--requests 500] [--logins 20] [--users 2000]
+    python -m bench.api_access_latency [--requests 500] [--logins 20] [--users 2000]
 
 Runs private PostgreSQL and Mosquitto (bench/servers.py), the app under uvicorn in this
 process (one worker), production argon2 parameters, and one sequential httpx client, so the
