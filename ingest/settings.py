@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import socket
-from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from core.codecs.registry import CodecConfig
-from core.codecs.thing_model import PropertyMap
+from core.codecs.registry import CodecConfig, CodecName
+from core.codecs.thing_model import PropertyMap, property_maps
 from core.config import CommonSettings
 from core.errors import ConfigurationError
-
-CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
 
 
 def _default_client_id() -> str:
@@ -55,6 +51,12 @@ class IngestSettings(CommonSettings):
     ingest_push_poll_s: float = Field(default=2.0, gt=0, le=60)
     ingest_push_batch: int = Field(default=200, ge=1, le=5000)
 
+    @field_validator("onenet_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        # docker-compose passes an unset variable as an empty string.
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _onenet_needs_token(self) -> IngestSettings:
         missing = "onenet" in self.ingest_codecs and self.onenet_token is None
@@ -91,12 +93,4 @@ class IngestSettings(CommonSettings):
 
 def _maps(raw: dict[str, dict[str, list[str]]]) -> dict[str, PropertyMap]:
     """Named fields replace the defaults' names for that field; the others keep the defaults."""
-    known = {f.name for f in dataclasses.fields(PropertyMap)}
-    out: dict[str, PropertyMap] = {}
-    for product, fields in raw.items():
-        unknown = set(fields) - known
-        if unknown:
-            raise ValueError(f"unknown property map fields for {product}: {sorted(unknown)}")
-        names = {k: tuple(n.lower() for n in v) for k, v in fields.items()}
-        out[product] = PropertyMap(**names)
-    return out
+    return property_maps(raw)

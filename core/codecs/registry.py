@@ -47,6 +47,8 @@ from core.records import Event, Reading, Record
 
 State = Mapping[str, Any]
 Transport = Literal["mqtt", "http"]
+# The vendor codecs a service may enable (SMOKEWATCH_INGEST_CODECS).
+CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,17 @@ class Codec(Protocol):
     def decode(self, message: Message, states: Mapping[str, State]) -> Decoded:
         """Canonical records for ``message`` given the previous state of each external id."""
         ...
+
+
+class HttpPushCodec:
+    """Base of the codecs a carrier platform reaches by HTTP push: they own no MQTT topic."""
+
+    transport: Transport = "http"
+    topic_filters: tuple[str, ...] = ()
+
+    def owns_topic(self, topic: str) -> bool:
+        """Never: HTTP only."""
+        return False
 
 
 @dataclass(frozen=True, slots=True)
