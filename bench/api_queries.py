@@ -83,7 +83,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 @contextmanager
 def running_api(url: str, workdir: Path, environment: dict[str, str]) -> Iterator[str]:
-    """Run ``uvicorn api.app:create_app`` on a free loopback port; yield its base URL."""
+    """Run ``smokewatch api`` (uvicorn) on a free loopback port; yield its base URL."""
     import socket
 
     with socket.socket() as s:
@@ -94,18 +94,7 @@ def running_api(url: str, workdir: Path, environment: dict[str, str]) -> Iterato
     env.update(environment)
     logfile = (workdir / "api.log").open("ab")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "api.app:create_app",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "-m", "smokewatch", "api", "--port", str(port)],
         env=env,
         stdout=logfile,
         stderr=subprocess.STDOUT,
@@ -196,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     shape = Shape(args.devices, args.readings)
     args.workdir.mkdir(parents=True, exist_ok=True)
 
@@ -214,11 +204,11 @@ def main(argv: list[str] | None = None) -> None:
         refresh_health(url)
         if args.generate_only:
             return
-        from bench.api_auth import bench_credentials
+        from bench.api_auth import api_environment, bench_credentials
 
         headers = bench_credentials(url)
         plan = request_plan(url, shape, args.requests)
-        with running_api(url, args.workdir, {}) as base:
+        with running_api(url, args.workdir, api_environment()) as base:
             print(
                 f"{shape.devices:,} devices, {count_readings(url):,} readings, "
                 f"{args.clients} clients, {args.requests} requests per kind"
