@@ -95,7 +95,8 @@ def test_live_delivers_own_events_and_incident_changes_only(
                 event_id = raise_event(api.db, mine.device_id, "tamper", priority=2)
                 try:
                     return wait_for_frame(
-                        reader, lambda e, d: e == "event" and d["event_id"] == event_id,
+                        reader,
+                        lambda e, d, wanted=event_id: e == "event" and d["event_id"] == wanted,
                         timeout=1.0,
                     )  # fmt: skip
                 except AssertionError:
@@ -105,7 +106,10 @@ def test_live_delivers_own_events_and_incident_changes_only(
         frames = mine_arrived()
         event = frames[-1][1]
         assert (event["device_id"], event["site_id"], event["type"]) == (
-            mine.device_id, mine.site_id, "tamper")
+            mine.device_id,
+            mine.site_id,
+            "tamper",
+        )
         incident = api.db.execute(
             "INSERT INTO incidents (device_id, site_id, kind, priority, opened_at, last_event_at)"
             " VALUES (%s, %s, 'fire', 1, now(), now()) RETURNING id",
@@ -131,7 +135,9 @@ def test_live_delivers_own_events_and_incident_changes_only(
 
     incidents = [d for e, d in frames if e == "incident"]
     assert [(d["incident_id"], d["status"]) for d in incidents] == [
-        (incident["id"], "triggered"), (incident["id"], "acknowledged")]
+        (incident["id"], "triggered"),
+        (incident["id"], "acknowledged"),
+    ]
     assert all(d["site_id"] == mine.site_id for e, d in frames if e in ("event", "incident"))
     assert not {d["event_id"] for e, d in frames if e == "event"} & foreign
 

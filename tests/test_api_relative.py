@@ -33,7 +33,10 @@ def street(api: ApiWorld) -> Street:
     mine = household(cur, village.id, village.path, "东村", "m")
     neighbour = household(cur, village.id, village.path, "东村", "n")
     return Street(
-        mine, neighbour, raise_alarm(api.db, mine.device_id), raise_alarm(api.db, neighbour.device_id)
+        mine,
+        neighbour,
+        raise_alarm(api.db, mine.device_id),
+        raise_alarm(api.db, neighbour.device_id),
     )
 
 
@@ -43,8 +46,9 @@ def alert_token(incident_id: int, contact_id: int, ttl: timedelta = timedelta(ho
     )
 
 
-def personal_link(api: ApiWorld, home: Village, *, expires: str = "1 day",
-                  revoked: bool = False) -> str:
+def personal_link(
+    api: ApiWorld, home: Village, *, expires: str = "1 day", revoked: bool = False
+) -> str:
     token = secrets.token_urlsafe(24)
     api.db.execute(
         "INSERT INTO relative_links (token_hash, contact_id, site_id, expires_at, revoked_at)"
@@ -134,9 +138,7 @@ def test_read_relative_bad_links_are_404(
 ) -> None:
     good = alert_token(street.my_incident, street.mine.contacts["family"])
     body, mac = good.rsplit(".", 1)
-    forged_for_neighbour = ".".join(
-        [format(street.their_incident, "x"), *body.split(".")[1:], mac]
-    )
+    forged_for_neighbour = ".".join([format(street.their_incident, "x"), *body.split(".")[1:], mac])
     tokens = {
         "forged": forged_for_neighbour,
         "tampered mac": body + "." + ("A" if mac[0] != "A" else "B") + mac[1:],

@@ -32,14 +32,20 @@ def test_read_dashboard_counts_health_and_live_incidents(
     api_client: TestClient, api: ApiWorld, east: list[Village]
 ) -> None:
     tree = api.tree()
-    west = household(api.db.cursor(row_factory=dict_row), tree.other_village.id,
-                     tree.other_village.path, "西村", "w")
+    west = household(
+        api.db.cursor(row_factory=dict_row),
+        tree.other_village.id,
+        tree.other_village.path,
+        "西村",
+        "w",
+    )
     fire = raise_alarm(api.db, east[0].device_id)
     raise_alarm(api.db, west.device_id)
     old = raise_alarm(api.db, east[1].device_id, at=datetime.now(UTC) - timedelta(days=2))
     admin = api.admin_headers()
-    api_client.post(f"/api/v1/incidents/{old}/resolve", json={"outcome": "real_fire"},
-                    headers=admin)
+    api_client.post(
+        f"/api/v1/incidents/{old}/resolve", json={"outcome": "real_fire"}, headers=admin
+    )
     api.db.execute("SELECT sw_refresh_village_health()")
 
     body = api_client.get("/api/v1/summary/dashboard", headers=api.headers("viewer")).json()
@@ -81,7 +87,10 @@ def test_read_map_sites_states(api_client: TestClient, api: ApiWorld, east: list
     body = api_client.get("/api/v1/map/sites", headers=api.headers("operator")).json()
 
     assert {r["site_id"]: r["state"] for r in body} == {
-        east[0].site_id: "alarm", east[1].site_id: "offline", east[2].site_id: "no_device"}
+        east[0].site_id: "alarm",
+        east[1].site_id: "offline",
+        east[2].site_id: "no_device",
+    }
 
 
 def test_read_events_by_device_and_type(
@@ -94,8 +103,9 @@ def test_read_events_by_device_and_type(
 
     by_device = api_client.get(f"/api/v1/events?device_id={east[0].device_id}", headers=operator)
     by_type = api_client.get("/api/v1/events?type=tamper", headers=operator).json()
-    outside = api_client.get("/api/v1/events", headers=api.headers(
-        "operator", org=api.tree().other_village)).json()
+    outside = api_client.get(
+        "/api/v1/events", headers=api.headers("operator", org=api.tree().other_village)
+    ).json()
 
     assert [e["type"] for e in by_device.json()["items"]] == ["tamper", "alarm"]
     assert by_type["total"] == 1 and by_type["total_capped"] is False
@@ -123,8 +133,10 @@ def test_read_readings_raw_and_bucketed(
         headers=operator,
     )  # fmt: skip
     status = api_client.get(f"/api/v1/devices/{device}/status", headers=operator)
-    hidden = api_client.get(f"/api/v1/devices/{device}/readings",
-                            headers=api.headers("operator", org=api.tree().other_village))
+    hidden = api_client.get(
+        f"/api/v1/devices/{device}/readings",
+        headers=api.headers("operator", org=api.tree().other_village),
+    )
     too_fine = api_client.get(
         f"/api/v1/devices/{device}/readings",
         params={"bucket": "1m", "since": (start - timedelta(days=30)).isoformat()},

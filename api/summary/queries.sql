@@ -30,7 +30,7 @@ open_incidents AS (
     WHERE i.status <> 'resolved'
 ),
 recent AS (
-    SELECT i.id, i.opened_at, i.outcome, i.status, a.path
+    SELECT i.opened_at, i.outcome, i.status, s.org_id
     FROM incidents i
     JOIN sites s ON s.id = i.site_id
     JOIN area a ON a.id = s.org_id
@@ -40,12 +40,18 @@ by_day AS (
     SELECT (r.opened_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS count
     FROM recent r GROUP BY 1
 ),
+-- Count per organisation first (at most one row per grid or village), then find each
+-- organisation's village once, instead of once per incident.
+by_org AS (
+    SELECT r.org_id, count(*) AS count FROM recent r GROUP BY r.org_id
+),
 by_village AS (
-    SELECT v.id AS org_id, v.name, count(*) AS count
-    FROM recent r
+    SELECT v.id AS org_id, v.name, sum(b.count)::bigint AS count
+    FROM by_org b
+    JOIN area a ON a.id = b.org_id
     JOIN LATERAL (
         SELECT v.id, v.name FROM organisations v
-        WHERE v.id = ANY(string_to_array(rtrim(r.path, '.'), '.')::bigint[])
+        WHERE v.id = ANY(string_to_array(rtrim(a.path, '.'), '.')::bigint[])
           AND v.level IN ('village', 'community')
         ORDER BY length(v.path) DESC LIMIT 1
     ) v ON true
@@ -80,18 +86,23 @@ WITH area AS (
       AND (%(org_id)s::bigint IS NULL
            OR o.path LIKE (SELECT path FROM organisations WHERE id = %(org_id)s) || '%%')
 ),
-open_by_village AS (
-    SELECT v.id, count(*) AS n
+open_by_org AS (
+    SELECT s.org_id, count(*) AS n
     FROM incidents i
     JOIN sites s ON s.id = i.site_id
-    JOIN area a ON a.id = s.org_id
+    WHERE i.status <> 'resolved'
+    GROUP BY s.org_id
+),
+open_by_village AS (
+    SELECT v.id, sum(ob.n)::bigint AS n
+    FROM open_by_org ob
+    JOIN area a ON a.id = ob.org_id
     JOIN LATERAL (
         SELECT v.id FROM organisations v
         WHERE v.id = ANY(string_to_array(rtrim(a.path, '.'), '.')::bigint[])
           AND v.level IN ('village', 'community')
         ORDER BY length(v.path) DESC LIMIT 1
     ) v ON true
-    WHERE i.status <> 'resolved'
     GROUP BY v.id
 )
 SELECT h.org_id, a.name, h.as_of, h.sites, h.devices, h.in_service,
