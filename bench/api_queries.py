@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
             log.info("generated %s in %.0f s", shape, time.monotonic() - started)
         else:
             migrate(url)  # migrations added since the data set was generated
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("VACUUM (ANALYZE) incidents")  # as autovacuum would after a backfill
         refresh_health(url)
         if args.generate_only:
             return
