@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
+from api.summary.schemas import DashboardRead, MapSite, VillageRead
 from tests.api_support import ApiWorld
 from tests.ops_support import Village, household, raise_alarm
 
@@ -49,6 +50,7 @@ def test_read_dashboard_counts_health_and_live_incidents(
     api.db.execute("SELECT sw_refresh_village_health()")
 
     body = api_client.get("/api/v1/summary/dashboard", headers=api.headers("viewer")).json()
+    DashboardRead.model_validate(body)  # the JSON built in SQL has the documented shape
 
     assert (body["devices"], body["online"], body["offline"]) == (3, 1, 1)
     assert body["low_battery"] == 1
@@ -76,6 +78,7 @@ def test_read_village_summaries_in_scope(
     ).json()
 
     assert [r["org_id"] for r in rows] == [tree.village.id]
+    VillageRead.model_validate(rows[0])
     row = rows[0]
     assert (row["sites"], row["devices"], row["in_service"], row["open_incidents"]) == (3, 3, 2, 1)
     assert row["installed_pct"] == pytest.approx(66.7)
@@ -85,6 +88,7 @@ def test_read_village_summaries_in_scope(
 
 def test_read_map_sites_states(api_client: TestClient, api: ApiWorld, east: list[Village]) -> None:
     body = api_client.get("/api/v1/map/sites", headers=api.headers("operator")).json()
+    assert all(MapSite.model_validate(r) for r in body)
 
     assert {r["site_id"]: r["state"] for r in body} == {
         east[0].site_id: "alarm",

@@ -1,4 +1,5 @@
--- Dashboard, per-village summary and the map. Device health comes from village_health
+-- Dashboard, per-village summary and the map, each answered as one JSON text built here (a
+-- thousand villages or sites cost nothing in Python). Device health comes from village_health
 -- (recomputed about once a minute by the alerting watchdog: reading it costs one row per
 -- village, not a scan of a million device states); incident figures are live, read through
 -- small partial indexes of open incidents and the covering opened_at index over the window
@@ -62,6 +63,7 @@ fires AS (
     JOIN area a ON a.id = i.org_id
     WHERE i.outcome = 'real_fire'
 )
+SELECT row_to_json(d)::text AS body FROM (
 SELECT h.as_of, h.devices, h.online, h.offline, h.low_battery, h.tamper, h.fault,
        h.open_work_orders,
        (SELECT n FROM open_incidents) AS open_incidents,
@@ -74,7 +76,8 @@ SELECT h.as_of, h.devices, h.online, h.offline, h.low_battery, h.tamper, h.fault
        (SELECT round(count(*) FILTER (WHERE outcome = 'false_alarm')::numeric
                      / nullif(count(*) FILTER (WHERE status = 'resolved'), 0), 4)
         FROM recent) AS false_alarm_rate
-FROM health h;
+FROM health h
+) d;
 
 -- name: villages
 WITH area AS (
@@ -102,6 +105,7 @@ open_by_village AS (
     ) v ON true
     GROUP BY v.id
 )
+SELECT coalesce(json_agg(v), '[]'::json)::text AS body FROM (
 SELECT h.org_id, a.name, h.as_of, h.sites, h.devices, h.in_service,
        round(100.0 * h.in_service / nullif(h.devices, 0), 1) AS installed_pct,
        round(h.online::numeric / nullif(h.online + h.offline, 0), 4) AS online_rate,
@@ -112,11 +116,13 @@ FROM village_health h
 JOIN area a ON a.id = h.org_id
 LEFT JOIN open_by_village ob ON ob.id = h.org_id
 ORDER BY a.path
-LIMIT %(limit)s;
+LIMIT %(limit)s
+) v;
 
 -- name: map_sites
 -- One row per site: alarm (an open fire or heat incident, or a device sounding), fault
 -- (tamper or fault), offline (a deployed device past its deadline), ok, or no_device.
+SELECT coalesce(json_agg(m), '[]'::json)::text AS body FROM (
 SELECT s.id AS site_id, s.name, s.kind, s.latitude, s.longitude,
        CASE
            WHEN bool_or(ds.alarm_active) OR EXISTS (
@@ -139,4 +145,5 @@ WHERE s.archived_at IS NULL
        OR o.path LIKE (SELECT path FROM organisations WHERE id = %(org_id)s) || '%%')
 GROUP BY s.id
 ORDER BY s.id
-LIMIT %(limit)s;
+LIMIT %(limit)s
+) m;
