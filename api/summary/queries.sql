@@ -36,26 +36,26 @@ recent AS (
     JOIN area a ON a.id = i.org_id
     WHERE i.opened_at >= %(since)s AND i.kind IN ('fire', 'heat')
 ),
+-- Local days as fixed 24-hour bins from a local midnight (cheap arithmetic per row; exact in
+-- zones without daylight saving time, such as Asia/Shanghai), named once per bin.
 by_day AS (
-    SELECT (r.opened_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS count
-    FROM recent r GROUP BY 1
+    SELECT (bin AT TIME ZONE %(tz)s)::date AS day, count AS count
+    FROM (SELECT date_bin(INTERVAL '1 day', r.opened_at, %(midnight)s) AS bin, count(*) AS count
+          FROM recent r GROUP BY 1) bins
 ),
 -- Count per organisation first (at most one row per grid or village), then find each
 -- organisation's village once, instead of once per incident.
 by_org AS (
     SELECT r.org_id, count(*) AS count FROM recent r GROUP BY r.org_id
 ),
+-- The village of each organisation: the ancestor (or itself) that has a village_health row.
 by_village AS (
-    SELECT v.id AS org_id, v.name, sum(b.count)::bigint AS count
+    SELECT h.org_id, v.name, sum(b.count)::bigint AS count
     FROM by_org b
     JOIN area a ON a.id = b.org_id
-    JOIN LATERAL (
-        SELECT v.id, v.name FROM organisations v
-        WHERE v.id = ANY(string_to_array(rtrim(a.path, '.'), '.')::bigint[])
-          AND v.level IN ('village', 'community')
-        ORDER BY length(v.path) DESC LIMIT 1
-    ) v ON true
-    GROUP BY v.id, v.name
+    JOIN village_health h ON h.org_id = ANY(string_to_array(rtrim(a.path, '.'), '.')::bigint[])
+    JOIN organisations v ON v.id = h.org_id
+    GROUP BY h.org_id, v.name
 ),
 fires AS (
     SELECT count(*) AS n
@@ -94,16 +94,11 @@ open_by_org AS (
     GROUP BY i.org_id
 ),
 open_by_village AS (
-    SELECT v.id, sum(ob.n)::bigint AS n
+    SELECT h.org_id AS id, sum(ob.n)::bigint AS n
     FROM open_by_org ob
-    JOIN area a ON a.id = ob.org_id
-    JOIN LATERAL (
-        SELECT v.id FROM organisations v
-        WHERE v.id = ANY(string_to_array(rtrim(a.path, '.'), '.')::bigint[])
-          AND v.level IN ('village', 'community')
-        ORDER BY length(v.path) DESC LIMIT 1
-    ) v ON true
-    GROUP BY v.id
+    JOIN organisations o ON o.id = ob.org_id
+    JOIN village_health h ON h.org_id = ANY(string_to_array(rtrim(o.path, '.'), '.')::bigint[])
+    GROUP BY h.org_id
 )
 SELECT coalesce(json_agg(v), '[]'::json)::text AS body FROM (
 SELECT h.org_id, a.name, h.as_of, h.sites, h.devices, h.in_service,

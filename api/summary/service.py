@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
@@ -35,8 +36,16 @@ def dashboard(
 ) -> str:
     """Health sums from village_health; open incidents, alarms by day and village, fires caught
     early and the false-alarm rate (over ``days``) counted live."""
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
-    return _body(conn, "dashboard", {"scope": scope, "org_id": org_id, "since": since, "tz": tz})
+    now = now or datetime.now(UTC)
+    midnight = now.astimezone(ZoneInfo(tz)).replace(hour=0, minute=0, second=0, microsecond=0)
+    params = {
+        "scope": scope,
+        "org_id": org_id,
+        "since": now - timedelta(days=days),
+        "tz": tz,
+        "midnight": midnight,
+    }
+    return _body(conn, "dashboard", params)
 
 
 def villages(
