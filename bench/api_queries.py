@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -183,6 +184,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--generate-only", action="store_true")
     parser.add_argument("--requests", type=int, default=2000, help="requests per kind")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument(
+        "--db-only",
+        action="store_true",
+        help="also time the same service calls straight on the database",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -210,6 +216,14 @@ def main(argv: list[str] | None = None) -> None:
 
         headers = bench_credentials(url)
         plan = request_plan(url, shape, args.requests)
+        print(f"load average before: {os.getloadavg()[0]:.1f}")
+        if args.db_only:
+            for kind, samples in database_times(url, plan).items():
+                figures = percentiles(samples)
+                print(
+                    f"db only: {kind:30s} n={figures['n']:5d} p50={figures['p50']:6.1f} ms "
+                    f"p95={figures['p95']:6.1f} ms p99={figures['p99']:6.1f} ms"
+                )
         with running_api(url, args.workdir, api_environment()) as base:
             print(
                 f"{shape.devices:,} devices, {count_readings(url):,} readings, "
@@ -224,6 +238,41 @@ def main(argv: list[str] | None = None) -> None:
                     f"{kind:38s} n={figures['n']:5d} p50={figures['p50']:6.1f} ms "
                     f"p95={figures['p95']:6.1f} ms p99={figures['p99']:6.1f} ms"
                 )
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+def database_times(url: str, plan: dict[str, list[str]]) -> dict[str, list[float]]:
+    """The service function behind each request kind, timed on one direct connection (ms)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from api.readings import service as readings
+    from api.summary import service as summary
+
+    def call(conn: psycopg.Connection[Any], path: str) -> None:
+        parts = urlsplit(path)
+        org = parse_qs(parts.query).get("org_id", [None])[0]
+        org_id = int(org) if org else None
+        segments = parts.path.split("/")
+        if parts.path.endswith("/status"):
+            readings.device_status(conn, scope=["%"], device_id=segments[-2])
+        elif parts.path.endswith("/readings"):
+            readings.device_readings(conn, scope=["%"], device_id=segments[-2])
+        elif parts.path.endswith("/villages"):
+            summary.villages(conn, scope=["%"], org_id=org_id)
+        else:
+            summary.dashboard(conn, scope=["%"], org_id=org_id)
+
+    times: dict[str, list[float]] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for kind, paths in plan.items():
+            for path in paths[:20]:
+                call(conn, path)
+            times[kind] = []
+            for path in paths:
+                started = time.perf_counter()
+                call(conn, path)
+                times[kind].append((time.perf_counter() - started) * 1000)
+    return times
 
 
 def refresh_health(url: str) -> None:
