@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -83,7 +84,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 @contextmanager
 def running_api(url: str, workdir: Path, environment: dict[str, str]) -> Iterator[str]:
-    """Run ``uvicorn api.app:create_app`` on a free loopback port; yield its base URL."""
+    """Run ``smokewatch api`` (uvicorn) on a free loopback port; yield its base URL."""
     import socket
 
     with socket.socket() as s:
@@ -94,18 +95,7 @@ def running_api(url: str, workdir: Path, environment: dict[str, str]) -> Iterato
     env.update(environment)
     logfile = (workdir / "api.log").open("ab")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "api.app:create_app",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "-m", "smokewatch", "api", "--port", str(port)],
         env=env,
         stdout=logfile,
         stderr=subprocess.STDOUT,
@@ -194,8 +184,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--generate-only", action="store_true")
     parser.add_argument("--requests", type=int, default=2000, help="requests per kind")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument(
+        "--db-only",
+        action="store_true",
+        help="also time the same service calls straight on the database",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     shape = Shape(args.devices, args.readings)
     args.workdir.mkdir(parents=True, exist_ok=True)
 
@@ -211,14 +207,24 @@ def main(argv: list[str] | None = None) -> None:
             log.info("generated %s in %.0f s", shape, time.monotonic() - started)
         else:
             migrate(url)  # migrations added since the data set was generated
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("VACUUM (ANALYZE) incidents")  # as autovacuum would after a backfill
         refresh_health(url)
         if args.generate_only:
             return
-        from bench.api_auth import bench_credentials
+        from bench.api_auth import api_environment, bench_credentials
 
         headers = bench_credentials(url)
         plan = request_plan(url, shape, args.requests)
-        with running_api(url, args.workdir, {}) as base:
+        print(f"load average before: {os.getloadavg()[0]:.1f}")
+        if args.db_only:
+            for kind, samples in database_times(url, plan).items():
+                figures = percentiles(samples)
+                print(
+                    f"db only: {kind:30s} n={figures['n']:5d} p50={figures['p50']:6.1f} ms "
+                    f"p95={figures['p95']:6.1f} ms p99={figures['p99']:6.1f} ms"
+                )
+        with running_api(url, args.workdir, api_environment()) as base:
             print(
                 f"{shape.devices:,} devices, {count_readings(url):,} readings, "
                 f"{args.clients} clients, {args.requests} requests per kind"
@@ -232,6 +238,41 @@ def main(argv: list[str] | None = None) -> None:
                     f"{kind:38s} n={figures['n']:5d} p50={figures['p50']:6.1f} ms "
                     f"p95={figures['p95']:6.1f} ms p99={figures['p99']:6.1f} ms"
                 )
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+def database_times(url: str, plan: dict[str, list[str]]) -> dict[str, list[float]]:
+    """The service function behind each request kind, timed on one direct connection (ms)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from api.readings import service as readings
+    from api.summary import service as summary
+
+    def call(conn: psycopg.Connection[Any], path: str) -> None:
+        parts = urlsplit(path)
+        org = parse_qs(parts.query).get("org_id", [None])[0]
+        org_id = int(org) if org else None
+        segments = parts.path.split("/")
+        if parts.path.endswith("/status"):
+            readings.device_status(conn, scope=["%"], device_id=segments[-2])
+        elif parts.path.endswith("/readings"):
+            readings.device_readings(conn, scope=["%"], device_id=segments[-2])
+        elif parts.path.endswith("/villages"):
+            summary.villages(conn, scope=["%"], org_id=org_id)
+        else:
+            summary.dashboard(conn, scope=["%"], org_id=org_id)
+
+    times: dict[str, list[float]] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for kind, paths in plan.items():
+            for path in paths[:20]:
+                call(conn, path)
+            times[kind] = []
+            for path in paths:
+                started = time.perf_counter()
+                call(conn, path)
+                times[kind].append((time.perf_counter() - started) * 1000)
+    return times
 
 
 def refresh_health(url: str) -> None:

@@ -67,9 +67,7 @@ def _village(cur: psycopg.Cursor[Any], parent: int, name: str, tag: str) -> Vill
     return household(cur, int(org["id"]), str(org["path"]), name, tag)
 
 
-def household(
-    cur: psycopg.Cursor[Any], org_id: int, path: str, name: str, tag: str
-) -> Village:
+def household(cur: psycopg.Cursor[Any], org_id: int, path: str, name: str, tag: str) -> Village:
     """A household at ``org_id`` with one detector in the kitchen, a resident, family and a
     grid worker (on the organisation)."""
     site = cur.execute(

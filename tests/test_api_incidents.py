@@ -123,7 +123,9 @@ def test_incident_lifecycle_through_api_fills_timeline(
         headers=user.headers,
     )  # fmt: skip
     assert assigned.json()["assigned_to"] == {
-        "id": homes.mine.contacts["grid_worker"], "name": "孙网格e"}
+        "id": homes.mine.contacts["grid_worker"],
+        "name": "孙网格e",
+    }
     noted = api_client.post(f"{base}/note", json={"note": "网格员已到场"}, headers=user.headers)
     assert noted.json()["note"] == "网格员已到场"
     missing_cause = api_client.post(
@@ -141,17 +143,27 @@ def test_incident_lifecycle_through_api_fills_timeline(
 
     detail = api_client.get(base, headers=user.headers).json()
     assert [t["action"] for t in detail["timeline"]] == [
-        "opened", "acknowledged", "note", "assigned", "note", "resolved"]
+        "opened",
+        "acknowledged",
+        "note",
+        "assigned",
+        "note",
+        "resolved",
+    ]
     assert detail["timeline"][0]["detail"]["event"]["type"] == "alarm"
     assert detail["timeline"][-1]["detail"]["cause"] == "cooking"
     assert {(a["contact"], a["ok"], a["answer"]) for a in detail["attempts"]} == {
-        ("王e", True, '{"errcode": 0}'), ("王小e", False, "HTTP 500")}
+        ("王e", True, '{"errcode": 0}'),
+        ("王小e", False, "HTTP 500"),
+    }
     assert [(p["name"], p["status"]) for p in detail["paged"]] == [
-        ("王e", "delivered"), ("王小e", "failed")]
+        ("王e", "delivered"),
+        ("王小e", "failed"),
+    ]
 
 
 @pytest.mark.parametrize(
-    ("role", "read", "act"),
+    "expected",
     [
         ("administrator", 200, 200),
         ("operator", 200, 200),
@@ -160,8 +172,9 @@ def test_incident_lifecycle_through_api_fills_timeline(
     ],
 )
 def test_incident_roles_read_and_act_as_allowed(
-    api_client: TestClient, api: ApiWorld, homes: Homes, role: str, read: int, act: int
+    api_client: TestClient, api: ApiWorld, homes: Homes, expected: tuple[str, int, int]
 ) -> None:
+    role, read, act = expected
     incident = raise_alarm(api.db, homes.mine.device_id)
     headers = api.headers(role, org=api.tree().village)
 

@@ -283,3 +283,14 @@ def test_device_readings_raw_are_in_range_and_scoped(db: Conn, world: World) -> 
         readings.device_readings(db, scope=world.b.scope, device_id=world.a.device_id)
     with pytest.raises(NotVisible):
         readings.device_status(db, scope=world.b.scope, device_id=world.a.device_id)
+
+
+def test_move_site_carries_incident_org(db: Conn, world: World) -> None:
+    incident = raise_alarm(db, world.a.device_id)
+    org = db.execute("SELECT org_id FROM incidents WHERE id = %s", (incident,)).fetchone()
+    assert org is not None and org["org_id"] == world.a.id
+
+    db.execute("UPDATE sites SET org_id = %s WHERE id = %s", (world.b.id, world.a.site_id))
+
+    moved = db.execute("SELECT org_id FROM incidents WHERE id = %s", (incident,)).fetchone()
+    assert moved is not None and moved["org_id"] == world.b.id

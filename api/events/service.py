@@ -35,7 +35,10 @@ def list_events(
     Returns (total, capped, items): ``total`` stops at TOTAL_CAP and ``capped`` says so.
     """
     until = until or datetime.now(UTC)
-    since = since or until - DEFAULT_WINDOW
+    try:
+        since = since or until - DEFAULT_WINDOW
+    except OverflowError as exc:
+        raise ValueError("until is out of range") from exc
     params = {
         "scope": scope,
         "since": since,

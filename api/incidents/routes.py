@@ -44,6 +44,7 @@ def lifecycle_errors() -> Iterator[None]:
 
 @router.get("", response_model=IncidentPage)
 def read_incidents(
+    *,
     conn: ConnDep,
     caller: Reader,
     status: IncidentStatusFilter | None = None,

@@ -126,8 +126,9 @@ class LiveHub:
             except asyncio.CancelledError:
                 raise
             except (psycopg.Error, OSError) as exc:
-                log.warning("live: listener lost its connection (%s); retrying in %.1f s",
-                            exc, delay)
+                log.warning(
+                    "live: listener lost its connection (%s); retrying in %.1f s", exc, delay
+                )
             self.listening.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._reconnect_max_s)

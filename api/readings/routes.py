@@ -17,6 +17,7 @@ router = APIRouter(prefix="/api/v1/devices", tags=["readings"])
 
 @router.get("/{device_id}/readings", response_model=ReadingSeries)
 def read_device_readings(
+    *,
     device_id: str,
     conn: ConnDep,
     caller: StaffDep,

@@ -46,6 +46,11 @@ class BucketQueries:
         return "bucketed_readings_timescale" if cls.detect(conn) else "bucketed_readings_plain"
 
 
+def _aware(value: datetime) -> datetime:
+    """Timestamps without a zone are taken as UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def device_status(conn: psycopg.Connection[Any], *, scope: list[str], device_id: str) -> Row:
     """The device's current state, or :class:`NotVisible`."""
     row = (
@@ -75,8 +80,11 @@ def device_readings(
         is None
     ):
         raise NotVisible(f"device {device_id}")
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(hours=24)
+    try:
+        until = _aware(until) if until else datetime.now(UTC)
+        since = _aware(since) if since else until - timedelta(hours=24)
+    except OverflowError as exc:
+        raise ValueError("since or until is out of range") from exc
     if since >= until:
         raise ValueError("since must be before until")
     limit = min(limit, MAX_ROWS)

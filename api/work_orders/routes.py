@@ -36,6 +36,7 @@ def closed_is_conflict() -> Iterator[None]:
 
 @router.get("", response_model=WorkOrderPage)
 def read_work_orders(
+    *,
     conn: ConnDep,
     caller: Reader,
     status: WorkOrderStatus | None = None,
