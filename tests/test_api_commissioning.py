@@ -15,8 +15,8 @@ from device_sim.protocol import TsFormat
 from device_sim.registration import register_devices
 from device_sim.runner import Simulation
 from device_sim.scenarios import Step, self_test, telemetry
-from device_sim.sinks import SharedSink
 from device_sim.settings import SimSettings
+from device_sim.sinks import SharedSink
 from tests.api_support import ApiWorld
 from tests.support import ingest_settings, running_ingest, wait_until
 
@@ -35,9 +35,9 @@ def play(mqtt_url: str, prefix: str, device_id: str, steps: Sequence[Step]) -> N
     assert report.acked == report.sent == len(steps)
 
 
-def installed_device(api_client: TestClient, api: ApiWorld, headers: dict[str, str]) -> tuple[
-    str, int
-]:
+def installed_device(
+    api_client: TestClient, api: ApiWorld, headers: dict[str, str]
+) -> tuple[str, int]:
     """A household site and a registered detector bound to its kitchen."""
     tree = api.tree()
     site = api_client.post(
@@ -141,18 +141,14 @@ def test_commissioning_fails_with_weak_signal(
     assert device["status"] == "installed" and device["commissioned_at"] is None
 
 
-def test_commissioning_fails_when_nothing_received(
-    api_client: TestClient, api: ApiWorld
-) -> None:
+def test_commissioning_fails_when_nothing_received(api_client: TestClient, api: ApiWorld) -> None:
     headers = api.headers("installer")
     device_id, _ = installed_device(api_client, api, headers)
 
     session = api_client.post(
         f"/api/v1/devices/{device_id}/commissioning", json={"timeout_s": 2}, headers=headers
     ).json()
-    report = poll(
-        api_client, f"/api/v1/devices/{device_id}/commissioning/{session['id']}", headers
-    )
+    report = poll(api_client, f"/api/v1/devices/{device_id}/commissioning/{session['id']}", headers)
 
     assert report["state"] == "failed"
     received = next(c for c in report["checks"] if c["name"] == "event_received")

@@ -219,9 +219,7 @@ def test_create_contact_refuses_unparseable_channel(api_client: TestClient, api:
     assert "channel 1" in field["message"]
 
 
-def test_list_contacts_by_organisation_in_scope_only(
-    api_client: TestClient, api: ApiWorld
-) -> None:
+def test_list_contacts_by_organisation_in_scope_only(api_client: TestClient, api: ApiWorld) -> None:
     tree = api.tree()
     admin = api.admin_headers()
     for org, name in ((tree.village, "东村网格员"), (tree.other_village, "西村网格员")):

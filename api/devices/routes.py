@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query
 
-from api.deps import ConnDep
+from api.deps import ConnDep, PasswordsDep
 from api.devices import service
 from api.devices.schemas import (
     BindingUpdate,
@@ -70,9 +70,13 @@ def read_device(device_id: str, caller: Reader, conn: ConnDep) -> DeviceRead:
 
 
 @router.post("", response_model=DeviceRegistered, status_code=201)
-def create_device(data: DeviceCreate, caller: FieldWorker, conn: ConnDep) -> DeviceRegistered:
+def create_device(
+    data: DeviceCreate, caller: FieldWorker, conn: ConnDep, passwords: PasswordsDep
+) -> DeviceRegistered:
     """Register a detector; the answer carries its MQTT password, this once only."""
-    return service.register_device(conn, scope=caller.scope_like(), data=data, actor=actor(caller))
+    return service.register_device(
+        conn, scope=caller.scope_like(), data=data, actor=actor(caller), passwords=passwords
+    )
 
 
 @router.put("/{device_id}/binding", response_model=DeviceRead)
@@ -87,11 +91,20 @@ def update_binding(
 
 @router.post("/{device_id}/replace", response_model=DeviceReplaced)
 def replace_device(
-    device_id: str, data: DeviceReplace, caller: FieldWorker, conn: ConnDep
+    device_id: str,
+    data: DeviceReplace,
+    caller: FieldWorker,
+    conn: ConnDep,
+    passwords: PasswordsDep,
 ) -> DeviceReplaced:
     """The new detector takes this one's place; this one is removed, history kept."""
     return service.replace_device(
-        conn, scope=caller.scope_like(), device_id=device_id, data=data, actor=actor(caller)
+        conn,
+        scope=caller.scope_like(),
+        device_id=device_id,
+        data=data,
+        actor=actor(caller),
+        passwords=passwords,
     )
 
 

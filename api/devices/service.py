@@ -25,6 +25,7 @@ from api.devices.schemas import (
 )
 from api.errors import BadRequest, Conflict, NotFound
 from api.registry_common import Page, Scope, compose, log_registry, order_by
+from api.security import Passwords
 from core.db import load_queries
 
 Q = load_queries("api.devices", "queries.sql")
@@ -141,6 +142,7 @@ def _insert(
     identities: list[Identity],
     notes: str | None,
     actor: str | None,
+    passwords: Passwords,
 ) -> MqttCredentials:
     if conn.execute(Q["model_exists"], {"model_code": model_code}).fetchone() is None:
         raise BadRequest(f"unknown model_code {model_code!r}")
@@ -158,7 +160,7 @@ def _insert(
                 raise Conflict(
                     f"{identity.codec} identity {identity.external_id!r} belongs to another device"
                 )
-        secret = credentials.issue(conn, device_id=device_id)
+        secret = credentials.issue(conn, device_id=device_id, passwords=passwords)
         log_registry(
             conn,
             action="device_registered",
@@ -170,7 +172,12 @@ def _insert(
 
 
 def register_device(
-    conn: psycopg.Connection[Any], *, scope: Scope, data: DeviceCreate, actor: str | None
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    data: DeviceCreate,
+    actor: str | None,
+    passwords: Passwords,
 ) -> DeviceRegistered:
     """Register a detector and issue its MQTT credentials (the password only in this answer)."""
     try:
@@ -181,6 +188,7 @@ def register_device(
             identities=data.identities,
             notes=data.notes,
             actor=actor,
+            passwords=passwords,
         )
     except UniqueViolation as exc:
         raise Conflict(f"device {data.id} is already registered") from exc
@@ -233,6 +241,7 @@ def replace_device(
     device_id: str,
     data: DeviceReplace,
     actor: str | None,
+    passwords: Passwords,
 ) -> DeviceReplaced:
     """The new detector takes the old one's site, room and position; the old one is removed."""
     old = _lock(conn, scope=scope, device_id=device_id)
@@ -249,6 +258,7 @@ def replace_device(
             identities=data.identities,
             notes=None,
             actor=actor,
+            passwords=passwords,
         )
     new = _lock(conn, scope=scope, device_id=data.new_id)
     if new["status"] == "removed" or new["site_id"] is not None:
