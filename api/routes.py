@@ -13,12 +13,16 @@ from api.commissioning.routes import router as commissioning_router
 from api.contacts.routes import router as contacts_router
 from api.devices.routes import router as devices_router
 from api.health import router as health_router
+from api.organisations.routes import router as organisations_router
 from api.roster.routes import router as roster_router
 from api.sites.routes import router as sites_router
+from api.users.routes import router as users_router
 
 ROUTERS: list[APIRouter] = [
     health_router,
     auth_router,
+    users_router,
+    organisations_router,
     sites_router,
     contacts_router,
     devices_router,
