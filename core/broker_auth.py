@@ -56,17 +56,24 @@ def device_role_acls(prefix: str, device_id: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def service_role_acls(role: str, prefix: str) -> list[dict[str, Any]]:
-    """ACLs of the service roles: ingest reads everything (also shared), sim and api write."""
+def service_role_acls(
+    role: str, prefix: str, vendor_filters: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """ACLs of the service roles: ingest reads everything (also shared), sim and api write.
+
+    ``vendor_filters`` are the topic trees of the vendor codecs (zigbee2mqtt, ChirpStack) that
+    ingest subscribes to besides our own prefix; gateways publish there, not under the prefix.
+    """
 
     def acl(kind: str, topic: str) -> dict[str, Any]:
         return {"acltype": kind, "topic": topic, "allow": True, "priority": 0}
 
     everything = f"{prefix}/#"
     if role == "smokewatch-ingest":
-        shared = f"$share/+/{everything}"
+        trees = (everything, *vendor_filters)
+        topics = [*trees, *(f"$share/+/{tree}" for tree in trees)]
         kinds = ("subscribePattern", "unsubscribePattern")
-        return [acl(kind, topic) for kind in kinds for topic in (everything, shared)]
+        return [acl(kind, topic) for kind in kinds for topic in topics]
     if role == "smokewatch-sim":  # simulates many devices through one connection
         return [acl("publishClientSend", everything), acl("subscribePattern", everything)]
     if role == "smokewatch-api":  # commissioning watches tests; downlinks go to devices
@@ -154,9 +161,10 @@ class DynsecAdmin:
         for acl in acls:
             self.command("addRoleACL", rolename=rolename, **acl)
 
-    def ensure_service_roles(self, prefix: str) -> None:
+    def ensure_service_roles(self, prefix: str, vendor_filters: tuple[str, ...] = ()) -> None:
+        """Create or update every service role (ingest also reads ``vendor_filters``)."""
         for role in SERVICE_ROLES:
-            self.ensure_role(role, service_role_acls(role, prefix))
+            self.ensure_role(role, service_role_acls(role, prefix, vendor_filters))
 
     def create_service_account(self, username: str, password: str, role: str) -> None:
         """A service's account with its role; re-running sets the password, keeps it connected."""

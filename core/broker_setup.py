@@ -13,6 +13,7 @@ import sys
 from pydantic import SecretStr
 
 from core.broker_auth import DynsecAdmin
+from core.codecs.registry import CodecConfig, default_registry
 from core.config import CommonSettings
 from core.logging import setup_logging
 
@@ -32,6 +33,17 @@ class BrokerSetupSettings(CommonSettings):
     broker_ingest_password: SecretStr = SecretStr("")
     broker_sim_password: SecretStr = SecretStr("")
     broker_api_password: SecretStr = SecretStr("")
+    # The vendor topic trees ingest reads (the same variables as the ingest service's).
+    zigbee2mqtt_base_topic: str = "zigbee2mqtt"
+    chirpstack_topic_prefix: str = "application"
+
+    def vendor_filters(self) -> tuple[str, ...]:
+        """The MQTT filters of the vendor codecs, as ingest subscribes to them."""
+        config = CodecConfig(
+            zigbee2mqtt_base_topic=self.zigbee2mqtt_base_topic.strip("/"),
+            chirpstack_topic_prefix=self.chirpstack_topic_prefix.strip("/"),
+        )
+        return default_registry(config).mqtt_filters()
 
 
 def setup(settings: BrokerSetupSettings) -> list[str]:
@@ -43,7 +55,7 @@ def setup(settings: BrokerSetupSettings) -> list[str]:
     }
     written = []
     with DynsecAdmin(settings.broker_admin_url.get_secret_value()) as admin:
-        admin.ensure_service_roles(settings.topic_prefix)
+        admin.ensure_service_roles(settings.topic_prefix, settings.vendor_filters())
         for account, role in ACCOUNTS.items():
             if passwords[account]:
                 admin.create_service_account(account, passwords[account], role)

@@ -47,11 +47,28 @@ def parse_queries(text: str) -> dict[str, str]:
     return queries
 
 
+# A database host that vanishes without a FIN or RST (a cut cable, a dead VM) would otherwise
+# leave a service blocked on a socket for the kernel's default of about two hours. Keepalives
+# notice an idle dead peer within ~25 s; tcp_user_timeout bounds unacknowledged writes (ms).
+# libpq ignores both on Unix-domain sockets.
+TCP_LIVENESS: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
 def connect(url: str, *, autocommit: bool = False, timeout: float = 5.0) -> psycopg.Connection[Any]:
     """Open one connection with dict rows; raise :class:`DatabaseUnavailable` when refused."""
     try:
         return psycopg.connect(
-            url, autocommit=autocommit, row_factory=dict_row, connect_timeout=max(1, int(timeout))
+            url,
+            autocommit=autocommit,
+            row_factory=dict_row,
+            connect_timeout=max(1, int(timeout)),
+            **TCP_LIVENESS,
         )
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(str(exc).strip()) from exc
@@ -83,7 +100,7 @@ def make_pool(
         max_size=max_size,
         open=False,
         name=name,
-        kwargs={"row_factory": dict_row},
+        kwargs={"row_factory": dict_row, **TCP_LIVENESS},
         check=ConnectionPool.check_connection,
     )
 

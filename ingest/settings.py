@@ -55,6 +55,12 @@ class IngestSettings(CommonSettings):
     ingest_push_poll_s: float = Field(default=2.0, gt=0, le=60)
     ingest_push_batch: int = Field(default=200, ge=1, le=5000)
 
+    @field_validator("onenet_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        # docker-compose passes an unset variable as an empty string.
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _onenet_needs_token(self) -> IngestSettings:
         missing = "onenet" in self.ingest_codecs and self.onenet_token is None

@@ -211,6 +211,9 @@ def test_setup_service_accounts_twice_and_connect(secure_broker: LocalMosquitto)
         assert old.connack.is_failure
         assert not new.connack.is_failure
         assert not new.subscribe(f"$share/ingest/{PREFIX}/+/telemetry").is_failure
+        # The vendor codecs' trees: gateways publish there, not under our prefix.
+        assert not new.subscribe("$share/ingest/zigbee2mqtt/#").is_failure
+        assert not new.subscribe("application/+/device/+/event/+").is_failure
         assert new.subscribe("other/#").is_failure
     finally:
         old.close()

@@ -50,19 +50,12 @@ _GS524N_BY_NAME: Final = {v: k for k, v in lp.GS524N_MESSAGE_TYPES.items()}
 class ChirpStackCodec:
     """Codec for ChirpStack's MQTT integration under one topic prefix."""
 
+    name = NAME
+    transport: Transport = "mqtt"
+
     def __init__(self, *, prefix: str = "application", max_bytes: int = 65536) -> None:
         self._prefix = prefix.rstrip("/")
         self._max_bytes = max_bytes
-
-    @property
-    def name(self) -> str:
-        """Registry key."""
-        return NAME
-
-    @property
-    def transport(self) -> Transport:
-        """MQTT."""
-        return "mqtt"
 
     @property
     def topic_filters(self) -> tuple[str, ...]:

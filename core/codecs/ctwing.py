@@ -36,7 +36,7 @@ from core.codecs.common import (
     timestamp,
     transitions,
 )
-from core.codecs.registry import Decoded, Message, State, Transport
+from core.codecs.registry import Decoded, HttpPushCodec, Message, State
 from core.codecs.thing_model import DEFAULT_MAP, PropertyMap, map_properties
 from core.domain import EventType
 from core.errors import DecodeError
@@ -46,8 +46,10 @@ _MAX_ID: Final = 128
 _EVENT_INFO, _EVENT_WARNING, _EVENT_FAULT = 1, 2, 3
 
 
-class CtwingCodec:
+class CtwingCodec(HttpPushCodec):
     """Codec for CTWing/AEP HTTP push; property maps are per CTWing ``productId``."""
+
+    name = NAME
 
     def __init__(
         self,
@@ -57,25 +59,6 @@ class CtwingCodec:
     ) -> None:
         self._maps = dict(product_maps or {})
         self._max_bytes = max_bytes
-
-    @property
-    def name(self) -> str:
-        """Registry key."""
-        return NAME
-
-    @property
-    def transport(self) -> Transport:
-        """HTTP push."""
-        return "http"
-
-    @property
-    def topic_filters(self) -> tuple[str, ...]:
-        """None: this is an HTTP codec."""
-        return ()
-
-    def owns_topic(self, topic: str) -> bool:
-        """Never: HTTP only."""
-        return False
 
     def identify(self, message: Message) -> tuple[str, ...]:
         """The CTWing ``deviceId``."""

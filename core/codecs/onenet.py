@@ -39,7 +39,7 @@ from core.codecs.common import (
     timestamp,
     transitions,
 )
-from core.codecs.registry import Decoded, Message, State, Transport
+from core.codecs.registry import Decoded, HttpPushCodec, Message, State
 from core.codecs.thing_model import DEFAULT_MAP, PropertyMap, map_properties
 from core.errors import DecodeError
 from core.records import Record
@@ -61,12 +61,14 @@ def _same_signature(expected: str, received: object) -> bool:
     return hmac.compare_digest(expected.rstrip("=").encode(), got.encode())
 
 
-class OneNetCodec:
+class OneNetCodec(HttpPushCodec):
     """Codec for OneNET HTTP push.
 
     Signatures are checked unless ``verify=False`` (development only); verifying without a token
     refuses every push rather than accepting unsigned data.
     """
+
+    name = NAME
 
     def __init__(
         self,
@@ -80,25 +82,6 @@ class OneNetCodec:
         self._verify = verify
         self._maps = dict(product_maps or {})
         self._max_bytes = max_bytes
-
-    @property
-    def name(self) -> str:
-        """Registry key."""
-        return NAME
-
-    @property
-    def transport(self) -> Transport:
-        """HTTP push."""
-        return "http"
-
-    @property
-    def topic_filters(self) -> tuple[str, ...]:
-        """None: this is an HTTP codec."""
-        return ()
-
-    def owns_topic(self, topic: str) -> bool:
-        """Never: HTTP only."""
-        return False
 
     def identify(self, message: Message) -> tuple[str, ...]:
         """Every device the push names (legacy bodies may batch several)."""

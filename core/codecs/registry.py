@@ -112,6 +112,17 @@ class Codec(Protocol):
         ...
 
 
+class HttpPushCodec:
+    """Base of the codecs a carrier platform reaches by HTTP push: they own no MQTT topic."""
+
+    transport: Transport = "http"
+    topic_filters: tuple[str, ...] = ()
+
+    def owns_topic(self, topic: str) -> bool:
+        """Never: HTTP only."""
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class CodecConfig:
     """Deployment settings the codecs need; services fill it from their settings class."""

@@ -74,19 +74,12 @@ _HANDLED: Final = frozenset(
 class Zigbee2MqttCodec:
     """Codec for one zigbee2mqtt base topic."""
 
+    name = NAME
+    transport: Transport = "mqtt"
+
     def __init__(self, *, base_topic: str = "zigbee2mqtt", max_bytes: int = 65536) -> None:
         self._base = base_topic.rstrip("/")
         self._max_bytes = max_bytes
-
-    @property
-    def name(self) -> str:
-        """Registry key."""
-        return NAME
-
-    @property
-    def transport(self) -> Transport:
-        """MQTT."""
-        return "mqtt"
 
     @property
     def topic_filters(self) -> tuple[str, ...]:
