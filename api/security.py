@@ -42,8 +42,7 @@ class Passwords:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=1, type=Type.ID
         )
-        # Verified when the username is unknown, so timing does not tell which usernames exist.
-        self._dummy = self._hasher.hash(secrets.token_hex(16))
+        self._dummy: str | None = None
 
     @classmethod
     def from_settings(cls, settings: ApiSettings) -> Passwords:
@@ -57,6 +56,9 @@ class Passwords:
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when ``password`` matches; an unknown user still costs one verification."""
+        if self._dummy is None:
+            # Verified when the username is unknown, so timing does not tell which exist.
+            self._dummy = self._hasher.hash(secrets.token_hex(16))
         try:
             return self._hasher.verify(stored_hash or self._dummy, password) and bool(stored_hash)
         except (VerificationError, InvalidHashError):

@@ -9,6 +9,9 @@ Fixtures, all on this test's own migrated database (``database_url``) and the se
 ``api``           an :class:`ApiWorld`: make organisations, users, API keys, auth headers.
 ``api_server``    the same app served by a real uvicorn on a free loopback port (its base URL),
                   for clients that need real sockets (SSE, browsers, load tools).
+``api_module``    module-scoped: one database, one running app and one ApiWorld shared by every
+                  test of the module (``.client``, ``.api``), for large table tests where a
+                  fresh database per row would cost seconds; rows must not depend on each other.
 
 Typical use::
 
@@ -37,13 +40,14 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, dict_row
 
 from api.app import create_app
 from api.security import Passwords, digest, issue_token, new_api_key
 from api.settings import ApiSettings
 from api.users.service import insert_user
-from core.localservers import LocalMosquitto
+from core.localservers import LocalMosquitto, LocalPostgres
+from tests.conftest import create_database, drop_database
 
 TEST_TOKEN_SECRET = "test-token-secret-" + "x" * 32
 TEST_ACK_SECRET = "test-ack-secret-" + "y" * 32
@@ -285,3 +289,30 @@ def api_server(api_settings: ApiSettings) -> Iterator[str]:
     """Base URL of the API served by a real uvicorn on loopback (same database as ``api``)."""
     with running_api(api_settings) as url:
         yield url
+
+
+@dataclass(frozen=True, slots=True)
+class ApiModule:
+    """A running app and its world, shared by a module's tests."""
+
+    client: TestClient
+    api: ApiWorld
+
+
+@pytest.fixture(scope="module")
+def api_module(
+    pg_server: LocalPostgres, template_database: str, mqtt_broker: LocalMosquitto
+) -> Iterator[ApiModule]:
+    """One migrated database, one app (lifespan running) and one ApiWorld for the module."""
+    name = create_database(pg_server, template=template_database)
+    settings = make_api_settings(pg_server.url_for(name), mqtt_broker.url)
+    try:
+        with (
+            psycopg.connect(settings.database_url, autocommit=True, row_factory=dict_row) as db,
+            TestClient(create_app(settings), raise_server_exceptions=False) as client,
+        ):
+            yield ApiModule(
+                client, ApiWorld(client, db, settings, Passwords.from_settings(settings))
+            )
+    finally:
+        drop_database(pg_server, name)

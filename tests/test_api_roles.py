@@ -1,0 +1,180 @@
+"""The role matrix: who may call what, as one table (issue 4: each role can do what it should
+and nothing more). Every domain adds its rows to ``MATRIX`` (its own section) and, when its
+paths need objects, a seed to ``SEEDS``.
+
+A row is ``Case(who, method, path, status, body)``:
+
+- ``who``: ``anonymous``; ``administrator`` (unscoped, the whole system); or a role scoped to
+  the standard tree's village (``operator``, ``installer``, ``viewer``); ``role@org`` scopes
+  the role elsewhere (``administrator@village``, ``operator@other_village``), org being an
+  attribute of tests.api_support.OrgTree.
+- ``path`` and string values of ``body`` may name seeds in braces: ``/api/v1/users/{user_in_
+  other_village}``. A body value that is exactly ``"{seed}"`` becomes the seed's value itself
+  (an int stays an int). Seeds run lazily, only when a row uses them, on that row's database.
+- ``status``: the exact status expected. Out of scope is 404 (never 403: no existence leak);
+  a role that may never call the route is 403; no credentials is 401.
+"""
+
+from __future__ import annotations
+
+import string
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.api_support import DEFAULT_PASSWORD, ApiModule, ApiWorld
+
+STAFF = ("administrator", "operator", "installer", "viewer")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the matrix."""
+
+    who: str
+    method: str
+    path: str
+    status: int
+    body: dict[str, Any] | None = field(default=None)
+
+    @property
+    def id(self) -> str:
+        return f"{self.who}-{self.method}-{self.path}-{self.status}"
+
+
+# Seeds: name -> function of the test's ApiWorld returning what the braces stand for.
+SEEDS: dict[str, Callable[[ApiWorld], Any]] = {
+    "city": lambda api: api.tree().city.id,
+    "district": lambda api: api.tree().district.id,
+    "sub_district": lambda api: api.tree().sub_district.id,
+    "village": lambda api: api.tree().village.id,
+    "grid": lambda api: api.tree().grid.id,
+    "other_village": lambda api: api.tree().other_village.id,
+    "other_grid": lambda api: api.tree().other_grid.id,
+    "user_in_village": lambda api: api.create_user("viewer", org=api.tree().grid).id,
+    "user_in_other_village": lambda api: api.create_user("viewer", org=api.tree().other_village).id,
+    "unique": lambda api: uuid.uuid4().hex[:8],
+}
+
+
+def every(roles: tuple[str, ...], method: str, path: str, status: int, **kw: Any) -> list[Case]:
+    """The same expectation for several callers."""
+    return [Case(who, method, path, status, **kw) for who in roles]
+
+
+def new_user_body(org: str) -> dict[str, Any]:
+    return {"username": "u-{unique}", "password": DEFAULT_PASSWORD, "role": "viewer", "org_id": org}
+
+
+# fmt: off
+MATRIX: list[Case] = [
+    # --- api-base: health, auth, me --------------------------------------------------------
+    *every(("anonymous", *STAFF), "GET", "/healthz", 200),
+    Case("anonymous", "GET", "/api/v1/me", 401),
+    *every(STAFF, "GET", "/api/v1/me", 200),
+    *every(STAFF, "POST", "/api/v1/auth/logout", 204),
+    Case("anonymous", "POST", "/api/v1/auth/logout", 401),
+    # --- api-base: users and API keys (administrators only, inside their scope) -------------
+    Case("anonymous", "GET", "/api/v1/users", 401),
+    *every(("operator", "installer", "viewer"), "GET", "/api/v1/users", 403),
+    *every(("administrator", "administrator@village"), "GET", "/api/v1/users", 200),
+    Case("administrator", "GET", "/api/v1/users/{user_in_other_village}", 200),
+    Case("administrator@village", "GET", "/api/v1/users/{user_in_other_village}", 404),
+    Case("administrator@village", "GET", "/api/v1/users/{user_in_village}", 200),
+    Case("operator", "GET", "/api/v1/users/{user_in_village}", 403),
+    *every(("operator", "installer", "viewer"), "POST", "/api/v1/users", 403,
+           body=new_user_body("{village}")),
+    Case("administrator@village", "POST", "/api/v1/users", 201, new_user_body("{grid}")),
+    Case("administrator@village", "POST", "/api/v1/users", 400, new_user_body("{other_village}")),
+    Case("administrator@village", "DELETE", "/api/v1/users/{user_in_other_village}", 404),
+    Case("administrator", "DELETE", "/api/v1/users/{user_in_other_village}", 204),
+    *every(("operator", "installer", "viewer"), "GET", "/api/v1/api-keys", 403),
+    Case("administrator", "GET", "/api/v1/api-keys", 200),
+    Case("operator", "POST", "/api/v1/api-keys", 403,
+         {"name": "k", "role": "viewer", "org_id": "{village}"}),
+    Case("administrator@village", "POST", "/api/v1/api-keys", 201,
+         {"name": "k", "role": "viewer", "org_id": "{grid}"}),
+    # --- api-base: organisations and escalation ---------------------------------------------
+    Case("anonymous", "GET", "/api/v1/organisations", 401),
+    *every(STAFF, "GET", "/api/v1/organisations", 200),
+    *every(STAFF, "GET", "/api/v1/organisations/{grid}", 200),
+    *every(("operator", "installer", "viewer", "administrator@village"), "GET",
+           "/api/v1/organisations/{other_village}", 404),
+    *every(("operator", "installer", "viewer"), "POST", "/api/v1/organisations", 403,
+           body={"parent_id": "{village}", "level": "grid", "code": "g-{unique}", "name": "g"}),
+    Case("administrator@village", "POST", "/api/v1/organisations", 201,
+         {"parent_id": "{village}", "level": "grid", "code": "g-{unique}", "name": "g"}),
+    *every(("operator", "installer", "viewer"), "PATCH", "/api/v1/organisations/{village}", 403,
+           body={"name": "x"}),
+    Case("administrator@village", "PATCH", "/api/v1/organisations/{other_village}", 404,
+         {"name": "x"}),
+    *every(("administrator", "operator"), "GET", "/api/v1/organisations/{village}/escalation", 200),
+    *every(("installer", "viewer"), "GET", "/api/v1/organisations/{village}/escalation", 403),
+    Case("operator", "GET", "/api/v1/organisations/{other_village}/escalation", 404),
+    *every(("operator", "installer", "viewer"), "PUT",
+           "/api/v1/organisations/{village}/escalation", 403, body={"max_repages": 2}),
+    Case("administrator@village", "PUT", "/api/v1/organisations/{village}/escalation", 200,
+         {"max_repages": 2}),
+    Case("administrator@village", "PUT", "/api/v1/organisations/{other_village}/escalation", 404,
+         {"max_repages": 2}),
+    # --- api-registry: sites, contacts, devices, commissioning, roster ----------------------
+    # --- api-ops: incidents, work orders, events, readings, summary, live, relative ---------
+    # --- pages -------------------------------------------------------------------------------
+]
+# fmt: on
+
+
+class _Seeds(dict[str, Any]):
+    """Computes a seed the first time a row names it."""
+
+    def __init__(self, api: ApiWorld) -> None:
+        super().__init__()
+        self.api = api
+
+    def __missing__(self, name: str) -> Any:
+        if name not in SEEDS:
+            raise KeyError(f"no seed named {name!r}: add it to SEEDS")
+        self[name] = SEEDS[name](self.api)
+        return self[name]
+
+
+def _fill(value: Any, seeds: _Seeds) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, seeds) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, seeds) for v in value]
+    if isinstance(value, str):
+        names = [n for _, n, _, _ in string.Formatter().parse(value) if n]
+        if len(names) == 1 and value == "{" + names[0] + "}":
+            return seeds[names[0]]
+        return value.format_map(seeds)
+    return value
+
+
+def caller_headers(api: ApiWorld, who: str) -> dict[str, str]:
+    """Headers of a new caller described by ``who`` (see the module docstring)."""
+    if who == "anonymous":
+        return {}
+    role, _, org_name = who.partition("@")
+    if role == "administrator" and not org_name:
+        return api.admin_headers()
+    org = getattr(api.tree(), org_name or "village")
+    return api.headers(role, org=org)
+
+
+@pytest.mark.parametrize("case", MATRIX, ids=lambda c: c.id)
+def test_call_route_as_role_matrix(case: Case, api_module: ApiModule) -> None:
+    """Rows share one database (api_module): each makes its own callers and seeds."""
+    api_client, api = api_module.client, api_module.api
+    seeds = _Seeds(api)
+    path = _fill(case.path, seeds)
+    body = _fill(case.body, seeds) if case.body is not None else None
+    headers = caller_headers(api, case.who)
+    api_client.cookies.clear()
+    response = api_client.request(case.method, path, json=body, headers=headers)
+    assert response.status_code == case.status, f"{case.who} {case.method} {path}: {response.text}"
+    if response.status_code >= 400:
+        assert set(response.json()) == {"error"}
