@@ -1,37 +1,34 @@
-"""A device's MQTT credentials: username = device id, a random secret shown once, argon2id-hashed.
-
-Rows live in ``device_credentials`` (migration 0020, api-base); the broker mirror (dynamic
-security, core/broker_auth.py) picks up rows whose ``broker_synced_at`` is NULL. Kept in the
-devices domain until api-base's shared ``api/credentials.py`` exists; then this delegates.
-"""
+"""The devices domain's use of api.credentials (issue once, store the argon2id hash, revoke)."""
 
 from __future__ import annotations
 
-import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
+from api.credentials import issue_device_credentials, revoke_device_credentials
 from api.devices.schemas import MqttCredentials
 from api.security import Passwords
-from core.db import load_queries
-
-Q = load_queries("api.devices", "credentials.sql")
-SECRET_BYTES = 24
+from api.settings import ApiSettings
 
 
-def issue(
-    conn: psycopg.Connection[Any], *, device_id: str, passwords: Passwords
-) -> MqttCredentials:
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """What issuing and revoking need: the settings (broker mirror) and the password hasher."""
+
+    settings: ApiSettings
+    passwords: Passwords
+
+
+def issue(conn: psycopg.Connection[Any], *, device_id: str, issuer: Issuer) -> MqttCredentials:
     """Issue (or rotate) the device's broker credentials; the password is only in the answer."""
-    password = secrets.token_urlsafe(SECRET_BYTES)
-    conn.execute(
-        Q["upsert_credentials"],
-        {"device_id": device_id, "username": device_id, "secret_hash": passwords.hash(password)},
+    username, password = issue_device_credentials(
+        conn, device_id=device_id, settings=issuer.settings, passwords=issuer.passwords
     )
-    return MqttCredentials(username=device_id, password=password)
+    return MqttCredentials(username=username, password=password)
 
 
-def revoke(conn: psycopg.Connection[Any], *, device_id: str) -> None:
+def revoke(conn: psycopg.Connection[Any], *, device_id: str, issuer: Issuer) -> None:
     """Revoke the device's broker credentials (a removed detector must not publish)."""
-    conn.execute(Q["revoke_credentials"], {"device_id": device_id})
+    revoke_device_credentials(conn, device_id=device_id, settings=issuer.settings)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
-from api.deps import ConnDep, PasswordsDep
+from api.deps import ConnDep, PasswordsDep, SettingsDep
 from api.devices import service
+from api.devices.credentials import Issuer
 from api.devices.schemas import (
     BindingUpdate,
     DeviceCreate,
@@ -22,6 +23,14 @@ from api.registry_access import FieldWorker, Manager, Reader, actor
 from api.registry_common import Page
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+
+
+def get_issuer(settings: SettingsDep, passwords: PasswordsDep) -> Issuer:
+    """Settings and hasher for issuing and revoking MQTT credentials."""
+    return Issuer(settings, passwords)
+
+
+IssuerDep = Annotated[Issuer, Depends(get_issuer)]
 
 StateFilter = Literal[
     "alarm", "tamper", "fault", "offline", "low_battery", "never_seen", "online", "ok"
@@ -71,11 +80,18 @@ def read_device(device_id: str, caller: Reader, conn: ConnDep) -> DeviceRead:
 
 @router.post("", response_model=DeviceRegistered, status_code=201)
 def create_device(
-    data: DeviceCreate, caller: FieldWorker, conn: ConnDep, passwords: PasswordsDep
+    data: DeviceCreate,
+    caller: FieldWorker,
+    conn: ConnDep,
+    issuer: IssuerDep,
 ) -> DeviceRegistered:
     """Register a detector; the answer carries its MQTT password, this once only."""
     return service.register_device(
-        conn, scope=caller.scope_like(), data=data, actor=actor(caller), passwords=passwords
+        conn,
+        scope=caller.scope_like(),
+        data=data,
+        actor=actor(caller),
+        issuer=issuer,
     )
 
 
@@ -95,7 +111,7 @@ def replace_device(
     data: DeviceReplace,
     caller: FieldWorker,
     conn: ConnDep,
-    passwords: PasswordsDep,
+    issuer: IssuerDep,
 ) -> DeviceReplaced:
     """The new detector takes this one's place; this one is removed, history kept."""
     return service.replace_device(
@@ -104,7 +120,7 @@ def replace_device(
         device_id=device_id,
         data=data,
         actor=actor(caller),
-        passwords=passwords,
+        issuer=issuer,
     )
 
 
@@ -113,6 +129,7 @@ def delete_device(
     device_id: str,
     caller: Manager,
     conn: ConnDep,
+    issuer: IssuerDep,
     data: Annotated[DeviceRemove | None, Body()] = None,
 ) -> DeviceRead:
     """Take the detector out of service: removed, credentials revoked, history kept."""
@@ -122,4 +139,5 @@ def delete_device(
         device_id=device_id,
         data=data or DeviceRemove(),
         actor=actor(caller),
+        issuer=issuer,
     )
