@@ -129,7 +129,7 @@ def current_caller(
 def caller_from_token(conn: psycopg.Connection[Any], token: str, settings: ApiSettings) -> Caller:
     """Verify a login token and read its user; raise :class:`Unauthorized` when invalid."""
     try:
-        claims = verify_login_token(token, secret=settings.api_token_secret.get_secret_value())
+        claims = verify_login_token(token, secret=settings.api_secret.get_secret_value())
     except InvalidCredentials as exc:
         raise Unauthorized("invalid or expired token") from exc
     row = conn.execute(Q["caller_user"], {"user_id": claims.user_id, "token_id": claims.token_id})

@@ -57,7 +57,7 @@ def test_read_me_expired_token_is_401(api_client: TestClient, api: ApiWorld) -> 
     token, _ = issue_token(
         user_id=user.id,
         version=0,
-        secret=api.settings.api_token_secret.get_secret_value(),
+        secret=api.settings.api_secret.get_secret_value(),
         ttl_s=60,
         now=datetime.now(UTC) - timedelta(hours=1),
     )
