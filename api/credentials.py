@@ -8,7 +8,8 @@ the row is rolled back and the caller retries. Without an admin URL the credenti
 stored (a broker authenticating against the database can check them with
 :func:`verify_device_credentials`).
 
-    username, secret = issue_device_credentials(conn, device_id="NZ-0001", settings=settings)
+    creds = issue_device_credentials(conn, device_id="NZ-0001", settings=settings)
+    creds.username, creds.password        # also unpacks: username, secret = creds
     revoke_device_credentials(conn, device_id="NZ-0001", settings=settings)
 """
 
@@ -19,7 +20,7 @@ import queue
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 
@@ -34,14 +35,21 @@ log = logging.getLogger(__name__)
 _SECRET_BYTES = 24  # 32 characters of base64url: far beyond guessing
 
 
+class DeviceCredentials(NamedTuple):
+    """A device's MQTT username and secret, as shown once to whoever registered it."""
+
+    username: str
+    password: str
+
+
 def issue_device_credentials(
     conn: psycopg.Connection[Any],
     *,
     device_id: str,
     settings: ApiSettings,
     passwords: Passwords | None = None,
-) -> tuple[str, str]:
-    """New MQTT credentials for ``device_id`` (rotating any previous ones): (username, secret).
+) -> DeviceCredentials:
+    """New MQTT credentials for ``device_id`` (rotating any previous ones).
 
     The secret exists only in the return value; the database keeps its argon2id hash.
     """
@@ -59,7 +67,7 @@ def issue_device_credentials(
             admin.register_device(device_id, secret, prefix=settings.topic_prefix)
         conn.execute(Q["mark_synced"], {"device_id": device_id})
         log.info("device %s: credentials issued and registered on the broker", device_id)
-    return username, secret
+    return DeviceCredentials(username, secret)
 
 
 def revoke_device_credentials(

@@ -35,9 +35,12 @@ class ApiSettings(CommonSettings):
     # the window lock that pair out until the window ends.
     api_login_max_failures: int = Field(default=5, ge=1, le=1000)
     api_login_window_s: int = Field(default=900, ge=1)
-    # Argon2id cost (RFC 9106's second recommendation by default); tests lower the memory.
+    # Argon2id cost: 3 passes over 64 MiB, one lane (RFC 9106's second recommendation with one
+    # lane); tests lower the memory.
     api_argon2_time_cost: int = Field(default=3, ge=1, le=20)
     api_argon2_memory_kib: int = Field(default=65_536, ge=1024, le=4 * 1024 * 1024)
+    # Hashes computed at once by one process (memory_kib each); more logins queue.
+    api_argon2_max_parallel: int = Field(default=2, ge=1, le=64)
     api_readyz_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     # Acknowledge links of the alerts (relative pages); the same secret as alerting's.
