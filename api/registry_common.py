@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel
 
 from api.errors import BadRequest
+from api.lists import Page
 from core.db import load_queries
 
 Q = load_queries("api", "registry_common.sql")
-T = TypeVar("T")
+
+__all__ = ["Page", "Scope", "assignments", "compose", "log_registry", "order_by"]
 
 Scope = Sequence[str]
 """``organisations.path LIKE`` patterns the caller may see, e.g. ``['1.4.%']``."""
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list: ``{"items": [...], "total": n, "limit": n, "offset": n}``."""
-
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
 
 
 def order_by(sort: str, allowed: Mapping[str, str], *, tiebreak: str) -> sql.Composable:

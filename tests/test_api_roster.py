@@ -1,4 +1,4 @@
-"""Roster import (CSV and XLSX as the sub-district keeps them): row-by-row report, all or nothing."""
+"""Roster import (CSV and XLSX as the sub-district keeps them): a row-by-row report, all or none."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ DATA = Path(__file__).parent / "data"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def upload(
-    client: TestClient, headers: dict[str, str], name: str, *, dry_run: bool = False
-) -> Any:
+def upload(client: TestClient, headers: dict[str, str], name: str, *, dry_run: bool = False) -> Any:
     content = (DATA / name).read_bytes()
     kind = XLSX if name.endswith(".xlsx") else "text/csv"
     return client.post(
@@ -33,9 +31,7 @@ def count_sites(api: ApiWorld) -> int:
     return int(row["n"])
 
 
-@pytest.mark.parametrize(
-    "name", ["roster_good.csv", "roster_good.xlsx", "roster_good_gb18030.csv"]
-)
+@pytest.mark.parametrize("name", ["roster_good.csv", "roster_good.xlsx", "roster_good_gb18030.csv"])
 def test_import_roster_good_file_stores_every_row(
     api_client: TestClient, api: ApiWorld, name: str
 ) -> None:
@@ -64,7 +60,9 @@ def test_import_roster_good_file_stores_every_row(
     assert [s["org_id"] for s in sites] == [tree.village.id, tree.grid.id, tree.other_village.id]
     assert sites[0]["resident_situation"] == ["独居", "行动不便"]
     assert sites[0]["contacts"] == [
-        "family:13800000002", "neighbour:13800000001", "grid_worker:0537-2345678"
+        "family:13800000002",
+        "neighbour:13800000001",
+        "grid_worker:0537-2345678",
     ]
     assert sites[1]["contacts"] == ["family:13900000003"]
     assert sites[1]["latitude"] == pytest.approx(35.3651)
@@ -131,7 +129,7 @@ def test_import_roster_unreadable_file_is_bad_request(
     headers = api.headers("operator", org=api.tree().sub_district)
     no_header = api_client.post(
         "/api/v1/roster/import",
-        files={"file": ("x.csv", "a,b\n1,2\n".encode(), "text/csv")},
+        files={"file": ("x.csv", b"a,b\n1,2\n", "text/csv")},
         headers=headers,
     )
     assert no_header.status_code == 400

@@ -219,9 +219,7 @@ def test_create_contact_refuses_unparseable_channel(api_client: TestClient, api:
     assert "channel 1" in field["message"]
 
 
-def test_list_contacts_by_organisation_in_scope_only(
-    api_client: TestClient, api: ApiWorld
-) -> None:
+def test_list_contacts_by_organisation_in_scope_only(api_client: TestClient, api: ApiWorld) -> None:
     tree = api.tree()
     admin = api.admin_headers()
     for org, name in ((tree.village, "东村网格员"), (tree.other_village, "西村网格员")):
@@ -240,3 +238,21 @@ def test_list_contacts_by_organisation_in_scope_only(
         "/api/v1/contacts", params={"org_id": tree.other_village.id}, headers=operator
     ).json()
     assert other["items"] == []
+
+
+def test_read_site_viewer_sees_phones_masked(api_client: TestClient, api: ApiWorld) -> None:
+    tree = api.tree()
+    operator = api.headers("operator", org=tree.village)
+    site = api_client.post(
+        "/api/v1/sites", json=household(tree.village, phone="13911112222"), headers=operator
+    ).json()
+    viewer = api.headers("viewer", org=tree.village)
+
+    file = api_client.get(f"/api/v1/sites/{site['id']}", headers=viewer).json()
+    assert (file["phone"], file["key_holder_phone"]) == ("139****2222", "138****0001")
+    listed = api_client.get("/api/v1/sites", headers=viewer).json()["items"]
+    assert listed[0]["key_holder_phone"] == "138****0001"
+    by_phone = api_client.get("/api/v1/sites", params={"q": "13911112222"}, headers=viewer)
+    assert by_phone.json()["total"] == 0
+    for_operator = api_client.get("/api/v1/sites", params={"q": "1391111"}, headers=operator)
+    assert for_operator.json()["total"] == 1

@@ -62,6 +62,7 @@ class Facts:
     battery_low_flag: bool
     heard_since_start: bool
     strays: list[str]
+    readings_pending: bool = False  # a bare test event; its report may still be on its way
 
 
 def signal_threshold(codec: str) -> int | None:
@@ -206,6 +207,8 @@ def evaluate(f: Facts) -> tuple[str, list[Check]]:
     checks = [received, device_known(f), bound_here(f)]
     if f.event is None:
         return ("failed" if f.expired else "waiting"), checks
+    if f.readings_pending:
+        return "waiting", checks
     checks += [signal(f), battery(f)]
     failed = any(c.ok is False for c in checks)
     return ("failed" if failed else "passed"), checks
@@ -215,6 +218,11 @@ def summary(state: str, checks: list[Check]) -> tuple[str, str]:
     """One sentence for the top of the installer's screen."""
     if state == "passed":
         return "调试通过，设备已投入使用。", "Commissioning passed; the device is in service."
+    if state == "waiting" and any(c.name == "event_received" and c.ok for c in checks):
+        return (
+            "已收到测试信号，等待信号强度和电量……",
+            "Test event received; waiting for signal and battery...",
+        )
     if state == "waiting":
         return "等待测试信号……", "Waiting for the test event..."
     if state == "expired":

@@ -30,9 +30,12 @@ FROM commissioning_sessions c
 WHERE c.id = %(session_id)s AND c.device_id = %(device_id)s
 
 -- name: test_event
--- The first test event received during the session. ts bounds the scan to the device's recent
+-- The first test event received during the session. A bare event's readings come from the
+-- device's telemetry, which ingest batches (up to its batch window): readings_may_follow says
+-- the report could still be on its way. ts bounds the scan to the device's recent
 -- rows (events_device_ts_idx); received_at decides, since a device clock may be off.
-SELECT e.id, e.ts, e.received_at, r.signal_dbm, r.battery_pct
+SELECT e.id, e.ts, e.received_at, r.signal_dbm, r.battery_pct,
+       clock_timestamp() < e.received_at + make_interval(secs => %(grace_s)s) AS readings_may_follow
 FROM events e
 LEFT JOIN readings r ON r.device_id = e.device_id AND r.ts = e.ts AND r.msg_key = e.msg_key
 WHERE e.device_id = %(device_id)s AND e.type = 'test'

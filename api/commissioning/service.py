@@ -19,6 +19,9 @@ from api.registry_common import Scope, log_registry
 from core.db import load_queries
 
 Q = load_queries("api.commissioning", "queries.sql")
+# How long after a bare test event to wait for the report carrying signal and battery: ingest
+# commits telemetry in batches (SMOKEWATCH_INGEST_BATCH_WINDOW_MS, at most 5 s).
+READINGS_GRACE_S = 5.0
 
 
 def _device(conn: psycopg.Connection[Any], *, scope: Scope, device_id: str) -> dict[str, Any]:
@@ -143,12 +146,15 @@ def _facts(conn: psycopg.Connection[Any], session: dict[str, Any], device: dict[
         "device_id": device["id"],
         "started_at": session["started_at"],
         "expires_at": session["expires_at"],
+        "grace_s": READINGS_GRACE_S,
     }
     event_row = conn.execute(Q["test_event"], window).fetchone()
     state = conn.execute(Q["device_state"], window).fetchone() or {}
     event: dict[str, Any] | None = None
+    readings_pending = False
     if event_row is not None:
         event = dict(event_row)
+        may_follow = bool(event.pop("readings_may_follow"))
         event["readings_from"] = "event"
         if event["signal_dbm"] is None and event["battery_pct"] is None:
             latest = conn.execute(Q["latest_reading"], window).fetchone()
@@ -157,6 +163,7 @@ def _facts(conn: psycopg.Connection[Any], session: dict[str, Any], device: dict[
                 event["readings_from"] = "latest_report"
             else:
                 event["readings_from"] = "none"
+                readings_pending = may_follow
     expired = bool(session.get("past_deadline")) and event is None
     strays: list[str] = []
     if expired:
@@ -174,6 +181,7 @@ def _facts(conn: psycopg.Connection[Any], session: dict[str, Any], device: dict[
         battery_low_flag=bool(state.get("battery_low")),
         heard_since_start=last_seen is not None and last_seen >= session["started_at"],
         strays=strays,
+        readings_pending=readings_pending,
     )
 
 

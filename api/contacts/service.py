@@ -26,11 +26,12 @@ def present(row: dict[str, Any], *, disclosure: Disclosure) -> ContactRead:
         contact.channels = [mask_channel(url) for url in contact.channels]
     elif disclosure == "summary":
         contact.channels = []
-        contact.phone = _mask_phone(contact.phone)
+        contact.phone = mask_phone(contact.phone)
     return contact
 
 
-def _mask_phone(phone: str | None) -> str | None:
+def mask_phone(phone: str | None) -> str | None:
+    """``13800000002`` -> ``138****0002`` (viewers see that someone can be called, not whom)."""
     if not phone:
         return phone
     digits = phone.strip()

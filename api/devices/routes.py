@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
-from api.deps import ConnDep
+from api.deps import ConnDep, PasswordsDep, SettingsDep
 from api.devices import service
+from api.devices.credentials import Issuer
 from api.devices.schemas import (
     BindingUpdate,
     DeviceCreate,
@@ -22,6 +23,14 @@ from api.registry_access import FieldWorker, Manager, Reader, actor
 from api.registry_common import Page
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+
+
+def get_issuer(settings: SettingsDep, passwords: PasswordsDep) -> Issuer:
+    """Settings and hasher for issuing and revoking MQTT credentials."""
+    return Issuer(settings, passwords)
+
+
+IssuerDep = Annotated[Issuer, Depends(get_issuer)]
 
 StateFilter = Literal[
     "alarm", "tamper", "fault", "offline", "low_battery", "never_seen", "online", "ok"
@@ -70,9 +79,20 @@ def read_device(device_id: str, caller: Reader, conn: ConnDep) -> DeviceRead:
 
 
 @router.post("", response_model=DeviceRegistered, status_code=201)
-def create_device(data: DeviceCreate, caller: FieldWorker, conn: ConnDep) -> DeviceRegistered:
+def create_device(
+    data: DeviceCreate,
+    caller: FieldWorker,
+    conn: ConnDep,
+    issuer: IssuerDep,
+) -> DeviceRegistered:
     """Register a detector; the answer carries its MQTT password, this once only."""
-    return service.register_device(conn, scope=caller.scope_like(), data=data, actor=actor(caller))
+    return service.register_device(
+        conn,
+        scope=caller.scope_like(),
+        data=data,
+        actor=actor(caller),
+        issuer=issuer,
+    )
 
 
 @router.put("/{device_id}/binding", response_model=DeviceRead)
@@ -87,11 +107,20 @@ def update_binding(
 
 @router.post("/{device_id}/replace", response_model=DeviceReplaced)
 def replace_device(
-    device_id: str, data: DeviceReplace, caller: FieldWorker, conn: ConnDep
+    device_id: str,
+    data: DeviceReplace,
+    caller: FieldWorker,
+    conn: ConnDep,
+    issuer: IssuerDep,
 ) -> DeviceReplaced:
     """The new detector takes this one's place; this one is removed, history kept."""
     return service.replace_device(
-        conn, scope=caller.scope_like(), device_id=device_id, data=data, actor=actor(caller)
+        conn,
+        scope=caller.scope_like(),
+        device_id=device_id,
+        data=data,
+        actor=actor(caller),
+        issuer=issuer,
     )
 
 
@@ -100,6 +129,7 @@ def delete_device(
     device_id: str,
     caller: Manager,
     conn: ConnDep,
+    issuer: IssuerDep,
     data: Annotated[DeviceRemove | None, Body()] = None,
 ) -> DeviceRead:
     """Take the detector out of service: removed, credentials revoked, history kept."""
@@ -109,4 +139,5 @@ def delete_device(
         device_id=device_id,
         data=data or DeviceRemove(),
         actor=actor(caller),
+        issuer=issuer,
     )

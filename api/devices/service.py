@@ -12,6 +12,7 @@ import psycopg
 from psycopg.errors import UniqueViolation
 
 from api.devices import credentials
+from api.devices.credentials import Issuer
 from api.devices.schemas import (
     BindingUpdate,
     DeviceCreate,
@@ -141,6 +142,7 @@ def _insert(
     identities: list[Identity],
     notes: str | None,
     actor: str | None,
+    issuer: Issuer,
 ) -> MqttCredentials:
     if conn.execute(Q["model_exists"], {"model_code": model_code}).fetchone() is None:
         raise BadRequest(f"unknown model_code {model_code!r}")
@@ -158,7 +160,7 @@ def _insert(
                 raise Conflict(
                     f"{identity.codec} identity {identity.external_id!r} belongs to another device"
                 )
-        secret = credentials.issue(conn, device_id=device_id)
+        secret = credentials.issue(conn, device_id=device_id, issuer=issuer)
         log_registry(
             conn,
             action="device_registered",
@@ -170,7 +172,12 @@ def _insert(
 
 
 def register_device(
-    conn: psycopg.Connection[Any], *, scope: Scope, data: DeviceCreate, actor: str | None
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    data: DeviceCreate,
+    actor: str | None,
+    issuer: Issuer,
 ) -> DeviceRegistered:
     """Register a detector and issue its MQTT credentials (the password only in this answer)."""
     try:
@@ -181,6 +188,7 @@ def register_device(
             identities=data.identities,
             notes=data.notes,
             actor=actor,
+            issuer=issuer,
         )
     except UniqueViolation as exc:
         raise Conflict(f"device {data.id} is already registered") from exc
@@ -233,6 +241,7 @@ def replace_device(
     device_id: str,
     data: DeviceReplace,
     actor: str | None,
+    issuer: Issuer,
 ) -> DeviceReplaced:
     """The new detector takes the old one's site, room and position; the old one is removed."""
     old = _lock(conn, scope=scope, device_id=device_id)
@@ -249,6 +258,7 @@ def replace_device(
             identities=data.identities,
             notes=None,
             actor=actor,
+            issuer=issuer,
         )
     new = _lock(conn, scope=scope, device_id=data.new_id)
     if new["status"] == "removed" or new["site_id"] is not None:
@@ -265,7 +275,7 @@ def replace_device(
         },
     )
     conn.execute(Q["remove_device"], {"device_id": device_id})
-    credentials.revoke(conn, device_id=device_id)
+    credentials.revoke(conn, device_id=device_id, issuer=issuer)
     detail = {"old": device_id, "new": data.new_id, "room": old["room"], "reason": data.reason}
     for subject in (device_id, data.new_id):
         log_registry(
@@ -290,12 +300,13 @@ def remove_device(
     device_id: str,
     data: DeviceRemove,
     actor: str | None,
+    issuer: Issuer,
 ) -> DeviceRead:
     """Take a detector out of service: status removed, credentials revoked, history kept."""
     device = _lock(conn, scope=scope, device_id=device_id)
     if device["status"] != "removed":
         conn.execute(Q["remove_device"], {"device_id": device_id})
-        credentials.revoke(conn, device_id=device_id)
+        credentials.revoke(conn, device_id=device_id, issuer=issuer)
         log_registry(
             conn,
             action="device_removed",

@@ -12,7 +12,7 @@ WHERE o.path LIKE ANY(%(scope)s)
   AND (%(category)s::text IS NULL OR s.category = %(category)s)
   AND (%(include_archived)s OR s.archived_at IS NULL)
   AND (%(q)s::text IS NULL OR s.name ILIKE %(q)s OR s.address ILIKE %(q)s
-       OR s.resident_name ILIKE %(q)s OR s.phone ILIKE %(q)s)
+       OR s.resident_name ILIKE %(q)s OR (%(search_phone)s AND s.phone ILIKE %(q)s))
 {order}
 LIMIT %(limit)s OFFSET %(offset)s
 
@@ -25,7 +25,7 @@ WHERE o.path LIKE ANY(%(scope)s)
   AND (%(category)s::text IS NULL OR s.category = %(category)s)
   AND (%(include_archived)s OR s.archived_at IS NULL)
   AND (%(q)s::text IS NULL OR s.name ILIKE %(q)s OR s.address ILIKE %(q)s
-       OR s.resident_name ILIKE %(q)s OR s.phone ILIKE %(q)s)
+       OR s.resident_name ILIKE %(q)s OR (%(search_phone)s AND s.phone ILIKE %(q)s))
 
 -- name: get_site
 SELECT s.*, o.name AS org_name, o.path AS org_path,
@@ -62,17 +62,6 @@ WHERE id = %(site_id)s AND archived_at IS NULL
 
 -- name: site_contacts
 SELECT c.* FROM contacts c WHERE c.site_id = %(site_id)s ORDER BY c.active DESC, c.priority, c.id
-
--- name: site_devices
-SELECT d.*, m.vendor AS model_vendor, m.name AS model_name, m.codec AS model_codec,
-       ds.online, ds.connection, ds.last_seen, ds.offline_deadline, ds.battery_pct, ds.battery_mv,
-       ds.battery_low, ds.signal_dbm, ds.temperature_c, ds.alarm_active, ds.tamper_active,
-       ds.fault_active, ds.last_event_at, ds.last_event_type, ds.firmware
-FROM devices d
-JOIN device_models m ON m.code = d.model_code
-LEFT JOIN device_state ds ON ds.device_id = d.id
-WHERE d.site_id = %(site_id)s
-ORDER BY (d.status = 'removed'), d.room NULLS LAST, d.id
 
 -- name: site_incidents
 SELECT i.id, i.device_id, i.kind, i.status, i.priority, i.opened_at, i.last_event_at,

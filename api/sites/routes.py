@@ -41,6 +41,7 @@ def read_sites(
         sort=sort,
         limit=limit,
         offset=offset,
+        disclosure=disclosure(caller),
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from api.contacts.service import Disclosure, present
+from api.contacts.service import Disclosure, mask_phone, present
 from api.devices.service import site_devices
 from api.errors import BadRequest, Conflict, NotFound
 from api.registry_common import Page, Scope, assignments, compose, log_registry, order_by
@@ -54,6 +54,7 @@ def list_sites(
     sort: str = "name",
     limit: int = 50,
     offset: int = 0,
+    disclosure: Disclosure = "full",
 ) -> Page[SiteRead]:
     """Sites in scope; ``q`` searches name, address, resident and phone; ``org_id`` a subtree."""
     org_path = _org_path(conn, scope=scope, org_id=org_id)["path"] if org_id else None
@@ -64,6 +65,8 @@ def list_sites(
         "category": category,
         "include_archived": include_archived,
         "q": f"%{_escape_like(q)}%" if q else None,
+        # Searching by phone would let a viewer find out whose number it is.
+        "search_phone": disclosure != "summary",
         "limit": limit,
         "offset": offset,
     }
@@ -71,11 +74,19 @@ def list_sites(
     rows = conn.execute(query, params).fetchall()
     total = conn.execute(Q["count_sites"], params).fetchone()
     return Page[SiteRead](
-        items=[SiteRead.from_row(r) for r in rows],
+        items=[shown(SiteRead.from_row(r), disclosure) for r in rows],
         total=int(total["total"]) if total else 0,
         limit=limit,
         offset=offset,
     )
+
+
+def shown(site: SiteRead, disclosure: Disclosure) -> SiteRead:
+    """Viewers (government read access) see phone numbers masked."""
+    if disclosure == "summary":
+        site.phone = mask_phone(site.phone)
+        site.key_holder_phone = mask_phone(site.key_holder_phone)
+    return site
 
 
 def _escape_like(text: str) -> str:
@@ -108,7 +119,7 @@ def read_site_file(
     recent = conn.execute(Q["site_incidents"], {**ids, "limit": incidents}).fetchall()
     log = conn.execute(Q["site_history"], {**ids, "limit": history}).fetchall()
     return SiteFile(
-        **site.model_dump(),
+        **shown(site, disclosure).model_dump(),
         contacts=contacts,
         devices=site_devices(conn, scope=scope, site_id=site_id),
         recent_incidents=[IncidentBrief(**r) for r in recent],
