@@ -246,6 +246,8 @@ def seed_programme(db: psycopg.Connection[Any], channel: Any, *, tag: str = "pg"
                 (site, name, role, channel(f"{tag}-{site}-{role}")),
             )
         houses.append(Household(site, device, village, contacts))
+    # What the alerting watchdog does every minute: the per-village counts the board shows.
+    db.execute("SELECT sw_refresh_village_health()")
     return Programme(sub, villages, houses)
 
 

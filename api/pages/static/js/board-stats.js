@@ -17,6 +17,18 @@ function bars(container, rows, { vertical }) {
     h("span", { class: "bar-value" }, String(r.count)))));
 }
 
+/** The last `n` days ending today, zero where the API has no row (it lists days with alarms). */
+function lastDays(rows, n) {
+  const counts = new Map(rows.map((r) => [String(r.day).slice(0, 10), r.count]));
+  const out = [];
+  for (let i = n - 1; i >= 0; i -= 1) {
+    const day = new Date(Date.now() - i * 86_400_000);
+    const key = `${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, "0")}-${String(day.getDate()).padStart(2, "0")}`;
+    out.push({ label: String(day.getDate()), count: counts.get(key) ?? 0 });
+  }
+  return out;
+}
+
 function progress(value) {
   const pct = value === null || value === undefined ? 0 : value <= 1 ? value * 100 : value;
   return h("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
@@ -45,8 +57,7 @@ export function drawStats({ dashboard, villages }) {
       kpi("offline", d.offline, d.offline ? "warn" : ""),
       kpi("tamper", d.tamper, d.tamper ? "alert" : ""),
       kpi("fault", d.fault, d.fault ? "warn" : ""));
-    bars($("#chart-days"), (d.alarms_by_day ?? []).slice(-14).map((r) => ({
-      label: String(r.day).slice(5, 10), count: r.count })), { vertical: true });
+    bars($("#chart-days"), lastDays(d.alarms_by_day ?? [], 14), { vertical: true });
     bars($("#chart-villages"), (d.alarms_by_village ?? []).slice(0, 10).map((r) => ({
       label: r.name, count: r.count })), { vertical: false });
   }
