@@ -278,6 +278,14 @@ MATRIX: list[Case] = [
     Case("anonymous", "GET", "/api/v1/relative/not-a-link", 404),
     Case("anonymous", "POST", "/api/v1/relative/not-a-link/acknowledge", 404),
     # --- pages -------------------------------------------------------------------------------
+    # The shells hold no data (their scripts call the API above with the caller's credentials).
+    *every(("anonymous", "viewer"), "GET", "/ui/board", 200),
+    *every(("anonymous", "installer"), "GET", "/ui/install", 200),
+    Case("anonymous", "GET", "/ui/login", 200),
+    Case("anonymous", "GET", "/ui/relative/not-a-link", 200),
+    Case("anonymous", "GET", "/ui/config.json", 200),
+    Case("anonymous", "GET", "/ui/static/js/i18n.js", 200),
+    Case("anonymous", "GET", "/ui/static/js/missing.js", 404),
 ]
 # fmt: on
 
