@@ -111,6 +111,8 @@ def test_show_board_fire_alarm_from_mqtt_with_siren(
         for expected in ("南张村3组11号", "厨房", "王秀英", "独居", "行动不便"):
             assert expected in text, (expected, text)
         wait_for(lambda: int(tab.page.evaluate("document.body.dataset.alarmSounds")) >= 1)
+        # Screen readers hear it too.
+        assert "南张村3组11号" in (tab.page.text_content("#alarm-announcer") or "")
         assert tab.page.evaluate("document.body.classList.contains('alarming')")
         # The elapsed time ticks.
         first = row.locator("td.elapsed").inner_text()
@@ -282,6 +284,9 @@ def test_commission_simulated_detector_from_installer_page(
         assert created == {
             "org_id": village, "kind": "venue", "category": "eatery", "latitude": 35.418
         }  # fmt: skip
+        # Scanning needs BarcodeDetector and a camera; without them the page says to type.
+        tab.page.click("#scan")
+        tab.page.wait_for_selector("#scan-note:not([hidden])")
         tab.page.fill("#device-id", device_id)
         tab.page.fill("#room", "卧室")
         tab.page.fill("#position", "天花板中央")

@@ -68,11 +68,25 @@ function row(item) {
   );
 }
 
+const announced = new Set();
+
+/** Say a new alarm out loud for screen readers (once per incident). */
+function announceNew(items) {
+  for (const i of items) {
+    if (i.status !== "triggered" || announced.has(i.id)) continue;
+    announced.add(i.id);
+    const region = $("#alarm-announcer");
+    if (region) region.textContent = t("board.new_alarm", {
+      kind: label("kind", i.kind), address: i.site?.address ?? "", room: i.device?.room ?? "" });
+  }
+}
+
 function render() {
   const items = [...incidents.values()]
     .filter((i) => i.status !== "resolved")
     .sort((a, b) => kindRank(a) - kindRank(b) || Date.parse(b.opened_at) - Date.parse(a.opened_at));
   $("#incident-rows").replaceChildren(...items.map(row));
+  announceNew(items);
   $("#no-incidents").hidden = items.length > 0;
   $("#incident-count").textContent = items.length ? `(${items.length})` : "";
   const ringing = items.some((i) => i.status === "triggered" && ALARM_KINDS.has(i.kind));
