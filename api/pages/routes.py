@@ -56,7 +56,6 @@ def _page(name: str, settings: SettingsDep, *, private_url: bool = False) -> Fil
     )
 
 
-@router.get("/")
 @router.get("/ui")
 def read_ui_root() -> RedirectResponse:
     """The board is the default page."""
