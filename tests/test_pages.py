@@ -192,6 +192,13 @@ def test_acknowledge_incident_from_board_then_resolve(
             "outcome": "false_alarm",
             "false_alarm_cause": "cooking",
         }
+        # Device health per village leads to the list of those devices.
+        village = tab.page.locator(f"#villages tr[data-org-id='{prog.villages[0]}']")
+        village.locator("button[data-list='offline']").click()
+        offline = tab.page.locator("#device-list tbody tr")
+        offline.first.wait_for()
+        assert offline.count() == 1
+        assert offline.first.get_attribute("data-device-id") == prog.houses[4].device_id
         screenshot(tab, "board-desktop-en")
         tab.assert_no_script_errors()
 

@@ -1,5 +1,6 @@
 // Key figures, device health and installation progress per village, alarms by day and village.
 
+import { openDeviceList } from "./board-lists.js";
 import { $, h, percent } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -27,6 +28,17 @@ function lastDays(rows, n) {
     out.push({ label: String(day.getDate()), count: counts.get(key) ?? 0 });
   }
   return out;
+}
+
+/** A village's count; when not zero, a button opening the list of those devices. */
+function countCell(village, state, tone) {
+  const n = village[state];
+  if (!n) return h("td", {}, n ?? "–");
+  return h("td", { class: tone }, h("button", {
+    type: "button", class: "link count-link", "data-list": state,
+    "aria-label": `${village.name} ${t(`board.kpi.${state}`)} ${n}`,
+    onclick: () => openDeviceList(village, state),
+  }, String(n)));
 }
 
 function progress(value) {
@@ -72,10 +84,10 @@ export function drawStats({ dashboard, villages }) {
         h("td", {}, v.sites), h("td", {}, v.devices),
         h("td", {}, progress(v.installed_pct)),
         h("td", { class: v.online_rate !== null && v.online_rate < 0.95 ? "warn" : "" }, percent(v.online_rate)),
-        h("td", { class: v.low_battery ? "warn" : "" }, v.low_battery),
-        h("td", { class: v.offline ? "warn" : "" }, v.offline),
-        h("td", { class: v.tamper ? "alert" : "" }, v.tamper),
-        h("td", { class: v.fault ? "warn" : "" }, v.fault),
+        countCell(v, "low_battery", "warn"),
+        countCell(v, "offline", "warn"),
+        countCell(v, "tamper", "alert"),
+        countCell(v, "fault", "warn"),
         h("td", {}, v.open_work_orders)))));
   }
 }
