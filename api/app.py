@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 
 from api.deps import get_conn
 from api.errors import install_error_handlers
@@ -62,6 +63,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    # After ROUTERS: a page router that serves "/" itself wins over this fallback.
+    app.add_api_route("/", _root_redirect, methods=["GET"], include_in_schema=False)
     app.include_router(
         push_router(
             connection=get_conn,
@@ -78,6 +81,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
         )
     app.add_middleware(MetricsMiddleware)
     return app
+
+
+def _root_redirect() -> RedirectResponse:
+    """``/`` without pages: the interactive API documentation."""
+    return RedirectResponse("/docs", status_code=307)
 
 
 def push_registry(settings: ApiSettings) -> CodecRegistry:

@@ -21,11 +21,20 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool
 
-from api.errors import Forbidden, Unauthorized
-from api.security import API_KEY_PREFIX, InvalidCredentials, Passwords, api_key_id, same_digest
+from api.errors import Forbidden, NotFound, Unauthorized
+from api.security import (
+    API_KEY_PREFIX,
+    InvalidCredentials,
+    Passwords,
+    api_key_id,
+    digest,
+    same_digest,
+)
 from api.security import verify_token as verify_login_token
 from api.settings import ApiSettings
 from core.db import load_queries
+from core.incidents.errors import InvalidToken
+from core.incidents.tokens import verify_ack_token
 
 Q = load_queries("api", "access_queries.sql")
 
@@ -52,6 +61,7 @@ class Caller:
     org_id: int | None = None  # the user's or key's scope organisation (None: everything)
     token_id: str | None = None  # login tokens only (logout revokes it)
     token_expires_at: datetime | None = None  # login tokens only
+    incident_id: int | None = None  # relative through an alert link: the incident it names
 
     def sees_path(self, path: str | None) -> bool:
         """True when an organisation with this ``path`` is inside the caller's scope."""
@@ -129,7 +139,7 @@ def current_caller(
 def caller_from_token(conn: psycopg.Connection[Any], token: str, settings: ApiSettings) -> Caller:
     """Verify a login token and read its user; raise :class:`Unauthorized` when invalid."""
     try:
-        claims = verify_login_token(token, secret=settings.api_token_secret.get_secret_value())
+        claims = verify_login_token(token, secret=settings.api_secret.get_secret_value())
     except InvalidCredentials as exc:
         raise Unauthorized("invalid or expired token") from exc
     row = conn.execute(Q["caller_user"], {"user_id": claims.user_id, "token_id": claims.token_id})
@@ -174,6 +184,45 @@ def _caller_from_key(conn: psycopg.Connection[Any], key: str) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+
+_MAX_LINK_TOKEN = 200
+
+
+def relative_caller(token: str, conn: ConnDep, settings: SettingsDep) -> Caller:
+    """The relative behind ``{token}`` in the path: the signed link of an alert (incident and
+    contact, core/incidents/tokens.py) or a personal link (relative_links). Anything invalid,
+    expired or revoked is 404, so a link never tells whether something exists."""
+    if len(token) > _MAX_LINK_TOKEN:
+        raise NotFound(_LINK_GONE)
+    if token.count(".") == 3:
+        try:
+            claim = verify_ack_token(token, secret=settings.ack_secret.get_secret_value())
+        except InvalidToken as exc:
+            raise NotFound(_LINK_GONE) from exc
+        params = {"incident_id": claim.incident_id, "contact_id": claim.contact_id}
+        row = conn.execute(Q["relative_from_alert"], params).fetchone()
+        incident_id: int | None = claim.incident_id
+    else:
+        row = conn.execute(Q["relative_from_link"], {"token_hash": digest(token)}).fetchone()
+        if row is not None:
+            conn.execute(Q["touch_relative_link"], {"id": row["link_id"]})
+        incident_id = None
+    if row is None or row["site_id"] is None:
+        raise NotFound(_LINK_GONE)
+    return Caller(
+        kind="relative",
+        id=row["contact_id"],
+        name=row["contact_name"],
+        role="relative",
+        scope_paths=(),  # sees no organisation: only its own site, by site_id
+        site_id=row["site_id"],
+        contact_id=row["contact_id"],
+        incident_id=incident_id,
+    )
+
+
+_LINK_GONE = "this link is not valid or has expired"
+RelativeDep = Annotated[Caller, Depends(relative_caller)]
 
 
 def require(*roles: Role) -> Any:

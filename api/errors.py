@@ -22,6 +22,7 @@ from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.broker_auth import BrokerAuthError
 from core.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,16 @@ _DATABASE_ERRORS: tuple[tuple[Any, int, str, str], ...] = (
 )  # fmt: skip
 
 
+async def _broker_error(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("broker refused on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        503,
+        "unavailable",
+        "the broker did not confirm the change, retry",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "internal error")
@@ -223,4 +234,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(psycopg.Error, _database_error)
     app.add_exception_handler(DatabaseUnavailable, _database_error)
     app.add_exception_handler(PoolTimeout, _database_error)
+    app.add_exception_handler(BrokerAuthError, _broker_error)
     app.add_exception_handler(Exception, _unexpected)

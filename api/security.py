@@ -13,7 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +25,7 @@ import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from api.errors import Unavailable
 from api.settings import ApiSettings
 
 TOKEN_ISSUER = "smokewatch"  # noqa: S105 - names, not secrets
@@ -36,29 +40,59 @@ class InvalidCredentials(Exception):
 
 
 class Passwords:
-    """Hash and verify passwords with argon2id at the configured cost."""
+    """Hash and verify passwords with argon2id at the configured cost.
 
-    def __init__(self, *, time_cost: int = 3, memory_kib: int = 65_536) -> None:
+    At most ``max_parallel`` hashes run at once: each takes ``memory_kib`` and a core for a
+    fraction of a second, so a burst of logins must queue rather than exhaust memory; a
+    caller that waits longer than ``wait_s`` gets :class:`Unavailable` (503, retry).
+    """
+
+    def __init__(
+        self,
+        *,
+        time_cost: int = 3,
+        memory_kib: int = 65_536,
+        max_parallel: int = 2,
+        wait_s: float = 10.0,
+    ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=1, type=Type.ID
         )
-        # Verified when the username is unknown, so timing does not tell which usernames exist.
-        self._dummy = self._hasher.hash(secrets.token_hex(16))
+        self._dummy: str | None = None
+        self._slots = threading.BoundedSemaphore(max_parallel)
+        self._wait_s = wait_s
 
     @classmethod
     def from_settings(cls, settings: ApiSettings) -> Passwords:
         return cls(
-            time_cost=settings.api_argon2_time_cost, memory_kib=settings.api_argon2_memory_kib
+            time_cost=settings.api_argon2_time_cost,
+            memory_kib=settings.api_argon2_memory_kib,
+            max_parallel=settings.api_argon2_max_parallel,
         )
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        if not self._slots.acquire(timeout=self._wait_s):
+            raise Unavailable("too many logins at once, retry in a moment")
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def hash(self, password: str) -> str:
         """A new argon2id hash (salted, parameters encoded in the string)."""
-        return self._hasher.hash(password)
+        with self._slot():
+            return self._hasher.hash(password)
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when ``password`` matches; an unknown user still costs one verification."""
+        if self._dummy is None:
+            # Verified when the username is unknown, so timing does not tell which exist.
+            self._dummy = self.hash(secrets.token_hex(16))
         try:
-            return self._hasher.verify(stored_hash or self._dummy, password) and bool(stored_hash)
+            with self._slot():
+                verified = self._hasher.verify(stored_hash or self._dummy, password)
+            return verified and bool(stored_hash)
         except (VerificationError, InvalidHashError):
             return False
 
@@ -99,7 +133,7 @@ def issue_token(
         "iat": int(now.timestamp()),
         "exp": int(claims.expires_at.timestamp()),
     }
-    return jwt.encode(payload, secret, algorithm=TOKEN_ALGORITHM), claims
+    return jwt.encode(payload, _signing_key(secret), algorithm=TOKEN_ALGORITHM), claims
 
 
 def verify_token(token: str, *, secret: str) -> TokenClaims:
@@ -107,7 +141,7 @@ def verify_token(token: str, *, secret: str) -> TokenClaims:
     try:
         payload = jwt.decode(
             token,
-            secret,
+            _signing_key(secret),
             algorithms=[TOKEN_ALGORITHM],
             issuer=TOKEN_ISSUER,
             options={"require": ["exp", "iat", "sub", "jti", "iss"]},
@@ -120,6 +154,12 @@ def verify_token(token: str, *, secret: str) -> TokenClaims:
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidCredentials(type(exc).__name__) from exc
+
+
+def _signing_key(secret: str) -> bytes:
+    """The HS256 key: a SHA-256 of the configured secret under our own label, so the key is
+    always 32 bytes (RFC 7518 3.2) and never the same bytes as another use of the secret."""
+    return hashlib.sha256(b"smokewatch-login-token-v1\x00" + secret.encode()).digest()
 
 
 def digest(secret: str) -> str:

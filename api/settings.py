@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from core.codecs.registry import CodecConfig
+from core.codecs.registry import CodecConfig, CodecName
+from core.codecs.thing_model import property_maps
 from core.config import CommonSettings
 from core.errors import ConfigurationError
 from core.incidents.tokens import MIN_SECRET_LENGTH, PLACEHOLDER_SECRETS
-from ingest.settings import CodecName
-
-# Settings shared with ingest: the HTTP push endpoints decode with the same codec configuration.
-_CODEC_FIELDS = (
-    "ingest_codecs",
-    "ingest_max_payload_bytes",
-    "onenet_token",
-    "ctwing_property_maps",
-    "onenet_property_maps",
-)
 
 
 class ApiSettings(CommonSettings):
@@ -27,7 +16,8 @@ class ApiSettings(CommonSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65_535)
-    api_workers: int = Field(default=1, ge=1, le=64)
+    # Where people reach the API (links in messages and pages are built on it).
+    api_public_url: str = "http://127.0.0.1:8000"
     # Comma-separated addresses whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).
     api_forwarded_allow_ips: str = "127.0.0.1"
     api_pool_min: int = Field(default=1, ge=0, le=100)
@@ -37,7 +27,7 @@ class ApiSettings(CommonSettings):
     api_cors_origins: list[str] = Field(default_factory=list)
 
     # Login tokens: HMAC-signed (HS256) JWTs, checked against the user row on every request.
-    api_token_secret: SecretStr = SecretStr("development-only-secret")
+    api_secret: SecretStr = SecretStr("development-only-secret")
     api_token_ttl_s: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
     # None: Secure cookies everywhere except in development (plain http on a laptop).
     api_cookie_secure: bool | None = None
@@ -45,9 +35,12 @@ class ApiSettings(CommonSettings):
     # the window lock that pair out until the window ends.
     api_login_max_failures: int = Field(default=5, ge=1, le=1000)
     api_login_window_s: int = Field(default=900, ge=1)
-    # Argon2id cost (RFC 9106's second recommendation by default); tests lower the memory.
+    # Argon2id cost: 3 passes over 64 MiB, one lane (RFC 9106's second recommendation with one
+    # lane); tests lower the memory.
     api_argon2_time_cost: int = Field(default=3, ge=1, le=20)
     api_argon2_memory_kib: int = Field(default=65_536, ge=1024, le=4 * 1024 * 1024)
+    # Hashes computed at once by one process (memory_kib each); more logins queue.
+    api_argon2_max_parallel: int = Field(default=2, ge=1, le=64)
     api_readyz_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     # Acknowledge links of the alerts (relative pages); the same secret as alerting's.
@@ -64,6 +57,13 @@ class ApiSettings(CommonSettings):
     ctwing_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     onenet_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
+    @field_validator("api_public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
     @field_validator("api_cors_origins")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
@@ -74,7 +74,7 @@ class ApiSettings(CommonSettings):
 
     @model_validator(mode="after")
     def _secrets(self) -> ApiSettings:
-        for name in ("api_token_secret", "ack_secret"):
+        for name in ("api_secret", "ack_secret"):
             secret: SecretStr = getattr(self, name)
             check_secret(secret.get_secret_value(), self.environment, f"SMOKEWATCH_{name.upper()}")
         return self
@@ -86,15 +86,25 @@ class ApiSettings(CommonSettings):
             return self.environment != "development"
         return self.api_cookie_secure
 
-    def codec_config(self) -> CodecConfig:
-        """The push codecs' configuration, validated exactly as ingest validates it."""
-        from ingest.settings import IngestSettings
+    @field_validator("ctwing_property_maps", "onenet_property_maps")
+    @classmethod
+    def _known_fields(
+        cls, value: dict[str, dict[str, list[str]]]
+    ) -> dict[str, dict[str, list[str]]]:
+        property_maps(value)  # fail at start-up on an unknown field name
+        return value
 
-        values: dict[str, Any] = {name: getattr(self, name) for name in _CODEC_FIELDS}
-        ingest = IngestSettings(
-            environment=self.environment, database_url=self.database_url, **values
+    def codec_config(self) -> CodecConfig:
+        """The push codecs' configuration, built as ingest builds it (same variables)."""
+        token = self.onenet_token.get_secret_value() if self.onenet_token else None
+        return CodecConfig(
+            onenet_token=token,
+            # As in ingest: only development accepts unsigned OneNET pushes without a token.
+            onenet_verify=token is not None or self.environment != "development",
+            max_bytes=self.ingest_max_payload_bytes,
+            ctwing_property_maps=property_maps(self.ctwing_property_maps),
+            onenet_property_maps=property_maps(self.onenet_property_maps),
         )
-        return ingest.codec_config()
 
 
 def check_secret(secret: str, environment: str, variable: str) -> str:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import socket
-from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from core.codecs.registry import CodecConfig
-from core.codecs.thing_model import PropertyMap
+from core.codecs.registry import CodecConfig, CodecName
+from core.codecs.thing_model import PropertyMap, property_maps
 from core.config import CommonSettings
 from core.errors import ConfigurationError
-
-CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
 
 
 def _default_client_id() -> str:
@@ -97,12 +93,4 @@ class IngestSettings(CommonSettings):
 
 def _maps(raw: dict[str, dict[str, list[str]]]) -> dict[str, PropertyMap]:
     """Named fields replace the defaults' names for that field; the others keep the defaults."""
-    known = {f.name for f in dataclasses.fields(PropertyMap)}
-    out: dict[str, PropertyMap] = {}
-    for product, fields in raw.items():
-        unknown = set(fields) - known
-        if unknown:
-            raise ValueError(f"unknown property map fields for {product}: {sorted(unknown)}")
-        names = {k: tuple(n.lower() for n in v) for k, v in fields.items()}
-        out[product] = PropertyMap(**names)
-    return out
+    return property_maps(raw)

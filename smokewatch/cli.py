@@ -120,8 +120,19 @@ def api(host: str | None, port: int | None) -> None:
 @click.option("--org", "org_code", help="Code of the organisation the user is scoped to.")
 @click.option("--name", default="", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--password",
+    "password_arg",
+    help="The password itself (scripts only: other users of the machine can see it).",
+)
 def add_user(
-    username: str, role: str, org_code: str | None, name: str, password_stdin: bool
+    *,
+    username: str,
+    role: str,
+    org_code: str | None,
+    name: str,
+    password_stdin: bool,
+    password_arg: str | None,
 ) -> None:
     """Create a user (an administrator without --org sees the whole system)."""
     import sys
@@ -133,7 +144,9 @@ def add_user(
 
     settings = ApiSettings()
     setup_logging(settings)
-    if password_stdin:
+    if password_arg is not None:
+        password = password_arg
+    elif password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)

@@ -62,7 +62,7 @@ def make_api_settings(database_url: str, mqtt_url: str, **overrides: Any) -> Api
         "environment": "test",
         "database_url": database_url,
         "mqtt_url": mqtt_url,
-        "api_token_secret": TEST_TOKEN_SECRET,
+        "api_secret": TEST_TOKEN_SECRET,
         "ack_secret": TEST_ACK_SECRET,
         "api_cookie_secure": False,
         "api_argon2_time_cost": 1,
@@ -201,7 +201,7 @@ class ApiWorld:
         token, _ = issue_token(
             user_id=user_id,
             version=0,
-            secret=self.settings.api_token_secret.get_secret_value(),
+            secret=self.settings.api_secret.get_secret_value(),
             ttl_s=self.settings.api_token_ttl_s,
         )
         headers = {"Authorization": f"Bearer {token}"}

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
-from api.security import issue_token
+from api.app import create_app
+from api.deps import RelativeDep
+from api.errors import Unavailable
+from api.security import Passwords, digest, issue_token, new_link_token
+from core.incidents.tokens import make_ack_token
 from tests.api_support import ApiWorld
 
 ME = "/api/v1/me"
@@ -57,7 +62,7 @@ def test_read_me_expired_token_is_401(api_client: TestClient, api: ApiWorld) -> 
     token, _ = issue_token(
         user_id=user.id,
         version=0,
-        secret=api.settings.api_token_secret.get_secret_value(),
+        secret=api.settings.api_secret.get_secret_value(),
         ttl_s=60,
         now=datetime.now(UTC) - timedelta(hours=1),
     )
@@ -140,3 +145,102 @@ def test_read_me_revoked_expired_or_wrong_api_key_is_401(
     for key in (revoked, expired, tampered, "swk_nonsense"):
         assert api_client.get(ME, headers={"X-API-Key": key}).status_code == 401, key
     assert api_client.get(ME, headers={"X-API-Key": good}).status_code == 200
+
+
+def relative_world(api: ApiWorld) -> dict[str, int]:
+    """A household with a contact, a device and an open fire incident."""
+    site = api.db.execute(
+        "INSERT INTO sites (org_id, kind, category, name, address) "
+        "VALUES (%s, 'household', 'elderly_alone', '李家', '东村1号') RETURNING id",
+        (api.tree().grid.id,),
+    ).fetchone()
+    assert site is not None
+    contact = api.db.execute(
+        "INSERT INTO contacts (site_id, name, role) VALUES (%s, '李明', 'family') RETURNING id",
+        (site["id"],),
+    ).fetchone()
+    assert contact is not None
+    api.db.execute(
+        "INSERT INTO devices (id, model_code, site_id) VALUES ('NZ-R1', 'sw-native-1', %s)",
+        (site["id"],),
+    )
+    incident = api.db.execute(
+        "INSERT INTO incidents (device_id, site_id, kind, priority, opened_at, last_event_at) "
+        "VALUES ('NZ-R1', %s, 'fire', 1, now(), now()) RETURNING id",
+        (site["id"],),
+    ).fetchone()
+    assert incident is not None
+    return {"site": site["id"], "contact": contact["id"], "incident": incident["id"]}
+
+
+def relative_client(api: ApiWorld) -> TestClient:
+    """The app with one extra route that shows what RelativeDep resolved."""
+    app = create_app(api.settings)
+
+    @app.get("/t/{token}")
+    def show(caller: RelativeDep) -> dict[str, object]:
+        return {"kind": caller.kind, "role": caller.role, "site_id": caller.site_id,
+                "contact_id": caller.contact_id, "incident_id": caller.incident_id,
+                "scope": caller.scope_like()}  # fmt: skip
+
+    return TestClient(app)
+
+
+def test_relative_caller_from_alert_link_and_personal_link(api: ApiWorld) -> None:
+    world = relative_world(api)
+    secret = api.settings.ack_secret.get_secret_value()
+    ack = make_ack_token(incident_id=world["incident"], contact_id=world["contact"],
+                         secret=secret, ttl=timedelta(hours=1))  # fmt: skip
+    personal = new_link_token()
+    api.db.execute(
+        "INSERT INTO relative_links (token_hash, contact_id, site_id, expires_at) "
+        "VALUES (%s, %s, %s, now() + interval '30 days')",
+        (digest(personal), world["contact"], world["site"]),
+    )
+    with relative_client(api) as client:
+        by_alert = client.get(f"/t/{ack}").json()
+        assert by_alert == {"kind": "relative", "role": "relative", "site_id": world["site"],
+                            "contact_id": world["contact"], "incident_id": world["incident"],
+                            "scope": []}  # fmt: skip
+        by_link = client.get(f"/t/{personal}").json()
+        assert by_link["site_id"] == world["site"] and by_link["incident_id"] is None
+
+
+def test_relative_caller_bad_links_are_404(api: ApiWorld) -> None:
+    world = relative_world(api)
+    expired_ack = make_ack_token(incident_id=world["incident"], contact_id=world["contact"],
+                                 secret=api.settings.ack_secret.get_secret_value(),
+                                 ttl=timedelta(seconds=1),
+                                 now=datetime.now(UTC) - timedelta(hours=1))  # fmt: skip
+    forged = make_ack_token(incident_id=world["incident"], contact_id=world["contact"],
+                            secret="forged-" + "q" * 40, ttl=timedelta(hours=1))  # fmt: skip
+    revoked, expired = new_link_token(), new_link_token()
+    api.db.execute(
+        "INSERT INTO relative_links (token_hash, contact_id, site_id, expires_at, revoked_at) "
+        "VALUES (%s, %s, %s, now() + interval '1 day', now()), "
+        "(%s, %s, %s, now() - interval '1 second', NULL)",
+        (digest(revoked), world["contact"], world["site"],
+         digest(expired), world["contact"], world["site"]),
+    )  # fmt: skip
+    with relative_client(api) as client:
+        for token in (expired_ack, forged, revoked, expired, "nonsense", "x" * 300):
+            response = client.get(f"/t/{token}")
+            assert response.status_code == 404, token
+            assert response.json()["error"]["code"] == "not_found"
+
+
+def test_read_root_redirects_to_docs(api_client: TestClient) -> None:
+    response = api_client.get("/", follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == "/docs"
+
+
+def test_hash_password_all_slots_busy_is_unavailable() -> None:
+    passwords = Passwords(time_cost=1, memory_kib=8192, max_parallel=1, wait_s=0.05)
+    stored = passwords.hash("a long enough password")
+    assert passwords.verify(stored, "a long enough password")
+    assert passwords._slots.acquire(timeout=1)  # another login holds the only slot
+    try:
+        with pytest.raises(Unavailable):
+            passwords.verify(stored, "a long enough password")
+    finally:
+        passwords._slots.release()

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import httpx
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from core.localservers import LocalMosquitto
 from tests.api_support import ApiWorld, free_port, make_api_settings
+from tests.support import wait_until
 
 
 def assert_error(body: dict, code: str) -> None:  # type: ignore[type-arg]
@@ -78,3 +84,37 @@ def test_read_openapi_declares_security_schemes(api_client: TestClient) -> None:
     assert {"HTTPBearer", "APIKeyHeader", "APIKeyCookie"} <= set(
         schema["components"]["securitySchemes"]
     )
+
+
+def test_create_push_stored_in_inbox(api_client: TestClient, api: ApiWorld) -> None:
+    """The HTTP push router of issue 6 is mounted: a push is committed before the 200."""
+    response = api_client.post("/ingest/ctwing", content=b'{"deviceId": "x"}')
+    assert response.status_code == 200 and response.text == "ok"
+    row = api.db.execute("SELECT codec, body FROM push_inbox").fetchone()
+    assert (
+        row is not None and row["codec"] == "ctwing" and bytes(row["body"]) == b'{"deviceId": "x"}'
+    )
+    unknown = api_client.post("/ingest/nope", content=b"{}")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+
+
+def test_serve_api_command_answers_health(database_url: str, mqtt_broker: LocalMosquitto) -> None:
+    port = free_port()
+    env = {"SMOKEWATCH_DATABASE_URL": database_url, "SMOKEWATCH_MQTT_URL": mqtt_broker.url,
+           "SMOKEWATCH_ENVIRONMENT": "development", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smokewatch", "api", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+
+        def ready() -> int:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
+            except httpx.HTTPError:
+                return 0
+
+        assert wait_until(lambda: ready() == 200, timeout=30)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

@@ -53,7 +53,7 @@ def fresh_headers(api: ApiWorld, admin: ApiUser) -> dict[str, str]:
     token, _ = issue_token(
         user_id=admin.id,
         version=row["token_version"],
-        secret=api.settings.api_token_secret.get_secret_value(),
+        secret=api.settings.api_secret.get_secret_value(),
         ttl_s=600,
     )
     return {"Authorization": f"Bearer {token}"}

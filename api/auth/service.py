@@ -11,6 +11,7 @@ import psycopg
 from api.auth.schemas import LoginCreate, MeRead, OrganisationBrief, TokenRead, UserBrief
 from api.deps import Caller
 from api.errors import TooManyRequests, Unauthorized
+from api.metrics import LOGIN_FAILURES
 from api.security import Passwords, issue_token
 from api.settings import ApiSettings
 from core.db import load_queries
@@ -40,11 +41,14 @@ def create_token(
         and throttle["failures"] >= settings.api_login_max_failures
     ):
         retry = max(1, int((throttle["window_end"] - _now(conn)).total_seconds()))
+        LOGIN_FAILURES.inc()
         log.warning("login throttled for %s from %s", credentials.username, client_ip)
         raise TooManyRequests(headers={"Retry-After": str(retry)})
     user = conn.execute(Q["user_for_login"], keys).fetchone()
     ok = passwords.verify(user["password_hash"] if user else None, credentials.password)
     if not ok or user is None or not user["active"]:
+        LOGIN_FAILURES.inc()
+        conn.execute(Q["purge_login_failures"], keys)  # bounded: only this window's rows stay
         conn.execute(Q["record_login_failure"], keys)
         conn.commit()  # the failure counts even though the request ends in an error
         raise Unauthorized("wrong username or password")
@@ -56,7 +60,7 @@ def create_token(
     token, claims = issue_token(
         user_id=user["id"],
         version=user["token_version"],
-        secret=settings.api_token_secret.get_secret_value(),
+        secret=settings.api_secret.get_secret_value(),
         ttl_s=settings.api_token_ttl_s,
     )
     return TokenRead(

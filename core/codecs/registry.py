@@ -47,6 +47,8 @@ from core.records import Event, Reading, Record
 
 State = Mapping[str, Any]
 Transport = Literal["mqtt", "http"]
+# The vendor codecs a service may enable (SMOKEWATCH_INGEST_CODECS).
+CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ case-insensitively.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -134,3 +135,17 @@ def _measurements(lowered: Mapping[str, Any], pmap: PropertyMap, telemetry: Tele
         number = as_number(lowered.get(name))
         if number is not None and 0.0 <= number <= 100.0:
             telemetry.smoke_obscuration = number
+
+
+def property_maps(raw: Mapping[str, Mapping[str, list[str]]]) -> dict[str, PropertyMap]:
+    """Per-product maps from settings: named fields replace the defaults' names for that field,
+    the others keep the defaults; an unknown field name is a ValueError (fail at start-up)."""
+    known = {f.name for f in dataclasses.fields(PropertyMap)}
+    out: dict[str, PropertyMap] = {}
+    for product, fields in raw.items():
+        unknown = set(fields) - known
+        if unknown:
+            raise ValueError(f"unknown property map fields for {product}: {sorted(unknown)}")
+        names = {k: tuple(n.lower() for n in v) for k, v in fields.items()}
+        out[product] = PropertyMap(**names)
+    return out
