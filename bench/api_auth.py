@@ -17,7 +17,7 @@ ACK_SECRET = "bench-ack-secret-" + "y" * 32
 def api_environment() -> dict[str, str]:
     """Settings the benchmark's API process needs to accept the token below."""
     return {
-        "SMOKEWATCH_API_TOKEN_SECRET": TOKEN_SECRET,
+        "SMOKEWATCH_API_SECRET": TOKEN_SECRET,
         "SMOKEWATCH_ACK_SECRET": ACK_SECRET,
         "SMOKEWATCH_API_POOL_MAX": "10",
     }

@@ -1,18 +1,6 @@
 -- A relative's view of one household, reached by a signed alert link or a personal link.
 -- Every query is keyed by the household's site id: nothing of another household can appear.
 
--- name: personal_link
-SELECT l.id, l.site_id, l.contact_id, c.name AS contact_name
-FROM relative_links l
-JOIN contacts c ON c.id = l.contact_id
-WHERE l.token_hash = %(token_hash)s AND l.revoked_at IS NULL AND l.expires_at > now();
-
--- name: touch_link
-UPDATE relative_links SET last_used_at = now() WHERE id = %(id)s;
-
--- name: incident_site
-SELECT i.site_id FROM incidents i WHERE i.id = %(id)s;
-
 -- name: current_incident
 -- The household's open incident, fire first; else the latest one of the last 24 hours.
 SELECT i.id

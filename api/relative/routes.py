@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from fastapi import APIRouter
 
-from api.deps import ConnDep, SettingsDep
+from api.deps import ConnDep, RelativeDep, SettingsDep
 from api.errors import BadRequest, Conflict
 from api.relative import service
 from api.relative.schemas import RelativeResolve, RelativeView
@@ -27,30 +27,30 @@ def lifecycle_errors() -> Iterator[None]:
 
 
 @router.get("/{token}", response_model=RelativeView)
-def read_household(token: str, conn: ConnDep, settings: SettingsDep) -> RelativeView:
+def read_household(token: str, conn: ConnDep, caller: RelativeDep) -> RelativeView:
     """The alert (if any), the household and its detectors; 404 for any invalid link."""
-    grant = service.grant_for(conn, token=token, ack_secret=settings.ack_secret.get_secret_value())
+    grant = service.grant_for(caller, token=token)
     return RelativeView.model_validate(service.view(conn, grant))
 
 
 @router.post("/{token}/acknowledge", response_model=RelativeView)
 def acknowledge_household_incident(
-    token: str, conn: ConnDep, settings: SettingsDep
+    token: str, conn: ConnDep, caller: RelativeDep, settings: SettingsDep
 ) -> RelativeView:
     """I have seen it and I am dealing with it: pending pages stop."""
     secret = settings.ack_secret.get_secret_value()
-    grant = service.grant_for(conn, token=token, ack_secret=secret)
+    grant = service.grant_for(caller, token=token)
     with lifecycle_errors():
         return RelativeView.model_validate(service.acknowledge(conn, grant, ack_secret=secret))
 
 
 @router.post("/{token}/resolve", response_model=RelativeView)
 def resolve_household_incident(
-    token: str, body: RelativeResolve, conn: ConnDep, settings: SettingsDep
+    token: str, body: RelativeResolve, conn: ConnDep, caller: RelativeDep, settings: SettingsDep
 ) -> RelativeView:
     """It is over: real fire, false alarm (with its cause), test or device fault."""
     secret = settings.ack_secret.get_secret_value()
-    grant = service.grant_for(conn, token=token, ack_secret=secret)
+    grant = service.grant_for(caller, token=token)
     with lifecycle_errors():
         view = service.resolve(
             conn, grant, ack_secret=secret, outcome=body.outcome, cause=body.false_alarm_cause,

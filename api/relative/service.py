@@ -1,7 +1,8 @@
 """A relative's household through a link: the signed alert link or a personal relative link.
 
-The token decides the household (the alert's incident's site, or the link's site) and every
-query after that is keyed by that one site id; nothing the token does not name is reachable.
+api.deps.relative_caller checks the token (404 for anything invalid) and names the household
+(the alert's incident's site, or the link's site); every query here is keyed by that one site
+id, so nothing the token does not name is reachable.
 """
 
 from __future__ import annotations
@@ -12,19 +13,17 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from api.deps import Caller
 from api.incidents.service import read_incident
-from api.security import digest
 from api.visibility import NotVisible
 from core.db import load_queries
 from core.incidents import (
     FalseAlarmCause,
-    InvalidToken,
     Outcome,
     acknowledge_by_link,
     acknowledge_incident,
     resolve_by_link,
     resolve_incident,
-    verify_ack_token,
 )
 
 Q = load_queries("api.relative", "queries.sql")
@@ -50,30 +49,16 @@ def _cur(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Row]:
     return conn.cursor(row_factory=dict_row)
 
 
-def _is_alert_token(token: str) -> bool:
-    return token.count(".") == 3
-
-
-def grant_for(conn: psycopg.Connection[Any], *, token: str, ack_secret: str) -> Grant:
-    """Check the link; :class:`NotVisible` for anything invalid, expired or revoked."""
-    cur = _cur(conn)
-    if _is_alert_token(token):
-        try:
-            claim = verify_ack_token(token, secret=ack_secret)
-        except InvalidToken as exc:
-            raise NotVisible("link") from exc
-        row = cur.execute(Q["incident_site"], {"id": claim.incident_id}).fetchone()
-        if row is None or row["site_id"] is None:
-            raise NotVisible("link")
-        return Grant(
-            int(row["site_id"]), claim.contact_id, claim.incident_id, "", alert_token=token
-        )
-    link = cur.execute(Q["personal_link"], {"token_hash": digest(token)}).fetchone()
-    if link is None:
+def grant_for(caller: Caller, *, token: str) -> Grant:
+    """What the relative behind ``token`` (resolved by api.deps.relative_caller) may do."""
+    if caller.site_id is None or caller.contact_id is None:
         raise NotVisible("link")
-    cur.execute(Q["touch_link"], {"id": link["id"]})
     return Grant(
-        int(link["site_id"]), int(link["contact_id"]), None, f"{link['contact_name']} (亲属链接)"
+        site_id=caller.site_id,
+        contact_id=caller.contact_id,
+        incident_id=caller.incident_id,
+        actor=f"{caller.name} (link)",
+        alert_token=token if caller.incident_id is not None else None,
     )
 
 
