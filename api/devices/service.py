@@ -249,6 +249,8 @@ def replace_device(
         raise Conflict("the device was already removed")
     if data.new_id == device_id:
         raise BadRequest("a device cannot replace itself")
+    if old["site_id"] is None:
+        raise Conflict("the device is not bound to a site; bind the new one instead")
     secret: MqttCredentials | None = None
     if data.model_code is not None:
         secret = _insert(
