@@ -276,9 +276,14 @@ def replace_device(
             "actor": actor,
         },
     )
-    conn.execute(Q["remove_device"], {"device_id": device_id})
-    credentials.revoke(conn, device_id=device_id, issuer=issuer)
-    detail = {"old": device_id, "new": data.new_id, "room": old["room"], "reason": data.reason}
+    closed = _retire(conn, device_id=device_id, issuer=issuer, reason="device_replaced")
+    detail = {
+        "old": device_id,
+        "new": data.new_id,
+        "room": old["room"],
+        "reason": data.reason,
+        "closed_work_orders": closed,
+    }
     for subject in (device_id, data.new_id):
         log_registry(
             conn,
@@ -295,6 +300,19 @@ def replace_device(
     )
 
 
+def _retire(
+    conn: psycopg.Connection[Any], *, device_id: str, issuer: Issuer, reason: str
+) -> list[int]:
+    """Removed: no longer watched, credentials revoked, open work orders closed."""
+    conn.execute(Q["remove_device"], {"device_id": device_id})
+    conn.execute(Q["retire_state"], {"device_id": device_id})
+    credentials.revoke(conn, device_id=device_id, issuer=issuer)
+    closed = conn.execute(
+        Q["close_work_orders"], {"device_id": device_id, "reason": reason}
+    ).fetchall()
+    return [int(r["id"]) for r in closed]
+
+
 def remove_device(
     conn: psycopg.Connection[Any],
     *,
@@ -307,14 +325,13 @@ def remove_device(
     """Take a detector out of service: status removed, credentials revoked, history kept."""
     device = _lock(conn, scope=scope, device_id=device_id)
     if device["status"] != "removed":
-        conn.execute(Q["remove_device"], {"device_id": device_id})
-        credentials.revoke(conn, device_id=device_id, issuer=issuer)
+        closed = _retire(conn, device_id=device_id, issuer=issuer, reason="device_removed")
         log_registry(
             conn,
             action="device_removed",
             actor=actor,
             site_id=device["site_id"],
             device_id=device_id,
-            detail={"reason": data.reason, "room": device["room"]},
+            detail={"reason": data.reason, "room": device["room"], "closed_work_orders": closed},
         )
     return read_device(conn, scope=scope, device_id=device_id)
