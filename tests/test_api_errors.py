@@ -118,3 +118,14 @@ def test_serve_api_command_answers_health(database_url: str, mqtt_broker: LocalM
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_responses_carry_security_headers(api_client: TestClient, api: ApiWorld) -> None:
+    me = api_client.get("/api/v1/me", headers=api.admin_headers())
+    missing = api_client.get("/api/v1/nothing")
+    for response in (me, missing):
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["cache-control"] == "no-store"
+    assert "cache-control" not in api_client.get("/healthz").headers

@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
 
 from api.app import create_app
 from api.security import issue_token
@@ -66,7 +65,11 @@ def check_response(api_client: TestClient, case: Any, headers: dict[str, str]) -
     if isinstance(kwargs.get("data"), bytes | str):  # raw bodies: httpx's name is content
         kwargs["content"] = kwargs.pop("data")
     response = api_client.request(**kwargs)
-    case.validate_response(response, checks=[not_a_server_error])
+    # Checked here rather than with schemathesis' not_a_server_error, which reads the request
+    # back: a multipart request's body is a consumed stream by then.
+    assert response.status_code < 500, (
+        f"{kwargs['method']} {kwargs['url']} -> {response.status_code}: {response.text[:500]}"
+    )
     is_json = response.headers.get("content-type", "").startswith("application/json")
     if 400 <= response.status_code < 500 and is_json:
         error = response.json().get("error")
