@@ -194,6 +194,16 @@ def test_remove_device_revokes_credentials_keeps_history(
         headers=installer,
     )
 
+    api.db.execute(
+        "UPDATE device_state SET online = true, last_seen = now(), "
+        "offline_deadline = now() + interval '1 hour' WHERE device_id = 'NZ-GONE'"
+    )
+    api.db.execute(
+        "INSERT INTO work_orders (device_id, site_id, kind, opened_at, last_event_at) "
+        "VALUES ('NZ-GONE', %s, 'low_battery', now(), now())",
+        (site_id,),
+    )
+
     assert api_client.delete("/api/v1/devices/NZ-GONE", headers=installer).status_code == 403
     removed = api_client.request(
         "DELETE", "/api/v1/devices/NZ-GONE", json={"reason": "住户搬走"}, headers=operator
@@ -206,6 +216,14 @@ def test_remove_device_revokes_credentials_keeps_history(
         "SELECT revoked_at FROM device_credentials WHERE device_id = 'NZ-GONE'"
     ).fetchone()
     assert row is not None and row["revoked_at"] is not None
+    state = api.db.execute(
+        "SELECT online, offline_deadline FROM device_state WHERE device_id = 'NZ-GONE'"
+    ).fetchone()
+    assert state == {"online": False, "offline_deadline": None}, "the watchdog leaves it alone"
+    order = api.db.execute(
+        "SELECT status, closed_reason FROM work_orders WHERE device_id = 'NZ-GONE'"
+    ).fetchone()
+    assert order == {"status": "closed", "closed_reason": "device_removed"}
     assert api_client.get("/api/v1/devices", headers=operator).json()["total"] == 0
     listed = api_client.get(
         "/api/v1/devices", params={"include_removed": True}, headers=operator

@@ -159,3 +159,36 @@ def test_read_roster_template_is_importable(api_client: TestClient, api: ApiWorl
         headers=headers,
     ).json()
     assert [(p["row"], p["field"]) for p in report["rejected"]] == [(2, "village")]
+
+
+def test_import_roster_channel_templates_make_contacts_pageable(
+    api_client: TestClient, api: ApiWorld
+) -> None:
+    headers = api.headers("operator", org=api.tree().sub_district)
+    sms = "aliyunsms://KeyId:KeySecret@SMS_1/{phone}?sign=南张消防"
+    voice = "alivoice://KeyId:KeySecret@TTS_1/{phone}?show=05371234567"
+    content = (DATA / "roster_good.csv").read_bytes()
+
+    response = api_client.post(
+        "/api/v1/roster/import",
+        files={"file": ("roster_good.csv", content, "text/csv")},
+        data={"channel_templates": [sms, voice]},
+        headers=headers,
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] is True
+    row = api.db.execute("SELECT channels FROM contacts WHERE phone = '13800000002'").fetchone()
+    assert row is not None
+    assert row["channels"] == [
+        sms.replace("{phone}", "13800000002"),
+        voice.replace("{phone}", "13800000002"),
+    ]
+    no_slot = api_client.post(
+        "/api/v1/roster/import",
+        files={"file": ("roster_good.csv", content, "text/csv")},
+        data={"channel_templates": ["aliyunsms://KeyId:KeySecret@SMS_1/13800000000"]},
+        headers=headers,
+    )
+    assert no_slot.status_code == 400
+    assert "{phone}" in no_slot.json()["error"]["message"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from api.commissioning import service
 from api.commissioning.schemas import CommissioningCreate, CommissioningRead
@@ -33,9 +33,20 @@ def create_commissioning(
 
 @router.get("/{device_id}/commissioning/{session_id}", response_model=CommissioningRead)
 def read_commissioning(
-    device_id: str, session_id: int, caller: FieldWorker, conn: ConnDep
+    device_id: str,
+    session_id: int,
+    caller: FieldWorker,
+    conn: ConnDep,
+    wait_s: Annotated[float, Query(ge=0, le=20, description="long-poll up to this long")] = 0,
 ) -> CommissioningRead:
-    """waiting, then passed or failed with checks in Chinese and English (poll every 1-2 s)."""
+    """waiting, then passed or failed with checks in Chinese and English.
+
+    Poll every 1-2 s, or long-poll with ``wait_s`` (answers as soon as the state changes).
+    """
     return service.read_commissioning(
-        conn, scope=caller.scope_like(), device_id=device_id, session_id=session_id
+        conn,
+        scope=caller.scope_like(),
+        device_id=device_id,
+        session_id=session_id,
+        wait_s=wait_s,
     )

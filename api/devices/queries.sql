@@ -108,3 +108,15 @@ WHERE id = %(device_id)s
 
 -- name: org_in_scope
 SELECT o.path FROM organisations o WHERE o.id = %(org_id)s AND o.path LIKE ANY(%(scope)s)
+
+-- name: retire_state
+-- A removed detector leaves the watchdog's view (its partial index is WHERE online): silence
+-- from a detector in a drawer is not an outage.
+UPDATE device_state SET online = false, offline_deadline = NULL, updated_at = clock_timestamp()
+WHERE device_id = %(device_id)s
+
+-- name: close_work_orders
+-- Maintenance of a detector that is gone is moot (a replacement has its own state).
+UPDATE work_orders SET status = 'closed', closed_at = clock_timestamp(), closed_reason = %(reason)s
+WHERE device_id = %(device_id)s AND status = 'open'
+RETURNING id

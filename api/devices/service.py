@@ -249,6 +249,8 @@ def replace_device(
         raise Conflict("the device was already removed")
     if data.new_id == device_id:
         raise BadRequest("a device cannot replace itself")
+    if old["site_id"] is None:
+        raise Conflict("the device is not bound to a site; bind the new one instead")
     secret: MqttCredentials | None = None
     if data.model_code is not None:
         secret = _insert(
@@ -274,9 +276,14 @@ def replace_device(
             "actor": actor,
         },
     )
-    conn.execute(Q["remove_device"], {"device_id": device_id})
-    credentials.revoke(conn, device_id=device_id, issuer=issuer)
-    detail = {"old": device_id, "new": data.new_id, "room": old["room"], "reason": data.reason}
+    closed = _retire(conn, device_id=device_id, issuer=issuer, reason="device_replaced")
+    detail = {
+        "old": device_id,
+        "new": data.new_id,
+        "room": old["room"],
+        "reason": data.reason,
+        "closed_work_orders": closed,
+    }
     for subject in (device_id, data.new_id):
         log_registry(
             conn,
@@ -293,6 +300,19 @@ def replace_device(
     )
 
 
+def _retire(
+    conn: psycopg.Connection[Any], *, device_id: str, issuer: Issuer, reason: str
+) -> list[int]:
+    """Removed: no longer watched, credentials revoked, open work orders closed."""
+    conn.execute(Q["remove_device"], {"device_id": device_id})
+    conn.execute(Q["retire_state"], {"device_id": device_id})
+    credentials.revoke(conn, device_id=device_id, issuer=issuer)
+    closed = conn.execute(
+        Q["close_work_orders"], {"device_id": device_id, "reason": reason}
+    ).fetchall()
+    return [int(r["id"]) for r in closed]
+
+
 def remove_device(
     conn: psycopg.Connection[Any],
     *,
@@ -305,14 +325,13 @@ def remove_device(
     """Take a detector out of service: status removed, credentials revoked, history kept."""
     device = _lock(conn, scope=scope, device_id=device_id)
     if device["status"] != "removed":
-        conn.execute(Q["remove_device"], {"device_id": device_id})
-        credentials.revoke(conn, device_id=device_id, issuer=issuer)
+        closed = _retire(conn, device_id=device_id, issuer=issuer, reason="device_removed")
         log_registry(
             conn,
             action="device_removed",
             actor=actor,
             site_id=device["site_id"],
             device_id=device_id,
-            detail={"reason": data.reason, "room": device["room"]},
+            detail={"reason": data.reason, "room": device["room"], "closed_work_orders": closed},
         )
     return read_device(conn, scope=scope, device_id=device_id)

@@ -33,6 +33,14 @@ def create_import(
     caller: Manager,
     conn: ConnDep,
     dry_run: Annotated[bool, Form()] = False,
+    channel_templates: Annotated[
+        list[str] | None,
+        Form(
+            max_length=5,
+            description="Apprise URL templates with {phone}, e.g. the programme's SMS account; "
+            "each imported contact gets one channel per template",
+        ),
+    ] = None,
 ) -> RosterReport:
     """Validate every row; store all rows in one transaction, or none if any row is refused."""
     content = file.file.read(MAX_BYTES + 1)
@@ -45,6 +53,7 @@ def create_import(
         filename=file.filename or "",
         dry_run=dry_run,
         actor=actor(caller),
+        channel_templates=channel_templates,
     )
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import psycopg
 
+from api.contacts.channels import channel_problem
+from api.errors import BadRequest
 from api.registry_common import Scope, log_registry
 from api.roster.parser import RosterRow, read_roster
 from api.roster.schemas import AcceptedRow, RejectedField, RosterReport
@@ -44,6 +46,22 @@ class _Orgs:
         return None, f"{text!r} names {len(candidates)} places; use the code"
 
 
+PHONE_SLOT = "{phone}"
+_SAMPLE_PHONE = "13800000000"
+
+
+def check_channel_templates(templates: list[str]) -> list[str]:
+    """Apprise URL templates with ``{phone}`` (the programme's SMS and voice accounts)."""
+    cleaned = [t.strip() for t in templates if t.strip()]
+    for index, template in enumerate(cleaned, start=1):
+        if PHONE_SLOT not in template:
+            raise BadRequest(f"channel template {index} has no {PHONE_SLOT} slot")
+        problem = channel_problem(template.replace(PHONE_SLOT, _SAMPLE_PHONE))
+        if problem:
+            raise BadRequest(f"channel template {index}: {problem}")
+    return cleaned
+
+
 def import_roster(
     conn: psycopg.Connection[Any],
     *,
@@ -52,8 +70,13 @@ def import_roster(
     filename: str,
     dry_run: bool,
     actor: str | None,
+    channel_templates: list[str] | None = None,
 ) -> RosterReport:
-    """Validate every row; store everything only when no row was refused and not a dry run."""
+    """Validate every row; store everything only when no row was refused and not a dry run.
+
+    Each imported contact gets one channel per template, ``{phone}`` replaced by its number.
+    """
+    templates = check_channel_templates(channel_templates or [])
     _, rows = read_roster(content, filename=filename)
     orgs = _Orgs(
         [dict(r) for r in conn.execute(Q["organisations_in_scope"], {"scope": list(scope)})]
@@ -74,7 +97,7 @@ def import_roster(
     if store:
         with conn.transaction():
             for plan in accepted:
-                site_ids[plan.row] = _store(conn, plan, actor=actor)
+                site_ids[plan.row] = _store(conn, plan, actor=actor, templates=templates)
     return RosterReport(
         dry_run=dry_run,
         imported=store,
@@ -127,7 +150,9 @@ def _duplicates(conn: psycopg.Connection[Any], planned: list[PlannedSite]) -> li
     return problems
 
 
-def _store(conn: psycopg.Connection[Any], plan: PlannedSite, *, actor: str | None) -> int:
+def _store(
+    conn: psycopg.Connection[Any], plan: PlannedSite, *, actor: str | None, templates: list[str]
+) -> int:
     row = conn.execute(SITES["insert_site"], plan.site).fetchone()
     assert row is not None
     site_id = int(row["id"])
@@ -138,7 +163,7 @@ def _store(conn: psycopg.Connection[Any], plan: PlannedSite, *, actor: str | Non
                 **contact,
                 "site_id": site_id,
                 "org_id": None,
-                "channels": [],
+                "channels": [t.replace(PHONE_SLOT, contact["phone"]) for t in templates],
                 "quiet_hours_start": None,
                 "quiet_hours_end": None,
                 "locale": "zh-CN",
