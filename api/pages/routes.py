@@ -43,13 +43,14 @@ def _tile_origin(url: str | None) -> str:
     return f"{scheme}://{host}"
 
 
-def _page(name: str, settings: SettingsDep, *, private_url: bool = False) -> FileResponse:
+def _page(name: str, settings: SettingsDep) -> FileResponse:
     headers = {
         "Content-Security-Policy": _CSP.format(tiles=_tile_origin(settings.api_map_tile_url)),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-cache",
-        # A relative's URL carries a token: never send it to another site.
-        "Referrer-Policy": "no-referrer" if private_url else "same-origin",
+        # A relative's URL carries a token, and the board's map may load tiles from another
+        # site: no page sends its URL anywhere.
+        "Referrer-Policy": "no-referrer",
     }
     return FileResponse(
         HTML / f"{name}.html", media_type="text/html; charset=utf-8", headers=headers
@@ -83,7 +84,7 @@ def read_login(settings: SettingsDep) -> FileResponse:
 @router.get("/ui/relative/{token}")
 def read_relative(token: str, settings: SettingsDep) -> FileResponse:
     """A relative's page for the incident or household the token grants (checked by the API)."""
-    return _page("relative", settings, private_url=True)
+    return _page("relative", settings)
 
 
 @router.get("/a/{token}")
