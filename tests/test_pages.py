@@ -343,21 +343,33 @@ def test_show_login_page_in_both_languages(browser, api, api_settings, db) -> No
         tab.assert_no_script_errors()
 
 
-def test_show_board_map_over_configured_tiles(browser, api, api_settings, database_url, db) -> None:
+def test_show_board_map_over_configured_tiles_to_viewer(
+    browser, api, api_settings, database_url, db
+) -> None:
     with tile_server() as (template, requested):
         settings = api_settings.model_copy(
             update={"api_map_tile_url": template, "api_map_attribution": "© test tiles"}
         )
         with world(db, database_url, settings, browser) as (prog, base, _, open_tab):
-            user = operator_for(api, db, prog.sub_district)
+            viewer = api.create_user(
+                "viewer", org=org_of(db, prog.sub_district), name="区应急局 观察员"
+            )
             tab = open_tab(DESKTOP)
-            login(tab, base, user, next_path="/ui/board")
+            login(tab, base, viewer, next_path="/ui/board")
             tiles = tab.page.locator("#map g.tiles image")
             tiles.first.wait_for(state="attached")
             assert tab.page.locator("#map circle.site").count() == len(prog.houses)
             wait_for(lambda: len(requested) >= tiles.count())  # the page's CSP let them load
             assert all(path.endswith(".png") for path in requested)
             assert "© test tiles" in tab.page.inner_text("#map")
+            # Government read access: the alarm is shown, the buttons to act on it are not.
+            raise_event(db, prog.houses[5].device_id, "alarm")
+            row = board_row(tab, open_incident_id(db, prog.houses[5].device_id))
+            row.wait_for()
+            assert row.locator("[data-action='acknowledge']").is_hidden()
+            row.click()
+            tab.page.locator("#drawer-body[data-status='triggered']").wait_for()
+            assert tab.page.locator("#drawer-body .resolve-form").is_hidden()
             tab.assert_no_script_errors()
 
 

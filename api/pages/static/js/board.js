@@ -202,6 +202,12 @@ async function main() {
   } catch {
     return;
   }
+  if (me.role === "installer") {
+    location.assign("/ui/install"); // installers do not handle incidents
+    return;
+  }
+  // Viewers (government read access) see everything and act on nothing (board.css hides it).
+  document.body.dataset.role = me.role ?? "";
   $("#me").textContent = me.name ?? me.username ?? "";
   config = await pageConfig().catch(() => ({}));
   bindSiteSearch();
@@ -214,7 +220,10 @@ async function main() {
   tick();
   loadSide();
   setInterval(loadSide, 60_000);
-  setInterval(() => loadIncidents().catch(() => {}), 30_000); // a safety net for missed events
+  // A safety net for missed events; an expired session goes back to the login page.
+  setInterval(() => loadIncidents().catch((err) => {
+    if (err instanceof ApiError && err.status === 401) toLogin();
+  }), 30_000);
   document.body.dataset.ready = "1";
 }
 
