@@ -53,6 +53,8 @@ class ApiSettings(CommonSettings):
     api_map_tile_url: str | None = None
     api_map_attribution: str = ""
     api_map_max_zoom: int = Field(default=18, ge=1, le=22)
+    # What {s} in the tile URL takes in turn: "abc" for most servers, "01234567" for Tianditu.
+    api_map_subdomains: str = Field(default="abc", min_length=1, max_length=16)
 
     # Broker admin (Mosquitto dynamic security): when set, device credentials are mirrored.
     broker_admin_url: SecretStr | None = None

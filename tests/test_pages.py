@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from api.pages.routes import _tile_origin
 from core.incidents import make_ack_token
 from device_sim.detector import Detector
 from tests.alerting_support import (
@@ -379,6 +380,14 @@ def test_check_page_dictionaries_have_same_keys() -> None:
     keys = [set(re.findall(r'^\s+"([\w.]+)":', part, re.M)) for part in (zh, en.split("\n};")[0])]
     assert len(keys[0]) > 100
     assert keys[0] == keys[1], keys[0] ^ keys[1]
+
+
+def test_allow_tile_server_in_page_policy() -> None:
+    assert _tile_origin(None) == ""
+    assert _tile_origin(
+        "https://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=k"
+    ) == ("https://*.tianditu.gov.cn")
+    assert _tile_origin("http://127.0.0.1:8080/{z}/{x}/{y}.png") == "http://127.0.0.1:8080"
 
 
 def test_read_static_file_refuses_paths_outside(api_client) -> None:

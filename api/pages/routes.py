@@ -36,10 +36,13 @@ router = APIRouter(include_in_schema=False, tags=["pages"])
 
 
 def _tile_origin(url: str | None) -> str:
+    """The CSP source of the tile server: ``https://t{s}.example.cn/..`` -> ``https://*.example.cn``."""
     if not url or "://" not in url:
         return ""
     scheme, rest = url.split("://", 1)
-    host = rest.split("/", 1)[0].replace("{s}", "*")
+    host = rest.split("/", 1)[0]
+    if "{s}" in host:
+        host = "*." + host.split(".", 1)[1] if "." in host else "*"
     return f"{scheme}://{host}"
 
 
@@ -102,6 +105,7 @@ def read_ui_config(settings: SettingsDep) -> dict[str, object]:
         "map_tile_url": settings.api_map_tile_url,
         "map_attribution": settings.api_map_attribution,
         "map_max_zoom": settings.api_map_max_zoom,
+        "map_subdomains": settings.api_map_subdomains,
     }
 
 

@@ -36,8 +36,8 @@ function fitZoom(points, width, height) {
   return 1;
 }
 
-function tileUrl(template, z, x, y) {
-  const sub = "abc"[(x + y) % 3];
+function tileUrl(template, z, x, y, subdomains = "abc") {
+  const sub = subdomains[Math.abs(x + y) % subdomains.length];
   return template.replace("{z}", z).replace("{x}", x).replace("{y}", y).replace("{s}", sub);
 }
 
@@ -62,7 +62,7 @@ export function drawMap(container, sites, config = {}) {
       for (let tx = Math.floor(ox / TILE); tx <= Math.floor((ox + width) / TILE); tx += 1) {
         for (let ty = Math.floor(oy / TILE); ty <= Math.floor((oy + height) / TILE); ty += 1) {
           tiles.append(svg("image", {
-            href: tileUrl(config.map_tile_url, z, tx, ty),
+            href: tileUrl(config.map_tile_url, z, tx, ty, config.map_subdomains || "abc"),
             x: tx * TILE - ox, y: ty * TILE - oy, width: TILE, height: TILE,
           }));
         }
