@@ -35,8 +35,10 @@ function commissioningText(device) {
   return parts.filter(Boolean).join(" · ");
 }
 
-function section(title, ...content) {
-  return h("section", { class: "file-section" }, h("h3", {}, t(title)), ...content);
+function section(title, list) {
+  const empty = list.tagName !== "TABLE" && !list.children.length;
+  return h("section", { class: "file-section" }, h("h3", {}, t(title)),
+    empty ? h("p", { class: "muted" }, t("common.none")) : list);
 }
 
 export async function openSiteFile(siteId) {
