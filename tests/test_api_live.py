@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from psycopg.rows import dict_row
 
@@ -164,3 +165,39 @@ def test_live_hub_drops_subscriber_that_does_not_keep_up() -> None:
 
     assert slow_dropped and not fast_dropped
     assert outside_queued == 0
+
+
+def test_live_listener_reconnects_after_database_restart(
+    api: ApiWorld, api_server: str, pg_server: Any, fast_ping: None
+) -> None:
+    tree = api.tree()
+    home = household(
+        api.db.cursor(row_factory=dict_row), tree.village.id, tree.village.path, "东村", "r"
+    )
+    reader = SseReader(f"{api_server}/api/v1/live", api.headers("operator"))
+    try:
+        wait_for_frame(reader, lambda e, d: e == "comment" and d == "connected")
+        pg_server.restart()
+        # Stream survives (pings go on without the database); the listener comes back on its
+        # own: keep raising events until one arrives (bounded).
+        deadline = time.monotonic() + 30
+        arrived = False
+        while not arrived and time.monotonic() < deadline:
+            try:
+                with psycopg.connect(api.settings.database_url, autocommit=True) as conn:
+                    event_id = raise_event(conn, home.device_id, "fault", priority=3)
+            except psycopg.OperationalError:
+                time.sleep(0.2)
+                continue
+            try:
+                wait_for_frame(
+                    reader,
+                    lambda e, d, wanted=event_id: e == "event" and d["event_id"] == wanted,
+                    timeout=1.0,
+                )
+                arrived = True
+            except AssertionError:
+                continue
+        assert arrived, "no event arrived after the database restarted"
+    finally:
+        reader.close()

@@ -285,8 +285,9 @@ def test_device_readings_raw_are_in_range_and_scoped(db: Conn, world: World) -> 
         readings.device_status(db, scope=world.b.scope, device_id=world.a.device_id)
 
 
-def test_move_site_carries_incident_org(db: Conn, world: World) -> None:
+def test_move_site_carries_incident_and_work_order_org(db: Conn, world: World) -> None:
     incident = raise_alarm(db, world.a.device_id)
+    order = _work_order(db, world.a.device_id)
     org = db.execute("SELECT org_id FROM incidents WHERE id = %s", (incident,)).fetchone()
     assert org is not None and org["org_id"] == world.a.id
 
@@ -294,3 +295,5 @@ def test_move_site_carries_incident_org(db: Conn, world: World) -> None:
 
     moved = db.execute("SELECT org_id FROM incidents WHERE id = %s", (incident,)).fetchone()
     assert moved is not None and moved["org_id"] == world.b.id
+    total, items = work_orders.list_work_orders(db, scope=world.b.scope)
+    assert total == 1 and items[0]["id"] == order

@@ -52,7 +52,9 @@ def list_events(
         "cap": TOTAL_CAP + 1,
     }
     cur = conn.cursor(row_factory=dict_row)
-    items = cur.execute(Q["list_events"], params).fetchall()
-    counted = cur.execute(Q["count_events"], params).fetchone()
+    # Never a prepared (generic) plan: the optional filters are "IS NULL OR", and only a plan
+    # made for the actual values picks the device or site index over a day of the whole city.
+    items = cur.execute(Q["list_events"], params, prepare=False).fetchall()
+    counted = cur.execute(Q["count_events"], params, prepare=False).fetchone()
     total = int(counted["total"]) if counted else 0
     return min(total, TOTAL_CAP), total > TOTAL_CAP, items

@@ -56,7 +56,8 @@ def list_incidents(
             Q["list_incidents"],
             {
                 "scope": scope,
-                "status": status,
+                "open_only": status == "open",
+                "status": None if status == "open" else status,
                 "kind": kind,
                 "org_id": org_id,
                 "site_id": site_id,
@@ -68,6 +69,7 @@ def list_incidents(
                 "limit": limit,
                 "offset": offset,
             },
+            prepare=False,  # plans for the actual filters (see events/service.py)
         )
         .fetchone()
     )
@@ -83,6 +85,7 @@ def read_incident(conn: psycopg.Connection[Any], *, scope: list[str], incident_i
             Q["list_incidents"],
             {
                 "scope": scope,
+                "open_only": False,
                 "status": None,
                 "kind": None,
                 "org_id": None,

@@ -3,10 +3,11 @@
 
 -- name: list_work_orders
 WITH filtered AS (
-    SELECT w.*, o.path AS org_path
+    -- Narrow rows (id and sort keys) so counting and sorting thousands stays cheap; scope
+    -- through work_orders.org_id (the site's organisation, migration 0028).
+    SELECT w.id, w.opened_at, w.last_event_at, o.path AS org_path
     FROM work_orders w
-    JOIN sites s ON s.id = w.site_id
-    JOIN organisations o ON o.id = s.org_id
+    JOIN organisations o ON o.id = w.org_id
     WHERE o.path LIKE ANY(%(scope)s)
       AND (%(org_id)s::bigint IS NULL
            OR o.path LIKE (SELECT path FROM organisations WHERE id = %(org_id)s) || '%%')
@@ -17,14 +18,17 @@ WITH filtered AS (
       AND (%(id)s::bigint IS NULL OR w.id = %(id)s)
 ),
 page AS (
-    SELECT * FROM filtered f
-    ORDER BY
-        CASE WHEN %(sort)s = 'opened_at' THEN f.opened_at END ASC,
-        CASE WHEN %(sort)s = '-opened_at' THEN f.opened_at END DESC,
-        CASE WHEN %(sort)s = 'last_event_at' THEN f.last_event_at END ASC,
-        CASE WHEN %(sort)s = '-last_event_at' THEN f.last_event_at END DESC,
-        f.id DESC
-    LIMIT %(limit)s OFFSET %(offset)s
+    -- Sort and cut the narrow rows first, then read the page's full rows.
+    SELECT w.*, f.org_path
+    FROM (SELECT * FROM filtered f
+          ORDER BY
+              CASE WHEN %(sort)s = 'opened_at' THEN f.opened_at END ASC,
+              CASE WHEN %(sort)s = '-opened_at' THEN f.opened_at END DESC,
+              CASE WHEN %(sort)s = 'last_event_at' THEN f.last_event_at END ASC,
+              CASE WHEN %(sort)s = '-last_event_at' THEN f.last_event_at END DESC,
+              f.id DESC
+          LIMIT %(limit)s OFFSET %(offset)s) f
+    JOIN work_orders w ON w.id = f.id
 ),
 items AS (
     SELECT p.id, p.opened_at, p.last_event_at, json_build_object(

@@ -54,6 +54,7 @@ def list_work_orders(
                 "limit": limit,
                 "offset": offset,
             },
+            prepare=False,  # plans for the actual filters (see events/service.py)
         )
         .fetchone()
     )
