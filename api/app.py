@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 
 from api.deps import get_conn
 from api.errors import install_error_handlers
+from api.headers import SecurityHeadersMiddleware
 from api.metrics import MetricsMiddleware
 from api.push_routes import push_router
 from api.routes import ROUTERS
@@ -79,6 +80,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware)
     return app
 

@@ -244,3 +244,30 @@ def test_hash_password_all_slots_busy_is_unavailable() -> None:
             passwords.verify(stored, "a long enough password")
     finally:
         passwords._slots.release()
+
+
+def test_update_password_own_ends_other_sessions(api_client: TestClient, api: ApiWorld) -> None:
+    user = api.create_user("installer")
+    other_session = api.login(user.username, user.password)["access_token"]
+    body = {"current_password": user.password, "new_password": "my new long passphrase"}
+    changed = api_client.put("/api/v1/me/password", json=body, headers=user.headers)
+    assert changed.status_code == 200, changed.text
+    new_token = changed.json()["access_token"]
+    assert api_client.get(ME, headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
+    for old in (user.headers, {"Authorization": f"Bearer {other_session}"}):
+        assert api_client.get(ME, headers=old).status_code == 401
+    assert api.login(user.username, "my new long passphrase")["user"]["id"] == user.id
+
+
+def test_update_password_wrong_current_is_400_and_counts(
+    api_client: TestClient, api: ApiWorld
+) -> None:
+    user = api.create_user("viewer")
+    body = {"current_password": "not my password", "new_password": "my new long passphrase"}
+    wrong = api_client.put("/api/v1/me/password", json=body, headers=user.headers)
+    assert wrong.status_code == 400
+    row = api.db.execute("SELECT failures FROM login_failures").fetchone()
+    assert row == {"failures": 1}
+    key = api.create_api_key("viewer")
+    by_key = api_client.put("/api/v1/me/password", json=body, headers={"X-API-Key": key})
+    assert by_key.status_code == 403

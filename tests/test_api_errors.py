@@ -118,3 +118,27 @@ def test_serve_api_command_answers_health(database_url: str, mqtt_broker: LocalM
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_responses_carry_security_headers(api_client: TestClient, api: ApiWorld) -> None:
+    me = api_client.get("/api/v1/me", headers=api.admin_headers())
+    missing = api_client.get("/api/v1/nothing")
+    for response in (me, missing):
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["cache-control"] == "no-store"
+    assert "cache-control" not in api_client.get("/healthz").headers
+
+
+def test_read_me_database_down_is_503_shape(mqtt_broker: LocalMosquitto) -> None:
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/none"
+    settings = make_api_settings(dead, mqtt_broker.url, api_pool_timeout_s=0.5)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/me", headers={"Authorization": "Bearer x"})
+        ready = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+    assert response.headers["retry-after"] == "5"
+    assert "postgres" not in response.text.lower()  # nothing about the server leaks
+    assert ready.status_code == 503 and ready.json()["checks"]["broker"] == "ok"

@@ -113,6 +113,8 @@ MATRIX: list[Case] = [
     *every(STAFF, "GET", "/api/v1/me", 200),
     *every(STAFF, "POST", "/api/v1/auth/logout", 204),
     Case("anonymous", "POST", "/api/v1/auth/logout", 401),
+    Case("anonymous", "PUT", "/api/v1/me/password", 401,
+         {"current_password": "x", "new_password": "long enough new one"}),
     # --- api-base: users and API keys (administrators only, inside their scope) -------------
     Case("anonymous", "GET", "/api/v1/users", 401),
     *every(("operator", "installer", "viewer"), "GET", "/api/v1/users", 403),

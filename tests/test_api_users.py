@@ -212,3 +212,17 @@ def test_add_user_command_creates_user(api: ApiWorld, database_url: str) -> None
         check=False,
     )  # fmt: skip
     assert again.returncode != 0 and "taken" in again.stderr
+
+
+def test_add_user_command_password_option_as_the_demo_calls_it(
+    api: ApiWorld, database_url: str
+) -> None:
+    env = {"SMOKEWATCH_DATABASE_URL": database_url, "SMOKEWATCH_ENVIRONMENT": "development",
+           "SMOKEWATCH_API_ARGON2_MEMORY_KIB": "8192", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "smokewatch", "add-user", "admin", "--role", "administrator",
+         "--password", "demo-abcdefghijkl"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert api.login("admin", "demo-abcdefghijkl")["user"]["role"] == "administrator"

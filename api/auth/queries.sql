@@ -46,3 +46,14 @@ WHERE u.id = %(id)s
 
 -- name: organisation_brief
 SELECT id, code, name, level, path FROM organisations WHERE id = %(id)s
+
+-- name: user_password
+SELECT id, username, name, role, password_hash, token_version FROM users
+WHERE id = %(id)s AND active
+
+-- name: set_own_password
+-- Every other session ends (version bump); the caller gets a new token.
+UPDATE users SET password_hash = %(password_hash)s, token_version = token_version + 1,
+                 updated_at = now()
+WHERE id = %(id)s
+RETURNING token_version

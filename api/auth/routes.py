@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from api.auth import service
-from api.auth.schemas import LoginCreate, MeRead, TokenRead
+from api.auth.schemas import LoginCreate, MeRead, PasswordUpdate, TokenRead
 from api.deps import SESSION_COOKIE, CallerDep, ConnDep, PasswordsDep, SettingsDep
+from api.settings import ApiSettings
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -30,6 +31,35 @@ def create_token(
         settings=settings,
         passwords=passwords,
     )
+    _set_session_cookie(response, token, settings)
+    return token
+
+
+@router.put("/me/password", response_model=TokenRead)
+def update_password(
+    *,
+    data: PasswordUpdate,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    conn: ConnDep,
+    settings: SettingsDep,
+    passwords: PasswordsDep,
+) -> TokenRead:
+    """Change your own password: your other sessions end; this answer carries a new token."""
+    token = service.update_password(
+        conn,
+        caller=caller,
+        data=data,
+        client_ip=request.client.host if request.client else "unknown",
+        settings=settings,
+        passwords=passwords,
+    )
+    _set_session_cookie(response, token, settings)
+    return token
+
+
+def _set_session_cookie(response: Response, token: TokenRead, settings: ApiSettings) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token.access_token,
@@ -39,7 +69,6 @@ def create_token(
         samesite="strict",
         path="/",
     )
-    return token
 
 
 @router.post("/auth/logout", status_code=204)

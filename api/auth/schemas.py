@@ -54,3 +54,10 @@ class MeRead(BaseModel):
     organisation: OrganisationBrief | None = None
     scope_paths: list[str]
     locale: str | None = None
+
+
+class PasswordUpdate(BaseModel):
+    """Change one's own password: the current one proves it is really you."""
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=10, max_length=1024)

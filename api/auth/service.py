@@ -8,9 +8,16 @@ from typing import Any
 
 import psycopg
 
-from api.auth.schemas import LoginCreate, MeRead, OrganisationBrief, TokenRead, UserBrief
+from api.auth.schemas import (
+    LoginCreate,
+    MeRead,
+    OrganisationBrief,
+    PasswordUpdate,
+    TokenRead,
+    UserBrief,
+)
 from api.deps import Caller
-from api.errors import TooManyRequests, Unauthorized
+from api.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from api.metrics import LOGIN_FAILURES
 from api.security import Passwords, issue_token
 from api.settings import ApiSettings
@@ -34,16 +41,7 @@ def create_token(
         "client_ip": client_ip,
         "window_s": settings.api_login_window_s,
     }
-    throttle = conn.execute(Q["login_failures"], keys).fetchone()
-    if (
-        throttle
-        and throttle["in_window"]
-        and throttle["failures"] >= settings.api_login_max_failures
-    ):
-        retry = max(1, int((throttle["window_end"] - _now(conn)).total_seconds()))
-        LOGIN_FAILURES.inc()
-        log.warning("login throttled for %s from %s", credentials.username, client_ip)
-        raise TooManyRequests(headers={"Retry-After": str(retry)})
+    _check_throttle(conn, keys, settings)
     user = conn.execute(Q["user_for_login"], keys).fetchone()
     ok = passwords.verify(user["password_hash"] if user else None, credentials.password)
     if not ok or user is None or not user["active"]:
@@ -70,6 +68,61 @@ def create_token(
             id=user["id"], username=user["username"], role=user["role"], name=user["name"]
         ),
     )
+
+
+def update_password(
+    conn: psycopg.Connection[Any],
+    *,
+    caller: Caller,
+    data: PasswordUpdate,
+    client_ip: str,
+    settings: ApiSettings,
+    passwords: Passwords,
+) -> TokenRead:
+    """Change the caller's own password; every other session ends, a new token is returned.
+
+    A wrong current password counts as a failed login (same throttle), so a stolen session
+    cannot be used to guess the password."""
+    if caller.kind != "user" or caller.username is None:
+        raise Forbidden("only people with a login have a password")
+    keys = {"username": caller.username, "client_ip": client_ip,
+            "window_s": settings.api_login_window_s}  # fmt: skip
+    _check_throttle(conn, keys, settings)
+    user = conn.execute(Q["user_password"], {"id": caller.id}).fetchone()
+    if user is None or not passwords.verify(user["password_hash"], data.current_password):
+        LOGIN_FAILURES.inc()
+        conn.execute(Q["record_login_failure"], keys)
+        conn.commit()
+        raise BadRequest("the current password is wrong")
+    row = conn.execute(
+        Q["set_own_password"], {"id": caller.id, "password_hash": passwords.hash(data.new_password)}
+    ).fetchone()
+    assert row is not None
+    conn.execute(Q["clear_login_failures"], keys)
+    token, claims = issue_token(
+        user_id=caller.id,
+        version=row["token_version"],
+        secret=settings.api_secret.get_secret_value(),
+        ttl_s=settings.api_token_ttl_s,
+    )
+    brief = UserBrief(id=user["id"], username=user["username"], role=user["role"],
+                      name=user["name"])  # fmt: skip
+    return TokenRead(access_token=token, expires_at=claims.expires_at, user=brief)
+
+
+def _check_throttle(
+    conn: psycopg.Connection[Any], keys: dict[str, Any], settings: ApiSettings
+) -> None:
+    throttle = conn.execute(Q["login_failures"], keys).fetchone()
+    if (
+        throttle
+        and throttle["in_window"]
+        and throttle["failures"] >= settings.api_login_max_failures
+    ):
+        retry = max(1, int((throttle["window_end"] - _now(conn)).total_seconds()))
+        LOGIN_FAILURES.inc()
+        log.warning("login throttled for %s from %s", keys["username"], keys["client_ip"])
+        raise TooManyRequests(headers={"Retry-After": str(retry)})
 
 
 def delete_token(conn: psycopg.Connection[Any], *, caller: Caller) -> None:
