@@ -20,7 +20,9 @@ Row = dict[str, Any]
 
 def _body(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> str:
     """The query's JSON answer as text, ready to send."""
-    row = conn.cursor(row_factory=dict_row).execute(Q[name], params).fetchone()
+    # Never prepared: the generic plan for the optional org_id filter is several times slower
+    # than a plan for the actual value (whole-city villages: 70-100 ms instead of 15 ms).
+    row = conn.cursor(row_factory=dict_row).execute(Q[name], params, prepare=False).fetchone()
     assert row is not None
     return str(row["body"])
 
