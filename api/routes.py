@@ -9,8 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth.routes import router as auth_router
+from api.commissioning.routes import router as commissioning_router
+from api.contacts.routes import router as contacts_router
+from api.devices.routes import router as devices_router
 from api.health import router as health_router
 from api.organisations.routes import router as organisations_router
+from api.roster.routes import router as roster_router
+from api.sites.routes import router as sites_router
 from api.users.routes import router as users_router
 
 ROUTERS: list[APIRouter] = [
@@ -18,4 +23,9 @@ ROUTERS: list[APIRouter] = [
     auth_router,
     users_router,
     organisations_router,
+    sites_router,
+    contacts_router,
+    devices_router,
+    commissioning_router,
+    roster_router,
 ]

@@ -1,0 +1,79 @@
+"""``/api/v1/contacts``: whom to page for a site or an organisation, in order."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.contacts import service
+from api.contacts.schemas import ContactCreate, ContactRead, ContactUpdate, Role
+from api.deps import ConnDep
+from api.registry_access import FieldWorker, Reader, disclosure
+from api.registry_common import Page
+
+router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+
+
+@router.get("", response_model=Page[ContactRead])
+def read_contacts(
+    *,
+    caller: Reader,
+    conn: ConnDep,
+    site_id: int | None = None,
+    org_id: int | None = None,
+    role: Role | None = None,
+    include_inactive: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ContactRead]:
+    """Contacts in scope, in paging order; channels masked except for administrators."""
+    return service.list_contacts(
+        conn,
+        scope=caller.scope_like(),
+        disclosure=disclosure(caller),
+        site_id=site_id,
+        org_id=org_id,
+        role=role,
+        include_inactive=include_inactive,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{contact_id}", response_model=ContactRead)
+def read_contact(contact_id: int, caller: Reader, conn: ConnDep) -> ContactRead:
+    """One contact."""
+    return service.read_contact(
+        conn, scope=caller.scope_like(), contact_id=contact_id, disclosure=disclosure(caller)
+    )
+
+
+@router.post("", response_model=ContactRead, status_code=201)
+def create_contact(data: ContactCreate, caller: FieldWorker, conn: ConnDep) -> ContactRead:
+    """Add a contact; channels are Apprise URLs and must parse."""
+    return service.create_contact(
+        conn, scope=caller.scope_like(), data=data, disclosure=disclosure(caller)
+    )
+
+
+@router.patch("/{contact_id}", response_model=ContactRead)
+def update_contact(
+    contact_id: int, data: ContactUpdate, caller: FieldWorker, conn: ConnDep
+) -> ContactRead:
+    """Change the fields sent; a masked channel sent back unchanged keeps its secret."""
+    return service.update_contact(
+        conn,
+        scope=caller.scope_like(),
+        contact_id=contact_id,
+        data=data,
+        disclosure=disclosure(caller),
+    )
+
+
+@router.delete("/{contact_id}", response_model=ContactRead)
+def delete_contact(contact_id: int, caller: FieldWorker, conn: ConnDep) -> ContactRead:
+    """Deactivate the contact (kept for the incident history)."""
+    return service.deactivate_contact(
+        conn, scope=caller.scope_like(), contact_id=contact_id, disclosure=disclosure(caller)
+    )

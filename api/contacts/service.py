@@ -1,0 +1,150 @@
+"""Contacts: list, read, create, update and deactivate, always inside the caller's scope."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import psycopg
+
+from api.contacts.channels import channel_problem, mask_channel
+from api.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
+from api.errors import BadRequest, NotFound
+from api.registry_common import Page, Scope, assignments, compose
+from core.db import load_queries
+
+Q = load_queries("api.contacts", "queries.sql")
+
+Disclosure = Literal["full", "masked", "summary"]
+"""full: as stored (administrators); masked: channel secrets hidden (staff); summary: no phone
+numbers and no channels (government read access)."""
+
+
+def present(row: dict[str, Any], *, disclosure: Disclosure) -> ContactRead:
+    """A contact row as this caller may see it."""
+    contact = ContactRead.from_row(row)
+    if disclosure == "masked":
+        contact.channels = [mask_channel(url) for url in contact.channels]
+    elif disclosure == "summary":
+        contact.channels = []
+        contact.phone = mask_phone(contact.phone)
+    return contact
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """``13800000002`` -> ``138****0002`` (viewers see that someone can be called, not whom)."""
+    if not phone:
+        return phone
+    digits = phone.strip()
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
+
+
+def list_contacts(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    disclosure: Disclosure,
+    site_id: int | None = None,
+    org_id: int | None = None,
+    role: str | None = None,
+    include_inactive: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[ContactRead]:
+    """Contacts in scope, by site, organisation and role, in paging order."""
+    params = {
+        "scope": list(scope),
+        "site_id": site_id,
+        "org_id": org_id,
+        "role": role,
+        "include_inactive": include_inactive,
+        "limit": limit,
+        "offset": offset,
+    }
+    rows = conn.execute(Q["list_contacts"], params).fetchall()
+    total = conn.execute(Q["count_contacts"], params).fetchone()
+    return Page[ContactRead](
+        items=[present(r, disclosure=disclosure) for r in rows],
+        total=int(total["total"]) if total else 0,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def read_contact(
+    conn: psycopg.Connection[Any], *, scope: Scope, contact_id: int, disclosure: Disclosure
+) -> ContactRead:
+    """One contact; 404 outside scope."""
+    return present(_get(conn, scope=scope, contact_id=contact_id), disclosure=disclosure)
+
+
+def _get(conn: psycopg.Connection[Any], *, scope: Scope, contact_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        Q["get_contact"], {"contact_id": contact_id, "scope": list(scope)}
+    ).fetchone()
+    if row is None:
+        raise NotFound("no such contact")
+    return dict(row)
+
+
+def create_contact(
+    conn: psycopg.Connection[Any], *, scope: Scope, data: ContactCreate, disclosure: Disclosure
+) -> ContactRead:
+    """Add a contact to a site or an organisation of the caller's scope."""
+    params = {"scope": list(scope), "site_id": data.site_id, "org_id": data.org_id}
+    if data.site_id is not None:
+        if conn.execute(Q["site_in_scope"], params).fetchone() is None:
+            raise NotFound("no such site")
+    elif conn.execute(Q["org_in_scope"], params).fetchone() is None:
+        raise NotFound("no such organisation")
+    row = conn.execute(Q["insert_contact"], data.model_dump()).fetchone()
+    assert row is not None
+    return present(row, disclosure=disclosure)
+
+
+def update_contact(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    contact_id: int,
+    data: ContactUpdate,
+    disclosure: Disclosure,
+) -> ContactRead:
+    """Change the fields sent; masked channels sent back keep the stored secret."""
+    current = _get(conn, scope=scope, contact_id=contact_id)
+    values = data.model_dump(exclude_unset=True)
+    if "channels" in values:
+        values["channels"] = _resolve_masked(values["channels"], current["channels"])
+    start = values.get("quiet_hours_start", current["quiet_hours_start"])
+    end = values.get("quiet_hours_end", current["quiet_hours_end"])
+    if (start is None) != (end is None):
+        raise BadRequest("quiet hours need both a start and an end")
+    if not values:
+        return present(current, disclosure=disclosure)
+    query = compose(Q["update_contact"], assignments=assignments(list(values)))
+    row = conn.execute(query, {**values, "contact_id": contact_id}).fetchone()
+    assert row is not None
+    return present(row, disclosure=disclosure)
+
+
+def _resolve_masked(sent: list[str], stored: list[str]) -> list[str]:
+    by_mask = {mask_channel(url): url for url in stored}
+    resolved = []
+    for index, url in enumerate(sent):
+        if url in by_mask:
+            resolved.append(by_mask[url])
+            continue
+        problem = channel_problem(url)
+        if problem:
+            raise BadRequest(f"channel {index + 1}: {problem}")
+        resolved.append(url)
+    return resolved
+
+
+def deactivate_contact(
+    conn: psycopg.Connection[Any], *, scope: Scope, contact_id: int, disclosure: Disclosure
+) -> ContactRead:
+    """Stop paging a contact; the row stays so incident logs keep naming who was told."""
+    _get(conn, scope=scope, contact_id=contact_id)
+    row = conn.execute(Q["deactivate_contact"], {"contact_id": contact_id}).fetchone()
+    assert row is not None
+    return present(row, disclosure=disclosure)

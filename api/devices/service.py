@@ -1,0 +1,337 @@
+"""Devices: register, list by state, read, bind to a site, replace and remove.
+
+History is never deleted: a removed detector keeps its site, room, events and incidents, and
+``registry_log`` records who bound, replaced or removed what and when.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.errors import UniqueViolation
+
+from api.devices import credentials
+from api.devices.credentials import Issuer
+from api.devices.schemas import (
+    BindingUpdate,
+    DeviceCreate,
+    DeviceRead,
+    DeviceRegistered,
+    DeviceRemove,
+    DeviceReplace,
+    DeviceReplaced,
+    Identity,
+    MqttCredentials,
+)
+from api.errors import BadRequest, Conflict, NotFound
+from api.registry_common import Page, Scope, compose, log_registry, order_by
+from core.db import load_queries
+
+Q = load_queries("api.devices", "queries.sql")
+
+SORTS = {
+    "id": "d.id",
+    "status": "d.status",
+    "created_at": "d.created_at",
+    "installed_at": "d.installed_at",
+    "last_seen": "ds.last_seen",
+    "battery_pct": "ds.battery_pct",
+    "signal_dbm": "ds.signal_dbm",
+}
+_FILTERS = ("device_id", "status", "site_id", "org_path", "model_code", "q", "unbound", "state")
+
+
+def _query(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    sort: str = "id",
+    limit: int = 50,
+    offset: int = 0,
+    include_removed: bool = False,
+    **filters: Any,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    params: dict[str, Any] = dict.fromkeys(_FILTERS)
+    params.update(filters)
+    params.update(scope=list(scope), limit=limit, offset=offset, include_removed=include_removed)
+    query = compose(
+        Q["device_rows"],
+        where=compose(Q["filter_clause"]),
+        order=order_by(sort, SORTS, tiebreak="d.id"),
+    )
+    return [dict(r) for r in conn.execute(query, params).fetchall()], params
+
+
+def list_devices(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    state: str | None = None,
+    status: str | None = None,
+    site_id: int | None = None,
+    org_id: int | None = None,
+    model_code: str | None = None,
+    q: str | None = None,
+    unbound: bool | None = None,
+    include_removed: bool = False,
+    sort: str = "id",
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[DeviceRead]:
+    """Devices in scope (and unbound stock), filtered by health state, status, place or model."""
+    org_path = None
+    if org_id is not None:
+        org = conn.execute(Q["org_in_scope"], {"org_id": org_id, "scope": list(scope)}).fetchone()
+        if org is None:
+            raise NotFound("no such organisation")
+        org_path = org["path"]
+    rows, params = _query(
+        conn,
+        scope=scope,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        include_removed=include_removed,
+        state=state,
+        status=status,
+        site_id=site_id,
+        org_path=org_path,
+        model_code=model_code,
+        q=f"%{q}%" if q else None,
+        unbound=unbound,
+    )
+    total = conn.execute(
+        compose(Q["count_devices"], where=compose(Q["filter_clause"])), params
+    ).fetchone()
+    return Page[DeviceRead](
+        items=[DeviceRead.from_row(r) for r in rows],
+        total=int(total["total"]) if total else 0,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def read_device(conn: psycopg.Connection[Any], *, scope: Scope, device_id: str) -> DeviceRead:
+    """One device with its state; 404 when unknown or bound outside the caller's scope."""
+    rows, _ = _query(conn, scope=scope, device_id=device_id, limit=1, include_removed=True)
+    if not rows:
+        raise NotFound("no such device")
+    return DeviceRead.from_row(rows[0])
+
+
+def site_devices(conn: psycopg.Connection[Any], *, scope: Scope, site_id: int) -> list[DeviceRead]:
+    """Every device of a site, removed ones last (the household file)."""
+    rows, _ = _query(conn, scope=scope, site_id=site_id, limit=500, include_removed=True)
+    rows.sort(key=lambda r: (r["status"] == "removed", r["room"] or "", r["id"]))
+    return [DeviceRead.from_row(r) for r in rows]
+
+
+def _lock(conn: psycopg.Connection[Any], *, scope: Scope, device_id: str) -> dict[str, Any]:
+    row = conn.execute(Q["lock_device"], {"device_id": device_id, "scope": list(scope)}).fetchone()
+    if row is None:
+        raise NotFound("no such device")
+    return dict(row)
+
+
+def _insert(
+    conn: psycopg.Connection[Any],
+    *,
+    device_id: str,
+    model_code: str,
+    identities: list[Identity],
+    notes: str | None,
+    actor: str | None,
+    issuer: Issuer,
+) -> MqttCredentials:
+    if conn.execute(Q["model_exists"], {"model_code": model_code}).fetchone() is None:
+        raise BadRequest(f"unknown model_code {model_code!r}")
+    with conn.transaction():
+        row = conn.execute(
+            Q["insert_device"], {"id": device_id, "model_code": model_code, "notes": notes}
+        ).fetchone()
+        if row is None:
+            raise Conflict(f"device {device_id} is already registered")
+        for identity in identities:
+            added = conn.execute(
+                Q["insert_identity"], {**identity.model_dump(), "device_id": device_id}
+            ).fetchone()
+            if added is None:
+                raise Conflict(
+                    f"{identity.codec} identity {identity.external_id!r} belongs to another device"
+                )
+        secret = credentials.issue(conn, device_id=device_id, issuer=issuer)
+        log_registry(
+            conn,
+            action="device_registered",
+            actor=actor,
+            device_id=device_id,
+            detail={"model_code": model_code},
+        )
+    return secret
+
+
+def register_device(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    data: DeviceCreate,
+    actor: str | None,
+    issuer: Issuer,
+) -> DeviceRegistered:
+    """Register a detector and issue its MQTT credentials (the password only in this answer)."""
+    try:
+        secret = _insert(
+            conn,
+            device_id=data.id,
+            model_code=data.model_code,
+            identities=data.identities,
+            notes=data.notes,
+            actor=actor,
+            issuer=issuer,
+        )
+    except UniqueViolation as exc:
+        raise Conflict(f"device {data.id} is already registered") from exc
+    device = read_device(conn, scope=scope, device_id=data.id)
+    return DeviceRegistered(**device.model_dump(), mqtt=secret)
+
+
+def bind_device(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    device_id: str,
+    data: BindingUpdate,
+    actor: str | None,
+) -> DeviceRead:
+    """Hang the detector at a site and room; another site means a new commissioning test."""
+    device = _lock(conn, scope=scope, device_id=device_id)
+    if device["status"] == "removed":
+        raise Conflict("the device was removed; register a new one or replace it")
+    site = conn.execute(
+        Q["bindable_site"], {"site_id": data.site_id, "scope": list(scope)}
+    ).fetchone()
+    if site is None:
+        raise NotFound("no such site")
+    conn.execute(Q["bind_device"], {**data.model_dump(), "device_id": device_id, "actor": actor})
+    if device["site_id"] is not None and device["site_id"] != data.site_id:
+        log_registry(
+            conn,
+            action="device_unbound",
+            actor=actor,
+            site_id=device["site_id"],
+            device_id=device_id,
+            detail={"moved_to_site": data.site_id, "room": device["room"]},
+        )
+    log_registry(
+        conn,
+        action="device_bound",
+        actor=actor,
+        site_id=data.site_id,
+        device_id=device_id,
+        detail={"room": data.room, "position": data.position},
+    )
+    return read_device(conn, scope=scope, device_id=device_id)
+
+
+def replace_device(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    device_id: str,
+    data: DeviceReplace,
+    actor: str | None,
+    issuer: Issuer,
+) -> DeviceReplaced:
+    """The new detector takes the old one's site, room and position; the old one is removed."""
+    old = _lock(conn, scope=scope, device_id=device_id)
+    if old["status"] == "removed":
+        raise Conflict("the device was already removed")
+    if data.new_id == device_id:
+        raise BadRequest("a device cannot replace itself")
+    if old["site_id"] is None:
+        raise Conflict("the device is not bound to a site; bind the new one instead")
+    secret: MqttCredentials | None = None
+    if data.model_code is not None:
+        secret = _insert(
+            conn,
+            device_id=data.new_id,
+            model_code=data.model_code,
+            identities=data.identities,
+            notes=None,
+            actor=actor,
+            issuer=issuer,
+        )
+    new = _lock(conn, scope=scope, device_id=data.new_id)
+    if new["status"] == "removed" or new["site_id"] is not None:
+        raise Conflict(f"device {data.new_id} is not in stock (bound or removed)")
+    conn.execute(
+        Q["take_place"],
+        {
+            "device_id": data.new_id,
+            "site_id": old["site_id"],
+            "room": old["room"],
+            "position": old["position"],
+            "old_id": device_id,
+            "actor": actor,
+        },
+    )
+    closed = _retire(conn, device_id=device_id, issuer=issuer, reason="device_replaced")
+    detail = {
+        "old": device_id,
+        "new": data.new_id,
+        "room": old["room"],
+        "reason": data.reason,
+        "closed_work_orders": closed,
+    }
+    for subject in (device_id, data.new_id):
+        log_registry(
+            conn,
+            action="device_replaced",
+            actor=actor,
+            site_id=old["site_id"],
+            device_id=subject,
+            detail=detail,
+        )
+    return DeviceReplaced(
+        old=read_device(conn, scope=scope, device_id=device_id),
+        new=read_device(conn, scope=scope, device_id=data.new_id),
+        mqtt=secret,
+    )
+
+
+def _retire(
+    conn: psycopg.Connection[Any], *, device_id: str, issuer: Issuer, reason: str
+) -> list[int]:
+    """Removed: no longer watched, credentials revoked, open work orders closed."""
+    conn.execute(Q["remove_device"], {"device_id": device_id})
+    conn.execute(Q["retire_state"], {"device_id": device_id})
+    credentials.revoke(conn, device_id=device_id, issuer=issuer)
+    closed = conn.execute(
+        Q["close_work_orders"], {"device_id": device_id, "reason": reason}
+    ).fetchall()
+    return [int(r["id"]) for r in closed]
+
+
+def remove_device(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    device_id: str,
+    data: DeviceRemove,
+    actor: str | None,
+    issuer: Issuer,
+) -> DeviceRead:
+    """Take a detector out of service: status removed, credentials revoked, history kept."""
+    device = _lock(conn, scope=scope, device_id=device_id)
+    if device["status"] != "removed":
+        closed = _retire(conn, device_id=device_id, issuer=issuer, reason="device_removed")
+        log_registry(
+            conn,
+            action="device_removed",
+            actor=actor,
+            site_id=device["site_id"],
+            device_id=device_id,
+            detail={"reason": data.reason, "room": device["room"], "closed_work_orders": closed},
+        )
+    return read_device(conn, scope=scope, device_id=device_id)
