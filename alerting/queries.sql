@@ -71,8 +71,11 @@ ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id;
 
 -- name: open_work_order
-INSERT INTO work_orders (device_id, site_id, kind, opened_at, last_event_at, first_event_id)
-VALUES (%(device_id)s, %(site_id)s, %(kind)s, %(now)s, %(event_at)s, %(event_id)s)
+-- Assigned to the maintainer of the nearest organisation above the site (village, then up).
+INSERT INTO work_orders (device_id, site_id, kind, opened_at, last_event_at, first_event_id,
+                         assigned_to, note)
+VALUES (%(device_id)s, %(site_id)s, %(kind)s, %(now)s, %(event_at)s, %(event_id)s,
+        sw_maintainer_for_site(%(site_id)s), %(note)s)
 ON CONFLICT (device_id, kind) WHERE status = 'open'
 DO UPDATE SET event_count = work_orders.event_count + 1,
               last_event_at = greatest(work_orders.last_event_at, EXCLUDED.last_event_at)
@@ -126,7 +129,8 @@ FROM device_state ds
 JOIN devices d ON d.id = ds.device_id
 JOIN sites s ON s.id = d.site_id
 JOIN organisations o ON o.id = s.org_id
-WHERE ds.connection = 'offline' AND o.path LIKE %(path)s || '%%';
+WHERE NOT ds.online AND ds.last_seen IS NOT NULL AND d.status <> 'removed'
+  AND o.path LIKE %(path)s || '%%';
 
 -- name: insert_digest
 INSERT INTO notifications (purpose, contact_id, priority, due_at, channels, messages, title,
