@@ -28,7 +28,8 @@ class Village:
 def seed_village(conn: psycopg.Connection[Any], code: str = "v1") -> Village:
     """A village with one household and a maintainer."""
     org = conn.execute(
-        "INSERT INTO organisations (level, code, name) VALUES ('village', %s, '南张村') RETURNING id",
+        "INSERT INTO organisations (level, code, name) VALUES ('village', %s, '南张村')"
+        " RETURNING id",
         (code,),
     ).fetchone()
     assert org is not None

@@ -117,9 +117,7 @@ def test_ingest_downtime_flags_nobody_and_moves_deadlines_on(
     ingest_beat(db, T0 + timedelta(hours=1, minutes=30))  # ingest dies here
     watchdog = Watchdog()
 
-    down = [
-        watchdog.sweep(db, T0 + LIVENESS + timedelta(minutes=m)) for m in range(0, 120, 10)
-    ]
+    down = [watchdog.sweep(db, T0 + LIVENESS + timedelta(minutes=m)) for m in range(0, 120, 10)]
     back_at = T0 + LIVENESS + timedelta(hours=2)
     ingest_beat(db, back_at)
     back = watchdog.sweep(db, back_at)
