@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
 
 from alerting.watchdog import Watchdog, WatchdogConfig
 from core import device_health
+from tests.alerting_support import alerting_settings, running_alerting
 from tests.health_support import (
     LIVENESS,
     T0,
@@ -21,6 +22,7 @@ from tests.health_support import (
     scalar,
     seed_village,
 )
+from tests.support import wait_until
 
 
 def test_sweep_flags_silent_device_at_exactly_its_deadline_once(
@@ -184,3 +186,24 @@ def test_two_watchdogs_concurrently_report_each_device_once(
     assert sorted(reported[0] + reported[1]) == devices
     assert scalar(db, "SELECT count(*) FROM pending_events WHERE type = 'offline'") == 1000
     assert scalar(db, "SELECT count(DISTINCT device_id) FROM events WHERE type = 'offline'") == 1000
+
+
+def test_alerting_service_runs_the_watchdog_and_opens_the_work_order(
+    db: psycopg.Connection[DictRow], database_url: str
+) -> None:
+    village = seed_village(db)
+    (device,) = add_devices(db, village.site_id, 1)
+    now = datetime.now(UTC)
+    hear(db, [device], now - LIVENESS - timedelta(seconds=1))
+    ingest_beat(db, now + timedelta(seconds=1))
+    settings = alerting_settings(database_url, alerting_watchdog_interval_s=0.2)
+
+    with running_alerting(settings):
+        wait_until(
+            lambda: scalar(db, "SELECT count(*) FROM work_orders WHERE kind = 'offline'") == 1
+        )
+        wait_until(lambda: device_health.village_health(db))
+
+    assert scalar(db, "SELECT count(*) FROM events WHERE type = 'offline'") == 1
+    (row,) = device_health.village_health(db)
+    assert row["org_id"] == village.org_id
