@@ -1,6 +1,6 @@
-"""The watchdog thread of an alerting worker: sweep, refresh village health, run maintenance.
+"""The device health threads of an alerting worker: watchdog sweeps, village figures, jobs.
 
-It has its own connection, so a slow sweep never delays a fire page on the event loop; losing
+Each has its own connection, so a slow sweep never delays a fire page on the event loop; losing
 the database is logged and retried on the next round.
 """
 
@@ -36,7 +36,11 @@ def watchdog_config(settings: AlertingSettings) -> WatchdogConfig:
 
 
 class HealthRunner:
-    """Runs the watchdog and the health jobs on a thread until ``stop_event`` is set."""
+    """Runs the watchdog and the health jobs on two threads until ``stop_event`` is set.
+
+    The jobs (village figures over a million devices take seconds) have their own thread and
+    connection so they never delay a sweep.
+    """
 
     def __init__(
         self,
@@ -54,30 +58,45 @@ class HealthRunner:
         )
         self._last_health = 0.0
         self._last_maintenance = 0.0
-        self.thread = threading.Thread(target=self.run, name="watchdog", daemon=True)
+        self.threads = [
+            threading.Thread(
+                target=self._loop,
+                args=(self.sweep, settings.alerting_watchdog_interval_s),
+                name="watchdog",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._loop, args=(self.run_jobs, 1.0), name="health-jobs", daemon=True
+            ),
+        ]
 
     def start(self) -> None:
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
 
-    def run(self) -> None:
-        """Loop until stopped; one round every ``alerting_watchdog_interval_s``."""
+    def join(self, timeout: float) -> None:
+        for thread in self.threads:
+            if thread.is_alive():
+                thread.join(timeout)
+
+    def _loop(self, step: Callable[[psycopg.Connection[Any]], None], every_s: float) -> None:
+        """Run ``step`` every ``every_s`` on its own connection until stopped."""
         while not self.stop_event.is_set():
             try:
                 with connect(self.settings.database_url, autocommit=True) as conn:
                     while not self.stop_event.is_set():
-                        self.round(conn)
-                        self.stop_event.wait(self.settings.alerting_watchdog_interval_s)
+                        step(conn)
+                        self.stop_event.wait(every_s)
             except (DatabaseUnavailable, psycopg.OperationalError) as exc:
-                log.warning("watchdog: database unavailable (%s); retrying", exc)
+                log.warning("device health: database unavailable (%s); retrying", exc)
                 self.stop_event.wait(2.0)
             except Exception:
-                log.exception("watchdog round failed")
+                log.exception("device health round failed")
                 self.stop_event.wait(2.0)
 
-    def round(self, conn: psycopg.Connection[Any]) -> None:
-        """One sweep, plus the periodic jobs when they are due."""
-        now = self.clock()
-        result = self.watchdog.sweep(conn, now)
+    def sweep(self, conn: psycopg.Connection[Any]) -> None:
+        """One watchdog sweep at the clock's now."""
+        result = self.watchdog.sweep(conn, self.clock())
         if result.flagged:
             log.info(
                 "watchdog flagged %d devices (%d reported, %d in outages)",
@@ -85,6 +104,10 @@ class HealthRunner:
                 len(result.reported),
                 result.flagged - len(result.reported),
             )
+
+    def run_jobs(self, conn: psycopg.Connection[Any]) -> None:
+        """Village figures and maintenance jobs, each when due."""
+        now = self.clock()
         mono = time.monotonic()
         if mono - self._last_health >= self.jobs.village_health_every_s:
             self._last_health = mono

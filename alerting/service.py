@@ -112,8 +112,7 @@ class AlertingService:
                         self._delay = min(self._delay * 2, RECONNECT_MAX_S)
             finally:
                 self.stop_event.set()
-        if self.health.thread.is_alive():
-            self.health.thread.join(timeout=30)
+        self.health.join(timeout=30)
         self.pool.close()
         log.info("alerting worker %s stopped", self.worker)
 

@@ -151,7 +151,13 @@ def _deadlines(
 
 
 def heartbeats(
-    url: str, counts: dict[str, int], start: datetime, stop: threading.Event, stats: dict[str, Any]
+    url: str,
+    counts: dict[str, int],
+    start: datetime,
+    *,
+    stop: threading.Event,
+    stats: dict[str, Any],
+    ready: threading.Event,
 ) -> None:
     """Play ingest: every second, the due heartbeats as one UPDATE per model, and a beat."""
     sql = (
@@ -182,6 +188,7 @@ def heartbeats(
                 " last_message_at = EXCLUDED.last_message_at",
                 {"at": now},
             )
+            ready.set()
             stop.wait(max(0.0, 1.0 - (_now() - now).total_seconds()))
     stats["heartbeats"] = updated
 
@@ -209,7 +216,7 @@ def run_watchdog(url: str, seconds: float) -> None:
     runner.start()
     stop.wait(seconds)
     stop.set()
-    runner.thread.join(timeout=60)
+    runner.join(timeout=60)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -235,18 +242,24 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         t = time.monotonic()
         conn.execute("SELECT sw_refresh_village_health()")
         refresh_s = time.monotonic() - t
-        # Set-up took a while: the dying devices' deadlines start from now. The healthy ones
-        # keep their schedule; the first heartbeat round catches up on what set-up took.
+    print(f"claim plan:\n{plan}\nvillage_health refresh {refresh_s:.2f} s", flush=True)
+
+    # The healthy devices keep their schedule: the driver's first round catches up on what
+    # set-up took, before the measured window. Then the dying devices' deadlines start.
+    stop = threading.Event()
+    ready = threading.Event()
+    stats: dict[str, Any] = {}
+    driver = threading.Thread(
+        target=heartbeats,
+        args=(url, counts, start),
+        kwargs={"stop": stop, "stats": stats, "ready": ready},
+    )
+    driver.start()
+    ready.wait(600)
+    with psycopg.connect(url, autocommit=True) as conn:
         window_start = _now() + timedelta(seconds=2)
         _deadlines(conn, "X", window_start, args.seconds, args.dead)
         _deadlines(conn, "Y", window_start, args.seconds, DEAD_GATEWAY)
-    print(f"claim plan:\n{plan}\nvillage_health refresh {refresh_s:.2f} s", flush=True)
-    start_heartbeats = start
-
-    stop = threading.Event()
-    stats: dict[str, Any] = {}
-    driver = threading.Thread(target=heartbeats, args=(url, counts, start_heartbeats, stop, stats))
-    driver.start()
     proc = subprocess.Popen(
         [
             sys.executable,
