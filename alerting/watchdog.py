@@ -87,7 +87,8 @@ class Watchdog:
             result.blind = "ingest"
             self._go_blind(conn, now, "ingest", beat)
             return None
-        if heard is None or now - heard > timedelta(seconds=self.config.system_silence_s):
+        # No message yet (an HTTP-push-only fleet): the heartbeat alone decides.
+        if heard is not None and now - heard > timedelta(seconds=self.config.system_silence_s):
             result.blind = "system"
             self._go_blind(conn, now, "system", heard)
             return None
