@@ -132,6 +132,19 @@ JOIN organisations o ON o.id = s.org_id
 WHERE NOT ds.online AND ds.last_seen IS NOT NULL AND d.status <> 'removed'
   AND o.path LIKE %(path)s || '%%';
 
+-- name: digest_outages
+-- Open outages with devices in the maintainer's area: one line each, not one per device.
+SELECT o.scope, o.scope_key, o.opened_at, count(*) AS devices
+FROM outages o
+JOIN outage_devices od ON od.outage_id = o.id AND od.back_at IS NULL
+JOIN devices d ON d.id = od.device_id
+JOIN sites s ON s.id = d.site_id
+JOIN organisations g ON g.id = s.org_id
+WHERE o.status = 'open' AND g.path LIKE %(path)s || '%%'
+GROUP BY o.id, o.scope, o.scope_key, o.opened_at
+ORDER BY o.opened_at
+LIMIT 10;
+
 -- name: insert_digest
 INSERT INTO notifications (purpose, contact_id, priority, due_at, channels, messages, title,
                            dedupe_key)

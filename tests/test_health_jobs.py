@@ -171,6 +171,18 @@ def test_daily_digest_lists_the_maintainers_work_orders(
         "UPDATE devices SET installed_at = %s WHERE id = %s", (T0 - timedelta(days=3700), old)
     )
     run_maintenance(db, now=T0)
+    gone = add_devices(db, village.site_id, 40, prefix="G", gateway="gw-9")
+    outage = db.execute(
+        "INSERT INTO outages (scope, scope_key, opened_at) VALUES ('gateway', 'gw-9', %s)"
+        " RETURNING id",
+        (T0,),
+    ).fetchone()
+    assert outage is not None
+    db.execute(
+        "INSERT INTO outage_devices (outage_id, device_id, silent_at)"
+        " SELECT %s, unnest(%s::text[]), %s",
+        (outage["id"], gone, T0),
+    )
     settings = alerting_settings(database_url, alerting_digest_at="08:30")
     morning = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 
@@ -181,4 +193,5 @@ def test_daily_digest_lists_the_maintainers_work_orders(
     message: Any = scalar(db, "SELECT messages FROM notifications WHERE id = %s", (planned[0],))
     text = str(message)
     assert "南张村三组7号" in text and "到期" in text
+    assert "成片离线 gateway gw-9: 40" in text and text.count("gw-9") == 1
     assert process_events(db, database_url, morning) == 0
