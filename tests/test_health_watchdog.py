@@ -207,3 +207,35 @@ def test_alerting_service_runs_the_watchdog_and_opens_the_work_order(
     assert scalar(db, "SELECT count(*) FROM events WHERE type = 'offline'") == 1
     (row,) = device_health.village_health(db)
     assert row["org_id"] == village.org_id
+
+
+def test_sweep_groups_a_silent_village_into_one_outage(db: psycopg.Connection[DictRow]) -> None:
+    village = seed_village(db)
+    devices = add_devices(db, village.site_id, 30)  # no gateway: NB-IoT, say
+    hear(db, devices, T0)
+    now = T0 + LIVENESS
+    ingest_beat(db, now)
+
+    result = Watchdog().sweep(db, now)
+
+    assert result.reported == [] and [len(v) for v in result.grouped.values()] == [30]
+    outages = device_health.outages(db)
+    assert [(o["scope"], o["org_id"], o["device_count"]) for o in outages] == [
+        ("village", village.org_id, 30)
+    ]
+
+
+def test_sweep_reports_one_dead_device_behind_a_healthy_gateway_alone(
+    db: psycopg.Connection[DictRow],
+) -> None:
+    village = seed_village(db)
+    dead, *alive = add_devices(db, village.site_id, 20, gateway="gw-2")
+    hear(db, [dead], T0)
+    now = T0 + LIVENESS
+    hear(db, alive, now - timedelta(minutes=10))
+    ingest_beat(db, now)
+
+    result = Watchdog().sweep(db, now)
+
+    assert result.reported == [dead] and result.grouped == {}
+    assert device_health.outages(db) == []
