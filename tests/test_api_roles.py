@@ -199,6 +199,15 @@ MATRIX: list[Case] = [
     *every(("administrator", "operator"), "GET", "/api/v1/roster/template.csv", 200),
     *every(("installer", "viewer"), "GET", "/api/v1/roster/template.csv", 403),
     *every(("installer", "viewer"), "POST", "/api/v1/roster/import", 403),
+    # --- device health (issue 7): figures of the watchdog, read in scope ---------------------
+    *every(STAFF, "GET", "/api/v1/health/villages", 200),
+    *every(STAFF, "GET", "/api/v1/health/flags", 200),
+    *every(STAFF, "GET", "/api/v1/health/outages", 200),
+    Case("anonymous", "GET", "/api/v1/health/villages", 401),
+    Case("operator", "GET", "/api/v1/health/villages?org_id={other_village}", 404),
+    Case("operator", "GET", "/api/v1/health/flags?org_id={other_village}", 404),
+    *every(STAFF, "GET", "/api/v1/health/devices/{device}/battery", 200),
+    Case("viewer", "GET", "/api/v1/health/devices/{other_device}/battery", 404),
     # --- api-ops: incidents, work orders, events, readings, summary, live, relative ---------
     # --- pages -------------------------------------------------------------------------------
 ]
