@@ -67,7 +67,43 @@ SEEDS: dict[str, Callable[[ApiWorld], Any]] = {
     "other_device": reg.other_device,
     "stock_device": reg.stock_device,
     "session": reg.session,
+    # api-ops: a household with an open fire incident and a work order, in each village
+    "incident_in_village": lambda api: ops_home(api, "village").incident,
+    "incident_in_other_village": lambda api: ops_home(api, "other_village").incident,
+    "work_order_in_village": lambda api: ops_home(api, "village").work_order,
+    "work_order_in_other_village": lambda api: ops_home(api, "other_village").work_order,
+    "device_in_village": lambda api: ops_home(api, "village").device_id,
+    "device_in_other_village": lambda api: ops_home(api, "other_village").device_id,
+    "grid_worker_in_village": lambda api: ops_home(api, "village").grid_worker,
 }
+
+
+@dataclass(frozen=True)
+class OpsHome:
+    """What the api-ops seeds made in one village."""
+
+    incident: int
+    work_order: int
+    device_id: str
+    grid_worker: int
+
+
+def ops_home(api: ApiWorld, org_name: str) -> OpsHome:
+    """A household in the tree's ``org_name`` with an open fire incident and a work order."""
+    from psycopg.rows import dict_row
+
+    from tests.ops_support import household, raise_alarm
+
+    org = getattr(api.tree(), org_name)
+    home = household(api.db.cursor(row_factory=dict_row), org.id, org.path, org.name, org_name)
+    incident = raise_alarm(api.db, home.device_id)
+    row = api.db.execute(
+        "INSERT INTO work_orders (device_id, site_id, kind, opened_at, last_event_at)"
+        " SELECT id, site_id, 'low_battery', now(), now() FROM devices WHERE id = %s RETURNING id",
+        (home.device_id,),
+    ).fetchone()
+    assert row is not None
+    return OpsHome(incident, int(row["id"]), home.device_id, home.contacts["grid_worker"])
 
 
 def every(roles: tuple[str, ...], method: str, path: str, status: int, **kw: Any) -> list[Case]:
@@ -209,6 +245,49 @@ MATRIX: list[Case] = [
     *every(STAFF, "GET", "/api/v1/health/devices/{device}/battery", 200),
     Case("viewer", "GET", "/api/v1/health/devices/{other_device}/battery", 404),
     # --- api-ops: incidents, work orders, events, readings, summary, live, relative ---------
+    *every(("anonymous",), "GET", "/api/v1/incidents", 401),
+    *every(("administrator", "operator", "viewer"), "GET", "/api/v1/incidents", 200),
+    Case("installer", "GET", "/api/v1/incidents", 403),
+    *every(("administrator", "operator", "viewer"), "GET",
+           "/api/v1/incidents/{incident_in_village}", 200),
+    *every(("operator", "viewer", "administrator@village"), "GET",
+           "/api/v1/incidents/{incident_in_other_village}", 404),
+    *every(("viewer", "installer"), "POST", "/api/v1/incidents/{incident_in_village}/acknowledge",
+           403, body={}),
+    Case("operator", "POST", "/api/v1/incidents/{incident_in_other_village}/acknowledge", 404, {}),
+    Case("operator", "POST", "/api/v1/incidents/{incident_in_village}/note", 200, {"note": "n"}),
+    Case("operator", "POST", "/api/v1/incidents/{incident_in_village}/assign", 200,
+         {"contact_id": "{grid_worker_in_village}"}),
+    Case("operator@other_village", "POST", "/api/v1/incidents/{incident_in_village}/assign", 404,
+         {"contact_id": "{grid_worker_in_village}"}),
+    Case("viewer", "POST", "/api/v1/incidents/{incident_in_village}/resolve", 403,
+         {"outcome": "test"}),
+    Case("operator@other_village", "POST", "/api/v1/incidents/{incident_in_village}/resolve", 404,
+         {"outcome": "test"}),
+    *every(("administrator", "operator", "viewer"), "GET", "/api/v1/work-orders", 200),
+    Case("installer", "GET", "/api/v1/work-orders", 403),
+    Case("operator", "GET", "/api/v1/work-orders/{work_order_in_other_village}", 404),
+    Case("viewer", "POST", "/api/v1/work-orders/{work_order_in_village}/close", 403,
+         {"reason": "r"}),
+    Case("operator", "POST", "/api/v1/work-orders/{work_order_in_other_village}/close", 404,
+         {"reason": "r"}),
+    Case("operator", "POST", "/api/v1/work-orders/{work_order_in_village}/assign", 200,
+         {"contact_id": "{grid_worker_in_village}"}),
+    *every(STAFF, "GET", "/api/v1/events", 200),
+    Case("anonymous", "GET", "/api/v1/events", 401),
+    *every(STAFF, "GET", "/api/v1/devices/{device_in_village}/status", 200),
+    *every(STAFF, "GET", "/api/v1/devices/{device_in_village}/readings", 200),
+    *every(("operator", "installer", "viewer"), "GET",
+           "/api/v1/devices/{device_in_other_village}/readings", 404),
+    Case("administrator", "GET", "/api/v1/devices/{device_in_other_village}/status", 200),
+    *every(STAFF, "GET", "/api/v1/summary/dashboard", 200),
+    *every(STAFF, "GET", "/api/v1/summary/villages", 200),
+    *every(STAFF, "GET", "/api/v1/map/sites", 200),
+    Case("anonymous", "GET", "/api/v1/summary/dashboard", 401),
+    Case("anonymous", "GET", "/api/v1/live", 401),
+    Case("installer", "GET", "/api/v1/live", 403),
+    Case("anonymous", "GET", "/api/v1/relative/not-a-link", 404),
+    Case("anonymous", "POST", "/api/v1/relative/not-a-link/acknowledge", 404),
     # --- pages -------------------------------------------------------------------------------
 ]
 # fmt: on

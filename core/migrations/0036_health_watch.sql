@@ -76,7 +76,8 @@ CREATE UNIQUE INDEX health_flags_open_key ON health_flags (kind, subject) WHERE 
 
 -- Open work orders by assignee (the maintainer's list) and by kind.
 CREATE INDEX work_orders_assigned_idx ON work_orders (assigned_to) WHERE status = 'open';
-CREATE INDEX work_orders_open_idx ON work_orders (opened_at) WHERE status = 'open';
+-- Migration 0026 (the API's lists) already made the same index, descending: keep that one.
+CREATE INDEX IF NOT EXISTS work_orders_open_idx ON work_orders (opened_at) WHERE status = 'open';
 
 -- The maintainer for a site: the active maintainer of the nearest organisation above it.
 CREATE FUNCTION sw_maintainer_for_site(site bigint) RETURNS bigint

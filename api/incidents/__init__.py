@@ -1,0 +1,1 @@
+"""incidents domain of the operators' API."""

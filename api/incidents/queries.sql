@@ -1,0 +1,115 @@
+-- Incidents for operators: one page of items in the contract's shape, built in SQL as JSON so a
+-- list of 50 costs one round trip. Scope is the site's organisation path (LIKE ANY prefixes).
+
+-- name: list_incidents
+WITH filtered AS (
+    -- Narrow rows (id and sort keys) so counting and sorting thousands stays cheap; the page
+    -- reads the rest. Scope through incidents.org_id (the site's organisation, migration 0027).
+    SELECT i.id, i.opened_at, i.last_event_at, i.priority, o.path AS org_path
+    FROM incidents i
+    JOIN organisations o ON o.id = i.org_id
+    WHERE o.path LIKE ANY(%(scope)s)
+      AND (%(org_id)s::bigint IS NULL
+           OR o.path LIKE (SELECT path FROM organisations WHERE id = %(org_id)s) || '%%')
+      -- "open" is its own flag so a plan for open incidents can use their partial index.
+      AND (NOT %(open_only)s OR i.status <> 'resolved')
+      AND (%(status)s::text IS NULL OR i.status = %(status)s)
+      AND (%(kind)s::text IS NULL OR i.kind = %(kind)s)
+      AND (%(site_id)s::bigint IS NULL OR i.site_id = %(site_id)s)
+      AND (%(device_id)s::text IS NULL OR i.device_id = %(device_id)s)
+      AND (%(since)s::timestamptz IS NULL OR i.opened_at >= %(since)s)
+      AND (%(until)s::timestamptz IS NULL OR i.opened_at < %(until)s)
+      AND (%(id)s::bigint IS NULL OR i.id = %(id)s)
+),
+page AS (
+    -- Sort and cut the narrow rows first, then read the page's full rows.
+    SELECT i.*, f.org_path
+    FROM (SELECT * FROM filtered f
+          ORDER BY
+              CASE WHEN %(sort)s = 'opened_at' THEN f.opened_at END ASC,
+              CASE WHEN %(sort)s = '-opened_at' THEN f.opened_at END DESC,
+              CASE WHEN %(sort)s = 'last_event_at' THEN f.last_event_at END ASC,
+              CASE WHEN %(sort)s = '-last_event_at' THEN f.last_event_at END DESC,
+              CASE WHEN %(sort)s = 'priority' THEN f.priority END ASC,
+              CASE WHEN %(sort)s = '-priority' THEN f.priority END DESC,
+              f.id DESC
+          LIMIT %(limit)s OFFSET %(offset)s) f
+    JOIN incidents i ON i.id = f.id
+),
+items AS (
+    SELECT p.id, p.opened_at, p.last_event_at, p.priority, json_build_object(
+        'id', p.id,
+        'kind', p.kind,
+        'status', p.status,
+        'priority', p.priority,
+        'opened_at', p.opened_at,
+        'last_event_at', p.last_event_at,
+        'event_count', p.event_count,
+        'acknowledged_at', p.acknowledged_at,
+        'acknowledged_by', p.acknowledged_by,
+        'assigned_to', CASE WHEN ac.id IS NULL THEN NULL
+                            ELSE json_build_object('id', ac.id, 'name', ac.name) END,
+        'outcome', p.outcome,
+        'false_alarm_cause', p.false_alarm_cause,
+        'resolved_at', p.resolved_at,
+        'note', p.note,
+        'device', json_build_object('id', d.id, 'room', d.room, 'position', d.position),
+        'site', json_build_object(
+            'id', s.id, 'name', s.name, 'kind', s.kind, 'category', s.category,
+            'address', s.address, 'resident_name', s.resident_name,
+            'resident_situation', s.resident_situation,
+            'latitude', s.latitude, 'longitude', s.longitude),
+        'village', (
+            SELECT json_build_object('id', v.id, 'name', v.name)
+            FROM organisations v
+            WHERE v.id = ANY(string_to_array(rtrim(p.org_path, '.'), '.')::bigint[])
+              AND v.level IN ('village', 'community')
+            ORDER BY length(v.path) DESC
+            LIMIT 1),
+        'paged', coalesce((
+            SELECT json_agg(json_build_object(
+                       'contact_id', n.contact_id, 'name', c.name, 'role', c.role,
+                       'channel', split_part(n.channels[coalesce(n.delivered_via, 0) + 1], ':', 1),
+                       'status', n.status, 'at', coalesce(n.sent_at, n.due_at))
+                   ORDER BY n.wave, n.round, n.id)
+            FROM notifications n
+            LEFT JOIN contacts c ON c.id = n.contact_id
+            WHERE n.incident_id = p.id AND n.purpose IN ('page', 'repage', 'same_day_call')
+        ), '[]'::json),
+        'answered_by', p.acknowledged_by
+    ) AS item
+    FROM page p
+    JOIN devices d ON d.id = p.device_id
+    JOIN sites s ON s.id = p.site_id
+    LEFT JOIN contacts ac ON ac.id = p.assigned_to
+)
+SELECT (SELECT count(*) FROM filtered) AS total,
+       coalesce((SELECT json_agg(item ORDER BY
+            CASE WHEN %(sort)s = 'opened_at' THEN opened_at END ASC,
+            CASE WHEN %(sort)s = '-opened_at' THEN opened_at END DESC,
+            CASE WHEN %(sort)s = 'last_event_at' THEN last_event_at END ASC,
+            CASE WHEN %(sort)s = '-last_event_at' THEN last_event_at END DESC,
+            CASE WHEN %(sort)s = 'priority' THEN priority END ASC,
+            CASE WHEN %(sort)s = '-priority' THEN priority END DESC,
+            id DESC) FROM items), '[]'::json) AS items;
+
+-- name: incident_in_scope
+-- The incident's site path when the caller may see it; nothing otherwise (then: 404).
+SELECT i.id, i.status, o.path
+FROM incidents i
+JOIN sites s ON s.id = i.site_id
+JOIN organisations o ON o.id = s.org_id
+WHERE i.id = %(id)s AND o.path LIKE ANY(%(scope)s);
+
+-- name: contact_for_assignment
+-- A contact the caller may put in charge: in the caller's scope, or attached to an
+-- organisation above the incident's site (the sub-district duty desk for a village incident).
+SELECT c.id, c.name
+FROM contacts c
+LEFT JOIN sites s ON s.id = c.site_id
+LEFT JOIN organisations o ON o.id = coalesce(c.org_id, s.org_id)
+WHERE c.id = %(contact_id)s AND c.active
+  AND (o.path LIKE ANY(%(scope)s) OR %(incident_path)s LIKE o.path || '%%');
+
+-- name: events_by_id
+SELECT id, type, ts FROM events WHERE id = ANY(%(ids)s);

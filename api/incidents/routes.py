@@ -1,0 +1,137 @@
+"""``/api/v1/incidents``: list, read with timeline, acknowledge, assign, resolve, note."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import Caller, ConnDep, require
+from api.errors import BadRequest, Conflict
+from api.incidents import service
+from api.incidents.schemas import (
+    IncidentAcknowledge,
+    IncidentAssign,
+    IncidentDetail,
+    IncidentKind,
+    IncidentNote,
+    IncidentPage,
+    IncidentRead,
+    IncidentResolve,
+    IncidentSort,
+    IncidentStatusFilter,
+)
+from core.incidents import IncidentClosed, InvalidTransition, OutcomeRequired
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+Reader = Annotated[Caller, require("administrator", "operator", "viewer")]
+Operator = Annotated[Caller, require("administrator", "operator")]
+
+
+@contextmanager
+def lifecycle_errors() -> Iterator[None]:
+    """Lifecycle refusals as HTTP answers: closed or out-of-order is 409, a bad outcome 400."""
+    try:
+        yield
+    except (IncidentClosed, InvalidTransition) as exc:
+        raise Conflict(str(exc)) from exc
+    except OutcomeRequired as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+@router.get("", response_model=IncidentPage)
+def read_incidents(
+    *,
+    conn: ConnDep,
+    caller: Reader,
+    status: IncidentStatusFilter | None = None,
+    kind: IncidentKind | None = None,
+    org_id: int | None = None,
+    site_id: int | None = None,
+    device_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sort: IncidentSort = "-opened_at",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> IncidentPage:
+    """Incidents in the caller's scope; ``status=open`` means not yet resolved."""
+    total, items = service.list_incidents(
+        conn,
+        scope=caller.scope_like(),
+        status=status,
+        kind=kind,
+        org_id=org_id,
+        site_id=site_id,
+        device_id=device_id,
+        since=since,
+        until=until,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    return IncidentPage.model_validate(
+        {"items": items, "total": total, "limit": limit, "offset": offset}
+    )
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail)
+def read_incident(incident_id: int, conn: ConnDep, caller: Reader) -> IncidentDetail:
+    """One incident with its timeline (audit log) and every delivery attempt."""
+    detail = service.read_incident_detail(conn, scope=caller.scope_like(), incident_id=incident_id)
+    return IncidentDetail.model_validate(detail)
+
+
+@router.post("/{incident_id}/acknowledge", response_model=IncidentRead)
+def acknowledge_incident(
+    incident_id: int, body: IncidentAcknowledge, conn: ConnDep, caller: Operator
+) -> IncidentRead:
+    """The monitoring centre has it: pending pages stop. Repeating it changes nothing."""
+    with lifecycle_errors():
+        item = service.acknowledge(
+            conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,
+            note=body.note,
+        )  # fmt: skip
+    return IncidentRead.model_validate(item)
+
+
+@router.post("/{incident_id}/assign", response_model=IncidentRead)
+def assign_incident(
+    incident_id: int, body: IncidentAssign, conn: ConnDep, caller: Operator
+) -> IncidentRead:
+    """Put a contact in charge (null takes it back)."""
+    with lifecycle_errors():
+        item = service.assign(
+            conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,
+            contact_id=body.contact_id, note=body.note,
+        )  # fmt: skip
+    return IncidentRead.model_validate(item)
+
+
+@router.post("/{incident_id}/resolve", response_model=IncidentRead)
+def resolve_incident(
+    incident_id: int, body: IncidentResolve, conn: ConnDep, caller: Operator
+) -> IncidentRead:
+    """Close with the outcome (a false alarm with its cause); every pending page stops."""
+    with lifecycle_errors():
+        item = service.resolve(
+            conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,
+            outcome=body.outcome, cause=body.false_alarm_cause, note=body.note,
+        )  # fmt: skip
+    return IncidentRead.model_validate(item)
+
+
+@router.post("/{incident_id}/note", response_model=IncidentRead)
+def update_incident_note(
+    incident_id: int, body: IncidentNote, conn: ConnDep, caller: Operator
+) -> IncidentRead:
+    """Replace the incident's note; the audit log keeps every version."""
+    with lifecycle_errors():
+        item = service.note(
+            conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,
+            text=body.note,
+        )  # fmt: skip
+    return IncidentRead.model_validate(item)

@@ -1,0 +1,156 @@
+"""Incident shapes of the API contract (docs/api.md): list items, the timeline, the actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from core.incidents import FalseAlarmCause, Outcome
+
+IncidentStatusFilter = Literal["open", "triggered", "acknowledged", "in_progress", "resolved"]
+IncidentKind = Literal["fire", "heat", "tamper"]
+IncidentSort = Literal[
+    "opened_at", "-opened_at", "last_event_at", "-last_event_at", "priority", "-priority"
+]
+
+
+class PersonRef(BaseModel):
+    """A contact by id and name."""
+
+    id: int
+    name: str
+
+
+class PlaceRef(BaseModel):
+    """An organisation (the village) by id and name."""
+
+    id: int
+    name: str
+
+
+class DeviceRef(BaseModel):
+    """Where in the home the detector hangs."""
+
+    id: str
+    room: str | None
+    position: str | None
+
+
+class SiteRef(BaseModel):
+    """The household or venue as the operator's screen needs it."""
+
+    id: int
+    name: str
+    kind: str
+    category: str
+    address: str
+    resident_name: str | None
+    resident_situation: list[str]
+    latitude: float | None
+    longitude: float | None
+
+
+class Paged(BaseModel):
+    """One page (or re-page) planned or sent to a person."""
+
+    contact_id: int | None
+    name: str | None
+    role: str | None
+    channel: str
+    status: str
+    at: datetime
+
+
+class IncidentRead(BaseModel):
+    """An incident with its device, site, village, who was paged and who answered."""
+
+    id: int
+    kind: str
+    status: str
+    priority: int
+    opened_at: datetime
+    last_event_at: datetime
+    event_count: int
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    assigned_to: PersonRef | None
+    outcome: str | None
+    false_alarm_cause: str | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
+    device: DeviceRef
+    site: SiteRef
+    village: PlaceRef | None
+    paged: list[Paged]
+    answered_by: str | None
+
+
+class TimelineEntry(BaseModel):
+    """One audit-log row: opened, event joined, delivered, acknowledged, resolved..."""
+
+    at: datetime
+    action: str
+    actor: str | None
+    contact_id: int | None
+    detail: dict[str, Any] | None
+
+
+class Attempt(BaseModel):
+    """One delivery attempt on one channel with the provider's answer."""
+
+    at: datetime
+    contact: str | None
+    channel: str
+    ok: bool
+    answer: str | None
+
+
+class IncidentDetail(IncidentRead):
+    """An incident with its full timeline and every delivery attempt."""
+
+    timeline: list[TimelineEntry]
+    attempts: list[Attempt]
+
+
+class IncidentPage(BaseModel):
+    """One page of incidents."""
+
+    items: list[IncidentRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class IncidentAcknowledge(BaseModel):
+    """Body of POST /incidents/{id}/acknowledge."""
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class IncidentAssign(BaseModel):
+    """Body of POST /incidents/{id}/assign; ``contact_id`` null takes the assignment back."""
+
+    contact_id: int | None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class IncidentResolve(BaseModel):
+    """Body of POST /incidents/{id}/resolve: the outcome is mandatory, a false alarm's cause too."""
+
+    outcome: Outcome
+    false_alarm_cause: FalseAlarmCause | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _cause_for_false_alarm(self) -> IncidentResolve:
+        if self.outcome == Outcome.FALSE_ALARM and self.false_alarm_cause is None:
+            raise ValueError("a false alarm needs false_alarm_cause")
+        return self
+
+
+class IncidentNote(BaseModel):
+    """Body of POST /incidents/{id}/note."""
+
+    note: str = Field(min_length=1, max_length=2000)

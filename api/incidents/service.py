@@ -1,0 +1,235 @@
+"""Incidents for operators: list, read with timeline, and the lifecycle actions.
+
+State changes go through :mod:`core.incidents` (the same functions alerting and the
+acknowledge links use); this module adds scope, the contract's item shape and the timeline.
+Every function takes ``scope``: the caller's organisation path prefixes as SQL LIKE patterns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from api.visibility import NotVisible
+from core.db import load_queries
+from core.incidents import (
+    FalseAlarmCause,
+    Outcome,
+    acknowledge_incident,
+    add_note,
+    assign_incident,
+    incident_attempts,
+    incident_log,
+    resolve_incident,
+)
+
+Q = load_queries("api.incidents", "queries.sql")
+Row = dict[str, Any]
+
+
+def _cur(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Row]:
+    return conn.cursor(row_factory=dict_row)
+
+
+def list_incidents(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: list[str],
+    status: str | None = None,
+    kind: str | None = None,
+    org_id: int | None = None,
+    site_id: int | None = None,
+    device_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sort: str = "-opened_at",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Row]]:
+    """One page of incidents in scope, and how many match in all."""
+    row = (
+        _cur(conn)
+        .execute(
+            Q["list_incidents"],
+            {
+                "scope": scope,
+                "open_only": status == "open",
+                "status": None if status == "open" else status,
+                "kind": kind,
+                "org_id": org_id,
+                "site_id": site_id,
+                "device_id": device_id,
+                "since": since,
+                "until": until,
+                "id": None,
+                "sort": sort,
+                "limit": limit,
+                "offset": offset,
+            },
+            prepare=False,  # plans for the actual filters (see events/service.py)
+        )
+        .fetchone()
+    )
+    assert row is not None
+    return int(row["total"]), list(row["items"])
+
+
+def read_incident(conn: psycopg.Connection[Any], *, scope: list[str], incident_id: int) -> Row:
+    """One incident in the list's shape, or :class:`NotVisible`."""
+    row = (
+        _cur(conn)
+        .execute(
+            Q["list_incidents"],
+            {
+                "scope": scope,
+                "open_only": False,
+                "status": None,
+                "kind": None,
+                "org_id": None,
+                "site_id": None,
+                "device_id": None,
+                "since": None,
+                "until": None,
+                "id": incident_id,
+                "sort": "-opened_at",
+                "limit": 1,
+                "offset": 0,
+            },
+        )
+        .fetchone()
+    )
+    if row is None or not row["items"]:
+        raise NotVisible(f"incident {incident_id}")
+    return dict(row["items"][0])
+
+
+def read_incident_detail(
+    conn: psycopg.Connection[Any], *, scope: list[str], incident_id: int
+) -> Row:
+    """The incident with its timeline (audit log, events named) and delivery attempts."""
+    item = read_incident(conn, scope=scope, incident_id=incident_id)
+    item["timeline"] = timeline(conn, incident_id=incident_id)
+    item["attempts"] = [
+        {
+            "at": a["at"],
+            "contact": a["name"],
+            "channel": a["scheme"],
+            "ok": a["outcome"] == "delivered",
+            "answer": a["response"] if a["response"] is not None else a["outcome"],
+        }
+        for a in incident_attempts(conn, incident_id)
+        if a["at"] is not None
+    ]
+    return item
+
+
+def timeline(conn: psycopg.Connection[Any], *, incident_id: int) -> list[Row]:
+    """The audit log, oldest first; rows about an event carry the event's type and time."""
+    log = incident_log(conn, incident_id)
+    ids = [r["event_id"] for r in log if r["event_id"] is not None]
+    events = (
+        {e["id"]: e for e in _cur(conn).execute(Q["events_by_id"], {"ids": ids}).fetchall()}
+        if ids
+        else {}
+    )
+    entries = []
+    for r in log:
+        detail = dict(r["detail"] or {})
+        event = events.get(r["event_id"])
+        if event is not None:
+            detail["event"] = {"id": event["id"], "type": event["type"], "ts": event["ts"]}
+        elif r["event_id"] is not None:
+            detail["event"] = {"id": r["event_id"]}
+        entries.append(
+            {
+                "at": r["at"],
+                "action": r["action"],
+                "actor": r["actor"],
+                "contact_id": r["contact_id"],
+                "detail": detail or None,
+            }
+        )
+    return entries
+
+
+def _path_in_scope(conn: psycopg.Connection[Any], *, scope: list[str], incident_id: int) -> str:
+    row = _cur(conn).execute(Q["incident_in_scope"], {"id": incident_id, "scope": scope}).fetchone()
+    if row is None:
+        raise NotVisible(f"incident {incident_id}")
+    return str(row["path"])
+
+
+def acknowledge(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: list[str],
+    incident_id: int,
+    actor: str,
+    note: str | None = None,
+) -> Row:
+    """Acknowledge for the monitoring centre (pending pages stop); optionally note why."""
+    _path_in_scope(conn, scope=scope, incident_id=incident_id)
+    with conn.transaction():
+        acknowledge_incident(conn, incident_id=incident_id, actor=actor)
+        if note:
+            add_note(conn, incident_id=incident_id, actor=actor, note=note)
+    return read_incident(conn, scope=scope, incident_id=incident_id)
+
+
+def assign(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: list[str],
+    incident_id: int,
+    actor: str,
+    contact_id: int | None,
+    note: str | None = None,
+) -> Row:
+    """Put a contact in charge (``None`` takes it back); the contact must be one the caller sees."""
+    path = _path_in_scope(conn, scope=scope, incident_id=incident_id)
+    if contact_id is not None:
+        contact = (
+            _cur(conn)
+            .execute(
+                Q["contact_for_assignment"],
+                {"contact_id": contact_id, "scope": scope, "incident_path": path},
+            )
+            .fetchone()
+        )
+        if contact is None:
+            raise NotVisible(f"contact {contact_id}")
+    with conn.transaction():
+        assign_incident(conn, incident_id=incident_id, actor=actor, contact_id=contact_id)
+        if note:
+            add_note(conn, incident_id=incident_id, actor=actor, note=note)
+    return read_incident(conn, scope=scope, incident_id=incident_id)
+
+
+def resolve(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: list[str],
+    incident_id: int,
+    actor: str,
+    outcome: Outcome | str,
+    cause: FalseAlarmCause | str | None = None,
+    note: str | None = None,
+) -> Row:
+    """Close with the outcome (and a false alarm's cause); every pending page stops."""
+    _path_in_scope(conn, scope=scope, incident_id=incident_id)
+    resolve_incident(
+        conn, incident_id=incident_id, actor=actor, outcome=outcome, cause=cause, note=note
+    )
+    return read_incident(conn, scope=scope, incident_id=incident_id)
+
+
+def note(
+    conn: psycopg.Connection[Any], *, scope: list[str], incident_id: int, actor: str, text: str
+) -> Row:
+    """Replace the incident's note; the audit log keeps every version."""
+    _path_in_scope(conn, scope=scope, incident_id=incident_id)
+    add_note(conn, incident_id=incident_id, actor=actor, note=text)
+    return read_incident(conn, scope=scope, incident_id=incident_id)

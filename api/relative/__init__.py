@@ -1,0 +1,1 @@
+"""relative domain of the operators' API."""

@@ -1,0 +1,32 @@
+-- A relative's view of one household, reached by a signed alert link or a personal link.
+-- Every query is keyed by the household's site id: nothing of another household can appear.
+
+-- name: current_incident
+-- The household's open incident, fire first; else the latest one of the last 24 hours.
+SELECT i.id
+FROM incidents i
+WHERE i.site_id = %(site_id)s
+  AND (i.status <> 'resolved' OR i.opened_at > now() - interval '24 hours')
+ORDER BY (i.status <> 'resolved') DESC, i.priority, i.opened_at DESC
+LIMIT 1;
+
+-- name: household
+SELECT s.id, s.name, s.address, o.path
+FROM sites s JOIN organisations o ON o.id = s.org_id
+WHERE s.id = %(site_id)s;
+
+-- name: household_devices
+SELECT d.id, d.room, d.position,
+       CASE
+           WHEN ds.alarm_active THEN 'alarm'
+           WHEN ds.tamper_active OR ds.fault_active THEN 'fault'
+           WHEN NOT (coalesce(ds.online, false) AND coalesce(ds.offline_deadline > now(), false))
+               THEN 'offline'
+           WHEN ds.battery_low THEN 'low_battery'
+           ELSE 'ok'
+       END AS state,
+       ds.battery_pct, ds.last_seen
+FROM devices d
+LEFT JOIN device_state ds ON ds.device_id = d.id
+WHERE d.site_id = %(site_id)s AND d.status IN ('installed', 'in_service', 'faulty')
+ORDER BY d.id;

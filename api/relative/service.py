@@ -1,0 +1,137 @@
+"""A relative's household through a link: the signed alert link or a personal relative link.
+
+api.deps.relative_caller checks the token (404 for anything invalid) and names the household
+(the alert's incident's site, or the link's site); every query here is keyed by that one site
+id, so nothing the token does not name is reachable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from api.deps import Caller
+from api.incidents.service import read_incident
+from api.visibility import NotVisible
+from core.db import load_queries
+from core.incidents import (
+    FalseAlarmCause,
+    Outcome,
+    acknowledge_by_link,
+    acknowledge_incident,
+    resolve_by_link,
+    resolve_incident,
+)
+
+Q = load_queries("api.relative", "queries.sql")
+Row = dict[str, Any]
+
+
+class NoOpenIncident(LookupError):
+    """The household has no incident to acknowledge or resolve right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a link lets its holder see and do."""
+
+    site_id: int
+    contact_id: int
+    incident_id: int | None  # alert links name their incident; personal links do not
+    actor: str
+    alert_token: str | None = None
+
+
+def _cur(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Row]:
+    return conn.cursor(row_factory=dict_row)
+
+
+def grant_for(caller: Caller, *, token: str) -> Grant:
+    """What the relative behind ``token`` (resolved by api.deps.relative_caller) may do."""
+    if caller.site_id is None or caller.contact_id is None:
+        raise NotVisible("link")
+    return Grant(
+        site_id=caller.site_id,
+        contact_id=caller.contact_id,
+        incident_id=caller.incident_id,
+        actor=f"{caller.name} (link)",
+        alert_token=token if caller.incident_id is not None else None,
+    )
+
+
+def _incident_id(conn: psycopg.Connection[Any], grant: Grant) -> int | None:
+    if grant.incident_id is not None:
+        return grant.incident_id
+    row = _cur(conn).execute(Q["current_incident"], {"site_id": grant.site_id}).fetchone()
+    return int(row["id"]) if row else None
+
+
+def _household_scope(conn: psycopg.Connection[Any], grant: Grant) -> tuple[Row, list[str]]:
+    site = _cur(conn).execute(Q["household"], {"site_id": grant.site_id}).fetchone()
+    if site is None:
+        raise NotVisible("link")
+    escaped = site["path"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return site, [escaped + "%"]
+
+
+def view(conn: psycopg.Connection[Any], grant: Grant) -> Row:
+    """The incident (or null), the household and its detectors' states."""
+    site, scope = _household_scope(conn, grant)
+    incident_id = _incident_id(conn, grant)
+    incident = None
+    if incident_id is not None:
+        incident = read_incident(conn, scope=scope, incident_id=incident_id)
+        if incident["site"]["id"] != grant.site_id:  # belt and braces: never another home
+            raise NotVisible("link")
+    devices = _cur(conn).execute(Q["household_devices"], {"site_id": grant.site_id}).fetchall()
+    return {
+        "incident": incident,
+        "site": {"name": site["name"], "address": site["address"]},
+        "devices": devices,
+    }
+
+
+def acknowledge(conn: psycopg.Connection[Any], grant: Grant, *, ack_secret: str) -> Row:
+    """Acknowledge the link's incident (alert link) or the household's open one."""
+    if grant.alert_token is not None:
+        acknowledge_by_link(conn, token=grant.alert_token, secret=ack_secret)
+    else:
+        incident_id = _open_incident(conn, grant)
+        acknowledge_incident(
+            conn, incident_id=incident_id, actor=grant.actor, contact_id=grant.contact_id
+        )
+    return view(conn, grant)
+
+
+def resolve(
+    conn: psycopg.Connection[Any],
+    grant: Grant,
+    *,
+    ack_secret: str,
+    outcome: Outcome | str,
+    cause: FalseAlarmCause | str | None,
+    note: str | None,
+) -> Row:
+    """Resolve the link's incident (alert link) or the household's open one."""
+    if grant.alert_token is not None:
+        resolve_by_link(
+            conn, token=grant.alert_token, secret=ack_secret, outcome=outcome, cause=cause,
+            note=note,
+        )  # fmt: skip
+    else:
+        incident_id = _open_incident(conn, grant)
+        resolve_incident(
+            conn, incident_id=incident_id, actor=grant.actor, outcome=outcome, cause=cause,
+            note=note, contact_id=grant.contact_id,
+        )  # fmt: skip
+    return view(conn, grant)
+
+
+def _open_incident(conn: psycopg.Connection[Any], grant: Grant) -> int:
+    row = _cur(conn).execute(Q["current_incident"], {"site_id": grant.site_id}).fetchone()
+    if row is None:
+        raise NoOpenIncident("no incident at this household")
+    return int(row["id"])

@@ -1,0 +1,1 @@
+"""summary domain of the operators' API."""

@@ -1,0 +1,144 @@
+-- Dashboard, per-village summary and the map, each answered as one JSON text built here (a
+-- thousand villages or sites cost nothing in Python). Device health comes from village_health
+-- (recomputed about once a minute by the alerting watchdog: reading it costs one row per
+-- village, not a scan of a million device states); incident figures are live, read through
+-- small partial indexes of open incidents and the covering opened_at index over the window
+-- (incidents.org_id, migration 0027, saves looking up each incident's site).
+
+-- name: dashboard
+WITH area AS (
+    SELECT o.id, o.path, o.name
+    FROM organisations o
+    WHERE o.path LIKE ANY(%(scope)s)
+      AND (%(org_id)s::bigint IS NULL
+           OR o.path LIKE (SELECT path FROM organisations WHERE id = %(org_id)s) || '%%')
+),
+health AS (
+    SELECT min(h.as_of) AS as_of,
+           coalesce(sum(h.devices), 0) AS devices,
+           coalesce(sum(h.online), 0) AS online,
+           coalesce(sum(h.offline), 0) AS offline,
+           coalesce(sum(h.low_battery), 0) AS low_battery,
+           coalesce(sum(h.tamper), 0) AS tamper,
+           coalesce(sum(h.fault), 0) AS fault,
+           coalesce(sum(h.open_work_orders), 0) AS open_work_orders
+    FROM village_health h JOIN area a ON a.id = h.org_id
+),
+open_incidents AS (
+    SELECT count(*) AS n
+    FROM incidents i
+    JOIN area a ON a.id = i.org_id
+    WHERE i.status <> 'resolved'
+),
+recent AS (
+    SELECT i.opened_at, i.outcome, i.status, i.org_id
+    FROM incidents i
+    JOIN area a ON a.id = i.org_id
+    WHERE i.opened_at >= %(since)s AND i.kind IN ('fire', 'heat')
+),
+-- Local days as fixed 24-hour bins from a local midnight (cheap arithmetic per row; exact in
+-- zones without daylight saving time, such as Asia/Shanghai), named once per bin.
+by_day AS (
+    SELECT (bin AT TIME ZONE %(tz)s)::date AS day, count AS count
+    FROM (SELECT date_bin(INTERVAL '1 day', r.opened_at, %(midnight)s) AS bin, count(*) AS count
+          FROM recent r GROUP BY 1) bins
+),
+-- Count per organisation first (at most one row per grid or village), then find each
+-- organisation's village once, instead of once per incident.
+by_org AS (
+    SELECT r.org_id, count(*) AS count FROM recent r GROUP BY r.org_id
+),
+-- The village of each organisation: the ancestor (or itself) that has a village_health row.
+by_village AS (
+    SELECT h.org_id, v.name, sum(b.count)::bigint AS count
+    FROM by_org b
+    JOIN area a ON a.id = b.org_id
+    JOIN village_health h ON h.org_id = ANY(string_to_array(rtrim(a.path, '.'), '.')::bigint[])
+    JOIN organisations v ON v.id = h.org_id
+    GROUP BY h.org_id, v.name
+),
+fires AS (
+    SELECT count(*) AS n
+    FROM incidents i
+    JOIN area a ON a.id = i.org_id
+    WHERE i.outcome = 'real_fire'
+)
+SELECT row_to_json(d)::text AS body FROM (
+SELECT h.as_of, h.devices, h.online, h.offline, h.low_battery, h.tamper, h.fault,
+       h.open_work_orders,
+       (SELECT n FROM open_incidents) AS open_incidents,
+       coalesce((SELECT json_agg(json_build_object('day', day, 'count', count) ORDER BY day)
+                 FROM by_day), '[]'::json) AS alarms_by_day,
+       coalesce((SELECT json_agg(json_build_object('org_id', org_id, 'name', name, 'count', count)
+                                 ORDER BY count DESC, org_id)
+                 FROM by_village), '[]'::json) AS alarms_by_village,
+       (SELECT n FROM fires) AS fires_caught_early,
+       (SELECT round(count(*) FILTER (WHERE outcome = 'false_alarm')::numeric
+                     / nullif(count(*) FILTER (WHERE status = 'resolved'), 0), 4)
+        FROM recent) AS false_alarm_rate
+FROM health h
+) d;
+
+-- name: villages
+WITH area AS (
+    SELECT o.id, o.path, o.name
+    FROM organisations o
+    WHERE o.path LIKE ANY(%(scope)s)
+      AND (%(org_id)s::bigint IS NULL
+           OR o.path LIKE (SELECT path FROM organisations WHERE id = %(org_id)s) || '%%')
+),
+open_by_org AS (
+    SELECT i.org_id, count(*) AS n
+    FROM incidents i
+    WHERE i.status <> 'resolved'
+    GROUP BY i.org_id
+),
+open_by_village AS (
+    SELECT h.org_id AS id, sum(ob.n)::bigint AS n
+    FROM open_by_org ob
+    JOIN organisations o ON o.id = ob.org_id
+    JOIN village_health h ON h.org_id = ANY(string_to_array(rtrim(o.path, '.'), '.')::bigint[])
+    GROUP BY h.org_id
+)
+SELECT coalesce(json_agg(v), '[]'::json)::text AS body FROM (
+SELECT h.org_id, a.name, h.as_of, h.sites, h.devices, h.in_service,
+       round(100.0 * h.in_service / nullif(h.devices, 0), 1) AS installed_pct,
+       round(h.online::numeric / nullif(h.online + h.offline, 0), 4) AS online_rate,
+       h.low_battery, h.offline, h.tamper, h.fault, h.open_work_orders,
+       h.oldest_open_work_order_at,
+       coalesce(ob.n, 0) AS open_incidents
+FROM village_health h
+JOIN area a ON a.id = h.org_id
+LEFT JOIN open_by_village ob ON ob.id = h.org_id
+ORDER BY a.path
+LIMIT %(limit)s
+) v;
+
+-- name: map_sites
+-- One row per site: alarm (an open fire or heat incident, or a device sounding), fault
+-- (tamper or fault), offline (a deployed device past its deadline), ok, or no_device.
+SELECT coalesce(json_agg(m), '[]'::json)::text AS body FROM (
+SELECT s.id AS site_id, s.name, s.kind, s.latitude, s.longitude,
+       CASE
+           WHEN bool_or(ds.alarm_active) OR EXISTS (
+                    SELECT 1 FROM incidents i
+                    WHERE i.site_id = s.id AND i.status <> 'resolved'
+                      AND i.kind IN ('fire', 'heat')) THEN 'alarm'
+           WHEN count(d.id) = 0 THEN 'no_device'
+           WHEN bool_or(ds.tamper_active OR ds.fault_active) THEN 'fault'
+           WHEN bool_or(NOT (coalesce(ds.online, false)
+                             AND coalesce(ds.offline_deadline > now(), false))) THEN 'offline'
+           ELSE 'ok'
+       END AS state
+FROM sites s
+JOIN organisations o ON o.id = s.org_id
+LEFT JOIN devices d ON d.site_id = s.id AND d.status IN ('installed', 'in_service', 'faulty')
+LEFT JOIN device_state ds ON ds.device_id = d.id
+WHERE s.archived_at IS NULL
+  AND o.path LIKE ANY(%(scope)s)
+  AND (%(org_id)s::bigint IS NULL
+       OR o.path LIKE (SELECT path FROM organisations WHERE id = %(org_id)s) || '%%')
+GROUP BY s.id
+ORDER BY s.id
+LIMIT %(limit)s
+) m;

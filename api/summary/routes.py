@@ -1,0 +1,53 @@
+"""``/api/v1/summary/dashboard``, ``/api/v1/summary/villages`` and ``/api/v1/map/sites``.
+
+The JSON is built by the database (see queries.sql) and sent as it comes; the response models
+document the shapes in OpenAPI and the tests hold the two together.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import ConnDep, StaffDep
+from api.summary import service
+from api.summary.schemas import DashboardRead, MapSite, VillageRead
+
+router = APIRouter(prefix="/api/v1", tags=["summary"])
+
+
+@router.get("/summary/dashboard", response_model=DashboardRead)
+def read_dashboard(
+    conn: ConnDep,
+    caller: StaffDep,
+    org_id: int | None = None,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> Response:
+    """Device health (as of the last village_health refresh) and live incident figures."""
+    body = service.dashboard(conn, scope=caller.scope_like(), org_id=org_id, days=days)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/summary/villages", response_model=list[VillageRead])
+def read_village_summaries(
+    conn: ConnDep,
+    caller: StaffDep,
+    org_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=20000)] = 5000,
+) -> Response:
+    """Installation progress and device health per village or community."""
+    body = service.villages(conn, scope=caller.scope_like(), org_id=org_id, limit=limit)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/map/sites", response_model=list[MapSite])
+def read_map_sites(
+    conn: ConnDep,
+    caller: StaffDep,
+    org_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=20000)] = 5000,
+) -> Response:
+    """Sites with coordinates and state (alarm, fault, offline, ok, no_device)."""
+    body = service.map_sites(conn, scope=caller.scope_like(), org_id=org_id, limit=limit)
+    return Response(body, media_type="application/json")

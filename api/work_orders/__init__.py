@@ -1,0 +1,1 @@
+"""work orders domain of the operators' API."""

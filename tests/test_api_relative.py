@@ -1,0 +1,175 @@
+"""A relative's link: their own household only, through the alert link or a personal link."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.rows import dict_row
+
+from api.security import digest
+from core.incidents import make_ack_token
+from tests.api_support import TEST_ACK_SECRET, ApiWorld
+from tests.ops_support import Village, household, raise_alarm
+
+
+@dataclass
+class Street:
+    """Two households side by side in one village, each with an open fire incident."""
+
+    mine: Village
+    neighbour: Village
+    my_incident: int
+    their_incident: int
+
+
+@pytest.fixture
+def street(api: ApiWorld) -> Street:
+    village = api.tree().village
+    cur = api.db.cursor(row_factory=dict_row)
+    mine = household(cur, village.id, village.path, "东村", "m")
+    neighbour = household(cur, village.id, village.path, "东村", "n")
+    return Street(
+        mine,
+        neighbour,
+        raise_alarm(api.db, mine.device_id),
+        raise_alarm(api.db, neighbour.device_id),
+    )
+
+
+def alert_token(incident_id: int, contact_id: int, ttl: timedelta = timedelta(hours=1)) -> str:
+    return make_ack_token(
+        incident_id=incident_id, contact_id=contact_id, secret=TEST_ACK_SECRET, ttl=ttl
+    )
+
+
+def personal_link(
+    api: ApiWorld, home: Village, *, expires: str = "1 day", revoked: bool = False
+) -> str:
+    token = secrets.token_urlsafe(24)
+    api.db.execute(
+        "INSERT INTO relative_links (token_hash, contact_id, site_id, expires_at, revoked_at)"
+        " VALUES (%s, %s, %s, now() + %s::interval, CASE WHEN %s THEN now() END)",
+        (digest(token), home.contacts["family"], home.site_id, expires, revoked),
+    )
+    return token
+
+
+def status_of(api: ApiWorld, incident_id: int) -> str:
+    row = api.db.execute("SELECT status FROM incidents WHERE id = %s", (incident_id,)).fetchone()
+    assert row is not None
+    return str(row["status"])
+
+
+@pytest.mark.parametrize("kind", ["alert", "personal"])
+def test_read_relative_view_shows_own_household_only(
+    api_client: TestClient, api: ApiWorld, street: Street, kind: str
+) -> None:
+    token = (
+        alert_token(street.my_incident, street.mine.contacts["family"])
+        if kind == "alert"
+        else personal_link(api, street.mine)
+    )
+
+    answer = api_client.get(f"/api/v1/relative/{token}")
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["incident"]["id"] == street.my_incident
+    assert body["incident"]["site"]["id"] == street.mine.site_id
+    assert body["site"] == {"name": "东村王家", "address": "东村一组m号"}
+    assert [d["id"] for d in body["devices"]] == [street.mine.device_id]
+    assert street.neighbour.device_id not in answer.text
+    assert "东村一组n号" not in answer.text
+
+
+@pytest.mark.parametrize("kind", ["alert", "personal"])
+def test_acknowledge_relative_link_changes_own_incident_only(
+    api_client: TestClient, api: ApiWorld, street: Street, kind: str
+) -> None:
+    token = (
+        alert_token(street.my_incident, street.mine.contacts["family"])
+        if kind == "alert"
+        else personal_link(api, street.mine)
+    )
+
+    answer = api_client.post(f"/api/v1/relative/{token}/acknowledge")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["incident"]["status"] == "acknowledged"
+    assert answer.json()["incident"]["answered_by"].startswith("王小m")
+    assert status_of(api, street.my_incident) == "acknowledged"
+    assert status_of(api, street.their_incident) == "triggered"
+    log = api.db.execute(
+        "SELECT contact_id FROM incident_log WHERE incident_id = %s AND action = 'acknowledged'",
+        (street.my_incident,),
+    ).fetchone()
+    assert log is not None and log["contact_id"] == street.mine.contacts["family"]
+
+
+@pytest.mark.parametrize("kind", ["alert", "personal"])
+def test_resolve_relative_link_needs_cause_and_closes_own_incident(
+    api_client: TestClient, api: ApiWorld, street: Street, kind: str
+) -> None:
+    token = (
+        alert_token(street.my_incident, street.mine.contacts["family"])
+        if kind == "alert"
+        else personal_link(api, street.mine)
+    )
+
+    missing = api_client.post(f"/api/v1/relative/{token}/resolve", json={"outcome": "false_alarm"})
+    assert missing.status_code == 422
+    answer = api_client.post(
+        f"/api/v1/relative/{token}/resolve",
+        json={"outcome": "false_alarm", "false_alarm_cause": "steam"},
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["incident"]["outcome"] == "false_alarm"
+    assert status_of(api, street.my_incident) == "resolved"
+    assert status_of(api, street.their_incident) == "triggered"
+
+
+def test_read_relative_bad_links_are_404(
+    api_client: TestClient, api: ApiWorld, street: Street
+) -> None:
+    good = alert_token(street.my_incident, street.mine.contacts["family"])
+    body, mac = good.rsplit(".", 1)
+    forged_for_neighbour = ".".join([format(street.their_incident, "x"), *body.split(".")[1:], mac])
+    tokens = {
+        "forged": forged_for_neighbour,
+        "tampered mac": body + "." + ("A" if mac[0] != "A" else "B") + mac[1:],
+        "expired": alert_token(street.my_incident, 1, ttl=timedelta(seconds=-5)),
+        "other secret": make_ack_token(
+            incident_id=street.my_incident, contact_id=1, secret="z" * 40, ttl=timedelta(hours=1)
+        ),
+        "unknown personal": secrets.token_urlsafe(24),
+        "expired personal": personal_link(api, street.mine, expires="-1 minute"),
+        "revoked personal": personal_link(api, street.mine, revoked=True),
+    }
+
+    for name, token in tokens.items():
+        for method, path in [("GET", ""), ("POST", "/acknowledge")]:
+            answer = api_client.request(method, f"/api/v1/relative/{token}{path}")
+            assert answer.status_code == 404, (name, path, answer.text)
+            assert answer.json()["error"]["code"] == "not_found"
+    assert status_of(api, street.my_incident) == "triggered"
+    assert status_of(api, street.their_incident) == "triggered"
+
+
+def test_read_relative_personal_link_without_incident_shows_devices(
+    api_client: TestClient, api: ApiWorld
+) -> None:
+    village = api.tree().village
+    quiet = household(api.db.cursor(row_factory=dict_row), village.id, village.path, "东村", "q")
+    token = personal_link(api, quiet)
+
+    body = api_client.get(f"/api/v1/relative/{token}").json()
+
+    assert body["incident"] is None
+    assert [(d["id"], d["state"]) for d in body["devices"]] == [(quiet.device_id, "offline")]
+    acked = api_client.post(f"/api/v1/relative/{token}/acknowledge")
+    assert acked.status_code == 409
