@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from alerting import metrics
 from alerting.health_jobs import JobsConfig, refresh_village_health, run_maintenance
 from alerting.settings import AlertingSettings
 from alerting.watchdog import Watchdog, WatchdogConfig
@@ -97,7 +98,10 @@ class HealthRunner:
     def sweep(self, conn: psycopg.Connection[Any]) -> None:
         """One watchdog sweep at the clock's now."""
         result = self.watchdog.sweep(conn, self.clock())
+        metrics.WATCHDOG_LAST_ROUND.set_to_current_time()
         if result.flagged:
+            metrics.WATCHDOG_FLAGGED.labels("alone").inc(len(result.reported))
+            metrics.WATCHDOG_FLAGGED.labels("in_outage").inc(result.flagged - len(result.reported))
             log.info(
                 "watchdog flagged %d devices (%d reported, %d in outages)",
                 result.flagged,

@@ -166,3 +166,20 @@ SELECT scheme, count(*) AS total,
 FROM notification_attempts
 WHERE at > clock_timestamp() - make_interval(secs => %(window)s)
 GROUP BY scheme;
+
+-- name: ingest_liveness
+-- Ingest writes a heartbeat every few seconds per instance; a disk-full database, a crashed
+-- process or a lost broker all show as no instance that is both recent and connected. A row
+-- that was never written (no ingest ever ran against this database) says nothing.
+SELECT count(*) AS instances,
+       count(*) FILTER (WHERE connected
+                        AND beat_at > %(now)s - make_interval(secs => %(stale_s)s)) AS alive,
+       extract(epoch FROM %(now)s - max(beat_at)) AS beat_age_s
+FROM service_heartbeats
+WHERE service = 'ingest';
+
+-- name: system_silence
+-- The watchdog's open "system" outage: ingest runs but nothing at all is being heard.
+SELECT min(opened_at) AS since, max(device_count) AS devices
+FROM outages
+WHERE status = 'open' AND scope = 'system';
