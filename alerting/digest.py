@@ -1,4 +1,4 @@
-"""Maintainer digests: open work orders and offline devices, daily and on demand.
+"""Maintainer digests: outages, open work orders and offline devices, daily and on demand.
 
 Digests are low priority: planned through the outbox like pages, but held by quiet hours
 (never at night unless ``digest_at_night``). ``digest_runs`` makes the daily one happen once
@@ -28,6 +28,7 @@ KIND_LABELS = {
         "low_battery": "低电量",
         "offline": "离线",
         "end_of_life": "到期",
+        "outage": "成片离线",
     }
 }
 
@@ -82,11 +83,19 @@ def _plan_one(
     labels = KIND_LABELS.get(locale, {})
     orders = conn.execute(Q["digest_work_orders"], {"path": person["org_path"]}).fetchall()
     offline = conn.execute(Q["digest_offline"], {"path": person["org_path"]}).fetchone()
+    outages = conn.execute(Q["digest_outages"], {"path": person["org_path"]}).fetchall()
     lines = (
         "\n".join(
-            f"- {labels.get(o['kind'], o['kind'])} {o['address']} {o['room'] or ''} "
-            f"({o['opened_at'].astimezone(local.tzinfo):%m-%d})"
-            for o in orders
+            [
+                f"- {labels.get('outage', 'outage')} {o['scope']} {o['scope_key']}: "
+                f"{o['devices']} ({o['opened_at'].astimezone(local.tzinfo):%m-%d})"
+                for o in outages
+            ]
+            + [
+                f"- {labels.get(o['kind'], o['kind'])} {o['address']} {o['room'] or ''} "
+                f"({o['opened_at'].astimezone(local.tzinfo):%m-%d})"
+                for o in orders
+            ]
         )
         or "-"
     )

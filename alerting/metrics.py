@@ -13,6 +13,19 @@ DUE_UNSENT = Gauge("smokewatch_alerting_due_unsent", "Notifications due but not 
 QUEUE_AGE = Gauge(
     "smokewatch_alerting_queue_age_seconds", "Age of the oldest due, unsent notification"
 )
+WATCHDOG_LAST_ROUND = Gauge(
+    "smokewatch_alerting_watchdog_last_round_timestamp_seconds",
+    "When the offline watchdog last finished a sweep (a late watchdog hides silent homes)",
+)
+WATCHDOG_FLAGGED = Counter(
+    "smokewatch_alerting_watchdog_flagged_total",
+    "Devices the watchdog found past their deadline",
+    ["reported"],
+)
+INGEST_ALIVE = Gauge(
+    "smokewatch_alerting_ingest_alive_instances",
+    "Ingest instances with a recent heartbeat and a broker connection, as alerting sees them",
+)
 PENDING_EVENTS = Gauge("smokewatch_alerting_pending_events", "Events waiting for the alert engine")
 SWEPT = Counter("smokewatch_alerting_swept_total", "Notifications returned after a lease expired")
 EVENT_TO_DELIVERY = Histogram(

@@ -26,6 +26,7 @@ from core.incidents import mark_device_state, open_or_join
 
 log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
+HQ = load_queries("alerting", "health.sql")
 Row = dict[str, Any]
 NOTIFY_CHANNEL = "smokewatch_notifications"
 MAX_EVENT_ATTEMPTS = 5
@@ -139,6 +140,7 @@ class EventProcessor:
                     "now": now,
                     "event_at": event["ts"],
                     "event_id": event["id"],
+                    "note": _work_note(event),
                 },
             )
             if kind == EventType.TAMPER and event["site_kind"] == "household":
@@ -154,6 +156,11 @@ class EventProcessor:
                     "reason": f"{kind.value} reported by device",
                 },
             )
+            if kind == EventType.ONLINE:
+                for outage in conn.execute(
+                    HQ["device_back"], {"device_id": event["device_id"], "now": now}
+                ):
+                    log.info("outage %s closed: its last device is back", outage["id"])
         # test, weak_signal and the rest are stored by ingest and never page.
         return Handled(event["id"], event["type"])
 
@@ -222,3 +229,12 @@ class EventProcessor:
         if site_id is None:
             return None
         return conn.execute(Q["site"], {"site_id": site_id}).fetchone()
+
+
+def _work_note(event: Row) -> str | None:
+    """What the maintainer should know beyond the kind (a contaminated chamber is a fault)."""
+    data = event.get("data")
+    if not isinstance(data, dict):
+        return None
+    detail = data.get("fault") or data.get("reason") or data.get("code")
+    return str(detail)[:200] if detail else None

@@ -71,8 +71,11 @@ ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id;
 
 -- name: open_work_order
-INSERT INTO work_orders (device_id, site_id, kind, opened_at, last_event_at, first_event_id)
-VALUES (%(device_id)s, %(site_id)s, %(kind)s, %(now)s, %(event_at)s, %(event_id)s)
+-- Assigned to the maintainer of the nearest organisation above the site (village, then up).
+INSERT INTO work_orders (device_id, site_id, kind, opened_at, last_event_at, first_event_id,
+                         assigned_to, note)
+VALUES (%(device_id)s, %(site_id)s, %(kind)s, %(now)s, %(event_at)s, %(event_id)s,
+        sw_maintainer_for_site(%(site_id)s), %(note)s)
 ON CONFLICT (device_id, kind) WHERE status = 'open'
 DO UPDATE SET event_count = work_orders.event_count + 1,
               last_event_at = greatest(work_orders.last_event_at, EXCLUDED.last_event_at)
@@ -126,7 +129,21 @@ FROM device_state ds
 JOIN devices d ON d.id = ds.device_id
 JOIN sites s ON s.id = d.site_id
 JOIN organisations o ON o.id = s.org_id
-WHERE ds.connection = 'offline' AND o.path LIKE %(path)s || '%%';
+WHERE NOT ds.online AND ds.last_seen IS NOT NULL AND d.status <> 'removed'
+  AND o.path LIKE %(path)s || '%%';
+
+-- name: digest_outages
+-- Open outages with devices in the maintainer's area: one line each, not one per device.
+SELECT o.scope, o.scope_key, o.opened_at, count(*) AS devices
+FROM outages o
+JOIN outage_devices od ON od.outage_id = o.id AND od.back_at IS NULL
+JOIN devices d ON d.id = od.device_id
+JOIN sites s ON s.id = d.site_id
+JOIN organisations g ON g.id = s.org_id
+WHERE o.status = 'open' AND g.path LIKE %(path)s || '%%'
+GROUP BY o.id, o.scope, o.scope_key, o.opened_at
+ORDER BY o.opened_at
+LIMIT 10;
 
 -- name: insert_digest
 INSERT INTO notifications (purpose, contact_id, priority, due_at, channels, messages, title,
@@ -149,3 +166,20 @@ SELECT scheme, count(*) AS total,
 FROM notification_attempts
 WHERE at > clock_timestamp() - make_interval(secs => %(window)s)
 GROUP BY scheme;
+
+-- name: ingest_liveness
+-- Ingest writes a heartbeat every few seconds per instance; a disk-full database, a crashed
+-- process or a lost broker all show as no instance that is both recent and connected. A row
+-- that was never written (no ingest ever ran against this database) says nothing.
+SELECT count(*) AS instances,
+       count(*) FILTER (WHERE connected
+                        AND beat_at > %(now)s - make_interval(secs => %(stale_s)s)) AS alive,
+       extract(epoch FROM %(now)s - max(beat_at)) AS beat_age_s
+FROM service_heartbeats
+WHERE service = 'ingest';
+
+-- name: system_silence
+-- The watchdog's open "system" outage: ingest runs but nothing at all is being heard.
+SELECT min(opened_at) AS since, max(device_count) AS devices
+FROM outages
+WHERE status = 'open' AND scope = 'system';

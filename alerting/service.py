@@ -24,6 +24,7 @@ import psycopg
 from alerting import metrics, outbox
 from alerting.delivery import Sender
 from alerting.digest import plan_digests
+from alerting.health_runner import HealthRunner
 from alerting.planner import plan_pages
 from alerting.policy import policy_for_site
 from alerting.processor import NOTIFY_CHANNEL, EventProcessor
@@ -73,6 +74,7 @@ class AlertingService:
         )
         self.processor = EventProcessor(settings, clock)
         self.watch = SelfWatch(settings)
+        self.health = HealthRunner(settings, clock, self.stop_event)
         self.in_flight: set[Future[str]] = set()
         self._last_housekeeping = 0.0
         self._last_watch = 0.0
@@ -90,6 +92,8 @@ class AlertingService:
         """
         self.pool.open(wait=True, timeout=30)
         sender = Sender(self.settings, self.pool, self.worker, self.clock, self.stop_event)
+        if self.settings.alerting_watchdog_enabled:
+            self.health.start()
         log.info("alerting worker %s started", self.worker)
         self._delay = RECONNECT_MIN_S
         turns = 0
@@ -108,6 +112,7 @@ class AlertingService:
                         self._delay = min(self._delay * 2, RECONNECT_MAX_S)
             finally:
                 self.stop_event.set()
+        self.health.join(timeout=30)
         self.pool.close()
         log.info("alerting worker %s stopped", self.worker)
 

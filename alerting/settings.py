@@ -57,6 +57,24 @@ class AlertingSettings(CommonSettings):
     alerting_failure_window_s: float = Field(default=300.0, gt=0)
     alerting_monitoring_urls: list[str] = Field(default_factory=list)
 
+    # Device health (docs/health.md): the offline watchdog and its periodic jobs.
+    alerting_watchdog_enabled: bool = True
+    alerting_watchdog_interval_s: float = Field(default=5.0, gt=0, le=30)
+    alerting_watchdog_batch: int = Field(default=500, ge=1, le=10000)
+    # Ingest is down when no connected instance wrote its heartbeat for this long.
+    alerting_ingest_stale_s: float = Field(default=30.0, gt=0)
+    # The whole system is silent when no message at all arrived for this long; set it well
+    # above the fleet's usual gap between two messages (seconds at city scale).
+    alerting_system_silence_s: float = Field(default=1800.0, gt=0)
+    # A gateway or village is one outage when at least this many of its devices exist and
+    # at most this fraction of them spoke within their own heartbeat period.
+    alerting_outage_min_devices: int = Field(default=5, ge=2)
+    alerting_outage_alive_fraction: float = Field(default=0.1, ge=0, lt=1)
+    alerting_village_health_every_s: float = Field(default=60.0, gt=0)
+    alerting_maintenance_every_s: float = Field(default=300.0, gt=0)
+    # Toggles (online/offline or alarm/clear events) in 24 h that make a device "flapping".
+    alerting_flap_threshold: int = Field(default=6, ge=2)
+
     alerting_worker_name: str = ""
 
     @field_validator("ack_base_url")

@@ -51,6 +51,28 @@ class SelfWatch:
                 rate = row["failed"] / row["total"]
                 if rate >= self.settings.alerting_failure_rate_threshold:
                     found.append(f"{row['scheme']}: {rate:.0%} of {row['total']} attempts failed")
+        found.extend(self._ingest_problems(conn, now))
+        return found
+
+    def _ingest_problems(self, conn: psycopg.Connection[Any], now: datetime) -> list[str]:
+        """Nothing stored or nothing heard: every fire alarm would be missed, so page."""
+        found: list[str] = []
+        stale_s = self.settings.alerting_ingest_stale_s
+        ingest = conn.execute(Q["ingest_liveness"], {"now": now, "stale_s": stale_s}).fetchone()
+        if ingest and ingest["instances"]:
+            metrics.INGEST_ALIVE.set(int(ingest["alive"]))
+            if not ingest["alive"]:
+                found.append(
+                    f"ingest: no instance stored or heard anything for "
+                    f"{float(ingest['beat_age_s'] or 0):.0f} s (stopped, broker lost, or the "
+                    "database refuses writes): fire alarms are not being received"
+                )
+        silence = conn.execute(Q["system_silence"]).fetchone()
+        if silence and silence["since"] is not None:
+            found.append(
+                f"no detector heard since {silence['since'].isoformat(timespec='minutes')} "
+                f"({silence['devices']} devices): broker or network down?"
+            )
         return found
 
     def check(self, conn: psycopg.Connection[Any], now: datetime) -> list[str]:

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from api.auth.routes import router as auth_router
 from api.commissioning.routes import router as commissioning_router
 from api.contacts.routes import router as contacts_router
+from api.device_health.routes import router as device_health_router
 from api.devices.routes import router as devices_router
 from api.events.routes import router as events_router
 from api.health import router as health_router
@@ -36,6 +37,7 @@ ROUTERS: list[APIRouter] = [
     devices_router,
     commissioning_router,
     roster_router,
+    device_health_router,
     incidents_router,
     work_orders_router,
     events_router,

@@ -58,6 +58,8 @@ class MqttLane:
         self._sink = sink
         self._generation = 0
         self._connected = threading.Event()
+        # When this lane last received anything (the ingest heartbeat reports it).
+        self.last_message_at: datetime | None = None
         self._client = ReadAheadClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -139,6 +141,7 @@ class MqttLane:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         received_at = datetime.now(UTC)
+        self.last_message_at = received_at
         item = Inbound(
             mid=message.mid,
             generation=self._generation,

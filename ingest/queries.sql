@@ -198,3 +198,13 @@ DELETE FROM push_inbox WHERE id = ANY(%(ids)s)
 
 -- name: expire_dedupe_keys
 DELETE FROM push_dedupe WHERE expires_at < now()
+
+-- name: beat
+-- Ingest is alive (and its MQTT lanes connected, and when it last received anything): the
+-- offline watchdog flags nobody while this row is stale (docs/health.md).
+INSERT INTO service_heartbeats AS h (service, instance, started_at, beat_at, connected, last_message_at)
+VALUES ('ingest', %(instance)s, %(started_at)s, clock_timestamp(), %(connected)s, %(last_message_at)s)
+ON CONFLICT (service, instance) DO UPDATE SET
+    started_at = EXCLUDED.started_at, beat_at = EXCLUDED.beat_at, connected = EXCLUDED.connected,
+    last_message_at = greatest(h.last_message_at, EXCLUDED.last_message_at)
+

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import UTC, datetime
 from types import FrameType
 
 import prometheus_client
+import psycopg
 
 from core.codecs.registry import CodecRegistry, default_registry
 from core.db import connect, is_timescale, load_queries, wait_for_database
@@ -118,6 +120,8 @@ class IngestService:
         if self.inbox is not None:
             self.inbox.start()
         threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True).start()
+        if self.settings.ingest_heartbeat_s:
+            threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         log.info("ingest started as %s", self.settings.ingest_client_id)
 
     def wait_connected(self, timeout: float) -> bool:
@@ -152,6 +156,33 @@ class IngestService:
         self.start()
         self._stopped_by_signal.wait()
         self.stop()
+
+    def _heartbeat(self) -> None:
+        """Tell the offline watchdog that ingest listens (docs/health.md).
+
+        The row stays when ingest stops: a stopped ingest is one the watchdog must not trust.
+        """
+        instance = self.settings.ingest_client_id
+        started_at = datetime.now(UTC)
+        while not self._stopped.is_set():
+            try:
+                with connect(self.settings.database_url, autocommit=True) as conn:
+                    while not self._stopped.is_set():
+                        heard = [lane.last_message_at for lane in self.lanes]
+                        latest = max((h for h in heard if h), default=None)
+                        conn.execute(
+                            Q["beat"],
+                            {
+                                "instance": instance,
+                                "started_at": started_at,
+                                "connected": all(lane.connected for lane in self.lanes),
+                                "last_message_at": latest,
+                            },
+                        )
+                        self._stopped.wait(self.settings.ingest_heartbeat_s)
+            except (DatabaseUnavailable, psycopg.OperationalError) as exc:
+                log.warning("heartbeat skipped: %s", exc)
+                self._stopped.wait(self.settings.ingest_heartbeat_s)
 
     def _housekeeping(self) -> None:
         """Retention on plain PostgreSQL (TimescaleDB has its own policies)."""

@@ -32,6 +32,8 @@ class IngestSettings(CommonSettings):
     ingest_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     ingest_metrics_port: int = Field(default=9101, ge=0, le=65_535)
     ingest_retention_interval_s: int = Field(default=3600, ge=60)
+    # How often ingest writes its service_heartbeats row (0 turns it off).
+    ingest_heartbeat_s: float = Field(default=5.0, ge=0, le=60)
     ingest_readings_keep_days: int = Field(default=400, ge=400)
     ingest_events_keep_days: int = Field(default=1100, ge=366)
 

@@ -107,6 +107,9 @@ def api(host: str | None, port: int | None) -> None:
         forwarded_allow_ips=settings.api_forwarded_allow_ips,
         log_config=None,  # keep our logging set-up
         access_log=False,
+        # Live-feed streams never end by themselves: without a bound, a stop (deploy, SIGTERM)
+        # would wait for every open dashboard to disconnect.
+        timeout_graceful_shutdown=5,
     )
 
 

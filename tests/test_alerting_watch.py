@@ -132,3 +132,45 @@ def test_self_watch_flags_a_failing_provider(database_url: str, db) -> None:
         )
     problems = SelfWatch(settings).problems(db, datetime.now(UTC))
     assert any(p.startswith("aliyunsms: 83% of 6") for p in problems), problems
+
+
+def beat(db, instance: str, age_s: float, *, connected: bool = True) -> None:
+    db.execute(
+        "INSERT INTO service_heartbeats (service, instance, started_at, beat_at, connected)"
+        " VALUES ('ingest', %s, now() - interval '1 hour', now() - make_interval(secs => %s), %s)"
+        " ON CONFLICT (service, instance) DO UPDATE SET beat_at = EXCLUDED.beat_at,"
+        " connected = EXCLUDED.connected",
+        (instance, age_s, connected),
+    )
+
+
+def test_self_watch_pages_monitoring_centre_when_ingest_is_down(database_url: str, db) -> None:
+    with receiver() as rx:
+        settings = alerting_settings(
+            database_url,
+            alerting_monitoring_urls=[rx.url("ok/monitoring-centre")],
+            alerting_ingest_stale_s=30,
+        )
+        watch = SelfWatch(settings)
+        assert watch.problems(db, datetime.now(UTC)) == [], "no ingest ever ran: nothing to say"
+        beat(db, "ingest-1", 5)
+        assert watch.problems(db, datetime.now(UTC)) == []
+        beat(db, "ingest-1", 5, connected=False)  # running, but lost the broker
+        assert any(p.startswith("ingest:") for p in watch.problems(db, datetime.now(UTC)))
+        beat(db, "ingest-1", 120)  # stopped, or its heartbeat write fails (disk full)
+        beat(db, "ingest-old", 86400)  # a retired instance's row stays behind
+        problems = watch.check(db, datetime.now(UTC))
+        assert [p for p in problems if p.startswith("ingest:")], problems
+        page = rx.seen("/ok/monitoring-centre")[0].json()
+        assert "fire alarms are not being received" in page["message"]
+        beat(db, "ingest-2", 1)  # a second worker is alive: the fleet is still heard
+        assert watch.problems(db, datetime.now(UTC)) == []
+
+
+def test_self_watch_reports_a_silent_system(database_url: str, db) -> None:
+    db.execute(
+        "INSERT INTO outages (scope, scope_key, opened_at, device_count)"
+        " VALUES ('system', 'system', now() - interval '10 minutes', 414)"
+    )
+    problems = SelfWatch(alerting_settings(database_url)).problems(db, datetime.now(UTC))
+    assert any("no detector heard since" in p and "414 devices" in p for p in problems), problems

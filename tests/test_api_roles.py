@@ -75,6 +75,14 @@ SEEDS: dict[str, Callable[[ApiWorld], Any]] = {
     "other_device": reg.other_device,
     "stock_device": reg.stock_device,
     "session": reg.session,
+    # api-ops: a household with an open fire incident and a work order, in each village
+    "incident_in_village": lambda api: ops_home(api, "village").incident,
+    "incident_in_other_village": lambda api: ops_home(api, "other_village").incident,
+    "work_order_in_village": lambda api: ops_home(api, "village").work_order,
+    "work_order_in_other_village": lambda api: ops_home(api, "other_village").work_order,
+    "device_in_village": lambda api: ops_home(api, "village").device_id,
+    "device_in_other_village": lambda api: ops_home(api, "other_village").device_id,
+    "grid_worker_in_village": lambda api: ops_home(api, "village").grid_worker,
 }
 
 
@@ -235,6 +243,15 @@ MATRIX: list[Case] = [
     *every(("administrator", "operator"), "GET", "/api/v1/roster/template.csv", 200),
     *every(("installer", "viewer"), "GET", "/api/v1/roster/template.csv", 403),
     *every(("installer", "viewer"), "POST", "/api/v1/roster/import", 403),
+    # --- device health (issue 7): figures of the watchdog, read in scope ---------------------
+    *every(STAFF, "GET", "/api/v1/health/villages", 200),
+    *every(STAFF, "GET", "/api/v1/health/flags", 200),
+    *every(STAFF, "GET", "/api/v1/health/outages", 200),
+    Case("anonymous", "GET", "/api/v1/health/villages", 401),
+    Case("operator", "GET", "/api/v1/health/villages?org_id={other_village}", 404),
+    Case("operator", "GET", "/api/v1/health/flags?org_id={other_village}", 404),
+    *every(STAFF, "GET", "/api/v1/health/devices/{device}/battery", 200),
+    Case("viewer", "GET", "/api/v1/health/devices/{other_device}/battery", 404),
     # --- api-ops: incidents, work orders, events, readings, summary, live, relative ---------
     *every(("anonymous",), "GET", "/api/v1/incidents", 401),
     *every(("administrator", "operator", "viewer"), "GET", "/api/v1/incidents", 200),
