@@ -58,14 +58,6 @@ SEEDS: dict[str, Callable[[ApiWorld], Any]] = {
     "user_in_village": lambda api: api.create_user("viewer", org=api.tree().grid).id,
     "user_in_other_village": lambda api: api.create_user("viewer", org=api.tree().other_village).id,
     "unique": lambda api: uuid.uuid4().hex[:8],
-    # api-ops: a household with an open fire incident and a work order, in each village
-    "incident_in_village": lambda api: ops_home(api, "village").incident,
-    "incident_in_other_village": lambda api: ops_home(api, "other_village").incident,
-    "work_order_in_village": lambda api: ops_home(api, "village").work_order,
-    "work_order_in_other_village": lambda api: ops_home(api, "other_village").work_order,
-    "device_in_village": lambda api: ops_home(api, "village").device_id,
-    "device_in_other_village": lambda api: ops_home(api, "other_village").device_id,
-    "grid_worker_in_village": lambda api: ops_home(api, "village").grid_worker,
     # api-registry
     "site": reg.site,
     "other_site": reg.other_site,
