@@ -86,7 +86,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
 
 def _root_redirect() -> RedirectResponse:
-    """``/`` without pages: the interactive API documentation."""
+    """``/`` when no page router serves it: the interactive API documentation."""
     return RedirectResponse("/docs", status_code=307)
 
 

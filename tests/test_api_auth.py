@@ -229,9 +229,10 @@ def test_relative_caller_bad_links_are_404(api: ApiWorld) -> None:
             assert response.json()["error"]["code"] == "not_found"
 
 
-def test_read_root_redirects_to_docs(api_client: TestClient) -> None:
+def test_read_root_redirects_to_the_board(api_client: TestClient) -> None:
+    # The demo and the deployment print "/" as the dashboard's address.
     response = api_client.get("/", follow_redirects=False)
-    assert response.status_code == 307 and response.headers["location"] == "/docs"
+    assert response.status_code == 307 and response.headers["location"] == "/ui/board"
 
 
 def test_hash_password_all_slots_busy_is_unavailable() -> None:

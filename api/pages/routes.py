@@ -60,6 +60,7 @@ def _page(name: str, settings: SettingsDep) -> FileResponse:
     )
 
 
+@router.get("/", include_in_schema=False)
 @router.get("/ui")
 def read_ui_root() -> RedirectResponse:
     """The board is the default page."""
