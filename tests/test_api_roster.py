@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +144,24 @@ def test_import_roster_unreadable_file_is_bad_request(
     assert broken.status_code == 400
     installer = api.headers("installer", org=api.tree().sub_district)
     assert upload(api_client, installer, "roster_good.csv").status_code == 403
+
+
+def test_import_roster_xlsx_bomb_refused_before_parsing(
+    api_client: TestClient, api: ApiWorld
+) -> None:
+    # 100 MB of one repeated byte packs into about 100 KB: refused from the zip's directory,
+    # before openpyxl would expand it.
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"A" * 100_000_000)
+    assert len(packed.getvalue()) < 1_000_000
+    response = api_client.post(
+        "/api/v1/roster/import",
+        files={"file": ("bomb.xlsx", packed.getvalue(), XLSX)},
+        headers=api.headers("operator", org=api.tree().sub_district),
+    )
+    assert response.status_code == 400, response.text
+    assert "unpacks to 100 MB" in response.json()["error"]["message"]
 
 
 def test_read_roster_template_is_importable(api_client: TestClient, api: ApiWorld) -> None:

@@ -7,6 +7,7 @@ Every function takes ``scope``: the caller's organisation path prefixes as SQL L
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -118,12 +119,21 @@ def read_incident_detail(
             "contact": a["name"],
             "channel": a["scheme"],
             "ok": a["outcome"] == "delivered",
-            "answer": a["response"] if a["response"] is not None else a["outcome"],
+            "answer": _mask_numbers(a["response"]) if a["response"] is not None else a["outcome"],
         }
         for a in incident_attempts(conn, incident_id)
         if a["at"] is not None
     ]
     return item
+
+
+# Providers echo the destination in their answer (Tencent's SendStatusSet has PhoneNumber):
+# the timeline names the contact, so long digit runs are masked but for their last 4 digits.
+_LONG_NUMBER = re.compile(r"\+?\d{7,}")
+
+
+def _mask_numbers(answer: str) -> str:
+    return _LONG_NUMBER.sub(lambda m: "*" * (len(m.group()) - 4) + m.group()[-4:], answer)
 
 
 def timeline(conn: psycopg.Connection[Any], *, incident_id: int) -> list[Row]:

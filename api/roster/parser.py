@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass
 from typing import Final
 
@@ -59,6 +60,9 @@ _LOOKUP: Final = {
     for spelling in spellings
 }
 _HEADER_SEARCH_ROWS: Final = 10
+# An XLSX is a zip: a few megabytes can expand to gigabytes of XML that openpyxl would parse
+# (the shared-strings table is read whole). A 5,000-row roster is a few megabytes unpacked.
+MAX_XLSX_UNPACKED_BYTES: Final = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,22 @@ def _csv_table(content: bytes) -> list[list[str]]:
     return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
 
 
+def _check_unpacked_size(content: bytes) -> None:
+    """Refuse a workbook whose members declare more than MAX_XLSX_UNPACKED_BYTES unpacked."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise RosterUnreadable("not a readable XLSX file (not a zip archive)") from exc
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise RosterUnreadable(
+            f"the XLSX unpacks to {unpacked // 1_000_000} MB; a roster is at most "
+            f"{MAX_XLSX_UNPACKED_BYTES // 1_000_000} MB unpacked"
+        )
+
+
 def _xlsx_table(content: bytes) -> list[list[str]]:
+    _check_unpacked_size(content)
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
