@@ -7,6 +7,7 @@ router's lifespan; each stream holds no database connection, only a bounded queu
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,7 +70,18 @@ async def read_live(request: Request, caller: Watcher) -> StreamingResponse:
         except (psycopg.Error, PoolTimeout):  # database away: keep the stream, ask next time
             return True
 
+    hub: LiveHub = request.app.state.live_hub
+    sub = hub.subscribe(caller.scope_paths)
+    streams[owner] += 1
+    released = False
+
     def release() -> None:
+        """Free the caller's place and the subscriber once, however the stream ends."""
+        nonlocal released
+        if released:
+            return
+        released = True
+        hub.unsubscribe(sub)
         streams[owner] -= 1
         if streams[owner] <= 0:
             del streams[owner]
@@ -77,18 +89,18 @@ async def read_live(request: Request, caller: Watcher) -> StreamingResponse:
     expires_in_s = None
     if caller.token_expires_at is not None:
         expires_in_s = (caller.token_expires_at - datetime.now(UTC)).total_seconds()
-    hub: LiveHub = request.app.state.live_hub
-    sub = hub.subscribe(caller.scope_paths)
-    streams[owner] += 1
+    body = sse_stream(
+        hub,
+        sub,
+        still_valid=still_valid,
+        expires_in_s=expires_in_s,
+        ping_s=settings.api_live_ping_s,
+        on_close=release,
+    )
+    # A client gone before the body starts leaves a generator whose ``finally`` never runs.
+    weakref.finalize(body, release)
     return StreamingResponse(
-        sse_stream(
-            hub,
-            sub,
-            still_valid=still_valid,
-            expires_in_s=expires_in_s,
-            ping_s=settings.api_live_ping_s,
-            on_close=release,
-        ),
+        body,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
