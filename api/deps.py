@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, cast
 
 import psycopg
@@ -61,6 +61,7 @@ class Caller:
     org_id: int | None = None  # the user's or key's scope organisation (None: everything)
     token_id: str | None = None  # login tokens only (logout revokes it)
     token_expires_at: datetime | None = None  # login tokens only
+    token_version: int | None = None  # login tokens only (the user's token_version)
     incident_id: int | None = None  # relative through an alert link: the incident it names
 
     def sees_path(self, path: str | None) -> bool:
@@ -161,7 +162,26 @@ def caller_from_token(conn: psycopg.Connection[Any], token: str, settings: ApiSe
         org_id=user["org_id"],
         token_id=claims.token_id,
         token_expires_at=claims.expires_at,
+        token_version=claims.version,
     )
+
+
+def caller_still_valid(conn: psycopg.Connection[Any], caller: Caller) -> bool:
+    """True while ``caller``'s credentials still hold: for a login token the user is active, the
+    token unexpired, unrevoked and of the user's current version; for an API key it is neither
+    revoked nor expired. Long-lived responses (the live feed) ask again as they go."""
+    if caller.kind == "user":
+        if caller.token_expires_at is not None and caller.token_expires_at <= datetime.now(UTC):
+            return False
+        row = conn.execute(
+            Q["user_still_valid"],
+            {"user_id": caller.id, "token_id": caller.token_id, "version": caller.token_version},
+        ).fetchone()
+    elif caller.kind == "api_key":
+        row = conn.execute(Q["api_key_still_valid"], {"id": caller.id}).fetchone()
+    else:
+        return False
+    return row is not None and bool(row["ok"])
 
 
 def _caller_from_key(conn: psycopg.Connection[Any], key: str) -> Caller:

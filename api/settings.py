@@ -41,6 +41,10 @@ class ApiSettings(CommonSettings):
     api_argon2_memory_kib: int = Field(default=65_536, ge=1024, le=4 * 1024 * 1024)
     # Hashes computed at once by one process (memory_kib each); more logins queue.
     api_argon2_max_parallel: int = Field(default=2, ge=1, le=64)
+    # Live feed (GET /api/v1/live): a ping, and a re-check of the caller's credentials, this
+    # often; at most this many open streams per user or API key.
+    api_live_ping_s: float = Field(default=15.0, gt=0, le=300)
+    api_live_max_streams: int = Field(default=5, ge=1, le=100)
     api_readyz_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     # Acknowledge links of the alerts (relative pages); the same secret as alerting's.

@@ -7,6 +7,7 @@ import json
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,10 +15,10 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-import api.live.routes
 from api.live.hub import LiveHub, LiveMessage
+from api.settings import ApiSettings
 from tests.alerting_support import raise_event
-from tests.api_support import ApiWorld
+from tests.api_support import ApiWorld, running_api
 from tests.ops_support import household
 
 
@@ -70,19 +71,21 @@ def wait_for_frame(reader: SseReader, match: Any, *, timeout: float = 15.0) -> l
 
 
 @pytest.fixture
-def fast_ping(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api.live.routes, "PING_S", 0.3)
+def fast_server(api_settings: ApiSettings) -> Iterator[str]:
+    """Like ``api_server`` with pings (and credential re-checks) every 0.3 s."""
+    with running_api(api_settings.model_copy(update={"api_live_ping_s": 0.3})) as url:
+        yield url
 
 
 def test_live_delivers_own_events_and_incident_changes_only(
-    api: ApiWorld, api_server: str, fast_ping: None
+    api: ApiWorld, fast_server: str
 ) -> None:
     tree = api.tree()
     cur = api.db.cursor(row_factory=dict_row)
     mine = household(cur, tree.village.id, tree.village.path, "东村", "e")
     other = household(cur, tree.other_village.id, tree.other_village.path, "西村", "w")
     operator = api.headers("operator")
-    reader = SseReader(f"{api_server}/api/v1/live", operator)
+    reader = SseReader(f"{fast_server}/api/v1/live", operator)
     try:
         assert wait_for_frame(reader, lambda e, d: e == "comment" and d == "connected")
         assert reader.status == 200
@@ -123,7 +126,7 @@ def test_live_delivers_own_events_and_incident_changes_only(
             (other.device_id, other.site_id),
         )
         acked = httpx.post(
-            f"{api_server}/api/v1/incidents/{incident['id']}/acknowledge", json={},
+            f"{fast_server}/api/v1/incidents/{incident['id']}/acknowledge", json={},
             headers=operator,
         )  # fmt: skip
         assert acked.status_code == 200, acked.text
@@ -168,13 +171,13 @@ def test_live_hub_drops_subscriber_that_does_not_keep_up() -> None:
 
 
 def test_live_listener_reconnects_after_database_restart(
-    api: ApiWorld, api_server: str, pg_server: Any, fast_ping: None
+    api: ApiWorld, fast_server: str, pg_server: Any
 ) -> None:
     tree = api.tree()
     home = household(
         api.db.cursor(row_factory=dict_row), tree.village.id, tree.village.path, "东村", "r"
     )
-    reader = SseReader(f"{api_server}/api/v1/live", api.headers("operator"))
+    reader = SseReader(f"{fast_server}/api/v1/live", api.headers("operator"))
     try:
         wait_for_frame(reader, lambda e, d: e == "comment" and d == "connected")
         pg_server.restart()

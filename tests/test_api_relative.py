@@ -79,7 +79,6 @@ def test_read_relative_view_shows_own_household_only(
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["incident"]["id"] == street.my_incident
-    assert body["incident"]["site"]["id"] == street.mine.site_id
     assert body["site"] == {"name": "东村王家", "address": "东村一组m号"}
     assert [d["id"] for d in body["devices"]] == [street.mine.device_id]
     assert street.neighbour.device_id not in answer.text
@@ -100,7 +99,8 @@ def test_acknowledge_relative_link_changes_own_incident_only(
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["incident"]["status"] == "acknowledged"
-    assert answer.json()["incident"]["answered_by"].startswith("王小m")
+    assert answer.json()["incident"]["acknowledged"] is True
+    assert answer.json()["incident"]["acknowledged_by_role"] == "family"
     assert status_of(api, street.my_incident) == "acknowledged"
     assert status_of(api, street.their_incident) == "triggered"
     log = api.db.execute(
@@ -173,3 +173,116 @@ def test_read_relative_personal_link_without_incident_shows_devices(
     assert [(d["id"], d["state"]) for d in body["devices"]] == [(quiet.device_id, "offline")]
     acked = api_client.post(f"/api/v1/relative/{token}/acknowledge")
     assert acked.status_code == 409
+
+
+RELATIVE_INCIDENT_FIELDS = {
+    "id", "kind", "status", "opened_at", "acknowledged", "acknowledged_at",
+    "acknowledged_by_role", "resolved_at", "outcome", "false_alarm_cause", "device",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["alert", "personal"])
+def test_read_relative_view_hides_monitoring_centre_fields(
+    api_client: TestClient, api: ApiWorld, street: Street, kind: str
+) -> None:
+    api.db.execute(
+        "UPDATE incidents SET note = 'centre-only note', assigned_to = %s WHERE id = %s",
+        (street.mine.contacts["grid_worker"], street.my_incident),
+    )
+    token = (
+        alert_token(street.my_incident, street.mine.contacts["family"])
+        if kind == "alert"
+        else personal_link(api, street.mine)
+    )
+
+    answer = api_client.get(f"/api/v1/relative/{token}")
+
+    assert answer.status_code == 200, answer.text
+    incident = answer.json()["incident"]
+    assert set(incident) == RELATIVE_INCIDENT_FIELDS
+    assert incident["device"] == {"room": "厨房", "position": "吊顶"}
+    assert (incident["kind"], incident["status"], incident["acknowledged"]) == (
+        "fire",
+        "triggered",
+        False,
+    )
+    for secret in ("centre-only note", "孙网格m", "独居", "35.4", "116.6", "paged", "assigned"):
+        assert secret not in answer.text, secret
+
+
+@pytest.mark.parametrize("kind", ["alert", "personal"])
+def test_read_relative_deactivated_contact_link_is_404(
+    api_client: TestClient, api: ApiWorld, street: Street, kind: str
+) -> None:
+    family = street.mine.contacts["family"]
+    token = (
+        alert_token(street.my_incident, family)
+        if kind == "alert"
+        else personal_link(api, street.mine)
+    )
+    assert api_client.get(f"/api/v1/relative/{token}").status_code == 200
+
+    api.db.execute("UPDATE contacts SET active = false WHERE id = %s", (family,))
+
+    for method, path in [("GET", ""), ("POST", "/acknowledge")]:
+        answer = api_client.request(method, f"/api/v1/relative/{token}{path}")
+        assert answer.status_code == 404, (path, answer.text)
+    resolved = api_client.post(f"/api/v1/relative/{token}/resolve", json={"outcome": "test"})
+    assert resolved.status_code == 404
+    assert status_of(api, street.my_incident) == "triggered"
+
+
+def test_revoke_relative_links_when_contact_deactivated_or_moved(
+    api: ApiWorld, street: Street
+) -> None:
+    deactivated = personal_link(api, street.mine)
+    moved = personal_link(api, street.mine)
+    api.db.execute(
+        "UPDATE relative_links SET contact_id = %s WHERE token_hash = %s",
+        (street.mine.contacts["resident"], digest(moved)),
+    )
+
+    api.db.execute(
+        "UPDATE contacts SET active = false WHERE id = %s", (street.mine.contacts["family"],)
+    )
+    api.db.execute(
+        "UPDATE contacts SET site_id = %s WHERE id = %s",
+        (street.neighbour.site_id, street.mine.contacts["resident"]),
+    )
+
+    for token in (deactivated, moved):
+        row = api.db.execute(
+            "SELECT revoked_at FROM relative_links WHERE token_hash = %s", (digest(token),)
+        ).fetchone()
+        assert row is not None and row["revoked_at"] is not None
+
+
+def test_read_relative_link_of_contact_outside_household_is_404(
+    api_client: TestClient, api: ApiWorld, street: Street
+) -> None:
+    neighbours_family = street.neighbour.contacts["family"]
+    grid_worker = street.mine.contacts["grid_worker"]  # on the village: the site is under it
+    other_village = api.tree().other_village
+    foreign_worker = api.db.execute(
+        "INSERT INTO contacts (org_id, name, role) VALUES (%s, '外村网格员', 'grid_worker')"
+        " RETURNING id",
+        (other_village.id,),
+    ).fetchone()
+    assert foreign_worker is not None
+    stray = personal_link(api, street.mine)
+    api.db.execute(
+        "UPDATE relative_links SET contact_id = %s WHERE token_hash = %s",
+        (neighbours_family, digest(stray)),
+    )
+
+    outsiders = {
+        "neighbour's family": alert_token(street.my_incident, neighbours_family),
+        "other village's worker": alert_token(street.my_incident, foreign_worker["id"]),
+        "personal link to another's contact": stray,
+    }
+    for name, token in outsiders.items():
+        answer = api_client.post(f"/api/v1/relative/{token}/acknowledge")
+        assert answer.status_code == 404, (name, answer.text)
+    assert status_of(api, street.my_incident) == "triggered"
+    ok = api_client.get(f"/api/v1/relative/{alert_token(street.my_incident, grid_worker)}")
+    assert ok.status_code == 200, ok.text

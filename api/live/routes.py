@@ -6,18 +6,24 @@ router's lifespan; each stream holds no database connection, only a bounded queu
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Annotated
 
+import psycopg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from api.deps import Caller, require
+from api.deps import Caller, caller_still_valid, require
+from api.errors import TooManyRequests
 from api.live.hub import LiveHub
 from api.live.stream import sse_stream
-
-PING_S = 15.0
+from api.settings import ApiSettings
 
 
 @asynccontextmanager
@@ -25,6 +31,7 @@ async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the process's live hub with the app; stop it (ending every stream) at shutdown."""
     hub = LiveHub(app.state.settings.database_url)
     app.state.live_hub = hub
+    app.state.live_streams = Counter()
     await hub.start()
     try:
         yield
@@ -41,12 +48,59 @@ Watcher = Annotated[Caller, require("administrator", "operator", "viewer")]
 @router.get("/live", response_class=StreamingResponse, include_in_schema=False)
 async def read_live(request: Request, caller: Watcher) -> StreamingResponse:
     """``event: incident`` {incident_id, status, kind, site_id, device_id, at} and ``event:
-    event`` {event_id, device_id, site_id, type, ts}; ``: ping`` every 15 s when idle."""
+    event`` {event_id, device_id, site_id, type, ts}; ``: ping`` every 15 s when idle.
+
+    The caller's credentials are checked again at every ping and the stream ends (``event:
+    closed``) when they no longer hold or the login token expires; at most
+    ``api_live_max_streams`` streams per user or API key (429 beyond)."""
+    settings: ApiSettings = request.app.state.settings
+    streams: Counter[tuple[str, int]] = request.app.state.live_streams
+    owner = (caller.kind, caller.id)
+    if streams[owner] >= settings.api_live_max_streams:
+        raise TooManyRequests("too many open live streams for this caller")
+    pool: ConnectionPool = request.app.state.pool
+
+    def check() -> bool:
+        with pool.connection(timeout=settings.api_pool_timeout_s) as conn:
+            return caller_still_valid(conn, caller)
+
+    async def still_valid() -> bool:
+        try:
+            return await asyncio.to_thread(check)
+        except (psycopg.Error, PoolTimeout):  # database away: keep the stream, ask next time
+            return True
+
     hub: LiveHub = request.app.state.live_hub
     sub = hub.subscribe(caller.scope_paths)
-    ping_s: float = getattr(request.app.state, "live_ping_s", PING_S)
+    streams[owner] += 1
+    released = False
+
+    def release() -> None:
+        """Free the caller's place and the subscriber once, however the stream ends."""
+        nonlocal released
+        if released:
+            return
+        released = True
+        hub.unsubscribe(sub)
+        streams[owner] -= 1
+        if streams[owner] <= 0:
+            del streams[owner]
+
+    expires_in_s = None
+    if caller.token_expires_at is not None:
+        expires_in_s = (caller.token_expires_at - datetime.now(UTC)).total_seconds()
+    body = sse_stream(
+        hub,
+        sub,
+        still_valid=still_valid,
+        expires_in_s=expires_in_s,
+        ping_s=settings.api_live_ping_s,
+        on_close=release,
+    )
+    # A client gone before the body starts leaves a generator whose ``finally`` never runs.
+    weakref.finalize(body, release)
     return StreamingResponse(
-        sse_stream(hub, sub, ping_s=ping_s),
+        body,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

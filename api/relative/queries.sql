@@ -30,3 +30,15 @@ FROM devices d
 LEFT JOIN device_state ds ON ds.device_id = d.id
 WHERE d.site_id = %(site_id)s AND d.status IN ('installed', 'in_service', 'faulty')
 ORDER BY d.id;
+
+-- name: relative_incident
+-- What a relative may see of one incident of their household (api/relative/schemas.py).
+SELECT i.id, i.kind, i.status, i.opened_at,
+       (i.acknowledged_at IS NOT NULL) AS acknowledged, i.acknowledged_at,
+       ac.role AS acknowledged_by_role,
+       i.resolved_at, i.outcome, i.false_alarm_cause,
+       d.room, d.position
+FROM incidents i
+JOIN devices d ON d.id = i.device_id
+LEFT JOIN contacts ac ON ac.id = i.ack_contact_id
+WHERE i.id = %(incident_id)s AND i.site_id = %(site_id)s;

@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from api.incidents.schemas import IncidentRead
 from core.incidents import FalseAlarmCause, Outcome
 
 DeviceState = Literal["alarm", "fault", "offline", "low_battery", "ok"]
@@ -31,10 +30,36 @@ class HouseholdDevice(BaseModel):
     last_seen: datetime | None
 
 
+class RelativeDevice(BaseModel):
+    """Where in the home the alarm went off."""
+
+    room: str | None
+    position: str | None
+
+
+class RelativeIncident(BaseModel):
+    """What a relative sees of an incident: what, when, how far along. Never the monitoring
+    centre's notes, the resident's situation, coordinates, the assignee or who was paged;
+    who acknowledged only as a role word (``family``, ``grid_worker``...; null for the
+    monitoring centre or when nobody has)."""
+
+    id: int
+    kind: str
+    status: str
+    opened_at: datetime
+    acknowledged: bool
+    acknowledged_at: datetime | None
+    acknowledged_by_role: str | None
+    resolved_at: datetime | None
+    outcome: str | None
+    false_alarm_cause: str | None
+    device: RelativeDevice
+
+
 class RelativeView(BaseModel):
     """The relative's page: the incident (if any), the household, its detectors."""
 
-    incident: IncidentRead | None
+    incident: RelativeIncident | None
     site: Household
     devices: list[HouseholdDevice]
 

@@ -14,7 +14,6 @@ import psycopg
 from psycopg.rows import dict_row
 
 from api.deps import Caller
-from api.incidents.service import read_incident
 from api.visibility import NotVisible
 from core.db import load_queries
 from core.incidents import (
@@ -69,23 +68,23 @@ def _incident_id(conn: psycopg.Connection[Any], grant: Grant) -> int | None:
     return int(row["id"]) if row else None
 
 
-def _household_scope(conn: psycopg.Connection[Any], grant: Grant) -> tuple[Row, list[str]]:
-    site = _cur(conn).execute(Q["household"], {"site_id": grant.site_id}).fetchone()
-    if site is None:
+def _incident(conn: psycopg.Connection[Any], grant: Grant, incident_id: int) -> Row:
+    params = {"incident_id": incident_id, "site_id": grant.site_id}
+    row = _cur(conn).execute(Q["relative_incident"], params).fetchone()
+    if row is None:  # never another home's incident
         raise NotVisible("link")
-    escaped = site["path"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return site, [escaped + "%"]
+    room, position = row.pop("room"), row.pop("position")
+    return {**row, "device": {"room": room, "position": position}}
 
 
 def view(conn: psycopg.Connection[Any], grant: Grant) -> Row:
-    """The incident (or null), the household and its detectors' states."""
-    site, scope = _household_scope(conn, grant)
+    """The incident (or null), the household and its detectors' states: the relative's own
+    shape, none of the monitoring centre's fields."""
+    site = _cur(conn).execute(Q["household"], {"site_id": grant.site_id}).fetchone()
+    if site is None:
+        raise NotVisible("link")
     incident_id = _incident_id(conn, grant)
-    incident = None
-    if incident_id is not None:
-        incident = read_incident(conn, scope=scope, incident_id=incident_id)
-        if incident["site"]["id"] != grant.site_id:  # belt and braces: never another home
-            raise NotVisible("link")
+    incident = None if incident_id is None else _incident(conn, grant, incident_id)
     devices = _cur(conn).execute(Q["household_devices"], {"site_id": grant.site_id}).fetchall()
     return {
         "incident": incident,
