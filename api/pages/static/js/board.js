@@ -145,7 +145,17 @@ function connectLive() {
   };
   show("connecting");
   source.addEventListener("open", () => { show("open"); refreshListSoon(); });
-  source.addEventListener("error", () => show("error"));
+  source.addEventListener("error", () => {
+    show("error");
+    // The browser retries by itself after a network error, but gives up for good when the
+    // server refuses (401 after the session ended): then ask again, or go to the login page.
+    if (source.readyState === EventSource.CLOSED) reconnectLater();
+  });
+  source.addEventListener("closed", () => {
+    // The server ends the stream when the session was revoked, expired or the user disabled.
+    source.close();
+    toLogin();
+  });
   source.addEventListener("incident", (e) => {
     const data = JSON.parse(e.data);
     refreshIncident(data.incident_id).catch(() => refreshListSoon());
@@ -160,6 +170,17 @@ function connectLive() {
     }
   });
   return source;
+}
+
+function reconnectLater() {
+  setTimeout(async () => {
+    try {
+      await requireLogin(); // goes to the login page on 401
+      connectLive();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) reconnectLater();
+    }
+  }, 3000);
 }
 
 let sideTimer = null;
