@@ -98,7 +98,7 @@ def list_devices(
         site_id=site_id,
         org_path=org_path,
         model_code=model_code,
-        q=f"%{q}%" if q else None,
+        q=f"%{_escape_like(q)}%" if q else None,
         unbound=unbound,
     )
     total = conn.execute(
@@ -335,3 +335,9 @@ def remove_device(
             detail={"reason": data.reason, "room": device["room"], "closed_work_orders": closed},
         )
     return read_device(conn, scope=scope, device_id=device_id)
+
+
+def _escape_like(text: str) -> str:
+    # LIKE's default escape character is the backslash: '%' and '_' typed in a search are
+    # literal characters, not wildcards.
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
