@@ -258,3 +258,17 @@ def test_read_device_bound_in_other_village_is_not_found(
     viewer = api.headers("viewer", org=tree.other_village)
     assert api_client.get("/api/v1/devices/NZ-WEST", headers=viewer).status_code == 200
     assert register(api_client, viewer, "NZ-VIEW").status_code == 403
+
+
+def test_list_devices_search_wildcards_are_literal(api_client: TestClient, api: ApiWorld) -> None:
+    headers = api.headers("administrator")
+    for device_id in ("NZ-Q0001", "NZ-Q0002"):
+        assert register(api_client, headers, device_id).status_code == 201
+
+    def found(q: str) -> list[str]:
+        response = api_client.get("/api/v1/devices", params={"q": q}, headers=headers)
+        assert response.status_code == 200, response.text
+        return [d["id"] for d in response.json()["items"]]
+
+    assert found("NZ-Q000") == ["NZ-Q0001", "NZ-Q0002"]
+    assert found("%") == [] and found("NZ_Q") == [] and found("Q000_") == []
