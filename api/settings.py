@@ -25,6 +25,11 @@ class ApiSettings(CommonSettings):
     api_pool_timeout_s: float = Field(default=5.0, gt=0, le=60)
     # Browser origins allowed to call the API cross-site; empty (the default) keeps CORS off.
     api_cors_origins: list[str] = Field(default_factory=list)
+    # Apprise schemes a contact's channel may use (JSON list). Person-facing channels only:
+    # json:// webhooks are added in development and test; see api/contacts/channels.py.
+    api_contact_channel_schemes: list[str] = Field(
+        default_factory=lambda: ["aliyunsms", "alivoice", "tencentsms", "wecombot", "dingtalk"]
+    )
 
     # Login tokens: HMAC-signed (HS256) JWTs, checked against the user row on every request.
     api_secret: SecretStr = SecretStr("development-only-secret")

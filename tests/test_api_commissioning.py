@@ -3,10 +3,13 @@ ingest stores it, and the API reports the test within seconds (or says what is w
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from core.localservers import LocalMosquitto
@@ -17,7 +20,7 @@ from device_sim.runner import Simulation
 from device_sim.scenarios import Step, self_test, telemetry
 from device_sim.settings import SimSettings
 from device_sim.sinks import SharedSink
-from tests.api_support import ApiWorld
+from tests.api_support import ApiWorld, make_api_settings, running_api
 from tests.support import ingest_settings, running_ingest, wait_until
 
 
@@ -278,3 +281,35 @@ def test_commissioning_bare_test_event_waits_for_report_then_passes_unmeasured(
     assert report["state"] == "passed"
     assert checks(report)["signal"] is None and checks(report)["battery"] is None
     assert report["event"]["readings_from"] == "none"
+
+
+def test_commissioning_long_polls_do_not_starve_other_requests(
+    api_client: TestClient, api: ApiWorld, database_url: str, mqtt_broker: LocalMosquitto
+) -> None:
+    headers = api.headers("installer")
+    device_id, _ = installed_device(api_client, api, headers)
+    session = api_client.post(
+        f"/api/v1/devices/{device_id}/commissioning", json={"timeout_s": 120}, headers=headers
+    ).json()
+    url = f"/api/v1/devices/{device_id}/commissioning/{session['id']}"
+    # A second API on the same database with a pool of two connections (1 s to get one).
+    small = make_api_settings(database_url, mqtt_broker.url, api_pool_max=2, api_pool_timeout_s=1.0)
+    answers: list[tuple[int, str]] = []
+    with running_api(small) as base, httpx.Client(base_url=base, timeout=30) as http:
+
+        def long_poll() -> None:
+            response = http.get(url, params={"wait_s": 4}, headers=headers)
+            answers.append((response.status_code, response.json().get("state", "")))
+
+        pollers = [threading.Thread(target=long_poll) for _ in range(5)]
+        for poller in pollers:
+            poller.start()
+        time.sleep(0.5)  # head start: the long-polls are waiting now (not an assertion)
+        other = http.get(f"/api/v1/devices/{device_id}", headers=headers)
+        still_waiting = sum(poller.is_alive() for poller in pollers)
+        for poller in pollers:
+            poller.join(timeout=30)
+
+    assert other.status_code == 200, other.text
+    assert still_waiting == 5  # the request above was served while all five were waiting
+    assert answers == [(200, "waiting")] * 5

@@ -258,3 +258,47 @@ def test_read_device_bound_in_other_village_is_not_found(
     viewer = api.headers("viewer", org=tree.other_village)
     assert api_client.get("/api/v1/devices/NZ-WEST", headers=viewer).status_code == 200
     assert register(api_client, viewer, "NZ-VIEW").status_code == 403
+
+
+def test_list_devices_search_wildcards_are_literal(api_client: TestClient, api: ApiWorld) -> None:
+    headers = api.headers("administrator")
+    for device_id in ("NZ-Q0001", "NZ-Q0002"):
+        assert register(api_client, headers, device_id).status_code == 201
+
+    def found(q: str) -> list[str]:
+        response = api_client.get("/api/v1/devices", params={"q": q}, headers=headers)
+        assert response.status_code == 200, response.text
+        return [d["id"] for d in response.json()["items"]]
+
+    assert found("NZ-Q000") == ["NZ-Q0001", "NZ-Q0002"]
+    assert found("%") == [] and found("NZ_Q") == [] and found("Q000_") == []
+
+
+def test_remove_device_other_village_stock_not_found(api_client: TestClient, api: ApiWorld) -> None:
+    tree = api.tree()
+    ours = api.headers("operator", org=tree.village)
+    theirs = api.headers("operator", org=tree.other_village)
+    assert register(api_client, ours, "NZ-S0001").status_code == 201
+    stored = api.db.execute("SELECT stock_org_id FROM devices WHERE id = 'NZ-S0001'").fetchone()
+    assert stored["stock_org_id"] == tree.village.id
+
+    assert api_client.get("/api/v1/devices/NZ-S0001", headers=theirs).status_code == 404
+    assert api_client.delete("/api/v1/devices/NZ-S0001", headers=theirs).status_code == 404
+    listed = api_client.get("/api/v1/devices", params={"unbound": True}, headers=theirs).json()
+    assert "NZ-S0001" not in [d["id"] for d in listed["items"]]
+    assert api_client.get("/api/v1/devices/NZ-S0001", headers=ours).status_code == 200
+    assert (
+        api_client.get("/api/v1/devices/NZ-S0001", headers=api.admin_headers()).status_code == 200
+    )
+    status = api.db.execute("SELECT status FROM devices WHERE id = 'NZ-S0001'").fetchone()
+    assert status["status"] == "registered"
+
+
+def test_read_device_shared_stock_seen_by_every_village(
+    api_client: TestClient, api: ApiWorld
+) -> None:
+    tree = api.tree()
+    assert register(api_client, api.admin_headers(), "NZ-S0002").status_code == 201
+    for org in (tree.village, tree.other_village):
+        headers = api.headers("installer", org=org)
+        assert api_client.get("/api/v1/devices/NZ-S0002", headers=headers).status_code == 200

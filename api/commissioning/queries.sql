@@ -8,7 +8,9 @@ FROM devices d
 JOIN device_models m ON m.code = d.model_code
 LEFT JOIN sites s ON s.id = d.site_id
 LEFT JOIN organisations o ON o.id = s.org_id
-WHERE d.id = %(device_id)s AND (d.site_id IS NULL OR o.path LIKE ANY(%(scope)s))
+LEFT JOIN organisations so ON so.id = d.stock_org_id
+WHERE d.id = %(device_id)s AND (o.path LIKE ANY(%(scope)s)
+       OR (d.site_id IS NULL AND (d.stock_org_id IS NULL OR so.path LIKE ANY(%(scope)s))))
 
 -- name: site_in_scope
 SELECT s.id FROM sites s JOIN organisations o ON o.id = s.org_id

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 
 from api.commissioning import service
+from api.commissioning.polling import BrieflyFieldWorker, long_poll
 from api.commissioning.schemas import CommissioningCreate, CommissioningRead
-from api.deps import ConnDep
+from api.deps import ConnDep, SettingsDep, get_pool
 from api.registry_access import FieldWorker, actor
 
 router = APIRouter(prefix="/api/v1/devices", tags=["commissioning"])
@@ -32,19 +33,24 @@ def create_commissioning(
 
 
 @router.get("/{device_id}/commissioning/{session_id}", response_model=CommissioningRead)
-def read_commissioning(
+async def read_commissioning(
+    *,
     device_id: str,
     session_id: int,
-    caller: FieldWorker,
-    conn: ConnDep,
+    request: Request,
+    caller: BrieflyFieldWorker,
+    settings: SettingsDep,
     wait_s: Annotated[float, Query(ge=0, le=20, description="long-poll up to this long")] = 0,
 ) -> CommissioningRead:
     """waiting, then passed or failed with checks in Chinese and English.
 
-    Poll every 1-2 s, or long-poll with ``wait_s`` (answers as soon as the state changes).
+    Poll every 1-2 s, or long-poll with ``wait_s`` (answers as soon as the state changes; no
+    database connection is held while waiting; when too many requests already wait, answers
+    at once with the current state).
     """
-    return service.read_commissioning(
-        conn,
+    return await long_poll(
+        get_pool(request),
+        settings.api_pool_timeout_s,
         scope=caller.scope_like(),
         device_id=device_id,
         session_id=session_id,

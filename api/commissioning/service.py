@@ -7,7 +7,6 @@ outcome. A passed test puts the device in service with the report as its commiss
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import psycopg
@@ -23,7 +22,6 @@ Q = load_queries("api.commissioning", "queries.sql")
 # How long after a bare test event to wait for the report carrying signal and battery: ingest
 # commits telemetry in batches (SMOKEWATCH_INGEST_BATCH_WINDOW_MS, at most 5 s).
 READINGS_GRACE_S = 5.0
-LONG_POLL_INTERVAL_S = 0.25
 
 
 def _device(conn: psycopg.Connection[Any], *, scope: Scope, device_id: str) -> dict[str, Any]:
@@ -67,25 +65,19 @@ def read_commissioning(
     scope: Scope,
     device_id: str,
     session_id: int,
-    wait_s: float = 0.0,
 ) -> CommissioningRead:
     """The session's report; a waiting session is evaluated (and finished) on every read.
 
-    ``wait_s`` > 0 long-polls: the answer comes as soon as the state leaves ``waiting`` (checked
-    every 0.25 s; each statement sees what ingest committed since) or after ``wait_s``.
+    Long-polling (``wait_s``) lives in :mod:`api.commissioning.polling`: it calls this once per
+    poll with a connection taken from the pool for that poll only.
     """
     device = _device(conn, scope=scope, device_id=device_id)
-    deadline = time.monotonic() + wait_s
-    while True:
-        row = conn.execute(
-            Q["get_session"], {"session_id": session_id, "device_id": device_id}
-        ).fetchone()
-        if row is None:
-            raise NotFound("no such commissioning session")
-        report = _report(conn, dict(row), device)
-        if report.state != "waiting" or time.monotonic() >= deadline:
-            return report
-        time.sleep(LONG_POLL_INTERVAL_S)
+    row = conn.execute(
+        Q["get_session"], {"session_id": session_id, "device_id": device_id}
+    ).fetchone()
+    if row is None:
+        raise NotFound("no such commissioning session")
+    return _report(conn, dict(row), device)
 
 
 def _report(

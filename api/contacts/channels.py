@@ -1,17 +1,30 @@
 """Contact channels are Apprise URLs: checked when written, masked when read back.
 
 Importing :mod:`alerting.channels` registers smokewatch's own Apprise plugins (Aliyun and
-Tencent SMS, Aliyun voice, the checked WeCom/DingTalk/JSON variants), so every URL the alert
-engine can send to is accepted here, and nothing else.
+Tencent SMS, Aliyun voice, the checked WeCom/DingTalk/JSON variants). Parsing is not enough:
+the alert engine posts alarm text (names, addresses) to whatever a contact's channel names, so
+only schemes that reach a person are accepted (``SMOKEWATCH_API_CONTACT_CHANNEL_SCHEMES``), and
+generic webhooks (``json://``) only in development and test, where tests and the demo inbox use
+them on loopback.
 """
 
 from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import apprise
 
 from alerting.channels import masked, scheme_of
 
 MAX_URL_LENGTH = 2000
+# Person-facing channels the project ships plugins for (alerting/plugins): SMS, voice calls and
+# the WeCom/DingTalk group bots (their hosts are fixed by the plugin, not taken from the URL).
+DEFAULT_CHANNEL_SCHEMES = ("aliyunsms", "alivoice", "tencentsms", "wecombot", "dingtalk")
+# Generic webhooks: posting alarm text to any host; allowed in development and test only.
+DEVELOPMENT_SCHEMES = frozenset({"json", "jsons"})
+LAX_ENVIRONMENTS = frozenset({"development", "test"})
 
 
 def channel_problem(url: str) -> str | None:
@@ -24,6 +37,41 @@ def channel_problem(url: str) -> str | None:
     if plugin is None:
         return f"Apprise cannot use this {scheme_of(url)}:// URL (unknown scheme or bad parts)"
     return None
+
+
+def policy_problem(url: str, *, schemes: Iterable[str], environment: str) -> str | None:
+    """Why ``url`` may not be a contact's channel here (scheme or destination), or ``None``."""
+    scheme = scheme_of(url)
+    allowed = {s.lower() for s in schemes}
+    lax = environment in LAX_ENVIRONMENTS
+    if lax:
+        allowed |= DEVELOPMENT_SCHEMES
+    if scheme not in allowed:
+        return f"{scheme}:// is not an allowed channel (allowed: {', '.join(sorted(allowed))})"
+    if not lax and _internal_host(url):
+        return "the channel points at a private, loopback or link-local address"
+    return None
+
+
+def _internal_host(url: str) -> bool:
+    # Literal addresses and 'localhost' only: names are not resolved at request time (a DNS
+    # lookup per write is slow and its answer may change before the send anyway).
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return True
+    if not host:
+        return False
+    host = host.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
 
 
 def mask_channel(url: str) -> str:

@@ -8,11 +8,21 @@ from fastapi import APIRouter, Query
 
 from api.contacts import service
 from api.contacts.schemas import ContactCreate, ContactRead, ContactUpdate, Role
-from api.deps import ConnDep
-from api.registry_access import FieldWorker, Reader, disclosure
+from api.contacts.service import ChannelRules
+from api.deps import Caller, ConnDep, SettingsDep
+from api.registry_access import MANAGE_ROLES, FieldWorker, Manager, Reader, disclosure
 from api.registry_common import Page
+from api.settings import ApiSettings
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+
+
+def _rules(caller: Caller, settings: ApiSettings) -> ChannelRules:
+    return ChannelRules(
+        schemes=tuple(settings.api_contact_channel_schemes),
+        environment=settings.environment,
+        may_manage=caller.role in MANAGE_ROLES,
+    )
 
 
 @router.get("", response_model=Page[ContactRead])
@@ -50,30 +60,40 @@ def read_contact(contact_id: int, caller: Reader, conn: ConnDep) -> ContactRead:
 
 
 @router.post("", response_model=ContactRead, status_code=201)
-def create_contact(data: ContactCreate, caller: FieldWorker, conn: ConnDep) -> ContactRead:
-    """Add a contact; channels are Apprise URLs and must parse."""
+def create_contact(
+    data: ContactCreate, caller: FieldWorker, conn: ConnDep, settings: SettingsDep
+) -> ContactRead:
+    """Add a contact; channels (operators and administrators only) are Apprise URLs of an
+    allowed, person-facing scheme."""
     return service.create_contact(
-        conn, scope=caller.scope_like(), data=data, disclosure=disclosure(caller)
+        conn,
+        scope=caller.scope_like(),
+        data=data,
+        disclosure=disclosure(caller),
+        rules=_rules(caller, settings),
     )
 
 
 @router.patch("/{contact_id}", response_model=ContactRead)
 def update_contact(
-    contact_id: int, data: ContactUpdate, caller: FieldWorker, conn: ConnDep
+    contact_id: int, data: ContactUpdate, caller: FieldWorker, conn: ConnDep, settings: SettingsDep
 ) -> ContactRead:
-    """Change the fields sent; a masked channel sent back unchanged keeps its secret."""
+    """Change the fields sent; a masked channel sent back unchanged keeps its secret.
+    Installers change names, phones, roles and priorities; channels and ``active`` are for
+    operators and administrators."""
     return service.update_contact(
         conn,
         scope=caller.scope_like(),
         contact_id=contact_id,
         data=data,
         disclosure=disclosure(caller),
+        rules=_rules(caller, settings),
     )
 
 
 @router.delete("/{contact_id}", response_model=ContactRead)
-def delete_contact(contact_id: int, caller: FieldWorker, conn: ConnDep) -> ContactRead:
-    """Deactivate the contact (kept for the incident history)."""
+def delete_contact(contact_id: int, caller: Manager, conn: ConnDep) -> ContactRead:
+    """Deactivate the contact (kept for the incident history); operators and administrators."""
     return service.deactivate_contact(
         conn, scope=caller.scope_like(), contact_id=contact_id, disclosure=disclosure(caller)
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
 
-from api.contacts.channels import channel_problem, mask_channel
+from api.contacts.channels import channel_problem, mask_channel, policy_problem
 from api.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
-from api.errors import BadRequest, NotFound
+from api.errors import BadRequest, Forbidden, NotFound
 from api.registry_common import Page, Scope, assignments, compose
 from core.db import load_queries
 
@@ -17,6 +19,22 @@ Q = load_queries("api.contacts", "queries.sql")
 Disclosure = Literal["full", "masked", "summary"]
 """full: as stored (administrators); masked: channel secrets hidden (staff); summary: no phone
 numbers and no channels (government read access)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRules:
+    """Which channel schemes this deployment accepts, and whether the caller may set channels
+    and (de)activate contacts (operators and administrators; installers only add people)."""
+
+    schemes: tuple[str, ...]
+    environment: str
+    may_manage: bool
+
+    def check(self, urls: Iterable[str]) -> None:
+        for index, url in enumerate(urls):
+            problem = policy_problem(url, schemes=self.schemes, environment=self.environment)
+            if problem:
+                raise BadRequest(f"channel {index + 1}: {problem}")
 
 
 def present(row: dict[str, Any], *, disclosure: Disclosure) -> ContactRead:
@@ -31,11 +49,11 @@ def present(row: dict[str, Any], *, disclosure: Disclosure) -> ContactRead:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """``13800000002`` -> ``138****0002`` (viewers see that someone can be called, not whom)."""
+    """``13800000002`` -> ``*********02`` (viewers see that someone can be called, not whom)."""
     if not phone:
         return phone
     digits = phone.strip()
-    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
+    return "*" * (len(digits) - 2) + digits[-2:] if len(digits) >= 8 else "****"
 
 
 def list_contacts(
@@ -87,9 +105,19 @@ def _get(conn: psycopg.Connection[Any], *, scope: Scope, contact_id: int) -> dic
 
 
 def create_contact(
-    conn: psycopg.Connection[Any], *, scope: Scope, data: ContactCreate, disclosure: Disclosure
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    data: ContactCreate,
+    disclosure: Disclosure,
+    rules: ChannelRules,
 ) -> ContactRead:
     """Add a contact to a site or an organisation of the caller's scope."""
+    if data.channels and not rules.may_manage:
+        raise Forbidden("only operators and administrators set a contact's channels")
+    if not data.active and not rules.may_manage:
+        raise Forbidden("only operators and administrators deactivate contacts")
+    rules.check(data.channels)
     params = {"scope": list(scope), "site_id": data.site_id, "org_id": data.org_id}
     if data.site_id is not None:
         if conn.execute(Q["site_in_scope"], params).fetchone() is None:
@@ -108,12 +136,15 @@ def update_contact(
     contact_id: int,
     data: ContactUpdate,
     disclosure: Disclosure,
+    rules: ChannelRules,
 ) -> ContactRead:
     """Change the fields sent; masked channels sent back keep the stored secret."""
     current = _get(conn, scope=scope, contact_id=contact_id)
     values = data.model_dump(exclude_unset=True)
+    if not rules.may_manage and ("channels" in values or "active" in values):
+        raise Forbidden("only operators and administrators change channels or deactivate")
     if "channels" in values:
-        values["channels"] = _resolve_masked(values["channels"], current["channels"])
+        values["channels"] = _resolve_masked(values["channels"], current["channels"], rules)
     start = values.get("quiet_hours_start", current["quiet_hours_start"])
     end = values.get("quiet_hours_end", current["quiet_hours_end"])
     if (start is None) != (end is None):
@@ -126,14 +157,16 @@ def update_contact(
     return present(row, disclosure=disclosure)
 
 
-def _resolve_masked(sent: list[str], stored: list[str]) -> list[str]:
+def _resolve_masked(sent: list[str], stored: list[str], rules: ChannelRules) -> list[str]:
     by_mask = {mask_channel(url): url for url in stored}
     resolved = []
     for index, url in enumerate(sent):
         if url in by_mask:
             resolved.append(by_mask[url])
             continue
-        problem = channel_problem(url)
+        problem = channel_problem(url) or policy_problem(
+            url, schemes=rules.schemes, environment=rules.environment
+        )
         if problem:
             raise BadRequest(f"channel {index + 1}: {problem}")
         resolved.append(url)

@@ -1,5 +1,7 @@
 -- Devices. A device bound to a site is seen through the site's organisation (scope); a device
--- in stock (no site yet) is seen by every staff caller, so an installer can scan and bind it.
+-- in stock (no site yet) is seen through its stock organisation (devices.stock_org_id, the
+-- registering caller's), or by every staff caller when that is NULL (shared stock), so an
+-- installer can scan and bind it.
 
 -- name: device_rows
 -- The where and order slots are composed in api/devices/service.py from fixed fragments.
@@ -17,8 +19,10 @@ FROM devices d
 JOIN device_models m ON m.code = d.model_code
 LEFT JOIN sites s ON s.id = d.site_id
 LEFT JOIN organisations o ON o.id = s.org_id
+LEFT JOIN organisations so ON so.id = d.stock_org_id
 LEFT JOIN device_state ds ON ds.device_id = d.id
-WHERE (d.site_id IS NULL OR o.path LIKE ANY(%(scope)s))
+WHERE (o.path LIKE ANY(%(scope)s)
+       OR (d.site_id IS NULL AND (d.stock_org_id IS NULL OR so.path LIKE ANY(%(scope)s))))
   AND {where}
 {order}
 LIMIT %(limit)s OFFSET %(offset)s
@@ -28,8 +32,10 @@ SELECT count(*) AS total
 FROM devices d
 LEFT JOIN sites s ON s.id = d.site_id
 LEFT JOIN organisations o ON o.id = s.org_id
+LEFT JOIN organisations so ON so.id = d.stock_org_id
 LEFT JOIN device_state ds ON ds.device_id = d.id
-WHERE (d.site_id IS NULL OR o.path LIKE ANY(%(scope)s))
+WHERE (o.path LIKE ANY(%(scope)s)
+       OR (d.site_id IS NULL AND (d.stock_org_id IS NULL OR so.path LIKE ANY(%(scope)s))))
   AND {where}
 
 -- name: filter_clause
@@ -58,14 +64,17 @@ AND (%(state)s::text IS NULL OR CASE %(state)s
 SELECT d.*, o.path AS org_path FROM devices d
 LEFT JOIN sites s ON s.id = d.site_id
 LEFT JOIN organisations o ON o.id = s.org_id
-WHERE d.id = %(device_id)s AND (d.site_id IS NULL OR o.path LIKE ANY(%(scope)s))
+LEFT JOIN organisations so ON so.id = d.stock_org_id
+WHERE d.id = %(device_id)s AND (o.path LIKE ANY(%(scope)s)
+       OR (d.site_id IS NULL AND (d.stock_org_id IS NULL OR so.path LIKE ANY(%(scope)s))))
 FOR UPDATE OF d
 
 -- name: model_exists
 SELECT code, codec FROM device_models WHERE code = %(model_code)s
 
 -- name: insert_device
-INSERT INTO devices (id, model_code, notes) VALUES (%(id)s, %(model_code)s, %(notes)s)
+INSERT INTO devices (id, model_code, notes, stock_org_id)
+VALUES (%(id)s, %(model_code)s, %(notes)s, %(stock_org_id)s)
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 

@@ -92,6 +92,7 @@ def create_device(
         data=data,
         actor=actor(caller),
         issuer=issuer,
+        stock_org_id=caller.org_id,
     )
 
 

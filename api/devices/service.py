@@ -98,7 +98,7 @@ def list_devices(
         site_id=site_id,
         org_path=org_path,
         model_code=model_code,
-        q=f"%{q}%" if q else None,
+        q=f"%{_escape_like(q)}%" if q else None,
         unbound=unbound,
     )
     total = conn.execute(
@@ -143,12 +143,19 @@ def _insert(
     notes: str | None,
     actor: str | None,
     issuer: Issuer,
+    stock_org_id: int | None = None,
 ) -> MqttCredentials:
     if conn.execute(Q["model_exists"], {"model_code": model_code}).fetchone() is None:
         raise BadRequest(f"unknown model_code {model_code!r}")
     with conn.transaction():
         row = conn.execute(
-            Q["insert_device"], {"id": device_id, "model_code": model_code, "notes": notes}
+            Q["insert_device"],
+            {
+                "id": device_id,
+                "model_code": model_code,
+                "notes": notes,
+                "stock_org_id": stock_org_id,
+            },
         ).fetchone()
         if row is None:
             raise Conflict(f"device {device_id} is already registered")
@@ -178,8 +185,12 @@ def register_device(
     data: DeviceCreate,
     actor: str | None,
     issuer: Issuer,
+    stock_org_id: int | None,
 ) -> DeviceRegistered:
-    """Register a detector and issue its MQTT credentials (the password only in this answer)."""
+    """Register a detector and issue its MQTT credentials (the password only in this answer).
+
+    Until bound it is in the stock of ``stock_org_id`` (the caller's organisation; None for an
+    unscoped administrator: shared stock)."""
     try:
         secret = _insert(
             conn,
@@ -189,6 +200,7 @@ def register_device(
             notes=data.notes,
             actor=actor,
             issuer=issuer,
+            stock_org_id=stock_org_id,
         )
     except UniqueViolation as exc:
         raise Conflict(f"device {data.id} is already registered") from exc
@@ -335,3 +347,9 @@ def remove_device(
             detail={"reason": data.reason, "room": device["room"], "closed_work_orders": closed},
         )
     return read_device(conn, scope=scope, device_id=device_id)
+
+
+def _escape_like(text: str) -> str:
+    # LIKE's default escape character is the backslash: '%' and '_' typed in a search are
+    # literal characters, not wildcards.
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
