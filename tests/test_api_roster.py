@@ -212,3 +212,12 @@ def test_import_roster_channel_templates_make_contacts_pageable(
     )
     assert no_slot.status_code == 400
     assert "{phone}" in no_slot.json()["error"]["message"]
+    # The templates are held to the contacts' channel policy: no generic webhook to any host.
+    webhook = api_client.post(
+        "/api/v1/roster/import",
+        files={"file": ("roster_good.csv", content, "text/csv")},
+        data={"channel_templates": ["form://10.0.0.5/{phone}"]},
+        headers=headers,
+    )
+    assert webhook.status_code == 400
+    assert "not an allowed channel" in webhook.json()["error"]["message"]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
-from api.deps import ConnDep
+from api.deps import ConnDep, SettingsDep
 from api.errors import ApiError
 from api.registry_access import Manager, actor
 from api.roster import service
@@ -32,6 +32,7 @@ def create_import(
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX roster")],
     caller: Manager,
     conn: ConnDep,
+    settings: SettingsDep,
     dry_run: Annotated[bool, Form()] = False,
     channel_templates: Annotated[
         list[str] | None,
@@ -54,6 +55,8 @@ def create_import(
         dry_run=dry_run,
         actor=actor(caller),
         channel_templates=channel_templates,
+        channel_schemes=tuple(settings.api_contact_channel_schemes),
+        environment=settings.environment,
     )
 
 

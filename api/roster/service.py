@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from api.contacts.channels import channel_problem
+from api.contacts.channels import channel_problem, policy_problem
 from api.errors import BadRequest
 from api.registry_common import Scope, log_registry
 from api.roster.parser import RosterRow, read_roster
@@ -50,13 +50,19 @@ PHONE_SLOT = "{phone}"
 _SAMPLE_PHONE = "13800000000"
 
 
-def check_channel_templates(templates: list[str]) -> list[str]:
-    """Apprise URL templates with ``{phone}`` (the programme's SMS and voice accounts)."""
+def check_channel_templates(
+    templates: list[str], *, schemes: tuple[str, ...], environment: str
+) -> list[str]:
+    """Apprise URL templates with ``{phone}`` (the programme's SMS and voice accounts), held to
+    the same channel policy as a contact's own channels."""
     cleaned = [t.strip() for t in templates if t.strip()]
     for index, template in enumerate(cleaned, start=1):
         if PHONE_SLOT not in template:
             raise BadRequest(f"channel template {index} has no {PHONE_SLOT} slot")
-        problem = channel_problem(template.replace(PHONE_SLOT, _SAMPLE_PHONE))
+        sample = template.replace(PHONE_SLOT, _SAMPLE_PHONE)
+        problem = channel_problem(sample) or policy_problem(
+            sample, schemes=schemes, environment=environment
+        )
         if problem:
             raise BadRequest(f"channel template {index}: {problem}")
     return cleaned
@@ -71,12 +77,16 @@ def import_roster(
     dry_run: bool,
     actor: str | None,
     channel_templates: list[str] | None = None,
+    channel_schemes: tuple[str, ...],
+    environment: str,
 ) -> RosterReport:
     """Validate every row; store everything only when no row was refused and not a dry run.
 
     Each imported contact gets one channel per template, ``{phone}`` replaced by its number.
     """
-    templates = check_channel_templates(channel_templates or [])
+    templates = check_channel_templates(
+        channel_templates or [], schemes=channel_schemes, environment=environment
+    )
     _, rows = read_roster(content, filename=filename)
     orgs = _Orgs(
         [dict(r) for r in conn.execute(Q["organisations_in_scope"], {"scope": list(scope)})]
