@@ -28,7 +28,8 @@ class PayloadTooLarge(ApiError):
 
 
 @router.post("/import", response_model=RosterReport)
-def create_import(  # noqa: PLR0917 - FastAPI passes each declared dependency by name
+def create_import(
+    *,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX roster")],
     caller: Manager,
     conn: ConnDep,
