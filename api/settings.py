@@ -73,6 +73,13 @@ class ApiSettings(CommonSettings):
     ingest_codecs: tuple[CodecName, ...] = ("zigbee2mqtt", "chirpstack", "ctwing", "onenet")
     ingest_max_payload_bytes: int = Field(default=16 * 1024, ge=256, le=1024 * 1024)
     onenet_token: SecretStr | None = None
+    # CTWing pushes carry no signature: this shared secret goes in the subscription URL
+    # configured on the CTWing side (https://<host>/ingest/ctwing?token=<it>). Unset: accepted
+    # without it in development and test; refused in production (every CTWing push).
+    ctwing_push_token: SecretStr | None = None
+    # Per source address on /ingest/*: this many pushes a second sustained, burst at once.
+    ingest_push_rate_per_s: float = Field(default=50.0, gt=0, le=100_000)
+    ingest_push_burst: int = Field(default=500, ge=1, le=1_000_000)
     ctwing_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     onenet_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
@@ -96,6 +103,9 @@ class ApiSettings(CommonSettings):
         for name in ("api_secret", "ack_secret"):
             secret: SecretStr = getattr(self, name)
             check_secret(secret.get_secret_value(), self.environment, f"SMOKEWATCH_{name.upper()}")
+        if self.ctwing_push_token is not None:
+            check_secret(self.ctwing_push_token.get_secret_value(), self.environment,
+                         "SMOKEWATCH_CTWING_PUSH_TOKEN")  # fmt: skip
         return self
 
     @property
