@@ -15,7 +15,7 @@ from api.deps import get_conn
 from api.errors import install_error_handlers
 from api.headers import SecurityHeadersMiddleware
 from api.metrics import MetricsMiddleware
-from api.push_routes import push_router
+from api.push_routes import PushGuard, RateLimiter, push_router
 from api.routes import ROUTERS
 from api.security import Passwords
 from api.settings import ApiSettings
@@ -70,7 +70,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         push_router(
             connection=get_conn,
             registry=push_registry(settings),
-            max_bytes=settings.ingest_max_payload_bytes,
+            guard=push_guard(settings),
         )
     )
     if settings.api_cors_origins:
@@ -94,3 +94,16 @@ def push_registry(settings: ApiSettings) -> CodecRegistry:
     """The codecs enabled for ingest, configured the same way (HTTP ones serve pushes)."""
     full = default_registry(settings.codec_config())
     return CodecRegistry([full.get(name) for name in settings.ingest_codecs])
+
+
+def push_guard(settings: ApiSettings) -> PushGuard:
+    """What a push must pass before it is stored: size, sender proof, rate per address."""
+    token = settings.ctwing_push_token
+    return PushGuard(
+        max_bytes=settings.ingest_max_payload_bytes,
+        ctwing_token=token.get_secret_value() if token else None,
+        ctwing_required=settings.environment == "production",
+        limiter=RateLimiter(
+            rate_per_s=settings.ingest_push_rate_per_s, burst=settings.ingest_push_burst
+        ),
+    )

@@ -7,11 +7,24 @@ whose ``msg`` must be echoed after its signature is checked); nothing is stored 
 
 The API app includes the router built by :func:`push_router`, handing it the app's
 connection dependency and a codec registry built from the settings.
+
+The endpoints are unauthenticated, so nothing is stored before the push has passed, in this
+order (and before a pooled connection is taken): a per-source-address rate limit (token bucket,
+429), the size (413 on ``Content-Length`` alone, else the body is read in chunks and refused at
+``max_bytes + 1``), and the sender's proof: OneNET's signature, checked by the codec's own
+verification, or for CTWing (whose push carries no signature) the shared ``?token=`` configured
+in the subscription URL on the CTWing side.
 """
 
 from __future__ import annotations
 
+import hmac
+import math
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,15 +41,64 @@ from core.errors import DecodeError
 Q = load_queries("api", "push_queries.sql")
 
 
+CTWING_TOKEN_PARAM = "token"  # noqa: S105 - a parameter name
+
+
+class RateLimiter:
+    """Token buckets per client address: ``rate_per_s`` sustained, ``burst`` at once.
+
+    At most ``max_clients`` addresses are remembered (least recently seen forgotten first), so
+    the memory stays bounded whatever the number of senders."""
+
+    def __init__(self, *, rate_per_s: float, burst: int, max_clients: int = 10_000) -> None:
+        self._rate = rate_per_s
+        self._burst = float(burst)
+        self._max_clients = max_clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, client: str) -> float:
+        """Spend one token of ``client``: 0 when allowed, else the seconds until one is free."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.pop(client, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - last) * self._rate)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / self._rate
+            self._buckets[client] = (tokens - 1 if wait == 0 else tokens, now)
+            while len(self._buckets) > self._max_clients:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+@dataclass(frozen=True, slots=True)
+class PushGuard:
+    """What a push must pass before it is stored (see the module description)."""
+
+    max_bytes: int = 65536
+    ctwing_token: str | None = None
+    # Production: without a configured token every CTWing push is refused (fail closed).
+    ctwing_required: bool = False
+    limiter: RateLimiter | None = None
+
+
 def push_router(
     *,
     connection: Callable[..., Any],
     registry: CodecRegistry,
     max_bytes: int = 65536,
+    guard: PushGuard | None = None,
 ) -> APIRouter:
     """The push endpoints; ``connection`` is a FastAPI dependency yielding a psycopg connection."""
     router = APIRouter(prefix="/ingest", tags=["ingest"])
     conn_dep = Depends(connection)
+    guard = guard or PushGuard(max_bytes=max_bytes)
+    limit = guard.max_bytes
+
+    def rate_limit(request: Request) -> None:
+        _rate_limit(guard.limiter, request)
 
     def http_codec(name: str) -> Codec:
         try:
@@ -47,10 +109,24 @@ def push_router(
             raise HTTPException(status_code=404, detail="no such push endpoint")
         return codec
 
+    async def accepted_push(codec_name: str, request: Request) -> tuple[Codec, bytes]:
+        """The codec and body of a push that passed every check (before any connection)."""
+        codec = http_codec(codec_name)
+        rate_limit(request)
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise HTTPException(status_code=413, detail="push body too large")
+        body = await _bounded_body(request, limit)
+        _check_sender(codec, body, request, guard)
+        return codec, body
+
+    accepted_dep = Depends(accepted_push)
+
     @router.get("/{codec_name}")
     def verify_push_url(codec_name: str, request: Request) -> Response:
         """URL verification (OneNET): echo ``msg`` when the signature matches."""
         codec = http_codec(codec_name)
+        rate_limit(request)
         message = Message(
             body=b"",
             received_at=datetime.now(UTC),
@@ -67,26 +143,78 @@ def push_router(
     async def create_push(
         codec_name: str,
         request: Request,
-        # A default, not Annotated: the closure's dependency is not visible to FastAPI's
-        # evaluation of string annotations (from __future__ import annotations).
+        # Defaults, not Annotated: the closure's dependencies are not visible to FastAPI's
+        # evaluation of string annotations (from __future__ import annotations). The push is
+        # checked first: dependencies are solved in this order, so no connection is taken
+        # for a refused push.
+        accepted: tuple[Codec, bytes] = accepted_dep,
         conn: psycopg.Connection[Any] = conn_dep,
     ) -> Response:
         """Accept one push: committed to the inbox before the 200 goes out."""
-        codec = http_codec(codec_name)
-        body = await request.body()
-        if len(body) > max_bytes:
-            raise HTTPException(status_code=413, detail="push body too large")
+        codec, body = accepted
+        query = dict(request.query_params)
+        if codec.name == "ctwing":
+            query.pop(CTWING_TOKEN_PARAM, None)  # a secret: not kept in the inbox
         params = {
             "codec": codec.name,
             "received_at": datetime.now(UTC),
             "method": "POST",
-            "query": Jsonb(dict(request.query_params)),
+            "query": Jsonb(query),
             "body": body,
         }
         await run_in_threadpool(_insert, conn, params)
         return PlainTextResponse("ok")
 
     return router
+
+
+def _rate_limit(limiter: RateLimiter | None, request: Request) -> None:
+    if limiter is None:
+        return
+    wait = limiter.take(request.client.host if request.client else "unknown")
+    if wait > 0:
+        raise HTTPException(
+            status_code=429,
+            detail="too many pushes from this address",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
+def _check_sender(codec: Codec, body: bytes, request: Request, guard: PushGuard) -> None:
+    """CTWing: the shared token when one is configured; OneNET: its signature."""
+    if codec.name == "ctwing" and (guard.ctwing_token is not None or guard.ctwing_required):
+        if guard.ctwing_token is None:
+            raise HTTPException(status_code=401, detail="no CTWing push token is configured")
+        given = request.query_params.get(CTWING_TOKEN_PARAM, "")
+        if not hmac.compare_digest(given.encode(), guard.ctwing_token.encode()):
+            raise HTTPException(status_code=401, detail="wrong or missing push token")
+    if codec.name == "onenet":
+        try:  # the codec's own parse and signature check (when it verifies)
+            codec.identify(_message(body, request))
+        except DecodeError as exc:
+            status = 401 if exc.code in ("bad_signature", "no_token") else 400
+            raise HTTPException(status_code=status, detail=exc.code) from exc
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The body, read chunk by chunk; 413 as soon as it exceeds ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status_code=413, detail="push body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _message(body: bytes, request: Request) -> Message:
+    return Message(
+        body=body,
+        received_at=datetime.now(UTC),
+        method="POST",
+        query=dict(request.query_params),
+    )
 
 
 def _insert(conn: psycopg.Connection[Any], params: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from api.errors import Unavailable
+from api.errors import TooManyRequests, Unavailable
 from api.settings import ApiSettings
 
 TOKEN_ISSUER = "smokewatch"  # noqa: S105 - names, not secrets
@@ -45,6 +45,10 @@ class Passwords:
     At most ``max_parallel`` hashes run at once: each takes ``memory_kib`` and a core for a
     fraction of a second, so a burst of logins must queue rather than exhaust memory; a
     caller that waits longer than ``wait_s`` gets :class:`Unavailable` (503, retry).
+
+    Logins enter through :meth:`admit`: at most ``max_parallel + max_waiting`` are hashing or
+    waiting for a slot; one more is refused at once with :class:`TooManyRequests` (429,
+    Retry-After), so a flood of unauthenticated logins cannot queue without bound.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class Passwords:
         memory_kib: int = 65_536,
         max_parallel: int = 2,
         wait_s: float = 10.0,
+        max_waiting: int = 8,
     ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=1, type=Type.ID
@@ -61,6 +66,9 @@ class Passwords:
         self._dummy: str | None = None
         self._slots = threading.BoundedSemaphore(max_parallel)
         self._wait_s = wait_s
+        self._admitted = 0
+        self._max_admitted = max_parallel + max_waiting
+        self._admit_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: ApiSettings) -> Passwords:
@@ -68,7 +76,28 @@ class Passwords:
             time_cost=settings.api_argon2_time_cost,
             memory_kib=settings.api_argon2_memory_kib,
             max_parallel=settings.api_argon2_max_parallel,
+            max_waiting=settings.api_login_max_waiting,
         )
+
+    @property
+    def admitted(self) -> int:
+        """Logins currently inside :meth:`admit` (hashing or waiting for a slot)."""
+        return self._admitted
+
+    @contextmanager
+    def admit(self) -> Iterator[None]:
+        """Enter one login attempt, or raise :class:`TooManyRequests` when too many are in."""
+        with self._admit_lock:
+            if self._admitted >= self._max_admitted:
+                raise TooManyRequests(
+                    "too many logins at once, retry in a moment", headers={"Retry-After": "1"}
+                )
+            self._admitted += 1
+        try:
+            yield
+        finally:
+            with self._admit_lock:
+                self._admitted -= 1
 
     @contextmanager
     def _slot(self) -> Iterator[None]:

@@ -18,8 +18,12 @@ class ApiSettings(CommonSettings):
     api_port: int = Field(default=8000, ge=0, le=65_535)
     # Where people reach the API (links in messages and pages are built on it).
     api_public_url: str = "http://127.0.0.1:8000"
-    # Comma-separated addresses whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).
-    api_forwarded_allow_ips: str = "127.0.0.1"
+    # Comma-separated addresses (or networks) of the reverse proxy whose X-Forwarded-For is
+    # trusted (uvicorn's forwarded_allow_ips). Empty (the default): no proxy is trusted and the
+    # client address is the TCP peer. Behind nginx name exactly nginx's address(es) here: any
+    # client at a trusted address can claim every other address (and so dodge the per-address
+    # login throttle).
+    api_forwarded_allow_ips: str = ""
     api_pool_min: int = Field(default=1, ge=0, le=100)
     api_pool_max: int = Field(default=10, ge=1, le=200)
     api_pool_timeout_s: float = Field(default=5.0, gt=0, le=60)
@@ -40,6 +44,12 @@ class ApiSettings(CommonSettings):
     # the window lock that pair out until the window ends.
     api_login_max_failures: int = Field(default=5, ge=1, le=1000)
     api_login_window_s: int = Field(default=900, ge=1)
+    # The same across usernames: failed logins from one client address within the window
+    # (password spraying) before that address is locked out until the window ends.
+    api_login_max_failures_per_ip: int = Field(default=30, ge=1, le=100_000)
+    # Logins waiting for a hash slot (beyond api_argon2_max_parallel hashing) per process; one
+    # more is answered 429 at once.
+    api_login_max_waiting: int = Field(default=8, ge=0, le=1000)
     # Argon2id cost: 3 passes over 64 MiB, one lane (RFC 9106's second recommendation with one
     # lane); tests lower the memory.
     api_argon2_time_cost: int = Field(default=3, ge=1, le=20)
@@ -72,6 +82,13 @@ class ApiSettings(CommonSettings):
     ingest_codecs: tuple[CodecName, ...] = ("zigbee2mqtt", "chirpstack", "ctwing", "onenet")
     ingest_max_payload_bytes: int = Field(default=16 * 1024, ge=256, le=1024 * 1024)
     onenet_token: SecretStr | None = None
+    # CTWing pushes carry no signature: this shared secret goes in the subscription URL
+    # configured on the CTWing side (https://<host>/ingest/ctwing?token=<it>). Unset: accepted
+    # without it in development and test; refused in production (every CTWing push).
+    ctwing_push_token: SecretStr | None = None
+    # Per source address on /ingest/*: this many pushes a second sustained, burst at once.
+    ingest_push_rate_per_s: float = Field(default=50.0, gt=0, le=100_000)
+    ingest_push_burst: int = Field(default=500, ge=1, le=1_000_000)
     ctwing_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     onenet_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
@@ -95,6 +112,9 @@ class ApiSettings(CommonSettings):
         for name in ("api_secret", "ack_secret"):
             secret: SecretStr = getattr(self, name)
             check_secret(secret.get_secret_value(), self.environment, f"SMOKEWATCH_{name.upper()}")
+        if self.ctwing_push_token is not None:
+            check_secret(self.ctwing_push_token.get_secret_value(), self.environment,
+                         "SMOKEWATCH_CTWING_PUSH_TOKEN")  # fmt: skip
         return self
 
     @property

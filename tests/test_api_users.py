@@ -226,3 +226,32 @@ def test_add_user_command_password_option_as_the_demo_calls_it(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert api.login("admin", "demo-abcdefghijkl")["user"]["role"] == "administrator"
+
+
+def test_delete_user_revokes_their_api_keys(api_client: TestClient, api: ApiWorld) -> None:
+    admin = api.create_user("administrator")
+    leaver = api.create_user("administrator")
+    village = api.tree().village
+    body = {"name": "对接", "role": "viewer", "org_id": village.id}
+    key = api_client.post(KEYS, json=body, headers=leaver.headers).json()["key"]
+    other = api_client.post(KEYS, json=body, headers=admin.headers).json()["key"]
+    assert api_client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 200
+    assert api_client.delete(f"{USERS}/{leaver.id}", headers=admin.headers).status_code == 204
+    assert api_client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 401
+    assert api_client.get("/api/v1/me", headers={"X-API-Key": other}).status_code == 200
+    revoked = api.db.execute(
+        "SELECT count(*) AS n FROM api_keys WHERE created_by = %s AND revoked_at IS NOT NULL",
+        (leaver.id,),
+    ).fetchone()
+    assert revoked is not None and revoked["n"] == 1
+
+
+def test_read_users_q_wildcards_are_literal(api_client: TestClient, api: ApiWorld) -> None:
+    admin = api.admin_headers()
+    village = api.tree().village
+    for name in ("li_na", "liXna"):
+        response = api_client.post(USERS, json=new_user(village.id, username=name), headers=admin)
+        assert response.status_code == 201, response.text
+    for q, expected in (("li_n", ["li_na"]), ("%", []), ("i_", ["li_na"])):
+        listed = api_client.get(USERS, params={"q": q}, headers=admin).json()
+        assert [u["username"] for u in listed["items"]] == expected, q

@@ -21,6 +21,31 @@ ON CONFLICT (username, client_ip) DO UPDATE SET
     window_start = CASE WHEN f.window_start > now() - make_interval(secs => %(window_s)s)
                         THEN f.window_start ELSE now() END
 
+-- name: reserve_login_attempt
+-- Counts an attempt as a failure before its password is checked, atomically (the row lock
+-- serialises concurrent attempts, each sees its own count), so parallel guesses cannot
+-- exceed the limit; a success gives the attempt back (release_login_attempt). username ''
+-- (never a real one) is the client address's count across usernames.
+INSERT INTO login_failures AS f (username, client_ip, failures, window_start)
+VALUES (lower(%(username)s), %(client_ip)s, 1, now())
+ON CONFLICT (username, client_ip) DO UPDATE SET
+    failures = CASE WHEN f.window_start > now() - make_interval(secs => %(window_s)s)
+                    THEN f.failures + 1 ELSE 1 END,
+    window_start = CASE WHEN f.window_start > now() - make_interval(secs => %(window_s)s)
+                        THEN f.window_start ELSE now() END
+RETURNING failures,
+          greatest(1, ceil(extract(epoch FROM f.window_start
+                                   + make_interval(secs => %(window_s)s) - now())))::int
+              AS retry_s
+
+-- name: release_login_attempt
+-- A successful login's reservation no longer counts against the client address.
+UPDATE login_failures SET failures = failures - 1
+WHERE username = '' AND client_ip = %(client_ip)s AND failures > 0
+
+-- name: drop_released_login_attempts
+DELETE FROM login_failures WHERE username = '' AND client_ip = %(client_ip)s AND failures <= 0
+
 -- name: clear_login_failures
 DELETE FROM login_failures WHERE username = lower(%(username)s) AND client_ip = %(client_ip)s
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from psycopg_pool import ConnectionPool
 
 from api.auth import service
 from api.auth.schemas import LoginCreate, MeRead, PasswordUpdate, TokenRead
-from api.deps import SESSION_COOKIE, CallerDep, ConnDep, PasswordsDep, SettingsDep
+from api.deps import SESSION_COOKIE, CallerDep, ConnDep, PasswordsDep, SettingsDep, get_pool
 from api.settings import ApiSettings
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -18,14 +21,16 @@ def create_token(
     credentials: LoginCreate,
     request: Request,
     response: Response,
-    conn: ConnDep,
+    pool: Annotated[ConnectionPool, Depends(get_pool)],
     settings: SettingsDep,
     passwords: PasswordsDep,
 ) -> TokenRead:
-    """Log in: a bearer token in the body, the same token in the ``sw_session`` cookie."""
+    """Log in: a bearer token in the body, the same token in the ``sw_session`` cookie.
+
+    Takes the pool, not a connection: none is held while the password is hashed."""
     client_ip = request.client.host if request.client else "unknown"
     token = service.create_token(
-        conn,
+        pool,
         credentials=credentials,
         client_ip=client_ip,
         settings=settings,

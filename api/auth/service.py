@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from api.auth.schemas import (
     LoginCreate,
@@ -28,33 +28,45 @@ log = logging.getLogger(__name__)
 
 
 def create_token(
-    conn: psycopg.Connection[Any],
+    pool: ConnectionPool,
     *,
     credentials: LoginCreate,
     client_ip: str,
     settings: ApiSettings,
     passwords: Passwords,
 ) -> TokenRead:
-    """Check the password (throttled per username and address) and issue a login token."""
+    """Check the password (throttled per username and address, and per address) and issue a
+    login token.
+
+    No pooled connection is held while the password is hashed or waits for a hash slot: the
+    attempt is reserved and the user row read on one connection, which goes back to the pool
+    before hashing; the outcome is recorded on another. Beyond ``max_parallel + max_waiting``
+    logins in this process the answer is 429 at once, before any database work.
+    """
     keys = {
         "username": credentials.username,
         "client_ip": client_ip,
         "window_s": settings.api_login_window_s,
     }
-    _check_throttle(conn, keys, settings)
-    user = conn.execute(Q["user_for_login"], keys).fetchone()
-    ok = passwords.verify(user["password_hash"] if user else None, credentials.password)
-    if not ok or user is None or not user["active"]:
-        LOGIN_FAILURES.inc()
-        conn.execute(Q["purge_login_failures"], keys)  # bounded: only this window's rows stay
-        conn.execute(Q["record_login_failure"], keys)
-        conn.commit()  # the failure counts even though the request ends in an error
+    timeout = settings.api_pool_timeout_s
+    with passwords.admit():
+        with pool.connection(timeout=timeout) as conn:
+            retry = _reserve_attempt(conn, keys, settings)
+            row = None if retry else conn.execute(Q["user_for_login"], keys).fetchone()
+            user = cast("dict[str, Any] | None", row)  # the pool was made with dict_row
+        if retry:  # raised outside the block so that the reservation commits
+            _throttled(keys, retry)
+        ok = passwords.verify(user["password_hash"] if user else None, credentials.password)
+        ok = ok and user is not None and bool(user["active"])
+        new_hash = None
+        if ok and user is not None and passwords.needs_rehash(user["password_hash"]):
+            new_hash = passwords.hash(credentials.password)
+    if not ok or user is None:
+        LOGIN_FAILURES.inc()  # the attempt was counted as a failure when reserved
         raise Unauthorized("wrong username or password")
-    new_hash = None
-    if passwords.needs_rehash(user["password_hash"]):
-        new_hash = passwords.hash(credentials.password)
-    conn.execute(Q["clear_login_failures"], keys)
-    conn.execute(Q["record_login"], {"id": user["id"], "new_hash": new_hash})
+    with pool.connection(timeout=timeout) as conn:
+        _release_attempt(conn, keys)
+        conn.execute(Q["record_login"], {"id": user["id"], "new_hash": new_hash})
     token, claims = issue_token(
         user_id=user["id"],
         version=user["token_version"],
@@ -87,18 +99,19 @@ def update_password(
         raise Forbidden("only people with a login have a password")
     keys = {"username": caller.username, "client_ip": client_ip,
             "window_s": settings.api_login_window_s}  # fmt: skip
-    _check_throttle(conn, keys, settings)
+    retry = _reserve_attempt(conn, keys, settings)
+    conn.commit()  # the attempt counts even though the request may end in an error
+    if retry:
+        _throttled(keys, retry)
     user = conn.execute(Q["user_password"], {"id": caller.id}).fetchone()
     if user is None or not passwords.verify(user["password_hash"], data.current_password):
         LOGIN_FAILURES.inc()
-        conn.execute(Q["record_login_failure"], keys)
-        conn.commit()
         raise BadRequest("the current password is wrong")
     row = conn.execute(
         Q["set_own_password"], {"id": caller.id, "password_hash": passwords.hash(data.new_password)}
     ).fetchone()
     assert row is not None
-    conn.execute(Q["clear_login_failures"], keys)
+    _release_attempt(conn, keys)
     token, claims = issue_token(
         user_id=caller.id,
         version=row["token_version"],
@@ -110,19 +123,34 @@ def update_password(
     return TokenRead(access_token=token, expires_at=claims.expires_at, user=brief)
 
 
-def _check_throttle(
+def _reserve_attempt(
     conn: psycopg.Connection[Any], keys: dict[str, Any], settings: ApiSettings
-) -> None:
-    throttle = conn.execute(Q["login_failures"], keys).fetchone()
-    if (
-        throttle
-        and throttle["in_window"]
-        and throttle["failures"] >= settings.api_login_max_failures
-    ):
-        retry = max(1, int((throttle["window_end"] - _now(conn)).total_seconds()))
-        LOGIN_FAILURES.inc()
-        log.warning("login throttled for %s from %s", keys["username"], keys["client_ip"])
-        raise TooManyRequests(headers={"Retry-After": str(retry)})
+) -> int:
+    """Count this attempt as a failure of its (username, address) and of its address; return
+    the seconds to wait when either is over its limit, else 0. The caller commits."""
+    conn.execute(Q["purge_login_failures"], keys)  # bounded: only this window's rows stay
+    pair = conn.execute(Q["reserve_login_attempt"], keys).fetchone()
+    address = conn.execute(Q["reserve_login_attempt"], {**keys, "username": ""}).fetchone()
+    assert pair is not None and address is not None
+    retry = 0
+    if pair["failures"] > settings.api_login_max_failures:
+        retry = pair["retry_s"]
+    if address["failures"] > settings.api_login_max_failures_per_ip:
+        retry = max(retry, address["retry_s"])
+    return int(retry)
+
+
+def _release_attempt(conn: psycopg.Connection[Any], keys: dict[str, Any]) -> None:
+    """A success: the pair's failures are forgiven, the address's reservation given back."""
+    conn.execute(Q["clear_login_failures"], keys)
+    conn.execute(Q["release_login_attempt"], keys)
+    conn.execute(Q["drop_released_login_attempts"], keys)
+
+
+def _throttled(keys: dict[str, Any], retry: int) -> None:
+    LOGIN_FAILURES.inc()
+    log.warning("login throttled for %s from %s", keys["username"], keys["client_ip"])
+    raise TooManyRequests(headers={"Retry-After": str(retry)})
 
 
 def delete_token(conn: psycopg.Connection[Any], *, caller: Caller) -> None:
@@ -155,10 +183,3 @@ def read_me(conn: psycopg.Connection[Any], *, caller: Caller) -> MeRead:
         scope_paths=list(caller.scope_paths),
         locale=locale,
     )
-
-
-def _now(conn: psycopg.Connection[Any]) -> datetime:
-    row = conn.execute("SELECT now() AS now").fetchone()
-    assert row is not None
-    now: datetime = row["now"]
-    return now

@@ -21,7 +21,8 @@ WHERE (o.path LIKE ANY(%(scope)s) OR (u.org_id IS NULL AND %(unscoped)s))
   AND (%(role)s::text IS NULL OR u.role = %(role)s)
   AND (%(active)s::boolean IS NULL OR u.active = %(active)s)
   AND (%(org_id)s::bigint IS NULL OR u.org_id = %(org_id)s)
-  AND (%(q)s::text IS NULL OR u.username ILIKE '%%' || %(q)s || '%%' OR u.name ILIKE '%%' || %(q)s || '%%')
+  -- %(q)s arrives as a pattern with LIKE wildcards escaped (service.list_users).
+  AND (%(q)s::text IS NULL OR u.username ILIKE %(q)s OR u.name ILIKE %(q)s)
 ORDER BY {order}
 LIMIT %(limit)s OFFSET %(offset)s
 
@@ -44,6 +45,11 @@ UPDATE users SET
     token_version = token_version + CASE WHEN %(logout)s THEN 1 ELSE 0 END,
     updated_at = now()
 WHERE id = %(id)s
+
+-- name: revoke_keys_of_user
+-- A deactivated user's API keys stop working with them.
+UPDATE api_keys SET revoked_at = now()
+WHERE created_by = %(id)s AND revoked_at IS NULL
 
 -- name: insert_api_key
 INSERT INTO api_keys (key_id, key_hash, name, role, org_id, created_by, expires_at)

@@ -149,8 +149,13 @@ def list_users(
 ) -> Page[UserRead]:
     """Users in the caller's scope, filtered."""
     query = sql.SQL(Q["list_users"]).format(order=order_by(page.sort, USER_SORTS, "username"))
-    params = {"role": role, "active": active, "org_id": org_id, "q": q, **_scope(caller)}
+    pattern = f"%{_escape_like(q)}%" if q else None
+    params = {"role": role, "active": active, "org_id": org_id, "q": pattern, **_scope(caller)}
     return fetch_page(conn, query, params, page=page, model=UserRead)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def read_user(conn: psycopg.Connection[Any], *, caller: Caller, user_id: int) -> UserRead:
@@ -203,11 +208,16 @@ def update_user(
             "logout": logout,
         },
     )
+    if changes.get("active") is False:
+        # Same transaction (the route's connection commits both or neither): keys the user
+        # created must not outlive their account.
+        conn.execute(Q["revoke_keys_of_user"], {"id": user_id})
     return read_user(conn, caller=caller, user_id=user_id)
 
 
 def delete_user(conn: psycopg.Connection[Any], *, caller: Caller, user_id: int) -> None:
-    """Deactivate a user (rows stay for the audit trail) and log them out."""
+    """Deactivate a user (rows stay for the audit trail), log them out and revoke the API keys
+    they created (see :func:`update_user`)."""
     update_user(
         conn,
         caller=caller,
