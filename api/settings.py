@@ -92,6 +92,12 @@ class ApiSettings(CommonSettings):
     ctwing_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     onenet_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
+    @field_validator("onenet_token", "ctwing_push_token", "broker_admin_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes an unset variable as an empty string.
+        return None if value == "" else value
+
     @field_validator("api_public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
