@@ -24,16 +24,17 @@ function project(lon, lat, z) {
   return [((lon + 180) / 360) * scale, (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * scale];
 }
 
-function fitZoom(points, width, height) {
-  for (let z = 18; z > 1; z -= 1) {
-    const xy = points.map((p) => project(p.longitude, p.latitude, z));
-    const xs = xy.map((p) => p[0]);
-    const ys = xy.map((p) => p[1]);
-    if (Math.max(...xs) - Math.min(...xs) < width * 0.85 && Math.max(...ys) - Math.min(...ys) < height * 0.85) {
-      return z;
-    }
-  }
-  return 1;
+/** The zoom at which the sites fill 85 % of the frame: whole levels when tiles are drawn (tiles
+ * exist only at whole levels), any level on the plain background, so that a sub-district's
+ * sites spread over the frame instead of sitting in the middle of it. */
+function fitZoom(points, width, height, wholeLevels) {
+  const xy = points.map((p) => project(p.longitude, p.latitude, 0));
+  const spanX = Math.max(...xy.map((p) => p[0])) - Math.min(...xy.map((p) => p[0]));
+  const spanY = Math.max(...xy.map((p) => p[1])) - Math.min(...xy.map((p) => p[1]));
+  const fit = Math.log2(Math.min(
+    (width * 0.85) / Math.max(spanX, 1e-9), (height * 0.85) / Math.max(spanY, 1e-9)));
+  const z = Math.max(1, Math.min(18, fit));
+  return wholeLevels ? Math.floor(z) : z;
 }
 
 function tileUrl(template, z, x, y, subdomains = "abc") {
@@ -51,7 +52,8 @@ export function drawMap(container, sites, config = {}) {
   const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
   for (const s of sites) counts[s.state] = (counts[s.state] ?? 0) + 1;
   if (placed.length) {
-    const z = Math.min(fitZoom(placed, width, height), Number(config.map_max_zoom ?? 18));
+    const z = Math.min(
+      fitZoom(placed, width, height, Boolean(config.map_tile_url)), Number(config.map_max_zoom ?? 18));
     const xy = placed.map((p) => project(p.longitude, p.latitude, z));
     const cx = (Math.min(...xy.map((p) => p[0])) + Math.max(...xy.map((p) => p[0]))) / 2;
     const cy = (Math.min(...xy.map((p) => p[1])) + Math.max(...xy.map((p) => p[1]))) / 2;
