@@ -73,6 +73,7 @@ class MqttLane:
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._connect_properties = Properties(PacketTypes.CONNECT)
         self._connect_properties.SessionExpiryInterval = session_expiry_s
@@ -127,6 +128,16 @@ class MqttLane:
         )
         options = SubscribeOptions(qos=1)
         client.subscribe([(topic, options) for topic in self._subscriptions])
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any
+    ) -> None:
+        # Ready only once the broker granted the subscriptions: before the SUBACK, a message
+        # published elsewhere may find no subscriber (and, on a new session, be dropped).
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.error("lane %s: broker refused subscriptions: %s", self.name, ", ".join(refused))
+            return
         self._connected.set()
         metrics.MQTT_CONNECTED.labels(self.name).set(1)
 
