@@ -43,6 +43,8 @@ RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 DEVICE_ROLE_PREFIX = "device-"
 # Service accounts: what each service may do on the broker, beyond the default of nothing.
 SERVICE_ROLES = ("smokewatch-ingest", "smokewatch-sim", "smokewatch-api")
+# Every service account's name starts with this; no device may be registered under it.
+SERVICE_ACCOUNT_PREFIX = "smokewatch-"
 # Ingest opens one MQTT session per lane; each is its own account bound to its own client id.
 INGEST_LANES = ("events", "telemetry", "codecs")
 # The API's one broker connection: its readiness probe (an MQTT CONNECT, then DISCONNECT).
@@ -235,6 +237,8 @@ class DynsecAdmin:
         """Create (or re-key) the device's client, bound to its id, and its own role."""
         if not DEVICE_ID_PATTERN.fullmatch(device_id):
             raise BrokerAuthError(f"not a device id: {device_id!r}")
+        if device_id.lower().startswith(SERVICE_ACCOUNT_PREFIX):  # would replace a service's
+            raise BrokerAuthError(f"device ids may not start with {SERVICE_ACCOUNT_PREFIX}")
         role = DEVICE_ROLE_PREFIX + device_id
         self.ensure_role(role, device_role_acls(prefix, device_id))
         # deleteClient first: a re-registration rotates the password and drops the old session.

@@ -350,3 +350,13 @@ def test_hijack_attempt_keeps_ingest_session_and_alarms(
                 attempt.close()
     log = secure_broker.log_path.read_text(encoding="utf-8", errors="replace")
     assert f"Client {events_lane} already connected" not in log
+
+
+def test_refuse_device_named_like_a_service(secure_broker: LocalMosquitto) -> None:
+    with DynsecAdmin(admin_url(secure_broker)) as admin, pytest.raises(BrokerAuthError):
+        admin.register_device("smokewatch-ingest-0-events", "pw", prefix=PREFIX)
+    service = Client(secure_broker, "ingest", "ingest-pw")  # untouched
+    try:
+        assert not service.connack.is_failure
+    finally:
+        service.close()
