@@ -45,8 +45,10 @@ class ApiSettings(CommonSettings):
     api_login_max_failures: int = Field(default=5, ge=1, le=1000)
     api_login_window_s: int = Field(default=900, ge=1)
     # The same across usernames: failed logins from one client address within the window
-    # (password spraying) before that address is locked out until the window ends.
-    api_login_max_failures_per_ip: int = Field(default=30, ge=1, le=100_000)
+    # (password spraying) before that address is locked out until the window ends. Only real
+    # failures count and one account adds at most api_login_max_failures, so this needs
+    # several accounts; kept at least 3x the per-user limit (a whole centre shares one NAT).
+    api_login_max_failures_per_ip: int = Field(default=50, ge=1, le=100_000)
     # Logins waiting for a hash slot (beyond api_argon2_max_parallel hashing) per process; one
     # more is answered 429 at once.
     api_login_max_waiting: int = Field(default=8, ge=0, le=1000)
@@ -112,6 +114,15 @@ class ApiSettings(CommonSettings):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"not an origin: {origin!r}")
         return value
+
+    @model_validator(mode="after")
+    def _address_limit_above_user_limit(self) -> ApiSettings:
+        if self.api_login_max_failures_per_ip < 3 * self.api_login_max_failures:
+            raise ConfigurationError(
+                "SMOKEWATCH_API_LOGIN_MAX_FAILURES_PER_IP must be at least 3 times "
+                "SMOKEWATCH_API_LOGIN_MAX_FAILURES (one locked account must not lock an address)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secrets(self) -> ApiSettings:
