@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
+from api.body_limit import BodyLimitMiddleware
 from api.deps import get_conn
 from api.errors import install_error_handlers
 from api.headers import SecurityHeadersMiddleware
@@ -80,6 +81,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
+    # Before any route or parser: an oversized body is refused before anything reads it (the
+    # two added after it wrap it, so its 413 still gets the security headers and is counted).
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.api_max_body_bytes,
+        max_upload_bytes=settings.api_max_upload_bytes,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware)
     return app

@@ -29,6 +29,10 @@ class ApiSettings(CommonSettings):
     api_pool_timeout_s: float = Field(default=5.0, gt=0, le=60)
     # Browser origins allowed to call the API cross-site; empty (the default) keeps CORS off.
     api_cors_origins: list[str] = Field(default_factory=list)
+    # Request bodies: larger ones are answered 413 before anything reads them (api/body_limit.py);
+    # the roster import takes up to api_max_upload_bytes, and only from a caller with credentials.
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    api_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     # Apprise schemes a contact's channel may use (JSON list). Person-facing channels only:
     # json:// webhooks are added in development and test; see api/contacts/channels.py.
     api_contact_channel_schemes: list[str] = Field(

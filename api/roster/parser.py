@@ -98,7 +98,10 @@ def _csv_table(content: bytes) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as exc:  # e.g. a field over csv's 128 KiB limit: not a roster
+        raise RosterUnreadable(f"not a readable CSV file ({exc})") from exc
 
 
 def _check_unpacked_size(content: bytes) -> None:
