@@ -16,6 +16,7 @@ from api.deps import get_conn
 from api.errors import install_error_handlers
 from api.headers import SecurityHeadersMiddleware
 from api.metrics import MetricsMiddleware
+from api.pages.routes import PageFiles
 from api.push_routes import PushGuard, RateLimiter, push_router
 from api.routes import ROUTERS
 from api.security import Passwords
@@ -65,6 +66,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/ui/static", PageFiles(), name="ui-static")
     # After ROUTERS: a page router that serves "/" itself wins over this fallback.
     app.add_api_route("/", _root_redirect, methods=["GET"], include_in_schema=False)
     app.include_router(
