@@ -17,6 +17,7 @@ from typing import Final
 from openpyxl import load_workbook
 
 from api.roster.errors import RosterUnreadable
+from api.spreadsheet import csv_bytes
 
 MAX_ROWS: Final = 5000
 MAX_CONTACTS: Final = 3
@@ -197,8 +198,4 @@ def template_csv() -> bytes:
         "contact2_relation": "邻居",
         "contact2_phone": "13800000001",
     }
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(TEMPLATE_HEADER)
-    writer.writerow([example.get(key, "") for key in COLUMNS])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    return csv_bytes(TEMPLATE_HEADER, [[example.get(key, "") for key in COLUMNS]])

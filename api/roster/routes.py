@@ -106,3 +106,13 @@ def read_template(caller: Manager) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="roster-template.csv"'},
     )
+
+
+@router.get("/export.csv", response_class=Response)
+def read_export(caller: Manager, conn: ConnDep) -> Response:
+    """The households and venues in your scope, in the import's columns (formulas neutralised)."""
+    return Response(
+        service.export_roster(conn, scope=caller.scope_like()),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="roster.csv"'},
+    )
