@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from api.body_limit import BodyLimitMiddleware
 from api.deps import get_conn
@@ -54,7 +55,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         finally:
             await run_in_threadpool(pool.close)
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI with /docs and /redoc served from assets shipped in the package
+    # (under /static-offline-docs); a monitoring centre without internet cannot reach a CDN.
+    app = FastAPIOffline(
         title="smokewatch",
         version="1",
         description=DESCRIPTION,
@@ -90,7 +93,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
         max_bytes=settings.api_max_body_bytes,
         max_upload_bytes=settings.api_max_upload_bytes,
     )
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=settings.environment == "production",
+        public_https=settings.api_public_url.startswith("https://"),
+    )
     app.add_middleware(MetricsMiddleware)
     return app
 
