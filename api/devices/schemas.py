@@ -7,12 +7,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.types import NOT_BLANK
 from core.domain import DEVICE_ID_PATTERN
 
 DeviceId = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=DEVICE_ID_PATTERN.pattern)
 ]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK)
+]
+ExternalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)
+]
 Health = Literal["alarm", "tamper", "fault", "offline", "low_battery", "never_seen", "ok"]
 HEALTH_FILTERS = (
     "alarm",
@@ -33,9 +39,7 @@ class Identity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     codec: Literal["native", "zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
-    external_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
+    external_id: ExternalId
 
 
 class DeviceCreate(BaseModel):
