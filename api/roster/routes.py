@@ -10,9 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.exceptions import HTTPException
 
+from api.body_limit import BodyTooLarge
 from api.deps import ConnDep, SettingsDep
-from api.errors import ApiError
+from api.errors import ApiError, BadRequest
 from api.registry_access import Manager, actor
 from api.roster import service
 from api.roster.parser import template_csv
@@ -61,7 +63,12 @@ async def create_import(
     The body (up to ``SMOKEWATCH_API_MAX_UPLOAD_BYTES``, api/body_limit.py) is read only
     once the caller is known to be a manager.
     """
-    form = await request.form(max_files=1, max_fields=TEMPLATES_MAX + 2)
+    try:
+        form = await request.form(max_files=1, max_fields=TEMPLATES_MAX + 2)
+    except (BodyTooLarge, HTTPException):  # answered 413, or 400 for a malformed multipart
+        raise
+    except Exception as exc:  # what FastAPI answers when it cannot read File/Form parameters
+        raise BadRequest("there was an error parsing the body") from exc
     upload = form.get("file")
     if not isinstance(upload, StarletteUploadFile):
         raise _invalid("file", "missing", "Field required")
