@@ -26,7 +26,6 @@ binds one id per account): ingest's ``<worker>-events``, ``<worker>-telemetry`` 
 from __future__ import annotations
 
 import queue
-import re
 import uuid
 from typing import Any, Self
 
@@ -49,7 +48,6 @@ SERVICE_ACCOUNT_PREFIX = "smokewatch-"
 INGEST_LANES = ("events", "telemetry", "codecs")
 # The API's one broker connection: its readiness probe (an MQTT CONNECT, then DISCONNECT).
 API_READY_CLIENT = "smokewatch-api-ready"
-CLIENT_SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9]{0,32}")
 
 
 class BrokerAuthError(SmokewatchError):
