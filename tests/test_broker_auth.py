@@ -22,12 +22,15 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
+from api.health import check_broker
 from core.broker_auth import (
+    API_READY_CLIENT,
     BrokerAuthError,
     DynsecAdmin,
     device_role_acls,
     downlink_topic,
     ingest_lane_client_id,
+    service_client_id,
 )
 from core.broker_setup import BrokerSetupSettings, setup
 from core.errors import ConfigurationError
@@ -360,3 +363,16 @@ def test_refuse_device_named_like_a_service(secure_broker: LocalMosquitto) -> No
         assert not service.connack.is_failure
     finally:
         service.close()
+
+
+def test_api_readiness_probe_logs_in_with_its_bound_account(secure_broker: LocalMosquitto) -> None:
+    setup(BrokerSetupSettings(broker_admin_url=admin_url(secure_broker), topic_prefix=PREFIX,
+                              broker_api_password="api-pw", mqtt_client_suffix="r4nd"))  # fmt: skip
+    settings = BrokerSetupSettings(
+        mqtt_url=f"mqtt://smokewatch-api:api-pw@{secure_broker.host}:{secure_broker.port}",
+        mqtt_client_suffix="r4nd", mqtt_account_per_client=True,
+    )  # fmt: skip
+    probe = service_client_id(API_READY_CLIENT, settings.mqtt_client_suffix)
+    assert check_broker(settings.mqtt_for(probe), client_id=probe, timeout=15) == "ok"
+    other = "smokewatch-api-ready-guess"
+    assert check_broker(settings.mqtt_for(probe), client_id=other, timeout=15).startswith("error")
