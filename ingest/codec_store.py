@@ -12,15 +12,18 @@ the new states in the same transaction that stores the records.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.codecs.battery import BatteryLimits
+from core.codecs.common import message_key
 from core.codecs.registry import Codec, CodecRegistry, Message, State, run_codec
 from core.db import load_queries
 from core.errors import DecodeError
+from core.records import Reading
 from ingest import metrics
 from ingest.inbound import Inbound
 from ingest.store import Store, WriteResult, _note_unregistered
@@ -75,13 +78,25 @@ class CodecStore(Store):
             ).fetchall()
             return {row["external_id"]: row["device_id"] for row in rows}
 
+        def load_profiles(name: str, ids: Sequence[str]) -> Mapping[str, dict[str, Any]]:
+            rows = conn.execute(
+                Q["lookup_profiles"], {"codec": name, "external_ids": list(ids)}
+            ).fetchall()
+            profiles = {row["external_id"]: _profile(row) for row in rows}
+            return {external_id: p for external_id, p in profiles.items() if p}
+
         for item, codec, message in messages:
             try:
                 outcome = run_codec(
-                    codec, message, load_states=load_states, lookup_devices=lookup_devices
+                    codec,
+                    message,
+                    load_states=load_states,
+                    lookup_devices=lookup_devices,
+                    load_profiles=load_profiles,
                 )
             except DecodeError as exc:
                 item.error = exc
+                _speaker_of_undecodable(codec, message, item, lookup_devices)
                 continue
             except Exception as exc:
                 log.exception("codec %s: decode failed", codec.name)
@@ -110,6 +125,69 @@ class CodecStore(Store):
                     "state": Jsonb(states[(codec_name, external_id)]),
                 },
             )
+
+
+# A registered device sent something we cannot read (no decoder knows the frame, the vendor's
+# decoder output is malformed...). The dead letter names the device, and the message counts as a
+# sign of life: the device is there and talking, which is what liveness measures; what it said
+# stays in the dead letter for the installers. Errors about the envelope (topic, identity,
+# signature, size) prove nothing about the device and stay anonymous.
+_DEVICE_SPOKE: Final = frozenset(
+    {
+        "unknown_payload",
+        "bad_payload",
+        "bad_checksum",
+        "bad_base64",
+        "bad_json",
+        "not_an_object",
+        "opaque_payload",
+        "unmapped_event",
+        "unsupported_message",
+        "wrong_type",
+        "bad_status",
+        "bad_encoding",
+    }
+)
+
+
+def _speaker_of_undecodable(
+    codec: Codec,
+    message: Message,
+    item: Inbound,
+    lookup_devices: Callable[[str, Sequence[str]], Mapping[str, str]],
+) -> None:
+    """Name the registered device on the dead letter and keep a bare liveness reading."""
+    error = item.error
+    if error is None or error.code not in _DEVICE_SPOKE:
+        return
+    try:
+        ids = codec.identify(message)
+    except DecodeError:
+        return
+    known = lookup_devices(codec.name, ids) if ids else {}
+    if len(known) != 1:
+        return  # nobody registered, or a batch of several: the letter cannot name one device
+    device_id = next(iter(known.values()))
+    item.device_id = device_id
+    item.records = (
+        Reading(
+            device_id,
+            item.received_at,
+            item.received_at,
+            message_key(item.topic or "", item.payload),
+            extra={"undecoded": error.code, "reason": str(error)[:300]},
+        ),
+    )
+
+
+def _profile(row: Mapping[str, Any]) -> dict[str, Any]:
+    limits = BatteryLimits(
+        low_pct=row["battery_low_pct"],
+        ok_pct=row["battery_ok_pct"],
+        low_mv=row["battery_low_mv"],
+        ok_mv=row["battery_ok_mv"],
+    )
+    return {"battery": limits.as_dict()} if limits.usable() else {}
 
 
 def _message(item: Inbound) -> Message:

@@ -208,3 +208,12 @@ ON CONFLICT (service, instance) DO UPDATE SET
     started_at = EXCLUDED.started_at, beat_at = EXCLUDED.beat_at, connected = EXCLUDED.connected,
     last_message_at = greatest(h.last_message_at, EXCLUDED.last_message_at)
 
+
+-- name: lookup_profiles
+-- What a registered identity's model tells its codec: the battery thresholds (migration 0045).
+SELECT i.external_id, i.device_id, m.battery_low_pct, m.battery_ok_pct, m.battery_low_mv,
+       m.battery_ok_mv
+FROM device_identities i
+JOIN devices d ON d.id = i.device_id
+JOIN device_models m ON m.code = d.model_code
+WHERE i.codec = %(codec)s AND i.external_id = ANY(%(external_ids)s)

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from core.codecs.battery import PROFILE_KEY, strip_profile
 from core.codecs.thing_model import PropertyMap
 from core.errors import DecodeError
 from core.records import Event, Reading, Record
@@ -230,16 +231,30 @@ def run_codec(
     *,
     load_states: Callable[[str, Sequence[str]], Mapping[str, State]],
     lookup_devices: Callable[[str, Sequence[str]], Mapping[str, str]],
+    load_profiles: Callable[[str, Sequence[str]], Mapping[str, dict[str, Any]]] | None = None,
 ) -> Outcome:
     """Identify, load states, decode, bind: the steps every caller of a codec takes.
 
     ``load_states(codec_name, external_ids)`` returns the stored states it has;
     ``lookup_devices(codec_name, external_ids)`` returns external id -> registered device id
-    (one query each, for batches). Raises only DecodeError (and whatever the callables raise).
+    (one query each, for batches); ``load_profiles`` (optional) returns external id -> what the
+    registered model says the codec needs (battery thresholds, core.codecs.battery), lent to
+    the codec inside the state under ``profile`` and stripped from the states it returns.
+    Raises only DecodeError (and whatever the callables raise).
     """
     ids = codec.identify(message)
     states = load_states(codec.name, ids) if ids else {}
+    profiles = load_profiles(codec.name, ids) if ids and load_profiles is not None else {}
+    if profiles:
+        states = {
+            **states,
+            **{i: {**states.get(i, {}), PROFILE_KEY: p} for i, p in profiles.items()},
+        }
     decoded = codec.decode(message, states)
+    if profiles and decoded.states:
+        decoded = dataclasses.replace(
+            decoded, states={i: strip_profile(s) for i, s in decoded.states.items()}
+        )
     known = lookup_devices(codec.name, decoded.external_ids) if decoded.external_ids else {}
     unregistered = tuple(i for i in decoded.external_ids if i not in known)
     return Outcome(decoded, bind(decoded.records, known), unregistered)
