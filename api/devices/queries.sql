@@ -129,3 +129,19 @@ WHERE device_id = %(device_id)s
 UPDATE work_orders SET status = 'closed', closed_at = clock_timestamp(), closed_reason = %(reason)s
 WHERE device_id = %(device_id)s AND status = 'open'
 RETURNING id
+
+-- name: device_identity
+SELECT codec, external_id FROM device_identities
+WHERE device_id = %(device_id)s AND codec = %(codec)s
+FOR UPDATE
+
+-- name: identity_owner
+SELECT device_id FROM device_identities WHERE codec = %(codec)s AND external_id = %(external_id)s
+
+-- name: change_identity
+UPDATE device_identities SET external_id = %(external_id)s
+WHERE device_id = %(device_id)s AND codec = %(codec)s
+
+-- name: forget_codec_state
+-- The old identity's transition memory belongs to traffic that no longer names this device.
+DELETE FROM codec_states WHERE codec = %(codec)s AND external_id = %(external_id)s

@@ -17,6 +17,8 @@ from api.devices.schemas import (
     DeviceRemove,
     DeviceReplace,
     DeviceReplaced,
+    IdentityCodec,
+    IdentityUpdate,
     Status,
 )
 from api.registry_access import FieldWorker, Manager, Reader, actor
@@ -103,6 +105,25 @@ def update_binding(
     """Bind to a site, room and position; another site means a new commissioning test."""
     return service.bind_device(
         conn, scope=caller.scope_like(), device_id=device_id, data=data, actor=actor(caller)
+    )
+
+
+@router.put("/{device_id}/identities/{codec}", response_model=DeviceRead)
+def update_identity(
+    device_id: str,
+    codec: IdentityCodec,
+    data: IdentityUpdate,
+    caller: FieldWorker,
+    conn: ConnDep,
+) -> DeviceRead:
+    """Register or correct the detector's id on a vendor network; the history keeps the old."""
+    return service.update_identity(
+        conn,
+        scope=caller.scope_like(),
+        device_id=device_id,
+        codec=codec,
+        data=data,
+        actor=actor(caller),
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from core.codecs.identity import normalise
 from core.domain import DEVICE_ID_PATTERN
 
 DeviceId = Annotated[
@@ -27,15 +28,35 @@ HEALTH_FILTERS = (
 Status = Literal["registered", "installed", "in_service", "faulty", "removed"]
 
 
+IdentityCodec = Literal["native", "zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
+
+
 class Identity(BaseModel):
     """The device's id on another network: zigbee2mqtt friendly name, devEui, CTWing deviceId."""
 
     model_config = ConfigDict(extra="forbid")
 
-    codec: Literal["native", "zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
+    codec: IdentityCodec
     external_id: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ]
+
+    @model_validator(mode="after")
+    def _canonical(self) -> Identity:
+        # One spelling on registration and lookup (labels print devEuis in upper case).
+        self.external_id = normalise(self.codec, self.external_id)
+        return self
+
+
+class IdentityUpdate(BaseModel):
+    """A corrected identity for one codec (a mistyped devEui, a renamed zigbee2mqtt device)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 class DeviceCreate(BaseModel):
@@ -144,7 +165,8 @@ class DeviceRead(BaseModel):
         site = None
         if row.get("site_name") is not None:
             site = SiteRef(id=row["site_id"], name=row["site_name"], address=row["site_address"])
-        identities = [Identity(**i) for i in row.get("identities") or []]
+        # Stored rows are shown as stored (one registered before normalisation may be malformed).
+        identities = [Identity.model_construct(**i) for i in row.get("identities") or []]
         return cls(
             **{k: v for k, v in row.items() if k in cls.model_fields and k not in _COMPUTED},
             codec=row.get("model_codec"),

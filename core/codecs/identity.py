@@ -6,7 +6,7 @@ sends it as 16 lower-case hex digits. zigbee2mqtt names a device by its IEEE add
 people copy with spaces. The API normalises on registration and on lookup, and the codecs
 produce the same spelling, so ``device_identities.external_id`` compares as typed.
 
-Rules per codec (each :class:`ValueError` message is shown to the installer):
+Rules per codec (each :class:`ValueError` message is shown to the installer, Chinese first):
 - ``chirpstack``: devEui, 16 hex digits; separators ``-``, ``:``, spaces dropped; lower case.
 - ``zigbee2mqtt``: an IEEE address (16 hex digits, ``0x`` optional, separators dropped) becomes
   ``0x`` + lower-case hex; any other friendly name is kept as typed (zigbee2mqtt topics are
@@ -39,9 +39,9 @@ def normalise(codec: str, external_id: str) -> str:
     """The canonical spelling of ``external_id`` for ``codec``; ValueError says what is wrong."""
     text = external_id.strip()
     if not text:
-        raise ValueError("identity is empty")
+        raise ValueError("标识为空 / identity is empty")
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"identity is longer than {MAX_LENGTH} characters")
+        raise ValueError(f"标识过长 / identity is longer than {MAX_LENGTH} characters")
     if codec == "chirpstack":
         return dev_eui(text)
     if codec == "zigbee2mqtt":
@@ -52,13 +52,17 @@ def normalise(codec: str, external_id: str) -> str:
         if _ONENET_CURRENT.match(text) or _ONENET_LEGACY.match(text):
             return text
         raise ValueError(
-            "OneNET identity must be <productId>/<deviceName> or the numeric device id"
+            "OneNET 标识应为 产品ID/设备名称 或数字设备ID / OneNET identity must be"
+            " <productId>/<deviceName> or the numeric device id"
         )
     if codec == "native":
         if DEVICE_ID_PATTERN.match(text):
             return text
-        raise ValueError("device id may use letters, digits, '.', '_', ':' and '-' (max 64)")
-    raise ValueError(f"unknown codec {codec[:40]!r}")
+        raise ValueError(
+            "设备编号只能含字母、数字和 . _ : - / device id may use letters, digits,"
+            " '.', '_', ':' and '-' (max 64)"
+        )
+    raise ValueError(f"未知接入方式 / unknown codec {codec[:40]!r}")
 
 
 def dev_eui(text: str) -> str:
@@ -67,7 +71,10 @@ def dev_eui(text: str) -> str:
     if compact.startswith("0x"):
         compact = compact[2:]
     if not _HEX16.match(compact):
-        raise ValueError("devEui must be 16 hexadecimal digits (8 bytes), e.g. 70B3D57ED0001234")
+        raise ValueError(
+            "devEui 应为 16 位十六进制数字（8 字节），如 70B3D57ED0001234 / devEui must be"
+            " 16 hexadecimal digits (8 bytes), e.g. 70B3D57ED0001234"
+        )
     return compact
 
 
@@ -86,12 +93,18 @@ def zigbee_name(text: str) -> str:
     if address is not None:
         return address
     if "#" in text or "+" in text:
-        raise ValueError("zigbee2mqtt name must not contain the MQTT wildcards '#' or '+'")
+        raise ValueError(
+            "zigbee2mqtt 名称不能含 # 或 + / zigbee2mqtt name must not contain '#' or '+'"
+        )
     if text.startswith("/") or text.endswith("/") or "//" in text:
-        raise ValueError("zigbee2mqtt name must not start or end with '/' or contain '//'")
+        raise ValueError(
+            "zigbee2mqtt 名称不能以 / 开头或结尾，也不能含 // / zigbee2mqtt name must not"
+            " start or end with '/' or contain '//'"
+        )
     if text == "bridge" or text.startswith("bridge/") or text.endswith(_Z2M_RESERVED_SUFFIXES):
         raise ValueError(
-            "zigbee2mqtt name must not be 'bridge/...' or end in /set, /get or /availability"
+            "zigbee2mqtt 名称不能是 bridge/... 或以 /set、/get、/availability 结尾 /"
+            " zigbee2mqtt name must not be 'bridge/...' or end in /set, /get or /availability"
         )
     return text
 
@@ -102,9 +115,12 @@ def ctwing_device(text: str) -> str:
     if _IMEI_TYPED.match(text) and (" " in text or "-" in text):
         digits = re.sub(r"[ \-]", "", text)
         if len(digits) != 15:
-            raise ValueError("IMEI must be 15 digits")
+            raise ValueError("IMEI 应为 15 位数字 / IMEI must be 15 digits")
         return digits
     lowered = text.lower()
     if not _CTWING.match(lowered):
-        raise ValueError("CTWing deviceId may use letters, digits, '_' and '-' (max 64)")
+        raise ValueError(
+            "CTWing 设备ID只能含字母、数字、_ 和 - / CTWing deviceId may use letters,"
+            " digits, '_' and '-' (max 64)"
+        )
     return lowered

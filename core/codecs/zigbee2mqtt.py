@@ -201,7 +201,7 @@ class Zigbee2MqttCodec:
             ts=ts,
             received_at=message.received_at,
             msg_key=message_key(message.topic or "", message.body),
-            events=(*change.events, *extra_events),
+            events=(*extra_events, *change.events),
             telemetry=telemetry,
             raw=body,
             extra=extra,
