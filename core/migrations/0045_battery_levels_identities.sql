@@ -69,3 +69,11 @@ WHERE i.codec = 'ctwing'
   AND i.external_id <> lower(btrim(i.external_id))
   AND NOT EXISTS (SELECT 1 FROM device_identities o
                   WHERE o.codec = i.codec AND o.external_id = lower(btrim(i.external_id)));
+
+-- Identities can be corrected after registration (a mistyped devEui, a device renamed in
+-- zigbee2mqtt); the registry history keeps the old value (api/devices/service.py).
+ALTER TABLE registry_log DROP CONSTRAINT registry_log_action_check;
+ALTER TABLE registry_log ADD CONSTRAINT registry_log_action_check CHECK (action IN (
+    'site_created', 'site_updated', 'site_archived', 'device_registered', 'device_bound',
+    'device_unbound', 'device_replaced', 'device_removed', 'commissioning_passed',
+    'commissioning_failed', 'roster_imported', 'identity_changed'));
