@@ -20,7 +20,15 @@ from psycopg.types.json import Jsonb
 
 from core.codecs.battery import BatteryLimits
 from core.codecs.common import message_key
-from core.codecs.registry import Codec, CodecRegistry, Message, State, run_codec
+from core.codecs.registry import (
+    Announcement,
+    Codec,
+    CodecRegistry,
+    Message,
+    Outcome,
+    State,
+    run_codec,
+)
 from core.db import load_queries
 from core.errors import DecodeError
 from core.records import Reading
@@ -74,13 +82,13 @@ class CodecStore(Store):
 
         def lookup_devices(name: str, ids: Sequence[str]) -> Mapping[str, str]:
             rows = conn.execute(
-                Q["lookup_identities"], {"codec": name, "external_ids": list(ids)}
+                Q[_query(name, "lookup_identities")], {"codec": name, "external_ids": list(ids)}
             ).fetchall()
             return {row["external_id"]: row["device_id"] for row in rows}
 
         def load_profiles(name: str, ids: Sequence[str]) -> Mapping[str, dict[str, Any]]:
             rows = conn.execute(
-                Q["lookup_profiles"], {"codec": name, "external_ids": list(ids)}
+                Q[_query(name, "lookup_profiles")], {"codec": name, "external_ids": list(ids)}
             ).fetchall()
             profiles = {row["external_id"]: _profile(row) for row in rows}
             return {external_id: p for external_id, p in profiles.items() if p}
@@ -111,11 +119,7 @@ class CodecStore(Store):
             for external_id, state in decoded.states.items():
                 states[(codec.name, external_id)] = state
                 changed.add((codec.name, external_id))
-            for external_id in outcome.unregistered:
-                _note_unregistered(conn, item, external_id, source=codec.name)
-                metrics.UNREGISTERED.labels(codec.name).inc()
-            if decoded.gateway is not None:
-                _gateway_changed(codec.name, decoded.gateway.gateway_id, decoded.gateway.online)
+            _beside_records(conn, codec.name, item, outcome)
         for codec_name, external_id in sorted(changed):
             conn.execute(
                 Q["save_codec_state"],
@@ -146,6 +150,7 @@ _DEVICE_SPOKE: Final = frozenset(
         "wrong_type",
         "bad_status",
         "bad_encoding",
+        "unsupported_template",
     }
 )
 
@@ -180,6 +185,26 @@ def _speaker_of_undecodable(
     )
 
 
+def _beside_records(
+    conn: psycopg.Connection[Any], codec_name: str, item: Inbound, outcome: Outcome
+) -> None:
+    """What a decoded message says besides records: strangers, announcements, gateways."""
+    for external_id in outcome.unregistered:
+        _note_unregistered(conn, item, external_id, source=codec_name)
+        metrics.UNREGISTERED.labels(codec_name).inc()
+    for announcement in outcome.decoded.announcements:
+        _save_announcement(conn, announcement, item)
+    gateway = outcome.decoded.gateway
+    if gateway is not None:
+        _gateway_changed(codec_name, gateway.gateway_id, gateway.online)
+
+
+def _query(codec_name: str, query: str) -> str:
+    # Home Assistant state messages are named by their state topic, which reaches a registered
+    # device through the discovered entities (ha_entities) rather than device_identities alone.
+    return f"ha_{query}" if codec_name == "homeassistant" else query
+
+
 def _profile(row: Mapping[str, Any]) -> dict[str, Any]:
     limits = BatteryLimits(
         low_pct=row["battery_low_pct"],
@@ -187,7 +212,32 @@ def _profile(row: Mapping[str, Any]) -> dict[str, Any]:
         low_mv=row["battery_low_mv"],
         ok_mv=row["battery_ok_mv"],
     )
-    return {"battery": limits.as_dict()} if limits.usable() else {}
+    profile: dict[str, Any] = {"battery": limits.as_dict()} if limits.usable() else {}
+    if row.get("entities"):
+        profile["entities"] = row["entities"]
+    return profile
+
+
+def _save_announcement(
+    conn: psycopg.Connection[Any], announcement: Announcement, item: Inbound
+) -> None:
+    """Keep what a device announced (the config replaces the previous one of its topic)."""
+    conn.execute(Q["ha_forget_config"], {"topic": announcement.topic})
+    for entity in announcement.entities:
+        conn.execute(
+            Q["ha_save_entity"],
+            {
+                "config_topic": announcement.topic,
+                "entity_key": entity.get("key") or "",
+                "device_key": entity.get("device_key"),
+                "component": entity.get("component") or "",
+                "device_class": entity.get("device_class"),
+                "state_topic": entity.get("state_topic"),
+                "entity": Jsonb(entity),
+                "unsupported": entity.get("unsupported"),
+                "seen_at": item.received_at,
+            },
+        )
 
 
 def _message(item: Inbound) -> Message:
@@ -210,7 +260,7 @@ def _lock_states(
         if not ids:
             continue
         params = {"codec": codec_name, "external_ids": ids}
-        conn.execute(Q["touch_codec_states"], params)
+        conn.execute(Q[_query(codec_name, "touch_codec_states")], params)
         for row in conn.execute(Q["lock_codec_states"], params):
             states[(row["codec"], row["external_id"])] = row["state"]
     return states

@@ -17,6 +17,7 @@ from api.devices.schemas import (
     DeviceRemove,
     DeviceReplace,
     DeviceReplaced,
+    DiscoveredDevice,
     IdentityCodec,
     IdentityUpdate,
     Status,
@@ -72,6 +73,20 @@ def read_devices(
         limit=limit,
         offset=offset,
     )
+
+
+@router.get("/discovered", response_model=list[DiscoveredDevice])
+def read_discovered_devices(
+    *,
+    caller: FieldWorker,
+    conn: ConnDep,
+    unregistered: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[DiscoveredDevice]:
+    """Detectors that announced themselves by Home Assistant MQTT discovery (to register)."""
+    del caller  # any field worker may see what the brokers announce
+    return service.list_discovered(conn, unregistered=unregistered, limit=limit, offset=offset)
 
 
 @router.get("/{device_id}", response_model=DeviceRead)

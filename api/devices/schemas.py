@@ -28,7 +28,7 @@ HEALTH_FILTERS = (
 Status = Literal["registered", "installed", "in_service", "faulty", "removed"]
 
 
-IdentityCodec = Literal["native", "zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
+IdentityCodec = Literal["native", "zigbee2mqtt", "chirpstack", "ctwing", "onenet", "homeassistant"]
 
 
 class Identity(BaseModel):
@@ -203,3 +203,28 @@ class DeviceReplaced(BaseModel):
     old: DeviceRead
     new: DeviceRead
     mqtt: MqttCredentials | None = None
+
+
+class DiscoveredEntity(BaseModel):
+    """One entity a device announced (Home Assistant discovery config)."""
+
+    component: str
+    device_class: str | None
+    state_topic: str | None
+    name: str | None = None
+    unsupported: str | None = None
+
+
+class DiscoveredDevice(BaseModel):
+    """A detector that announced itself and may be registered by its ``device_key``."""
+
+    codec: str
+    device_key: str
+    name: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    sw_version: str | None = None
+    smoke_detector: bool
+    registered_device_id: str | None
+    last_seen: datetime
+    entities: list[DiscoveredEntity]

@@ -21,6 +21,7 @@ from api.devices.schemas import (
     DeviceRemove,
     DeviceReplace,
     DeviceReplaced,
+    DiscoveredDevice,
     Identity,
     IdentityUpdate,
     MqttCredentials,
@@ -412,6 +413,37 @@ def update_identity(
             },
         )
     return read_device(conn, scope=scope, device_id=device_id)
+
+
+def list_discovered(
+    conn: psycopg.Connection[Any], *, unregistered: bool | None, limit: int, offset: int
+) -> list[DiscoveredDevice]:
+    """Detectors that announced themselves (Home Assistant discovery), for installers."""
+    rows = conn.execute(
+        Q["discovered_devices"], {"unregistered": unregistered, "limit": limit, "offset": offset}
+    ).fetchall()
+    out = []
+    for row in rows:
+        device = row["device"] if isinstance(row["device"], dict) else {}
+        out.append(
+            DiscoveredDevice(
+                codec="homeassistant",
+                device_key=row["device_key"],
+                name=_str_or_none(device.get("name")),
+                manufacturer=_str_or_none(device.get("manufacturer")),
+                model=_str_or_none(device.get("model")),
+                sw_version=_str_or_none(device.get("sw_version")),
+                smoke_detector=bool(row["smoke_detector"]),
+                registered_device_id=row["registered_device_id"],
+                last_seen=row["last_seen"],
+                entities=row["entities"],
+            )
+        )
+    return out
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)[:200]
 
 
 def _escape_like(text: str) -> str:

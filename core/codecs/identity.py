@@ -15,6 +15,8 @@ Rules per codec (each :class:`ValueError` message is shown to the installer, Chi
   an IMEI typed with spaces or dashes is 15 digits.
 - ``onenet``: ``<productId>/<deviceName>`` (current) or the numeric legacy ``dev_id``, kept as
   typed (OneNET device names are case-sensitive), surrounding spaces dropped.
+- ``homeassistant``: the device key a discovery config announced (``dev.identifiers[0]``,
+  else the entity's ``unique_id``), kept as announced.
 - ``native``: our own device id rule (``core.domain.DEVICE_ID_PATTERN``).
 """
 
@@ -55,6 +57,11 @@ def normalise(codec: str, external_id: str) -> str:
             "OneNET 标识应为 产品ID/设备名称 或数字设备ID / OneNET identity must be"
             " <productId>/<deviceName> or the numeric device id"
         )
+    if codec == "homeassistant":
+        # The discovered device key (dev.identifiers[0] or unique_id), as announced.
+        if "#" in text or "+" in text:
+            raise ValueError("设备标识不能含 # 或 + / device key must not contain '#' or '+'")
+        return text
     if codec == "native":
         if DEVICE_ID_PATTERN.match(text):
             return text

@@ -31,6 +31,8 @@ codec states, ``decode``, and :func:`bind` the records to ids from ``device_iden
 - ``Decoded.reply`` is the exact body to answer with (OneNET URL verification echoes ``msg``).
 - ``Decoded.gateway`` reports a gateway's own availability (zigbee2mqtt bridge state); it is not
   a device record.
+- ``Decoded.announcements`` are device descriptions (Home Assistant discovery configs) that
+  ingest keeps for the installers' list of discovered devices (``ha_entities``).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from core.records import Event, Reading, Record
 State = Mapping[str, Any]
 Transport = Literal["mqtt", "http"]
 # The vendor codecs a service may enable (SMOKEWATCH_INGEST_CODECS).
-CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
+CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet", "homeassistant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,14 @@ class GatewayStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class Announcement:
+    """Entities a device announced on ``topic`` (Home Assistant discovery); empty: withdrawn."""
+
+    topic: str
+    entities: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Decoded:
     """What a codec made of one message."""
 
@@ -82,6 +92,7 @@ class Decoded:
     reply: bytes | None = None
     gateway: GatewayStatus | None = None
     note: str | None = None
+    announcements: tuple[Announcement, ...] = ()
 
 
 class Codec(Protocol):
@@ -139,6 +150,10 @@ class CodecConfig:
     # Per-product property names (product id -> map) for thing-model payloads.
     ctwing_property_maps: Mapping[str, PropertyMap] = field(default_factory=dict)
     onenet_property_maps: Mapping[str, PropertyMap] = field(default_factory=dict)
+    # Home Assistant MQTT discovery: the prefix, and the state topics to subscribe to (the
+    # firmware's own topics; ESPHome's default is <node>/<component>/<object_id>/state).
+    homeassistant_discovery_prefix: str = "homeassistant"
+    homeassistant_state_topics: tuple[str, ...] = ("+/binary_sensor/+/state", "+/sensor/+/state")
 
 
 class CodecRegistry:
@@ -194,9 +209,10 @@ def bind(records: tuple[Record, ...], device_ids: Mapping[str, str]) -> tuple[Re
 
 
 def default_registry(config: CodecConfig | None = None) -> CodecRegistry:
-    """The four vendor codecs, configured; the native protocol keeps its own ingest path."""
+    """The vendor codecs, configured; the native protocol keeps its own ingest path."""
     from core.codecs.chirpstack import ChirpStackCodec
     from core.codecs.ctwing import CtwingCodec
+    from core.codecs.homeassistant import HomeAssistantCodec
     from core.codecs.onenet import OneNetCodec
     from core.codecs.zigbee2mqtt import Zigbee2MqttCodec
 
@@ -210,6 +226,12 @@ def default_registry(config: CodecConfig | None = None) -> CodecRegistry:
                 token=config.onenet_token,
                 verify=config.onenet_verify,
                 product_maps=config.onenet_property_maps,
+                max_bytes=config.max_bytes,
+            ),
+            # Last: its state filters are broad, so the formats above keep their own topics.
+            HomeAssistantCodec(
+                discovery_prefix=config.homeassistant_discovery_prefix,
+                state_filters=config.homeassistant_state_topics,
                 max_bytes=config.max_bytes,
             ),
         ]

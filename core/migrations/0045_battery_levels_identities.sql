@@ -77,3 +77,29 @@ ALTER TABLE registry_log ADD CONSTRAINT registry_log_action_check CHECK (action 
     'site_created', 'site_updated', 'site_archived', 'device_registered', 'device_bound',
     'device_unbound', 'device_replaced', 'device_removed', 'commissioning_passed',
     'commissioning_failed', 'roster_imported', 'identity_changed'));
+
+-- Home Assistant MQTT discovery (core/codecs/homeassistant.py): entities that ESPHome, Tasmota
+-- and similar firmware announce with retained configs, kept for the installers' list of
+-- discovered detectors and to decode their state topics once the device key is registered
+-- (device_identities codec 'homeassistant', external_id = device_key).
+CREATE TABLE ha_entities (
+    config_topic  text NOT NULL,
+    entity_key    text NOT NULL DEFAULT '',   -- the cmps key of a device discovery payload
+    device_key    text,                       -- dev.identifiers[0], else unique_id
+    component     text NOT NULL,
+    device_class  text,
+    state_topic   text,
+    entity        jsonb NOT NULL,             -- payloads, template path, unit, device info
+    unsupported   text,                       -- why its state cannot be decoded
+    seen_at       timestamptz NOT NULL,
+    PRIMARY KEY (config_topic, entity_key)
+);
+CREATE INDEX ha_entities_state_topic_idx ON ha_entities (state_topic);
+CREATE INDEX ha_entities_device_idx ON ha_entities (device_key);
+
+INSERT INTO device_models (code, vendor, name, codec, heartbeat_period, has_heat_sensor,
+                           battery_low_pct, battery_ok_pct) VALUES
+    ('ha-discovery-smoke', 'generic',
+     'Smoke detector announced by Home Assistant MQTT discovery (ESPHome, Tasmota...)',
+     'homeassistant', interval '24 hours', false, 20, 30)
+ON CONFLICT (code) DO NOTHING;
