@@ -167,3 +167,8 @@ WHERE e.device_key IS NOT NULL
 GROUP BY e.device_key
 ORDER BY max(e.seen_at) DESC, e.device_key
 LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: device_models
+SELECT code, vendor, name, codec, heartbeat_period, has_heat_sensor, battery_low_pct,
+       battery_ok_pct, battery_low_mv, battery_ok_mv
+FROM device_models ORDER BY codec, vendor, code

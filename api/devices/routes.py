@@ -12,6 +12,7 @@ from api.devices.credentials import Issuer
 from api.devices.schemas import (
     BindingUpdate,
     DeviceCreate,
+    DeviceModelRead,
     DeviceRead,
     DeviceRegistered,
     DeviceRemove,
@@ -73,6 +74,13 @@ def read_devices(
         limit=limit,
         offset=offset,
     )
+
+
+@router.get("/models", response_model=list[DeviceModelRead])
+def read_device_models(caller: Reader, conn: ConnDep) -> list[DeviceModelRead]:
+    """Detector models and the codec each speaks (the installer picks one on registration)."""
+    del caller
+    return service.list_models(conn)
 
 
 @router.get("/discovered", response_model=list[DiscoveredDevice])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -203,6 +203,21 @@ class DeviceReplaced(BaseModel):
     old: DeviceRead
     new: DeviceRead
     mqtt: MqttCredentials | None = None
+
+
+class DeviceModelRead(BaseModel):
+    """A detector model: the codec it speaks and how it is watched."""
+
+    code: str
+    vendor: str
+    name: str
+    codec: str
+    heartbeat_period: timedelta
+    has_heat_sensor: bool
+    battery_low_pct: float | None
+    battery_ok_pct: float | None
+    battery_low_mv: int | None
+    battery_ok_mv: int | None
 
 
 class DiscoveredEntity(BaseModel):

@@ -16,6 +16,7 @@ from api.devices.credentials import Issuer
 from api.devices.schemas import (
     BindingUpdate,
     DeviceCreate,
+    DeviceModelRead,
     DeviceRead,
     DeviceRegistered,
     DeviceRemove,
@@ -413,6 +414,11 @@ def update_identity(
             },
         )
     return read_device(conn, scope=scope, device_id=device_id)
+
+
+def list_models(conn: psycopg.Connection[Any]) -> list[DeviceModelRead]:
+    """Every detector model, for the installer's picker."""
+    return [DeviceModelRead(**row) for row in conn.execute(Q["device_models"]).fetchall()]
 
 
 def list_discovered(
