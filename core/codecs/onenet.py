@@ -98,7 +98,9 @@ class OneNetCodec(HttpPushCodec):
         records: list[Record] = []
         new_states: dict[str, dict[str, Any]] = {}
         for external_id, payload, product in items:
-            state = new_states.get(external_id) or states.get(external_id)
+            # A batch may name a device twice: the later item sees the earlier one's flags (and
+            # still the profile ingest lent with the stored state).
+            state = {**(states.get(external_id) or {}), **new_states.get(external_id, {})}
             out, flags = self._item(external_id, payload, product, state, message)
             records.extend(out)
             if flags is not None:
