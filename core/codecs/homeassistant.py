@@ -203,8 +203,8 @@ def _entity(
     component: str, key: str, config: Mapping[str, Any], parent: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What we keep of one entity: enough to decode its state and to list it for installers."""
-    device = parent.get("device") if isinstance(parent.get("device"), Mapping) else {}
-    assert isinstance(device, Mapping)
+    raw_device = parent.get("device")
+    device: Mapping[str, Any] = raw_device if isinstance(raw_device, Mapping) else {}
     identifiers = device.get("identifiers")
     if isinstance(identifiers, list):
         identifiers = identifiers[0] if identifiers else None
