@@ -100,7 +100,11 @@ class OneNetCodec(HttpPushCodec):
         for external_id, payload, product in items:
             # A batch may name a device twice: the later item sees the earlier one's flags (and
             # still the profile ingest lent with the stored state).
-            state = {**(states.get(external_id) or {}), **new_states.get(external_id, {})}
+            stored = states.get(external_id)
+            state = {
+                **(stored if isinstance(stored, Mapping) else {}),
+                **new_states.get(external_id, {}),
+            }
             out, flags = self._item(external_id, payload, product, state, message)
             records.extend(out)
             if flags is not None:
