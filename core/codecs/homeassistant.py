@@ -134,6 +134,9 @@ class HomeAssistantCodec:
         state = states.get(topic)
         profile = state.get(PROFILE_KEY) if isinstance(state, Mapping) else None
         entities = profile.get("entities") if isinstance(profile, Mapping) else None
+        entities = (
+            [e for e in entities if isinstance(e, Mapping)] if isinstance(entities, list) else []
+        )
         if not entities:
             # A state topic no discovery config points to (yet): nothing to say about a device.
             return Decoded(note="no discovery config names this state topic")
@@ -276,7 +279,11 @@ def _state(
         if reason:
             unsupported.append(str(reason))
             continue
-        value = _extract(message.body, entity.get("path") or [])
+        path = entity.get("path") or []
+        if not isinstance(path, list) or not all(isinstance(p, str) for p in path):
+            unsupported.append("stored template path is not a list of names")
+            continue
+        value = _extract(message.body, path)
         if value is None:
             continue
         readable += 1
