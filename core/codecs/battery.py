@@ -19,6 +19,7 @@ Ingest passes the registered model's thresholds to the codec inside the device's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -105,7 +106,11 @@ def _judge(value: float, pair: tuple[float, float]) -> Level:
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def with_level(

@@ -43,3 +43,5 @@ def test_limits_from_garbage_state_are_none() -> None:
     flags_not_numbers = {"profile": {"battery": {"low_pct": True, "ok_pct": 3}}}
     assert BatteryLimits.from_state(flags_not_numbers) is None
     assert BatteryLimits.from_state(None) is None
+    infinite = {"profile": {"battery": {"low_mv": float("inf"), "ok_mv": 2800, "low_pct": 2**80}}}
+    assert BatteryLimits.from_state(infinite) is None
