@@ -135,7 +135,8 @@ class CodecStore(Store):
 # decoder output is malformed...). The dead letter names the device, and the message counts as a
 # sign of life: the device is there and talking, which is what liveness measures; what it said
 # stays in the dead letter for the installers. Errors about the envelope (topic, identity,
-# signature, size) prove nothing about the device and stay anonymous.
+# signature, size) and malformed presence reports (availability, online/offline: the bridge or
+# platform speaks there, not the device) prove nothing about the device and refresh nothing.
 _DEVICE_SPOKE: Final = frozenset(
     {
         "unknown_payload",
@@ -148,8 +149,6 @@ _DEVICE_SPOKE: Final = frozenset(
         "unmapped_event",
         "unsupported_message",
         "wrong_type",
-        "bad_status",
-        "bad_encoding",
         "unsupported_template",
     }
 )
