@@ -32,6 +32,7 @@ ROLE_LABELS = {
         "neighbour": "邻居",
         "key_holder": "钥匙保管人",
         "duty_desk": "值班室",
+        "supervisor": "值班长",
         "maintainer": "维护员",
         "installer": "安装员",
     },
@@ -41,6 +42,29 @@ EVENT_LABELS = {
     "zh-CN": {"fire": "烟感报警", "heat": "高温报警", "tamper": "烟感被拆"},
     "en": {"fire": "smoke alarm", "heat": "heat alarm", "tamper": "detector removed"},
 }
+
+
+# How an incident ended, for the "closed" message to everyone paged.
+OUTCOME_LABELS = {
+    "zh-CN": {"real_fire": "真实火情", "false_alarm": "误报", "test": "测试",
+              "device_fault": "设备故障"},
+    "en": {"real_fire": "real fire", "false_alarm": "false alarm", "test": "test",
+           "device_fault": "device fault"},
+}  # fmt: skip
+CAUSE_LABELS = {
+    "zh-CN": {"cooking": "做饭", "smoking": "吸烟", "steam": "水蒸气", "dust": "灰尘",
+              "insects": "虫子", "other": "其他"},
+    "en": {},
+}  # fmt: skip
+
+
+def outcome_label(outcome: str, cause: str | None, locale: str) -> str:
+    """ "误报（做饭）" / "false alarm (cooking)"."""
+    text = OUTCOME_LABELS.get(locale, {}).get(outcome, outcome.replace("_", " "))
+    if cause:
+        said = CAUSE_LABELS.get(locale, {}).get(cause, cause)
+        text += f"（{said}）" if locale == "zh-CN" else f" ({said})"
+    return text
 
 
 def channel_of(url: str) -> str:
