@@ -115,14 +115,18 @@ def render(kind: str, channel: str, locale: str, values: dict[str, str]) -> Mess
     return Message(title=title, body=text)
 
 
+def _clip(text: str, size: int) -> str:
+    return text[:size] + "…" if len(text) > size else text
+
+
 # Ways to shorten an SMS, least loss first: who else was told by name only, then as a
 # count, then the situation, the room, and finally a clipped address. The link always stays.
 SMS_STEPS = (
-    lambda f, v: {"others": v.get("others_names") or f["others"]},
+    lambda f, v: {"others": v.get("others_names") or f.get("others", "")},
     lambda f, v: {"others": v.get("others_count") or "…"},
     lambda f, v: {"situation": "…"},
     lambda f, v: {"room": ""},
-    lambda f, v: {"address": f["address"][:24] + "…" if len(f["address"]) > 24 else f["address"]},
+    lambda f, v: {"address": _clip(f.get("address", ""), 24)},
 )
 
 
