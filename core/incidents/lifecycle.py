@@ -238,7 +238,16 @@ def acknowledge_incident(
             )
             .fetchone()
         )
-        _cancel_pages(conn, incident_id, "acknowledged", centre=party == Party.CENTRE)
+        # The first answer stops the pages; the centre's own also stops the supervisors'
+        # escalation. A second party's answer leaves planned re-pages alone.
+        purposes = PAGE_PURPOSES if row["acknowledged_at"] is None else []
+        if party == Party.CENTRE:
+            purposes = purposes + CENTRE_PURPOSES
+        if purposes:
+            _rows(conn).execute(
+                Q["cancel_pages"],
+                {"id": incident_id, "reason": "acknowledged", "purposes": purposes},
+            )
         log_action(
             conn,
             incident_id=incident_id,
