@@ -268,3 +268,28 @@ def test_follow_up_sms_fit_one_long_message(kind: str, locale: str, values: dict
     assert (values["who"] if kind == "answered" else values["outcome"]) in message.body or (
         kind == "escalation" and values["answered"] in message.body
     )
+
+
+def test_rounds_and_supervisor_pages_reach_receivers(database_url: str, db) -> None:
+    clock = Clock(datetime.now(UTC))
+    with receiver() as rx:
+        house = seed_household(db, lambda name: [rx.url(f"ok/{name}")])
+        settings = alerting_settings(
+            database_url, alerting_wave2_after_s=120.0, alerting_wave3_after_s=300.0
+        )
+        with running_alerting(settings, clock=clock):
+            raise_event(db, house.device_id, "alarm")
+            wait_until(lambda: len(rx.seen()) >= len(WAVE1), timeout=30)
+            # Ten minutes of silence later (the worker's clock): waves 2 and 3, round 1 and
+            # the supervisor go out; nobody acknowledged anything.
+            clock.now += timedelta(seconds=610)
+            to = lambda role: rx.seen(f"/ok/h1-{role}")  # noqa: E731
+            wait_until(lambda: len(to("family")) >= 2 and to("supervisor"), timeout=30)
+            wait_until(lambda: len(to("duty_desk")) >= 2, timeout=30)
+
+        assert len(to("family")) == 2 and len(to("neighbour")) == 1  # wave 2 is not in rounds
+        supervisor = to("supervisor")[0].json()
+        assert "火警升级" in supervisor["title"] and "未确认" in supervisor["title"]
+        assert "无人" in supervisor["message"]  # nobody in the field answered either
+        assert scalar(db, "SELECT round_count FROM incidents") == 1
+        assert scalar(db, "SELECT escalation_count FROM incidents") == 1
