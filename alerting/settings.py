@@ -92,6 +92,13 @@ class AlertingSettings(CommonSettings):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("alerting_repeat_intervals_s")
+    @classmethod
+    def _gaps(cls, value: list[float]) -> list[float]:
+        if any(gap <= 0 for gap in value):
+            raise ValueError("every gap must be positive")
+        return value
+
     @field_validator("alerting_digest_at", mode="before")
     @classmethod
     def _digest_off(cls, value: object) -> object:

@@ -123,7 +123,7 @@ WHERE i.id = %(id)s;
 -- Who was (or is about to be) told, for the acknowledge page and the audit.
 SELECT n.contact_id, c.name, c.role, n.wave, n.status, n.sent_at, n.due_at
 FROM notifications n LEFT JOIN contacts c ON c.id = n.contact_id
-WHERE n.incident_id = %(id)s
+WHERE n.incident_id = %(id)s AND n.purpose <> 'notice'
 ORDER BY n.wave, n.round, n.id;
 
 -- name: contact_name
