@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 from alerting.planner import PQ, Q, site_values
 from alerting.policy import policy_for_site
 from alerting.render import EVENT_LABELS, channel_of, outcome_label, render_all, role_label
-from alerting.rounds import incident_place
+from alerting.rounds import each_isolated, incident_place
 from alerting.settings import AlertingSettings
 from core.incidents import log_action
 
@@ -33,20 +33,23 @@ def plan_notices(
     conn: psycopg.Connection[Any], *, settings: AlertingSettings, now: datetime
 ) -> int:
     """Plan due "answered" and "closed" messages; how many were written."""
-    planned = 0
-    with conn.transaction():
-        for incident in conn.execute(PQ["due_answer_notices"]).fetchall():
-            conn.execute(PQ["mark_answer_noticed"], {"id": incident["id"], "now": now})
-            if incident["resolved_at"] is None:
-                planned += _tell(conn, incident, "answered", settings, now)
-        for incident in conn.execute(PQ["due_resolve_notices"]).fetchall():
-            conn.execute(PQ["mark_resolve_noticed"], {"id": incident["id"], "now": now})
-            planned += _tell(conn, incident, "closed", settings, now)
-    return planned
+
+    def answered(incident: Row) -> int:
+        conn.execute(PQ["mark_answer_noticed"], {"id": incident["id"], "now": now})
+        if incident["resolved_at"] is not None:  # the closing message says it all
+            return 0
+        return _tell(conn, incident, "answered", settings, now)
+
+    def closed(incident: Row) -> int:
+        conn.execute(PQ["mark_resolve_noticed"], {"id": incident["id"], "now": now})
+        return _tell(conn, incident, "closed", settings, now)
+
+    planned = each_isolated(conn, PQ["due_answer_notices"], {}, answered, "'answered' messages")
+    return planned + each_isolated(conn, PQ["due_resolve_notices"], {}, closed, "'closed' messages")
 
 
 def _answerer(conn: psycopg.Connection[Any], incident: Row, locale: str) -> str:
-    """ "王小明(家属)" for a link-holder, "监控中心" for an operator."""
+    """Who answered: "王小明(家属)" for a link-holder, "监控中心" for an operator."""
     if incident["ack_contact_id"] is not None:
         contact = conn.execute(PQ["contact"], {"id": incident["ack_contact_id"]}).fetchone()
         if contact is not None:

@@ -59,7 +59,7 @@ CAUSE_LABELS = {
 
 
 def outcome_label(outcome: str, cause: str | None, locale: str) -> str:
-    """ "误报（做饭）" / "false alarm (cooking)"."""
+    """The outcome as people say it: "误报（做饭）", "false alarm (cooking)"."""
     text = OUTCOME_LABELS.get(locale, {}).get(outcome, outcome.replace("_", " "))
     if cause:
         said = CAUSE_LABELS.get(locale, {}).get(cause, cause)

@@ -17,6 +17,7 @@ with its exact due time, then moves the row to the next, on growing but bounded 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,98 +75,120 @@ def _round_people(
     return list(chosen.values())
 
 
+def each_isolated(
+    conn: psycopg.Connection[Any],
+    query: str,
+    params: dict[str, Any],
+    plan: Callable[[Row], int],
+    what: str,
+) -> int:
+    """Run ``plan`` for each row of ``query`` (locked) in its own savepoint: one household's
+    bad data never stalls another's page; the failed one is logged and retried next time."""
+    planned = 0
+    with conn.transaction():
+        for incident in conn.execute(query, params).fetchall():
+            try:
+                with conn.transaction():
+                    planned += plan(incident)
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                raise
+            except Exception:
+                log.exception("planning %s of incident %s failed", what, incident["id"])
+    return planned
+
+
 def plan_due_rounds(
     conn: psycopg.Connection[Any], *, settings: AlertingSettings, now: datetime
 ) -> int:
     """Plan the rounds of unanswered fires due within ``LOOKAHEAD_S``; pages planned."""
-    planned = 0
-    with conn.transaction():
-        until = now + timedelta(seconds=LOOKAHEAD_S)
-        for incident in conn.execute(PQ["due_rounds"], {"until": until}).fetchall():
-            policy = policy_for_site(conn, incident["site_id"], settings)
-            due = incident["round_at"]
-            done = incident["round_count"] + 1
-            capped = policy.max_rounds is not None and done >= policy.max_rounds
-            next_at = None if capped else due + timedelta(seconds=policy.round_gap_s(done))
-            conn.execute(PQ["bump_round"], {"id": incident["id"], "next_at": next_at})
-            site, room = incident_place(conn, incident)
-            people = _round_people(conn, site, policy)
-            rows = 0
-            for wave, contact in people:
-                row = plan_one(
-                    conn,
-                    incident=incident,
-                    site=site,
-                    room=room,
-                    contact=contact | {"channels": voice_first(list(contact["channels"]))},
-                    others=[c for _, c in people if c["id"] != contact["id"]],
-                    kind=incident["kind"],
-                    purpose="page",
-                    wave=wave,
-                    round_=ROUND_BASE + done,
-                    due=due,
-                    settings=settings,
-                    now=now,
-                )
-                rows += row is not None
-            log_action(
+    until = now + timedelta(seconds=LOOKAHEAD_S)
+
+    def plan(incident: Row) -> int:
+        policy = policy_for_site(conn, incident["site_id"], settings)
+        due = incident["round_at"]
+        done = incident["round_count"] + 1
+        capped = policy.max_rounds is not None and done >= policy.max_rounds
+        next_at = None if capped else due + timedelta(seconds=policy.round_gap_s(done))
+        conn.execute(PQ["bump_round"], {"id": incident["id"], "next_at": next_at})
+        site, room = incident_place(conn, incident)
+        people = _round_people(conn, site, policy)
+        rows = 0
+        for wave, contact in people:
+            row = plan_one(
                 conn,
-                incident_id=incident["id"],
-                action="round",
-                at=now,
-                detail={"round": done, "due_at": due.isoformat(), "planned": rows},
+                incident=incident,
+                site=site,
+                room=room,
+                contact=contact | {"channels": voice_first(list(contact["channels"]))},
+                others=[c for _, c in people if c["id"] != contact["id"]],
+                kind=incident["kind"],
+                purpose="page",
+                wave=wave,
+                round_=ROUND_BASE + done,
+                due=due,
+                settings=settings,
+                now=now,
             )
-            planned += rows
-    return planned
+            rows += row is not None
+        log_action(
+            conn,
+            incident_id=incident["id"],
+            action="round",
+            at=now,
+            detail={"round": done, "due_at": due.isoformat(), "planned": rows},
+        )
+        return rows
+
+    return each_isolated(conn, PQ["due_rounds"], {"until": until}, plan, "a round")
 
 
 def plan_due_escalations(
     conn: psycopg.Connection[Any], *, settings: AlertingSettings, now: datetime
 ) -> int:
     """Page the supervisors of fires no operator acknowledged, due within ``LOOKAHEAD_S``."""
-    planned = 0
-    with conn.transaction():
-        until = now + timedelta(seconds=LOOKAHEAD_S)
-        for incident in conn.execute(PQ["due_escalations"], {"until": until}).fetchall():
-            policy = policy_for_site(conn, incident["site_id"], settings)
-            due = incident["escalate_at"]
-            done = incident["escalation_count"] + 1
-            capped = policy.max_escalations is not None and done >= policy.max_escalations
-            next_at = None if capped else due + timedelta(seconds=policy.round_gap_s(done - 1))
-            conn.execute(PQ["bump_escalation"], {"id": incident["id"], "next_at": next_at})
-            site, room = incident_place(conn, incident)
-            supervisors = wave_contacts(conn, site=site, roles=policy.supervisor_roles)
-            rows = 0
-            for contact in supervisors:
-                locale = contact["locale"] or settings.alerting_locale
-                row = plan_one(
-                    conn,
-                    incident=incident,
-                    site=site,
-                    room=room,
-                    contact=contact | {"channels": voice_first(list(contact["channels"]))},
-                    others=[],
-                    kind="escalation",
-                    purpose="escalation",
-                    wave=len(policy.wave_roles) + 1,
-                    round_=done,
-                    due=due,
-                    settings=settings,
-                    now=now,
-                    extra=_escalation_values(conn, incident, locale, due, settings),
-                )
-                rows += row is not None
-            if not supervisors:
-                log.error("incident %s: no supervisor to escalate to", incident["id"])
-            log_action(
+    until = now + timedelta(seconds=LOOKAHEAD_S)
+
+    def plan(incident: Row) -> int:
+        policy = policy_for_site(conn, incident["site_id"], settings)
+        due = incident["escalate_at"]
+        done = incident["escalation_count"] + 1
+        capped = policy.max_escalations is not None and done >= policy.max_escalations
+        next_at = None if capped else due + timedelta(seconds=policy.round_gap_s(done - 1))
+        conn.execute(PQ["bump_escalation"], {"id": incident["id"], "next_at": next_at})
+        site, room = incident_place(conn, incident)
+        supervisors = wave_contacts(conn, site=site, roles=policy.supervisor_roles)
+        rows = 0
+        for contact in supervisors:
+            locale = contact["locale"] or settings.alerting_locale
+            row = plan_one(
                 conn,
-                incident_id=incident["id"],
-                action="escalated",
-                at=now,
-                detail={"escalation": done, "due_at": due.isoformat(), "planned": rows},
+                incident=incident,
+                site=site,
+                room=room,
+                contact=contact | {"channels": voice_first(list(contact["channels"]))},
+                others=[],
+                kind="escalation",
+                purpose="escalation",
+                wave=len(policy.wave_roles) + 1,
+                round_=done,
+                due=due,
+                settings=settings,
+                now=now,
+                extra=_escalation_values(conn, incident, locale, due, settings),
             )
-            planned += rows
-    return planned
+            rows += row is not None
+        if not supervisors:
+            log.error("incident %s: no supervisor to escalate to", incident["id"])
+        log_action(
+            conn,
+            incident_id=incident["id"],
+            action="escalated",
+            at=now,
+            detail={"escalation": done, "due_at": due.isoformat(), "planned": rows},
+        )
+        return rows
+
+    return each_isolated(conn, PQ["due_escalations"], {"until": until}, plan, "an escalation")
 
 
 def _escalation_values(
