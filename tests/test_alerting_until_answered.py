@@ -293,3 +293,28 @@ def test_rounds_and_supervisor_pages_reach_receivers(database_url: str, db) -> N
         assert "无人" in supervisor["message"]  # nobody in the field answered either
         assert scalar(db, "SELECT round_count FROM incidents") == 1
         assert scalar(db, "SELECT escalation_count FROM incidents") == 1
+
+
+def test_bad_policy_of_one_household_never_stalls_another_rounds(database_url: str, db) -> None:
+    clock = Clock(T0)
+    settings = alerting_settings(database_url, alerting_wave2_after_s=120.0)
+    broken = seed_household(db, channels, tag="b1")
+    fine = seed_household(db, channels, tag="f1")
+    for house in (broken, fine):
+        raise_event(db, house.device_id, "alarm")
+    while EventProcessor(settings, clock).process_one(db) is not None:
+        pass
+    # Edited after the alarm: three waves but one delay, which no policy may have.
+    db.execute(
+        "INSERT INTO escalation_policies (site_id, config) VALUES (%s, %s)",
+        (broken.site_id, Jsonb({"wave_delays_s": [0]})),
+    )
+
+    clock.now = T0 + timedelta(seconds=1500)
+    AlertingService(settings, clock=clock).housekeeping(db)
+
+    rounds = {
+        r["device_id"]: r["round_count"]
+        for r in db.execute("SELECT device_id, round_count FROM incidents")
+    }
+    assert rounds == {fine.device_id: 1, broken.device_id: 0}  # retried at the next turn
