@@ -18,11 +18,11 @@ from api.contacts.channels import channel_problem
 
 ROLES: Final = (
     "resident", "guardian", "family", "grid_worker", "village_cadre", "neighbour", "key_holder",
-    "duty_desk", "maintainer", "installer",
+    "duty_desk", "supervisor", "maintainer", "installer",
 )  # fmt: skip
 Role = Literal[
     "resident", "guardian", "family", "grid_worker", "village_cadre", "neighbour", "key_holder",
-    "duty_desk", "maintainer", "installer",
+    "duty_desk", "supervisor", "maintainer", "installer",
 ]  # fmt: skip
 Locale = Literal["zh-CN", "en"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
