@@ -19,11 +19,11 @@ from api.types import NOT_BLANK, ClockTime
 
 ROLES: Final = (
     "resident", "guardian", "family", "grid_worker", "village_cadre", "neighbour", "key_holder",
-    "duty_desk", "maintainer", "installer",
+    "duty_desk", "supervisor", "maintainer", "installer",
 )  # fmt: skip
 Role = Literal[
     "resident", "guardian", "family", "grid_worker", "village_cadre", "neighbour", "key_holder",
-    "duty_desk", "maintainer", "installer",
+    "duty_desk", "supervisor", "maintainer", "installer",
 ]  # fmt: skip
 Locale = Literal["zh-CN", "en"]
 Name = Annotated[
