@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from core.broker_auth import API_READY_CLIENT, ingest_lane_client_id, service_client_id
+from core.codecs.registry import CodecConfig, default_registry
 from tests.support import register_devices
 
 EMQX = Path(__file__).resolve().parents[1] / "deploy" / "emqx"
@@ -136,3 +137,11 @@ def test_service_client_ids_are_authorised(clientid: str) -> None:
 def test_other_client_ids_get_nothing(clientid: str) -> None:
     patterns = acl_patterns()
     assert not any(p.fullmatch(clientid) for ps in patterns.values() for p in ps)
+
+
+def test_ingest_may_subscribe_to_every_codec_filter() -> None:
+    rule = next(line for line in ACL.splitlines() if "smokewatch-ingest" in line)
+    topics = set(re.findall(r'"([^"]+)"', rule.split("subscribe,", 1)[1]))
+    wanted = ("smokewatch/v1/#", *default_registry(CodecConfig()).mqtt_filters())
+    for tree in wanted:
+        assert {tree, f"$share/+/{tree}"} <= topics, tree
