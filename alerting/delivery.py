@@ -106,12 +106,12 @@ class Sender:
 
     def _rate_limited(self, url: str, fire: bool) -> datetime | None:
         limit = self.settings.alerting_rate_limits.get(scheme_of(url))
-        if limit is None or fire:
-            return None  # fire alarms ignore our own limits (the provider's still apply)
-        with self.pool.connection() as conn:
-            sent, window = outbox.rate_hit(conn, destination_of(url))
-        if sent <= limit:
+        if limit is None:
             return None
+        with self.pool.connection() as conn:
+            sent, window = outbox.rate_hit(conn, destination_of(url))  # fires count too
+        if sent <= limit or fire:
+            return None  # fire alarms ignore our own limits (the provider's still apply)
         return window + timedelta(minutes=1)
 
     def _record(self, row: Row, index: int, url: str, result: AttemptResult) -> None:
