@@ -27,8 +27,8 @@ _SECRET_QUERY = re.compile(
     re.IGNORECASE,
 )
 _BOT_TOKEN = re.compile(r"bot\d+:[\w-]+")
-# scheme://user:password@ -> scheme://user:***@
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@", re.IGNORECASE)
+# scheme://user:password@ -> scheme://***:***@ (cloud APIs put the key id in the user part)
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^:/@\s]*:[^@\s/]+@", re.IGNORECASE)
 # Apprise schemes whose host part is the credential itself (a bot key or token).
 _TOKEN_HOST = re.compile(
     r"(\b(?:wecombot|dingtalk|feishu|schan|pushplus|wxpusher|lark)://)[^/\s?#'\"]+",
@@ -44,7 +44,7 @@ def mask_number(match: re.Match[str]) -> str:
 
 def hide_secrets(text: str) -> str:
     """Hide credentials carried in URLs and query strings (keys, tokens, passwords)."""
-    text = _URL_PASSWORD.sub(r"\1***@", text)
+    text = _URL_PASSWORD.sub(r"\1***:***@", text)
     text = _TOKEN_HOST.sub(r"\1***", text)
     return _BOT_TOKEN.sub("bot***", _SECRET_QUERY.sub(r"\1***", text))
 

@@ -13,7 +13,16 @@ import orjson
 import pytest
 
 from alerting.channels import send_once
-from tests.alerting_support import Received, receiver
+from tests.alerting_support import (
+    Received,
+    alerting_settings,
+    raise_event,
+    receiver,
+    running_alerting,
+    scalar,
+    seed_household,
+)
+from tests.support import wait_until
 
 OK, FAIL = "delivered", "failed"
 
@@ -109,3 +118,36 @@ def test_send_logs_provider_error_without_phone_number(caplog: pytest.LogCapture
     assert result.outcome == "failed"
     assert "isv.MOBILE_NUMBER_ILLEGAL" in caplog.text, "the error is logged"
     assert "13812345678" not in caplog.text
+
+
+def test_failed_page_stores_and_logs_provider_answer_redacted(
+    database_url: str, db, caplog: pytest.LogCaptureFixture
+) -> None:
+    phone = "13912345678"
+    body = {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": f"PhoneNumbers={phone} 非法"}
+
+    def answer(_request: Received) -> tuple[int, bytes]:
+        return 200, orjson.dumps(body)
+
+    caplog.set_level(logging.INFO)
+    with receiver(case=answer) as rx:
+        house = seed_household(db, lambda name: [rx.url(f"case/{phone}/{name}")], tag="p1")
+        with running_alerting(alerting_settings(database_url, alerting_attempts_per_channel=1)):
+            raise_event(db, house.device_id, "alarm")
+            wait_until(
+                lambda: (
+                    scalar(db, "SELECT count(*) FROM notifications WHERE status = 'failed'") == 3
+                ),
+                timeout=30,
+            )
+    stored = db.execute(
+        "SELECT l.detail->>'error' AS error, n.last_error FROM incident_log l"
+        " JOIN notifications n ON n.contact_id = l.contact_id AND n.incident_id = l.incident_id"
+        " WHERE l.action = 'delivery_failed'"
+    ).fetchall()
+    assert len(stored) == 3
+    for row in stored:
+        assert "isv.MOBILE_NUMBER_ILLEGAL" in row["error"]
+        assert phone not in row["error"] and phone not in row["last_error"]
+    assert "failed on every channel" in caplog.text
+    assert phone not in caplog.text, "no phone number in any log line"
