@@ -75,13 +75,18 @@ class Sender:
             self._record(row, index, url, AttemptResult("rate_limited", "", 0))
             self._reschedule(row, index, attempt - 1, due=limited, error="rate limited")
             return "deferred", None
-        message = row["messages"].get(channel_of(url)) or next(iter(row["messages"].values()))
-        result = send_once(
-            url,
-            title=message.get("title", ""),
-            body=message["body"],
-            timeout_s=self.settings.alerting_request_timeout_s,
-        )
+        if row.get("skip"):
+            # Its destination is timing out for other pages right now: waiting for another
+            # timeout only delays this person's next channel.
+            result = AttemptResult("timeout", f"not sent: {row['host']} is not answering", 0)
+        else:
+            message = row["messages"].get(channel_of(url)) or next(iter(row["messages"].values()))
+            result = send_once(
+                url,
+                title=message.get("title", ""),
+                body=message["body"],
+                timeout_s=self.settings.alerting_request_timeout_s,
+            )
         self._record(row, index, url, result)
         if result.ok:
             self._finish_delivered(row, index, scheme_of(url))
@@ -179,6 +184,20 @@ class Sender:
 
 
 @dataclass(frozen=True, slots=True)
+class View:
+    """What the senders hold right now, as the claim sees it."""
+
+    free: int
+    other_free: int
+    per_host: Counter[str]
+    known: set[str]
+    slow: set[str]
+    budget: int
+    host_cap: int
+    new_cap: int
+
+
+@dataclass(frozen=True, slots=True)
 class Flight:
     """A step being sent: its destination host, when it started, whether it is a fire."""
 
@@ -206,8 +225,8 @@ class Dispatcher:
         self.workers = settings.alerting_workers
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="send")
         self.flights: dict[int, Flight] = {}
-        # Per host: did its last finished attempt here go through? (absent: never tried)
-        self.healthy: dict[str, bool] = {}
+        # Per host: the outcome of its last finished attempt here (absent: never answered).
+        self.last: dict[str, str] = {}
         self.lock = threading.Lock()
         self.finished = threading.Event()  # a send finished: the loop may claim again
         self._stop_heartbeat = threading.Event()
@@ -227,48 +246,62 @@ class Dispatcher:
         self._heartbeat.join(timeout=10)
 
     # --- choosing what to claim --------------------------------------------------------
+    #
+    # Destinations (hosts) are, as this worker has seen them:
+    # - known: the last attempt got an answer (delivered, or refused fast such as HTTP 500):
+    #   up to alerting_host_share of the senders each;
+    # - new: never answered here yet, and slow: the last attempt timed out or a send has run
+    #   longer than alerting_slow_send_s. New and slow sends together hold at most
+    #   alerting_unproven_share of the senders (a hanging provider's bounded share); a new
+    #   host gets alerting_unproven_host_sends at once; a slow host gets one probing send,
+    #   and its other steps are skipped (counted as timed out, no request) so those people
+    #   move on to their next channel instead of queueing behind a provider that is down (never
+    #   on a person's last channel: that one is always really tried).
 
-    def _proven(self, host: str, flights: list[Flight], now: float) -> bool:
-        slow = any(
-            f.host == host and now - f.started > self.settings.alerting_slow_send_s for f in flights
-        )
-        return self.healthy.get(host, False) and not slow
-
-    def _limits(self) -> tuple[int, int, Counter[str], set[str], int]:
-        """(free senders, free for non-fire, sends per host, unproven hosts, unproven sends)."""
+    def _view(self) -> View:
         now = time.monotonic()
         with self.lock:
             flights = list(self.flights.values())
-            per_host = Counter(f.host for f in flights)
-            known = set(per_host) | set(self.healthy)
-            unproven = {h for h in known if not self._proven(h, flights, now)}
-        free = self.workers - len(flights)
+            last = dict(self.last)
+        per_host = Counter(f.host for f in flights)
+        slow = {h for h, outcome in last.items() if outcome == "timeout"}
+        slow |= {f.host for f in flights if now - f.started > self.settings.alerting_slow_send_s}
+        unproven_sends = sum(n for h, n in per_host.items() if h in slow or h not in last)
         reserve = int(self.workers * self.settings.alerting_fire_reserve)
         fire_in_flight = sum(1 for f in flights if f.fire)
+        free = self.workers - len(flights)
         other_free = min(free, self.workers - reserve - (len(flights) - fire_in_flight))
-        unproven_sends = sum(n for h, n in per_host.items() if h in unproven)
-        return free, max(other_free, 0), per_host, unproven, unproven_sends
-
-    def _blocked(
-        self, per_host: Counter[str], unproven: set[str], unproven_sends: int
-    ) -> list[str]:
-        host_cap = max(1, int(self.workers * self.settings.alerting_host_share))
         unproven_cap = max(1, int(self.workers * self.settings.alerting_unproven_share))
-        blocked = {h for h, n in per_host.items() if n >= host_cap}
+        return View(
+            free=free,
+            other_free=max(other_free, 0),
+            per_host=per_host,
+            known={h for h in last if h not in slow},
+            slow=slow,
+            budget=unproven_cap - unproven_sends,
+            host_cap=max(1, int(self.workers * self.settings.alerting_host_share)),
+            new_cap=self.settings.alerting_unproven_host_sends,
+        )
+
+    @staticmethod
+    def _filters(view: View) -> tuple[list[str], list[str] | None]:
+        """(hosts to leave out, hosts to take only from or None) for the claim query."""
+        blocked = {h for h in view.known if view.per_host[h] >= view.host_cap}
         blocked |= {
-            h for h in unproven if per_host[h] >= self.settings.alerting_unproven_host_sends
+            h
+            for h, n in view.per_host.items()
+            if h not in view.known and h not in view.slow and n >= view.new_cap
         }
-        if unproven_sends >= unproven_cap:
-            blocked |= unproven  # known bad hosts wait; new ones would take a slot, see below
-        return sorted(blocked)
+        if view.budget > 0:
+            return sorted(blocked), None
+        # No room for new hosts: look only at known ones (and slow ones, to skip them), so
+        # a queue of new destinations never hides a page to a provider that answers.
+        return sorted(blocked), sorted((view.known | view.slow) - blocked)
 
-    def _chooser(
-        self, limit: int, per_host: Counter[str], unproven: set[str], unproven_sends: int
-    ) -> Callable[[list[Row]], list[Row]]:
-        host_cap = max(1, int(self.workers * self.settings.alerting_host_share))
-        unproven_cap = max(1, int(self.workers * self.settings.alerting_unproven_share))
-        counts = Counter(per_host)
-        budget = {"unproven": unproven_cap - unproven_sends}
+    @staticmethod
+    def _chooser(view: View, limit: int) -> Callable[[list[Row]], list[Row]]:
+        counts = Counter(view.per_host)
+        budget = [view.budget]
 
         def choose(candidates: list[Row]) -> list[Row]:
             chosen: list[Row] = []
@@ -276,34 +309,46 @@ class Dispatcher:
                 if len(chosen) >= limit:
                     break
                 host = row["host"]
-                known_good = self.healthy.get(host, False) and host not in unproven
-                if known_good:
-                    if counts[host] >= host_cap:
+                if host in view.known:
+                    if counts[host] >= view.host_cap:
                         continue
+                elif host in view.slow:
+                    if counts[host] >= 1 or budget[0] <= 0:
+                        if row["last_channel"]:
+                            continue  # a person's last channel is always really tried
+                        row["skip"] = True  # a probe is out (or no room): do not wait for it
+                        chosen.append(row)
+                        continue
+                    budget[0] -= 1
                 else:
-                    if counts[host] >= self.settings.alerting_unproven_host_sends:
+                    if counts[host] >= view.new_cap or budget[0] <= 0:
                         continue
-                    if budget["unproven"] <= 0:
-                        continue
-                    budget["unproven"] -= 1
+                    budget[0] -= 1
                 counts[host] += 1
                 chosen.append(row)
             return chosen
 
         return choose
 
-    def claim_and_send(self, conn: psycopg.Connection[Any]) -> int:
-        """Claim what the free senders may take, fire pages first; how many were started."""
-        expired = outbox.release_expired(conn)
-        if expired:
-            metrics.SWEPT.inc(len(expired))
-            log.warning("re-queued %d notifications from a lost worker", len(expired))
+    def claim_and_send(self, conn: psycopg.Connection[Any], *, fire_only: bool = False) -> int:
+        """Claim what the free senders may take, fire pages first; how many were started.
+
+        ``fire_only`` (between two events) claims only fire pages, in fewer round trips, so a
+        burst of alarms is planned quickly and each fire still goes out before the next event.
+        """
+        if not fire_only:
+            expired = outbox.release_expired(conn)
+            if expired:
+                metrics.SWEPT.inc(len(expired))
+                log.warning("re-queued %d notifications from a lost worker", len(expired))
         started = 0
-        for max_priority, fire in ((int(Priority.FIRE), True), (outbox.ANY_PRIORITY, False)):
-            free, other_free, per_host, unproven, unproven_sends = self._limits()
-            limit = free if fire else other_free
+        passes = ((int(Priority.FIRE), True), (outbox.ANY_PRIORITY, False))
+        for max_priority, fire in passes[:1] if fire_only else passes:
+            view = self._view()
+            limit = view.free if fire else view.other_free
             if limit <= 0:
                 continue
+            blocked, only = self._filters(view)
             rows = outbox.claim_due(
                 conn,
                 worker=self.worker,
@@ -311,9 +356,10 @@ class Dispatcher:
                 limit=limit,
                 lease_s=self.settings.alerting_lease_s,
                 per_channel=self.settings.alerting_attempts_per_channel,
-                blocked=self._blocked(per_host, unproven, unproven_sends),
+                blocked=blocked,
+                only=only,
                 max_priority=max_priority,
-                choose=self._chooser(limit, per_host, unproven, unproven_sends),
+                choose=self._chooser(view, limit),
             )
             for row in rows:
                 self._start(row)
@@ -336,9 +382,9 @@ class Dispatcher:
             # The lease expires and the row resumes after this attempt (it is counted).
             log.exception("sending notification %s crashed", row["id"])
             return "crashed"
-        if result is not None:
+        if result is not None and not row.get("skip"):
             with self.lock:
-                self.healthy[row["host"]] = result.ok
+                self.last[row["host"]] = result.outcome
         return outcome
 
     def _done(self, notification_id: int) -> None:

@@ -40,12 +40,14 @@ def claim_due(
     lease_s: float,
     per_channel: int = 3,
     blocked: Sequence[str] = (),
+    only: Sequence[str] | None = None,
     max_priority: int = ANY_PRIORITY,
     choose: Callable[[list[Row]], list[Row]] | None = None,
 ) -> list[Row]:
     """Claim up to ``limit`` due steps, most urgent first, each counted as one attempt.
 
-    ``blocked`` destinations (``sw_send_host``) are skipped; ``choose`` may keep only some of
+    ``blocked`` destinations (``sw_send_host``) are left out, and with ``only`` every other
+    destination too; ``choose`` may keep only some of
     the candidates (per-destination caps), the others stay pending for the next turn.
     """
     if limit <= 0:
@@ -59,6 +61,7 @@ def claim_due(
                     "per_channel": per_channel,
                     "max_priority": max_priority,
                     "blocked": list(blocked),
+                    "only": None if only is None else list(only),
                     "window": limit * 4 if choose else limit,
                 },
             )
@@ -75,8 +78,10 @@ def claim_due(
                 "per_channel": per_channel,
             },
         ).fetchall()
-    order = {r["id"]: n for n, r in enumerate(chosen)}
-    return sorted(rows, key=lambda r: order[r["id"]])
+    picked = {r["id"]: (n, r) for n, r in enumerate(chosen)}
+    for row in rows:
+        row["skip"] = bool(picked[row["id"]][1].get("skip"))  # the chooser's verdict
+    return sorted(rows, key=lambda r: picked[r["id"]][0])
 
 
 def next_due(conn: psycopg.Connection[Any]) -> datetime | None:

@@ -16,18 +16,21 @@ RETURNING id;
 -- Fire first (priority), then the oldest due; rows whose destination is at its cap are
 -- skipped, so a hanging provider's queue never hides another household's page.
 -- A row whose last attempt on a channel was interrupted moves to the next channel.
-SELECT n.id, n.priority, h.host
+SELECT n.id, n.priority, h.host, h.position >= cardinality(n.channels) AS last_channel
 FROM notifications n
 LEFT JOIN incidents i ON i.id = n.incident_id
 CROSS JOIN LATERAL (
-    SELECT coalesce(sw_send_host(n.channels[
-        CASE WHEN n.channel_attempt >= %(per_channel)s THEN n.channel_index + 2
-             ELSE n.channel_index + 1 END]), '') AS host
+    SELECT CASE WHEN n.channel_attempt >= %(per_channel)s THEN n.channel_index + 2
+                ELSE n.channel_index + 1 END AS position
+) p
+CROSS JOIN LATERAL (
+    SELECT coalesce(sw_send_host(n.channels[p.position]), '') AS host, p.position
 ) h
 WHERE n.status = 'pending' AND n.due_at <= %(now)s AND n.priority <= %(max_priority)s
   AND (n.purpose NOT IN ('page', 'same_day_call') OR i.status = 'triggered')
   AND (n.purpose <> 'repage' OR i.status IN ('acknowledged', 'in_progress'))
   AND h.host <> ALL(%(blocked)s)
+  AND (%(only)s::text[] IS NULL OR h.host = ANY(%(only)s::text[]))
 ORDER BY n.priority, n.due_at
 LIMIT %(window)s
 FOR UPDATE OF n SKIP LOCKED;

@@ -138,7 +138,7 @@ class AlertingService:
             if handled is None:
                 break
             metrics.EVENTS.labels(handled.type).inc()
-            dispatcher.claim_and_send(conn)  # a fire goes out before the next event
+            dispatcher.claim_and_send(conn, fire_only=True)  # a fire goes before the next event
         mono = time.monotonic()
         if mono - self._last_housekeeping >= HOUSEKEEPING_EVERY_S:
             self._last_housekeeping = mono
