@@ -207,6 +207,7 @@ def slow_provider(
             if at is not None:
                 fallbacks["hang" if n < hanging else "500"].append(at - storm_raised[house.device])
     everyone = [w for h in [*stormy, *calm] for w in h.people]
+    planned = _planning_delays(url, [h.device for h in calm])
     text = service.log_path.read_text(errors="replace") if service.log_path.exists() else ""
     return {
         "scenario": "slow_provider",
@@ -220,6 +221,14 @@ def slow_provider(
             "p99": _pct(first_page, 0.99) if first_page else None,
             "max": round(max(first_page), 3) if first_page else None,
         },
+        # In the order raised (every probe_every_s from the storm's start): where a slow one
+        # spent its time, planning (event -> outbox rows) or sending.
+        "probe_first_page_each_s": [
+            round(min(t for w in h.people if (t := _first_ok([healthy], w))) - raised[h.device], 3)
+            for h in calm
+            if any(_first_ok([healthy], w) for w in h.people)
+        ],
+        "probe_planned_each_s": planned,
         "fallback_after_storm_s": {
             kind: {"n": len(v), "p50": _pct(v, 0.5), "max": round(max(v), 3)} if v else None
             for kind, v in fallbacks.items()
@@ -280,6 +289,21 @@ def kill_mid_retry(
         "duplicates": sum(max(0, _pages([healthy], w) - 1) for w in house.people),
         "leaks": leaks(text) + (["phone number"] if PHONE in text else []),
     }
+
+
+def _planning_delays(url: str, devices: list[str]) -> list[float | None]:
+    """Per device: event stored -> its first outbox row written (the alert engine's planning)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = dict(
+            conn.execute(
+                "SELECT i.device_id, extract(epoch FROM min(n.created_at) - min(e.received_at))"
+                " FROM incidents i JOIN events e ON e.device_id = i.device_id"
+                " JOIN notifications n ON n.incident_id = i.id"
+                " WHERE i.device_id = ANY(%s) GROUP BY i.device_id",
+                (devices,),
+            ).fetchall()
+        )
+    return [None if rows.get(d) is None else round(float(rows[d]), 3) for d in devices]
 
 
 def _claimed(url: str, house: Household) -> bool:
