@@ -63,7 +63,8 @@ class Sender:
         index, attempt = row["channel_index"], row["channel_attempt"]
         if index >= len(channels):
             # The last attempt of the last channel was interrupted (a dead worker).
-            self._finish_failed(row, row.get("last_error") or "every channel tried")
+            why = row.get("last_error") or "the worker was lost"
+            self._finish_failed(row, f"every channel tried; the last attempt was cut off ({why})")
             return "failed", None
         if self.stop.is_set():
             # Shutting down: hand the row back now rather than when the lease expires.
