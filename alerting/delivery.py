@@ -297,7 +297,8 @@ class Dispatcher:
             return sorted(blocked), None
         # No room for new hosts: look only at known ones (and slow ones, to skip them), so
         # a queue of new destinations never hides a page to a provider that answers.
-        return sorted(blocked), sorted((view.known | view.slow) - blocked)
+        # '' is a row with no channel left (its last attempt was cut off): it only fails.
+        return sorted(blocked), sorted((view.known | view.slow | {""}) - blocked)
 
     @staticmethod
     def _chooser(view: View, limit: int) -> Callable[[list[Row]], list[Row]]:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
+
 from tests.alerting_support import (
     SECRET,
     alerting_settings,
@@ -171,3 +173,20 @@ def test_resume_after_worker_killed_mid_retry_at_persisted_channel_and_attempt(
     assert [r["channel_index"] for r in resumed] in ([1, 2], [2]), "resumed on channel 1 or 2"
     ok = Counter(r.path.split("/")[2] for r in rx.seen("/ok/"))
     assert set(ok.values()) == {1} and len(ok) == 3, "each person paged once on the fallback"
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("json://apikey:KEY@127.0.0.1:8080/ok/who", "127.0.0.1:8080"),
+        ("jsons://Hooks.Example.com/path?x=1", "hooks.example.com"),
+        ("aliyunsms://KeyId:Secret@SMS_1/13800000000?sign=x", "dysmsapi.aliyuncs.com"),
+        ("alivoice://KeyId:Secret@TTS_1/13800000000", "dyvmsapi.aliyuncs.com"),
+        ("aliyunsms://K:S@SMS_1/13800000000?endpoint=http://127.0.0.1:9000", "127.0.0.1:9000"),
+        ("tencentsms://Id:Key@1400000000/1234/+8613800000000", "sms.tencentcloudapi.com"),
+        ("wecombot://693a91f6-7xxx", "qyapi.weixin.qq.com"),
+        ("dingtalk://token/13800000000", "oapi.dingtalk.com"),
+    ],
+)
+def test_send_host_names_the_destination_a_request_goes_to(db, url: str, host: str) -> None:
+    assert scalar(db, "SELECT sw_send_host(%s)", (url,)) == host
