@@ -6,6 +6,7 @@ so a crash between waves can never forget wave 2, and nothing depends on a timer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,19 +85,56 @@ def plan_pages(
     round_base: int = 0,
 ) -> list[Planned]:
     """Write the incident's waves (and repeats of the last) to the outbox."""
+    rows = page_rows(
+        incident=incident,
+        site=site,
+        room=room,
+        policy=policy,
+        settings=settings,
+        now=now,
+        contacts=lambda roles: wave_contacts(conn, site=site, roles=roles),
+        purpose=purpose,
+        template=template,
+        round_base=round_base,
+    )
+    planned: list[Planned] = []
+    for row in rows:
+        done = _insert_one(conn, row, now)
+        if done is not None:
+            planned.append(done)
+    return planned
+
+
+def page_rows(
+    *,
+    incident: Row,
+    site: Row | None,
+    room: str | None,
+    policy: EscalationPolicy,
+    settings: AlertingSettings,
+    now: datetime,
+    contacts: Callable[[tuple[str, ...]], list[Row]],
+    purpose: str = "page",
+    template: str | None = None,
+    round_base: int = 0,
+) -> list[Row]:
+    """The outbox rows of the incident's waves, in planning order, without writing them.
+
+    ``contacts(roles)`` gives the wave's people (a query, or a batch's prefetched contacts).
+    """
     kind = template or incident["kind"]
     if purpose == "same_day_call":
         waves: list[tuple[tuple[str, ...], float]] = [(SAME_DAY_CALL_ROLES, 0.0)]
     else:
         waves = list(zip(policy.wave_roles, policy.wave_delays_s, strict=False))
-    people = [wave_contacts(conn, site=site, roles=roles) for roles, _ in waves]
+    people = [contacts(roles) for roles, _ in waves]
     schedule: list[tuple[int, int, float]] = [(i, 0, delay) for i, (_, delay) in enumerate(waves)]
     staffed = [i for i, wave_people in enumerate(people) if wave_people]
     if purpose == "page" and staffed:
         last = staffed[-1]  # repeat the last wave that has anybody in it
         for repeat in range(1, policy.repeat_last + 1):
             schedule.append((last, repeat, waves[last][1] + repeat * policy.repeat_every_s))
-    planned: list[Planned] = []
+    rows: list[Row] = []
     seen: set[int] = set()
     for wave, repeat, delay in schedule:
         told_before = list({c["id"]: c for w in range(wave + 1) for c in people[w]}.values())
@@ -104,28 +142,26 @@ def plan_pages(
             if repeat == 0 and contact["id"] in seen:
                 continue  # one person in two roles is paged once per round
             seen.add(contact["id"])
-            row = _plan_one(
-                conn,
-                incident=incident,
-                site=site,
-                room=room,
-                contact=contact,
-                others=[c for c in told_before if c["id"] != contact["id"]],
-                kind=kind,
-                purpose=purpose,
-                wave=wave + 1,
-                round_=round_base + repeat,
-                due=now + timedelta(seconds=delay),
-                settings=settings,
-                now=now,
+            rows.append(
+                page_row(
+                    incident=incident,
+                    site=site,
+                    room=room,
+                    contact=contact,
+                    others=[c for c in told_before if c["id"] != contact["id"]],
+                    kind=kind,
+                    purpose=purpose,
+                    wave=wave + 1,
+                    round_=round_base + repeat,
+                    due=now + timedelta(seconds=delay),
+                    settings=settings,
+                    now=now,
+                )
             )
-            if row is not None:
-                planned.append(row)
-    return planned
+    return rows
 
 
-def _plan_one(
-    conn: psycopg.Connection[Any],
+def page_row(
     *,
     incident: Row,
     site: Row | None,
@@ -139,7 +175,8 @@ def _plan_one(
     due: datetime,
     settings: AlertingSettings,
     now: datetime,
-) -> Planned | None:
+) -> Row:
+    """One outbox row: the rendered messages, the acknowledge link, the due time."""
     locale = contact["locale"] or settings.alerting_locale
     token = make_ack_token(
         incident_id=incident["id"],
@@ -169,39 +206,42 @@ def _plan_one(
         tz=settings.timezone,
     )
     title = next(iter(messages.values()))["title"] if messages else ""
-    row = conn.execute(
-        Q["plan_notification"],
-        {
-            "purpose": purpose,
-            "incident_id": incident["id"],
-            "contact_id": contact["id"],
-            "wave": wave,
-            "round": round_,
-            "priority": incident["priority"],
-            "due_at": due,
-            "channels": list(contact["channels"]),
-            "messages": Jsonb(messages),
-            "title": title,
-            "ack_url": ack_url,
-            "event_id": incident["first_event_id"],
-            "event_at": incident["first_event_at"],
-            "dedupe_key": f"{purpose}:{incident['id']}:{contact['id']}:{wave}:{round_}",
-        },
+    return {
+        "purpose": purpose,
+        "incident_id": incident["id"],
+        "contact_id": contact["id"],
+        "wave": wave,
+        "round": round_,
+        "priority": incident["priority"],
+        "due_at": due,
+        "channels": list(contact["channels"]),
+        "messages": messages,
+        "title": title,
+        "ack_url": ack_url,
+        "event_id": incident["first_event_id"],
+        "event_at": incident["first_event_at"],
+        "dedupe_key": f"{purpose}:{incident['id']}:{contact['id']}:{wave}:{round_}",
+    }
+
+
+def _insert_one(conn: psycopg.Connection[Any], row: Row, now: datetime) -> Planned | None:
+    inserted = conn.execute(
+        Q["plan_notification"], row | {"messages": Jsonb(row["messages"])}
     ).fetchone()
-    if row is None:
+    if inserted is None:
         return None
     log_action(
         conn,
-        incident_id=incident["id"],
+        incident_id=row["incident_id"],
         action="planned",
         at=now,
-        contact_id=contact["id"],
+        contact_id=row["contact_id"],
         detail={
-            "wave": wave,
-            "round": round_,
-            "due_at": due.isoformat(),
-            "purpose": purpose,
-            "notification_id": row["id"],
+            "wave": row["wave"],
+            "round": row["round"],
+            "due_at": row["due_at"].isoformat(),
+            "purpose": row["purpose"],
+            "notification_id": inserted["id"],
         },
     )
-    return Planned(row["id"], contact["id"], wave, due)
+    return Planned(inserted["id"], row["contact_id"], row["wave"], row["due_at"])

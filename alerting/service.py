@@ -1,9 +1,11 @@
-"""The alerting service loop: LISTEN, handle events, plan, claim, send, sweep, watch.
+"""The alerting service loop: LISTEN, claim, send, sweep, watch; events on their own threads.
 
-One thread owns the loop and its two connections (one LISTENs on ``smokewatch_events`` and
-our ``smokewatch_notifications``; one does the work); sends run in a thread pool, never on
-the loop. Polling every ``poll_interval_s`` is the backstop for a lost NOTIFY. Several
-processes may run this at once: events and notifications are claimed with SKIP LOCKED.
+Event processor threads (alerting/event_workers.py) turn pending events into incidents and
+planned pages in batches and NOTIFY ``smokewatch_notifications``. One thread owns the service
+loop and its two connections (one LISTENs on that channel; one does the work); sends run in
+a thread pool, never on the loop. Polling every ``poll_interval_s`` is the backstop for a
+lost NOTIFY. Several processes may run this at once: events and notifications are claimed
+with SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +27,7 @@ import psycopg
 from alerting import metrics, outbox
 from alerting.delivery import Sender
 from alerting.digest import plan_digests
+from alerting.event_workers import EventWorkers
 from alerting.health_runner import HealthRunner
 from alerting.planner import plan_pages
 from alerting.policy import policy_for_site
@@ -36,9 +40,6 @@ from core.incidents import log_action
 
 log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
-EVENTS_CHANNEL = "smokewatch_events"
-# Work done per loop turn before looking at the queue again (bounded loops).
-EVENTS_PER_TURN = 200
 HOUSEKEEPING_EVERY_S = 5.0
 RECONNECT_MIN_S = 0.5
 STUCK_DUE_WAIT_S = 0.2
@@ -73,6 +74,7 @@ class AlertingService:
             name="alerting",
         )
         self.processor = EventProcessor(settings, clock)
+        self.events = EventWorkers(settings, self.processor, self.stop_event)
         self.watch = SelfWatch(settings)
         self.health = HealthRunner(settings, clock, self.stop_event)
         self.in_flight: set[Future[str]] = set()
@@ -94,6 +96,7 @@ class AlertingService:
         sender = Sender(self.settings, self.pool, self.worker, self.clock, self.stop_event)
         if self.settings.alerting_watchdog_enabled:
             self.health.start()
+        self.events.start()
         log.info("alerting worker %s started", self.worker)
         self._delay = RECONNECT_MIN_S
         turns = 0
@@ -113,6 +116,7 @@ class AlertingService:
             finally:
                 self.stop_event.set()
         self.health.join(timeout=30)
+        self.events.join(timeout=30)
         self.pool.close()
         log.info("alerting worker %s stopped", self.worker)
 
@@ -123,7 +127,6 @@ class AlertingService:
             connect(self.settings.database_url, autocommit=True) as listen,
             connect(self.settings.database_url, autocommit=True) as work,
         ):
-            listen.execute(f"LISTEN {EVENTS_CHANNEL}")
             listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self._delay = RECONNECT_MIN_S  # connected again: the next outage starts short
             while not self.stop_event.is_set():
@@ -137,12 +140,6 @@ class AlertingService:
     def _turn(
         self, conn: psycopg.Connection[Any], pool: ThreadPoolExecutor, sender: Sender
     ) -> None:
-        for _ in range(EVENTS_PER_TURN):
-            handled = self.processor.process_one(conn)
-            if handled is None:
-                break
-            metrics.EVENTS.labels(handled.type).inc()
-            self._claim_and_send(conn, pool, sender)  # a fire goes out before the next event
         mono = time.monotonic()
         if mono - self._last_housekeeping >= HOUSEKEEPING_EVERY_S:
             self._last_housekeeping = mono
@@ -156,8 +153,12 @@ class AlertingService:
         self, conn: psycopg.Connection[Any], pool: ThreadPoolExecutor, sender: Sender
     ) -> None:
         self.in_flight = {f for f in self.in_flight if not f.done()}
-        free = self.settings.alerting_workers - len(self.in_flight)
-        if free <= 0:
+        # Claim for every sender and one row queued behind each: a claim is a transaction of
+        # its own, and claiming one row per finished send left the senders idle half of the
+        # time in a storm (issue 22). Claim again only once the queue behind them is empty.
+        workers = self.settings.alerting_workers
+        free = 2 * workers - len(self.in_flight)
+        if free < workers:
             return
         rows = outbox.claim_due(
             conn,
@@ -247,7 +248,10 @@ class AlertingService:
     def _wait(self, listen: psycopg.Connection[Any], work: psycopg.Connection[Any]) -> None:
         timeout = self.settings.alerting_poll_interval_s
         if len(self.in_flight) >= self.settings.alerting_workers:
-            timeout = 0.05  # senders busy: come back soon to claim more
+            # Senders busy: claim the next row as soon as one of them is free (a storm's pages
+            # must not wait for a NOTIFY or a fixed pause between sends).
+            wait_futures(self.in_flight, timeout=0.05, return_when=FIRST_COMPLETED)
+            return
         else:
             due = outbox.next_due(work)
             if due is not None:
