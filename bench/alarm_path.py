@@ -3,6 +3,7 @@
     python -m bench.alarm_path                   # latency idle and loaded, storm of 1,000
     python -m bench.alarm_path --big-storm       # also the storm of 10,000 households
     python -m bench.alarm_path --only storm      # one part: latency, storm or big
+    python -m bench.alarm_path --alerting 2      # two alerting processes share the work
 
 Everything is private and bounded: PostgreSQL (fsync on) and Mosquitto in a temporary
 folder (bench/servers.py), ``smokewatch ingest`` and ``smokewatch alerting`` as processes
@@ -258,6 +259,7 @@ def main() -> None:
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
         ).stdout.strip(),
         "host": platform.node(),
+        "alerting_processes": args.alerting,
     }
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sw-alarm-path-")))
@@ -285,7 +287,9 @@ def main() -> None:
             "SMOKEWATCH_ALERTING_REPEAT_EVERY_S": "3600",
             "SMOKEWATCH_LOG_LEVEL": "WARNING",
         }
-        services = [Service(name, env, workdir / f"{name}.log") for name in ("ingest", "alerting")]
+        services = [Service("ingest", env, workdir / "ingest.log")] + [
+            Service("alerting", env, workdir / f"alerting-{n}.log") for n in range(args.alerting)
+        ]
         for service in services:
             service.start()
             stack.callback(service.stop)
