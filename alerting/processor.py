@@ -68,7 +68,7 @@ class Handled:
 
 @dataclass(frozen=True, slots=True)
 class Backlog:
-    """Pending events that are due, and how long the oldest has waited."""
+    """Pending events, and how long the oldest due one has waited."""
 
     pending: int
     oldest_s: float

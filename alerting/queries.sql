@@ -35,10 +35,13 @@ DELETE FROM pending_events WHERE event_id = %(event_id)s;
 DELETE FROM pending_events WHERE event_id = ANY(%(event_ids)s);
 
 -- name: backlog
--- What the pending-events gauges show: how many wait and for how long the oldest has.
+-- What the pending-events gauges show: how many wait (as the self-watch's health query counts
+-- them), and for how long the oldest that is due has (events put back for a retry are not).
 SELECT count(*) AS pending,
-       coalesce(extract(epoch FROM clock_timestamp() - min(enqueued_at)), 0) AS oldest_s
-FROM pending_events WHERE enqueued_at <= clock_timestamp();
+       coalesce(extract(epoch FROM clock_timestamp()
+                        - min(enqueued_at) FILTER (WHERE enqueued_at <= clock_timestamp())),
+                0) AS oldest_s
+FROM pending_events;
 
 -- name: retry_event
 -- A failed event goes behind the others (one bad item never stalls another household).

@@ -248,6 +248,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--spread", type=float, default=1.0, help="storm publishing window, s")
     parser.add_argument("--only", choices=("latency", "storm", "big"), action="append")
+    parser.add_argument("--alerting", type=int, default=1, help="alerting processes")
     parser.add_argument("--label", default="", help="a note stored with the results")
     parser.add_argument("--out", type=Path, default=RESULTS / "alarm_path.json")
     args = parser.parse_args()
