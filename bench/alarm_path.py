@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -252,6 +253,9 @@ def main() -> None:
     parser.add_argument("--label", default="", help="a note stored with the results")
     parser.add_argument("--out", type=Path, default=RESULTS / "alarm_path.json")
     args = parser.parse_args()
+    # A background job ignores SIGINT: let SIGTERM unwind too, so the services and the
+    # private servers are stopped and the temporary folder removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parts = set(args.only or ["latency", "storm"] + (["big"] if args.big_storm else []))
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -314,8 +318,16 @@ def main() -> None:
             load.start()
             time.sleep(3)
             report["loaded"] = latency(receiver, publisher, households["load"], args.gap)
-            report["loaded"]["telemetry"] = load.result(timeout=seconds + 120)
+            report["loaded"]["telemetry"] = telemetry = load.result(timeout=seconds + 120)
             print(f"loaded: {report['loaded']}", flush=True)
+            # The storm must not start while ingest still works through the telemetry.
+            with psycopg.connect(url, autocommit=True) as conn:
+                deadline = time.monotonic() + 300
+                while time.monotonic() < deadline:
+                    row = conn.execute("SELECT count(*) FROM readings").fetchone()
+                    if row and row[0] >= telemetry.get("acked", 0):
+                        break
+                    time.sleep(1)
             wait_until_quiet(url)
         if "storm" in parts:
             report["storm"] = storm(
