@@ -250,6 +250,7 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=1.0, help="storm publishing window, s")
     parser.add_argument("--only", choices=("latency", "storm", "big"), action="append")
     parser.add_argument("--alerting", type=int, default=1, help="alerting processes")
+    parser.add_argument("--senders", type=int, help="sender threads (alerting_workers)")
     parser.add_argument("--label", default="", help="a note stored with the results")
     parser.add_argument("--out", type=Path, default=RESULTS / "alarm_path.json")
     args = parser.parse_args()
@@ -265,6 +266,7 @@ def main() -> None:
         ).stdout.strip(),
         "host": platform.node(),
         "alerting_processes": args.alerting,
+        "senders": args.senders or "default (4)",
     }
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sw-alarm-path-")))
@@ -292,6 +294,8 @@ def main() -> None:
             "SMOKEWATCH_ALERTING_REPEAT_EVERY_S": "3600",
             "SMOKEWATCH_LOG_LEVEL": "WARNING",
         }
+        if args.senders:
+            env["SMOKEWATCH_ALERTING_WORKERS"] = str(args.senders)
         services = [Service("ingest", env, workdir / "ingest.log")] + [
             Service("alerting", env, workdir / f"alerting-{n}.log") for n in range(args.alerting)
         ]
