@@ -136,6 +136,8 @@ def page_rows(
             schedule.append((last, repeat, waves[last][1] + repeat * policy.repeat_every_s))
     rows: list[Row] = []
     seen: set[int] = set()
+    # A repeat of a wave tells the same person the same thing: render it once.
+    first: dict[tuple[int, int], Row] = {}
     for wave, repeat, delay in schedule:
         told_before = list({c["id"]: c for w in range(wave + 1) for c in people[w]}.values())
         for contact in people[wave]:
@@ -143,7 +145,8 @@ def page_rows(
                 continue  # one person in two roles is paged once per round
             seen.add(contact["id"])
             rows.append(
-                page_row(
+                row := page_row(
+                    like=first.get((wave, contact["id"])),
                     incident=incident,
                     site=site,
                     room=room,
@@ -158,6 +161,7 @@ def page_rows(
                     now=now,
                 )
             )
+            first.setdefault((wave, contact["id"]), row)
     return rows
 
 
@@ -175,8 +179,24 @@ def page_row(
     due: datetime,
     settings: AlertingSettings,
     now: datetime,
+    like: Row | None = None,
 ) -> Row:
-    """One outbox row: the rendered messages, the acknowledge link, the due time."""
+    """One outbox row: the rendered messages, the acknowledge link, the due time.
+
+    ``like``: a row already rendered for the same incident, person and wave (a repeat), whose
+    messages and link are reused instead of rendered again.
+    """
+    if like is not None:
+        return _row(
+            incident=incident,
+            contact=contact,
+            purpose=purpose,
+            wave=wave,
+            round_=round_,
+            due=due,
+            settings=settings,
+            rendered=like,
+        )
     locale = contact["locale"] or settings.alerting_locale
     token = make_ack_token(
         incident_id=incident["id"],
@@ -198,6 +218,31 @@ def page_row(
         "device_id": incident["device_id"],
     }
     messages = render_all(kind, locale, values, contact["channels"])
+    title = next(iter(messages.values()))["title"] if messages else ""
+    rendered = {"messages": messages, "title": title, "ack_url": ack_url}
+    return _row(
+        incident=incident,
+        contact=contact,
+        purpose=purpose,
+        wave=wave,
+        round_=round_,
+        due=due,
+        settings=settings,
+        rendered=rendered,
+    )
+
+
+def _row(
+    *,
+    incident: Row,
+    contact: Row,
+    purpose: str,
+    wave: int,
+    round_: int,
+    due: datetime,
+    settings: AlertingSettings,
+    rendered: Row,
+) -> Row:
     due = release_time(
         due,
         priority=incident["priority"],
@@ -205,7 +250,6 @@ def page_row(
         end=contact["quiet_hours_end"] or settings.alerting_quiet_end,
         tz=settings.timezone,
     )
-    title = next(iter(messages.values()))["title"] if messages else ""
     return {
         "purpose": purpose,
         "incident_id": incident["id"],
@@ -215,9 +259,9 @@ def page_row(
         "priority": incident["priority"],
         "due_at": due,
         "channels": list(contact["channels"]),
-        "messages": messages,
-        "title": title,
-        "ack_url": ack_url,
+        "messages": rendered["messages"],
+        "title": rendered["title"],
+        "ack_url": rendered["ack_url"],
         "event_id": incident["first_event_id"],
         "event_at": incident["first_event_at"],
         "dedupe_key": f"{purpose}:{incident['id']}:{contact['id']}:{wave}:{round_}",

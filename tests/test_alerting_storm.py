@@ -216,3 +216,18 @@ def test_pending_events_gauge_shows_the_backlog_and_its_end(database_url: str, d
     processor.measure_backlog(db)
     assert REGISTRY.get_sample_value("smokewatch_alerting_pending_events") == 0
     assert REGISTRY.get_sample_value("smokewatch_alerting_pending_event_age_seconds") == 0
+
+
+def test_repeats_of_a_wave_reuse_its_rendered_message_and_link(database_url: str, db) -> None:
+    (device,) = households(db, 1)
+    raise_event(db, device, "alarm")
+    settings = alerting_settings(database_url, alerting_repeat_last=2)
+    drain(EventProcessor(settings, Clock()), db)
+    rows = db.execute(
+        "SELECT contact_id, round, due_at, messages, ack_url FROM notifications"
+        " WHERE wave = 3 ORDER BY round"
+    ).fetchall()
+    assert [r["round"] for r in rows] == [0, 1, 2]  # the duty desk, and its two repeats
+    assert rows[0]["due_at"] < rows[1]["due_at"] < rows[2]["due_at"]
+    assert {r["ack_url"] for r in rows} == {rows[0]["ack_url"]}
+    assert all(r["messages"] == rows[0]["messages"] for r in rows)
