@@ -252,13 +252,12 @@ class AlertingService:
             # must not wait for a NOTIFY or a fixed pause between sends).
             wait_futures(self.in_flight, timeout=0.05, return_when=FIRST_COMPLETED)
             return
-        else:
-            due = outbox.next_due(work)
-            if due is not None:
-                # A row already due was offered to claim this turn; if it is still pending it
-                # is not claimable yet (its incident was answered meanwhile): never spin on it.
-                until = (due - self.clock()).total_seconds()
-                timeout = min(timeout, until if until > 0 else STUCK_DUE_WAIT_S)
+        due = outbox.next_due(work)
+        if due is not None:
+            # A row already due was offered to claim this turn; if it is still pending it
+            # is not claimable yet (its incident was answered meanwhile): never spin on it.
+            until = (due - self.clock()).total_seconds()
+            timeout = min(timeout, until if until > 0 else STUCK_DUE_WAIT_S)
         for _ in listen.notifies(timeout=timeout, stop_after=1):
             pass
 
