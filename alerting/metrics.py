@@ -38,6 +38,12 @@ EVENT_WAIT = Histogram(
     "From an event's enqueueing to its claim by the alert engine",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
+PARKED_EVENTS = Counter(
+    "smokewatch_alerting_parked_events_total",
+    "Events that failed every attempt and were parked in dead_letters (a fire among them paged"
+    " nobody: alert on any increase)",
+    ["type"],
+)
 SWEPT = Counter("smokewatch_alerting_swept_total", "Notifications returned after a lease expired")
 EVENT_TO_DELIVERY = Histogram(
     "smokewatch_alerting_event_to_delivery_seconds",

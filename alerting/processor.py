@@ -201,6 +201,18 @@ class EventProcessor:
                 },
             )
             conn.execute(Q["done_event"], {"event_id": event["event_id"]})
+            metrics.PARKED_EVENTS.labels(event["type"]).inc()
+            # A parked fire alarm paged nobody: say so as loudly as the log can.
+            level = logging.CRITICAL if event["type"] in PAGING else logging.ERROR
+            log.log(
+                level,
+                "event %s (%s) of %s parked after %d attempts: %s",
+                event["event_id"],
+                event["type"],
+                event["device_id"],
+                row["attempts"],
+                type(exc).__name__,
+            )
 
     def _handle_other(self, conn: psycopg.Connection[Any], event: Row, now: datetime) -> Handled:
         """Every event that is not a fire or heat alarm, one at a time (never a storm's bulk)."""

@@ -135,6 +135,9 @@ def test_poison_event_is_parked_with_its_reason_and_the_batch_goes_on(
         raise_event(db, device, "alarm")
     clock = Clock()
     processor = EventProcessor(alerting_settings(database_url), clock)
+    parked_before = REGISTRY.get_sample_value(
+        "smokewatch_alerting_parked_events_total", {"type": "alarm"}
+    )
 
     handled = processor.process_batch(db, limit=10)
 
@@ -153,6 +156,10 @@ def test_poison_event_is_parked_with_its_reason_and_the_batch_goes_on(
     assert len(parked) == 1
     assert parked[0]["device_id"] == poison and parked[0]["reason_code"] == "alerting_failed"
     assert "every wave needs a delay" in parked[0]["reason"]
+    assert (
+        REGISTRY.get_sample_value("smokewatch_alerting_parked_events_total", {"type": "alarm"})
+        == (parked_before or 0) + 1
+    )
 
 
 def test_two_processors_at_once_handle_each_event_once_in_device_order(
