@@ -243,7 +243,9 @@ SELECT
     (SELECT count(*) FROM notifications WHERE status = 'pending' AND due_at <= %(now)s) AS due_unsent,
     (SELECT extract(epoch FROM %(now)s - min(due_at)) FROM notifications
       WHERE status = 'pending' AND due_at <= %(now)s) AS queue_age,
-    (SELECT count(*) FROM pending_events) AS pending_events;
+    (SELECT count(*) FROM pending_events) AS pending_events,
+    (SELECT extract(epoch FROM clock_timestamp() - min(enqueued_at)) FROM pending_events
+      WHERE enqueued_at <= clock_timestamp()) AS pending_event_age;
 
 -- name: failure_rates
 SELECT scheme, count(*) AS total,

@@ -14,6 +14,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from alerting.processor import MAX_EVENT_ATTEMPTS, EventProcessor
+from alerting.watch import SelfWatch
 from tests.alerting_support import (
     WAVE1,
     alerting_settings,
@@ -238,3 +239,14 @@ def test_repeats_of_a_wave_reuse_its_rendered_message_and_link(database_url: str
     assert rows[0]["due_at"] < rows[1]["due_at"] < rows[2]["due_at"]
     assert {r["ack_url"] for r in rows} == {rows[0]["ack_url"]}
     assert all(r["messages"] == rows[0]["messages"] for r in rows)
+
+
+def test_self_watch_reports_events_waiting_too_long(database_url: str, db) -> None:
+    (device,) = households(db, 1)
+    raise_event(db, device, "alarm")  # and no processor takes it
+    settings = alerting_settings(database_url, alerting_backlog_age_threshold_s=0.001)
+
+    problems = SelfWatch(settings).problems(db, datetime.now(UTC))
+
+    assert any(p.startswith("event backlog: 1 events waiting") for p in problems)
+    assert REGISTRY.get_sample_value("smokewatch_alerting_pending_events") == 1
