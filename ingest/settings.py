@@ -52,6 +52,11 @@ class IngestSettings(CommonSettings):
     # How often the push inbox is polled when no NOTIFY arrives (the backstop).
     ingest_push_poll_s: float = Field(default=2.0, gt=0, le=60)
     ingest_push_batch: int = Field(default=200, ge=1, le=5000)
+    # Device commands (issue 19, ingest/commands/): the dispatcher's poll (retries, expiry) and
+    # the ChirpStack application whose command/down topic reaches the LoRaWAN detectors.
+    ingest_commands: bool = True
+    ingest_commands_poll_s: float = Field(default=1.0, gt=0, le=60)
+    chirpstack_application_id: str | None = None
 
     @field_validator("onenet_token", mode="before")
     @classmethod
