@@ -6,6 +6,7 @@ from core.commands.errors import (
     CommandNotFound,
     CommandUnsupported,
     InvalidParameters,
+    RoleNotAllowed,
 )
 from core.commands.lifecycle import (
     claim_due,
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidParameters",
     "Kind",
     "Requester",
+    "RoleNotAllowed",
     "State",
     "Support",
     "claim_due",

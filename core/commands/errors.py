@@ -23,3 +23,7 @@ class InvalidParameters(CommandError):
 
 class CommandNotFound(CommandError):
     """No such command, or not one the caller may see."""
+
+
+class RoleNotAllowed(CommandNotAllowed):
+    """The caller's role may never request this kind of command."""

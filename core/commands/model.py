@@ -13,7 +13,12 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from core.commands.errors import CommandNotAllowed, CommandUnsupported, InvalidParameters
+from core.commands.errors import (
+    CommandNotAllowed,
+    CommandUnsupported,
+    InvalidParameters,
+    RoleNotAllowed,
+)
 
 
 class Kind(StrEnum):
@@ -240,7 +245,7 @@ def check_request(
     resolves the incident.
     """
     if requester.role not in ROLES_FOR[kind]:
-        raise CommandNotAllowed(f"role {requester.role} may not request {kind}")
+        raise RoleNotAllowed(f"role {requester.role} may not request {kind}")
     if kind is not Kind.SILENCE:
         return
     if incident is None or incident.device_id != device_id:
