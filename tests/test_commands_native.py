@@ -191,3 +191,38 @@ def test_second_request_of_same_kind_returns_live_command(database_url: str) -> 
     second = _request(database_url, "NZ-C0004", Kind.SET_HEARTBEAT, parameters={"interval_s": 600})
     assert second["id"] == first["id"]
     assert count(database_url, "SELECT count(*) FROM device_commands") == 1
+
+
+def test_smokewatch_sim_run_obeys_commands(
+    database_url: str, mqtt_broker: LocalMosquitto, topic_prefix: str
+) -> None:
+    """``smokewatch sim`` (device_sim.cli_entry.run) answers commands while it runs."""
+    from device_sim.cli_entry import SimOptions
+    from device_sim.cli_entry import run as run_sim
+    from device_sim.settings import SimSettings
+    from tests.support import in_background
+
+    sim_settings = SimSettings(
+        mqtt_url=mqtt_broker.url, topic_prefix=topic_prefix, environment="test"
+    )
+    options = SimOptions(
+        households=1, venues=0, id_prefix="CMD", heartbeat_seconds=3600, duration=8.0,
+        stagger=False,
+    )  # fmt: skip
+    register_devices(database_url, ["CMD-H0001"])
+    settings = make_ingest_settings(database_url, mqtt_broker.url, topic_prefix)
+    with running_ingest(settings):
+        runner = in_background(lambda: run_sim(sim_settings, options))
+        wait_until(
+            lambda: (
+                count(database_url, "SELECT count(*) FROM events e WHERE e.device_id = 'CMD-H0001'")
+                or count(
+                    database_url, "SELECT count(*) FROM readings WHERE device_id = 'CMD-H0001'"
+                )
+            )
+        )
+        command = _request(database_url, "CMD-H0001", Kind.SET_HEARTBEAT,
+                           parameters={"interval_s": 1800})  # fmt: skip
+        done = wait_state(database_url, command["id"], "acknowledged")
+        runner.join(timeout=30)
+    assert done["result"] == "ok"
