@@ -180,6 +180,31 @@ def finish_oldest_sent(
     )  # fmt: skip
 
 
+def note_external_id(conn: psycopg.Connection[Any], *, command_id: int, external_id: str) -> None:
+    """Keep the platform's own id of a command (CTWing commandId) to match its receipt."""
+    conn.execute(Q["set_external_id"], {"id": command_id, "external_id": external_id})
+
+
+def finish_external(
+    conn: psycopg.Connection[Any],
+    *,
+    transport: str,
+    external_id: str,
+    result: str,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Row | None:
+    """Answer the live command a platform knows as ``external_id``."""
+    params = {"transport": transport, "external_id": external_id}
+    target = _cur(conn).execute(Q["by_external_id"], params).fetchone()
+    if target is None:
+        return None
+    return finish_command(
+        conn, command_id=target["id"], device_id=target["device_id"], result=result,
+        detail=detail, now=now,
+    )  # fmt: skip
+
+
 def read_command(conn: psycopg.Connection[Any], command_id: int) -> Row:
     """One command; :class:`CommandNotFound` when there is none."""
     row = _cur(conn).execute(Q["read_command"], {"id": command_id}).fetchone()

@@ -139,10 +139,12 @@ CAPABILITIES: Final[dict[str, Support]] = {
         encodings={Kind.SET_HEARTBEAT: {"fPort": 7}},
         why_not="Netvox documents only the report configuration downlink for the RA02A",
     ),
+    # CTWing AEP command delivery (ingest/commands/ctwing.py); the product's services are
+    # configuration (SMOKEWATCH_CTWING_COMMANDS): a kind without one fails at once, visibly.
     "nbiot-ctwing-smoke": Support(
-        frozenset(), "ctwing",
-        why_not="CTWing command delivery is not built yet (the product's thing model names "
-        "its services)",
+        kinds=frozenset(Kind),
+        transport="ctwing",
+        source="CTWing AEP /aep_device_command/command; services from SMOKEWATCH_CTWING_COMMANDS",
     ),
     "nbiot-onenet-smoke": Support(
         frozenset(), "onenet",

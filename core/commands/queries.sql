@@ -83,3 +83,11 @@ ORDER BY requested_at DESC, id DESC LIMIT %(limit)s
 -- name: incident_commands
 SELECT * FROM device_commands WHERE incident_id = %(incident_id)s
 ORDER BY requested_at DESC, id DESC
+
+-- name: set_external_id
+UPDATE device_commands SET external_id = %(external_id)s
+WHERE id = %(id)s AND state IN ('requested', 'sent')
+
+-- name: by_external_id
+SELECT id, device_id FROM device_commands
+WHERE transport = %(transport)s AND external_id = %(external_id)s AND state IN ('requested', 'sent')

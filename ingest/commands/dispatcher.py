@@ -22,12 +22,20 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from core.commands import Kind, claim_due, expire_due, finish_command, finish_oldest_sent
+from core.commands import (
+    Kind,
+    claim_due,
+    expire_due,
+    finish_command,
+    finish_oldest_sent,
+    note_external_id,
+)
 from core.commands.errors import CommandUnsupported
 from core.config import MqttEndpoint
 from core.db import connect, translated_errors
 from core.domain import DEVICE_ID_PATTERN
 from core.errors import DatabaseUnavailable
+from ingest.commands import ctwing
 from ingest.commands.transports import Outbound, Topics, encode, z2m_shows
 
 log = logging.getLogger(__name__)
@@ -50,8 +58,10 @@ class CommandDispatcher:
         publish_timeout_s: float = 10.0,
         session_expiry_s: int = 7 * 24 * 3600,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ctwing_config: ctwing.CtwingConfig | None = None,
     ) -> None:
         self._clock = clock
+        self._ctwing = ctwing_config
         self._url = database_url
         self._topics = topics
         self._poll_s = poll_s
@@ -153,6 +163,9 @@ class CommandDispatcher:
         return len(rows)
 
     def _send(self, conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
+        if row["transport"] == "ctwing":
+            self._send_ctwing(conn, row)
+            return
         try:
             out = encode(row, self._topics)
         except CommandUnsupported as exc:
@@ -164,6 +177,24 @@ class CommandDispatcher:
         if out.watch:
             self._watch(out.watch)
         self._publish(row, out)
+
+    def _send_ctwing(self, conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
+        """Once accepted, CTWing keeps and retries the command itself (until its ttl): a second
+        request would be a second platform command the device cannot tell apart, so a command
+        with a platform id is only waited for (receipt or expiry)."""
+        if row["external_id"]:
+            return
+        if self._ctwing is None:
+            sent = ctwing.Sent(error="CTWing command delivery is not configured")
+        else:
+            sent = ctwing.send(self._ctwing, row, now=self._clock())
+        with conn.transaction():
+            if sent.command_id:
+                note_external_id(conn, command_id=row["id"], external_id=sent.command_id)
+            elif not sent.retry:
+                finish_command(conn, command_id=row["id"], device_id=row["device_id"],
+                               result="undeliverable", detail={"error": sent.error})  # fmt: skip
+        log.info("command %s to ctwing: %s", row["id"], sent.command_id or sent.error)
 
     def _publish(self, row: dict[str, Any], out: Outbound) -> None:
         info = self._client.publish(out.topic, out.payload, qos=1)
