@@ -235,4 +235,5 @@ def _command_dispatcher(settings: IngestSettings, share: str) -> CommandDispatch
         poll_s=settings.ingest_commands_poll_s,
         session_expiry_s=settings.ingest_session_expiry_s,
         ctwing_config=settings.ctwing_command_config(),
+        onenet_config=settings.onenet_command_config(),
     )

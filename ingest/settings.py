@@ -12,6 +12,7 @@ from core.codecs.thing_model import PropertyMap, property_maps
 from core.config import CommonSettings
 from core.errors import ConfigurationError
 from ingest.commands.ctwing import CtwingConfig
+from ingest.commands.onenet import OnenetConfig
 
 
 def _default_client_id() -> str:
@@ -69,6 +70,14 @@ class IngestSettings(CommonSettings):
     ctwing_master_key: SecretStr | None = None
     ctwing_product_id: int | None = None
     ctwing_commands: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # OneNET property set (ingest/commands/onenet.py): API base URL, project, the token's
+    # resource (userid/<id> or projectid/<id>/groupid/<id>) and access key, and the product's
+    # properties per command kind, e.g. '{"silence": {"params": {"silence": true}}}'.
+    onenet_api_url: str | None = None
+    onenet_project_id: str | None = None
+    onenet_api_res: str | None = None
+    onenet_access_key: SecretStr | None = None
+    onenet_commands: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("onenet_token", mode="before")
     @classmethod
@@ -100,6 +109,19 @@ class IngestSettings(CommonSettings):
             master_key=self.ctwing_master_key.get_secret_value(),
             product_id=int(self.ctwing_product_id or 0),
             services=self.ctwing_commands,
+        )
+
+    def onenet_command_config(self) -> OnenetConfig | None:
+        """OneNET command delivery, when every part of it is configured."""
+        if not (self.onenet_api_url and self.onenet_project_id and self.onenet_api_res
+                and self.onenet_access_key):  # fmt: skip
+            return None
+        return OnenetConfig(
+            url=self.onenet_api_url,
+            project_id=self.onenet_project_id,
+            res=self.onenet_api_res,
+            access_key=self.onenet_access_key.get_secret_value(),
+            properties=self.onenet_commands,
         )
 
     def codec_config(self) -> CodecConfig:

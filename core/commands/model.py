@@ -146,10 +146,11 @@ CAPABILITIES: Final[dict[str, Support]] = {
         transport="ctwing",
         source="CTWing AEP /aep_device_command/command; services from SMOKEWATCH_CTWING_COMMANDS",
     ),
+    # OneNET SetDeviceProperty (ingest/commands/onenet.py); properties from settings.
     "nbiot-onenet-smoke": Support(
-        frozenset(), "onenet",
-        why_not="OneNET command delivery is not built yet (the product's thing model names "
-        "its properties)",
+        kinds=frozenset(Kind),
+        transport="onenet",
+        source="OneNET API SetDeviceProperty; properties from SMOKEWATCH_ONENET_COMMANDS",
     ),
 }  # fmt: skip
 

@@ -35,7 +35,7 @@ from core.config import MqttEndpoint
 from core.db import connect, translated_errors
 from core.domain import DEVICE_ID_PATTERN
 from core.errors import DatabaseUnavailable
-from ingest.commands import ctwing
+from ingest.commands import ctwing, onenet
 from ingest.commands.transports import Outbound, Topics, encode, z2m_shows
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,11 @@ class CommandDispatcher:
         session_expiry_s: int = 7 * 24 * 3600,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         ctwing_config: ctwing.CtwingConfig | None = None,
+        onenet_config: onenet.OnenetConfig | None = None,
     ) -> None:
         self._clock = clock
         self._ctwing = ctwing_config
+        self._onenet = onenet_config
         self._url = database_url
         self._topics = topics
         self._poll_s = poll_s
@@ -166,6 +168,9 @@ class CommandDispatcher:
         if row["transport"] == "ctwing":
             self._send_ctwing(conn, row)
             return
+        if row["transport"] == "onenet":
+            self._send_onenet(conn, row)
+            return
         try:
             out = encode(row, self._topics)
         except CommandUnsupported as exc:
@@ -195,6 +200,21 @@ class CommandDispatcher:
                 finish_command(conn, command_id=row["id"], device_id=row["device_id"],
                                result="undeliverable", detail={"error": sent.error})  # fmt: skip
         log.info("command %s to ctwing: %s", row["id"], sent.command_id or sent.error)
+
+    def _send_onenet(self, conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
+        """OneNET's property set is synchronous: the answer is the device's."""
+        if self._onenet is None:
+            sent = ctwing.Sent(error="OneNET command delivery is not configured")
+        else:
+            sent = onenet.send(self._onenet, row)
+        with conn.transaction():
+            if sent.command_id:
+                finish_command(conn, command_id=row["id"], device_id=row["device_id"],
+                               result="ok", detail={"onenet_reply": sent.command_id})  # fmt: skip
+            elif not sent.retry:
+                finish_command(conn, command_id=row["id"], device_id=row["device_id"],
+                               result="undeliverable", detail={"error": sent.error})  # fmt: skip
+        log.info("command %s to onenet: %s", row["id"], sent.command_id or sent.error)
 
     def _publish(self, row: dict[str, Any], out: Outbound) -> None:
         info = self._client.publish(out.topic, out.payload, qos=1)
