@@ -46,12 +46,21 @@ CREATE INDEX device_commands_incident_idx ON device_commands (incident_id)
 CREATE UNIQUE INDEX device_commands_live_key ON device_commands (device_id, kind)
     WHERE state IN ('requested', 'sent');
 
--- The incident's audit log records commands that belong to it (action 'command').
-ALTER TABLE incident_log DROP CONSTRAINT IF EXISTS incident_log_action_check;
-ALTER TABLE incident_log ADD CONSTRAINT incident_log_action_check CHECK (action IN (
-    'opened', 'event_joined', 'cleared_by_device', 'silenced', 'planned',
-    'delivered', 'delivery_failed', 'acknowledged', 'in_progress', 'resolved',
-    'repaged', 'note', 'assigned', 'command'));
+-- The incident's audit log records commands that belong to it (action 'command'). The allowed
+-- actions are extended in place rather than listed again, so actions other migrations added
+-- before this one are kept.
+DO $$
+DECLARE
+    def text;
+BEGIN
+    SELECT pg_get_constraintdef(oid) INTO def FROM pg_constraint
+    WHERE conrelid = 'incident_log'::regclass AND conname = 'incident_log_action_check';
+    IF def IS NOT NULL AND position('''command''' IN def) = 0 THEN
+        ALTER TABLE incident_log DROP CONSTRAINT incident_log_action_check;
+        EXECUTE 'ALTER TABLE incident_log ADD CONSTRAINT incident_log_action_check '
+            || replace(def, 'ARRAY[', 'ARRAY[''command''::text, ');
+    END IF;
+END $$;
 
 -- The dispatcher wakes on this channel when a command is requested (payload: the id).
 CREATE OR REPLACE FUNCTION sw_notify_command() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -12,7 +12,8 @@ let panel = null;
 
 function sync() {
   const status = page?.dataset.status;
-  const open = status === "acknowledged" || status === "in_progress";
+  // acknowledged by someone and still open (the states may grow: "reported" by the field)
+  const open = Boolean(status) && status !== "triggered" && status !== "resolved";
   if (!open) { panel?.remove(); panel = null; return; }
   if (panel) return;
   panel = commandPanel({
