@@ -2,6 +2,8 @@
 
 All waves are written at once with their due times; acknowledging cancels the pending ones,
 so a crash between waves can never forget wave 2, and nothing depends on a timer in memory.
+A fire also gets the time of its first round and of its supervisors' escalation on the
+incident row (``round_at``, ``escalate_at``); alerting/rounds.py plans those when they are due.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerting.policy import SAME_DAY_CALL_ROLES, EscalationPolicy
+from alerting.policy import PAGING_KINDS, SAME_DAY_CALL_ROLES, EscalationPolicy
 from alerting.quiet import release_time
 from alerting.render import EVENT_LABELS, render_all, role_label
 from alerting.settings import AlertingSettings
@@ -22,6 +24,7 @@ from core.db import load_queries
 from core.incidents import log_action, make_ack_token
 
 Q = load_queries("alerting", "queries.sql")
+PQ = load_queries("alerting", "paging.sql")
 Row = dict[str, Any]
 
 
@@ -96,6 +99,8 @@ def plan_pages(
         last = staffed[-1]  # repeat the last wave that has anybody in it
         for repeat in range(1, policy.repeat_last + 1):
             schedule.append((last, repeat, waves[last][1] + repeat * policy.repeat_every_s))
+    if purpose == "page" and incident["kind"] in PAGING_KINDS:
+        _schedule_rounds(conn, incident["id"], policy, now, max(d for _, _, d in schedule))
     planned: list[Planned] = []
     seen: set[int] = set()
     for wave, repeat, delay in schedule:
@@ -124,6 +129,61 @@ def plan_pages(
     return planned
 
 
+def _schedule_rounds(
+    conn: psycopg.Connection[Any],
+    incident_id: int,
+    policy: EscalationPolicy,
+    now: datetime,
+    last_delay_s: float,
+) -> None:
+    """Rounds start one gap after the last planned page; supervisors after their wait."""
+    first_round = None
+    if policy.max_rounds is None or policy.max_rounds > 0:
+        first_round = now + timedelta(seconds=last_delay_s + policy.round_gap_s(0))
+    escalate = None
+    if policy.max_escalations is None or policy.max_escalations > 0:
+        escalate = now + timedelta(seconds=policy.supervisor_after_s)
+    conn.execute(
+        PQ["schedule_rounds"], {"id": incident_id, "round_at": first_round, "escalate_at": escalate}
+    )
+
+
+def plan_one(
+    conn: psycopg.Connection[Any],
+    *,
+    incident: Row,
+    site: Row | None,
+    room: str | None,
+    contact: Row,
+    others: list[Row],
+    kind: str,
+    purpose: str,
+    wave: int,
+    round_: int,
+    due: datetime,
+    settings: AlertingSettings,
+    now: datetime,
+    extra: dict[str, str] | None = None,
+) -> Planned | None:
+    """Write one page (or escalation) for one contact to the outbox; None if already there."""
+    return _plan_one(
+        conn,
+        incident=incident,
+        site=site,
+        room=room,
+        contact=contact,
+        others=others,
+        kind=kind,
+        purpose=purpose,
+        wave=wave,
+        round_=round_,
+        due=due,
+        settings=settings,
+        now=now,
+        extra=extra,
+    )
+
+
 def _plan_one(
     conn: psycopg.Connection[Any],
     *,
@@ -139,6 +199,7 @@ def _plan_one(
     due: datetime,
     settings: AlertingSettings,
     now: datetime,
+    extra: dict[str, str] | None = None,
 ) -> Planned | None:
     locale = contact["locale"] or settings.alerting_locale
     token = make_ack_token(
@@ -160,6 +221,7 @@ def _plan_one(
         "event": EVENT_LABELS.get(locale, {}).get(kind, kind),
         "device_id": incident["device_id"],
     }
+    values |= extra or {}
     messages = render_all(kind, locale, values, contact["channels"])
     due = release_time(
         due,

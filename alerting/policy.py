@@ -1,8 +1,12 @@
 """Escalation policies: built-in defaults from field practice, overridden per village or site.
 
 Wave 1 at once and in parallel (resident or guardian, family, grid worker), wave 2 after a
-wait (village cadre, neighbour, key holder), wave 3 the duty desk; the last wave repeats a
-bounded number of times; an acknowledged fire not resolved in time re-pages.
+wait (village cadre, neighbour, key holder), wave 3 the duty desk. While nobody answers a fire,
+rounds (wave 1, the last staffed wave and the duty desk, voice first) repeat on a growing but
+bounded interval until a person acknowledges; a policy caps them only explicitly
+(``max_rounds``). While no operator has acknowledged on the board, the centre's supervisors are
+paged as a separate escalation. An acknowledged fire not resolved in time re-pages. Whoever was
+paged hears who answered and how it ended (``answer_notices``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ DEFAULT_WAVE_ROLES: tuple[tuple[str, ...], ...] = (
 )
 # A removed detector: the people who can look in today, never the resident at night.
 SAME_DAY_CALL_ROLES: tuple[str, ...] = ("guardian", "family", "grid_worker")
+# Every round of an unanswered fire reaches the duty desk, whatever the waves say.
+DUTY_DESK_ROLE = "duty_desk"
+# Incident kinds that page until answered and escalate to supervisors.
+PAGING_KINDS = frozenset({"fire", "heat"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,22 @@ class EscalationPolicy:
     repage_after_s: float
     max_repages: int
     tamper_same_day_call: bool
+    # Rounds while nobody answered: gaps between rounds, the last one repeating for ever
+    # unless ``max_rounds`` (None: until a person acknowledges) caps them.
+    repeat_intervals_s: tuple[float, ...] = (300.0, 600.0, 900.0)
+    max_rounds: int | None = None
+    # The centre's supervisors, paged when no operator acknowledged after this long, again
+    # on the same growing intervals; ``max_escalations`` None: until an operator does.
+    supervisor_roles: tuple[str, ...] = ("supervisor",)
+    supervisor_after_s: float = 600.0
+    max_escalations: int | None = None
+    # Incident kinds whose paged people hear who answered and how it ended.
+    answer_notices: tuple[str, ...] = ("fire", "heat")
+
+    def round_gap_s(self, done: int) -> float:
+        """Seconds between round ``done`` and the next (the last interval repeats)."""
+        gaps = self.repeat_intervals_s or (900.0,)
+        return gaps[min(done, len(gaps) - 1)]
 
     @classmethod
     def defaults(cls, settings: AlertingSettings) -> EscalationPolicy:
@@ -49,6 +73,8 @@ class EscalationPolicy:
             repage_after_s=settings.alerting_repage_after_s,
             max_repages=settings.alerting_max_repages,
             tamper_same_day_call=settings.alerting_tamper_same_day_call,
+            repeat_intervals_s=tuple(settings.alerting_repeat_intervals_s),
+            supervisor_after_s=settings.alerting_supervisor_after_s,
         )
 
     def merged(self, override: dict[str, Any]) -> EscalationPolicy:
@@ -61,12 +87,16 @@ class EscalationPolicy:
             value = raw
             if key == "wave_roles":
                 value = tuple(tuple(str(r) for r in wave) for wave in raw)
-            elif key == "wave_delays_s":
+            elif key in ("wave_delays_s", "repeat_intervals_s"):
                 value = tuple(float(v) for v in raw)
+            elif key in ("supervisor_roles", "answer_notices"):
+                value = tuple(str(v) for v in raw)
             changes[key] = value
         policy = replace(self, **changes)
         if len(policy.wave_delays_s) < len(policy.wave_roles):
             raise ValueError("every wave needs a delay")
+        if any(gap <= 0 for gap in policy.repeat_intervals_s):
+            raise ValueError("repeat intervals must be positive")
         return policy
 
 

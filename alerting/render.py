@@ -32,6 +32,7 @@ ROLE_LABELS = {
         "neighbour": "邻居",
         "key_holder": "钥匙保管人",
         "duty_desk": "值班室",
+        "supervisor": "值班长",
         "maintainer": "维护员",
         "installer": "安装员",
     },
@@ -41,6 +42,29 @@ EVENT_LABELS = {
     "zh-CN": {"fire": "烟感报警", "heat": "高温报警", "tamper": "烟感被拆"},
     "en": {"fire": "smoke alarm", "heat": "heat alarm", "tamper": "detector removed"},
 }
+
+
+# How an incident ended, for the "closed" message to everyone paged.
+OUTCOME_LABELS = {
+    "zh-CN": {"real_fire": "真实火情", "false_alarm": "误报", "test": "测试",
+              "device_fault": "设备故障"},
+    "en": {"real_fire": "real fire", "false_alarm": "false alarm", "test": "test",
+           "device_fault": "device fault"},
+}  # fmt: skip
+CAUSE_LABELS = {
+    "zh-CN": {"cooking": "做饭", "smoking": "吸烟", "steam": "水蒸气", "dust": "灰尘",
+              "insects": "虫子", "other": "其他"},
+    "en": {},
+}  # fmt: skip
+
+
+def outcome_label(outcome: str, cause: str | None, locale: str) -> str:
+    """The outcome as people say it: "误报（做饭）", "false alarm (cooking)"."""
+    text = OUTCOME_LABELS.get(locale, {}).get(outcome, outcome.replace("_", " "))
+    if cause:
+        said = CAUSE_LABELS.get(locale, {}).get(cause, cause)
+        text += f"（{said}）" if locale == "zh-CN" else f" ({said})"
+    return text
 
 
 def channel_of(url: str) -> str:
@@ -91,14 +115,18 @@ def render(kind: str, channel: str, locale: str, values: dict[str, str]) -> Mess
     return Message(title=title, body=text)
 
 
+def _clip(text: str, size: int) -> str:
+    return text[:size] + "…" if len(text) > size else text
+
+
 # Ways to shorten an SMS, least loss first: who else was told by name only, then as a
 # count, then the situation, the room, and finally a clipped address. The link always stays.
 SMS_STEPS = (
-    lambda f, v: {"others": v.get("others_names") or f["others"]},
+    lambda f, v: {"others": v.get("others_names") or f.get("others", "")},
     lambda f, v: {"others": v.get("others_count") or "…"},
     lambda f, v: {"situation": "…"},
     lambda f, v: {"room": ""},
-    lambda f, v: {"address": f["address"][:24] + "…" if len(f["address"]) > 24 else f["address"]},
+    lambda f, v: {"address": _clip(f.get("address", ""), 24)},
 )
 
 

@@ -25,9 +25,11 @@ from alerting import metrics, outbox
 from alerting.delivery import Sender
 from alerting.digest import plan_digests
 from alerting.health_runner import HealthRunner
+from alerting.notices import plan_notices
 from alerting.planner import plan_pages
 from alerting.policy import policy_for_site
 from alerting.processor import NOTIFY_CHANNEL, EventProcessor
+from alerting.rounds import plan_due_escalations, plan_due_rounds
 from alerting.settings import AlertingSettings
 from alerting.watch import SelfWatch
 from core.db import connect, load_queries, make_pool, translated_errors
@@ -186,11 +188,17 @@ class AlertingService:
             log.exception("self-watch failed")
 
     def housekeeping(self, conn: psycopg.Connection[Any]) -> None:
-        """Sweep expired leases, plan due re-pages and daily digests."""
+        """Sweep expired leases; plan due rounds, escalations, notices, re-pages, digests."""
         swept = outbox.sweep_expired(conn)
         if swept:
             metrics.SWEPT.inc(len(swept))
             log.warning("re-queued %d notifications from a lost worker", len(swept))
+        now = self.clock()
+        planned = plan_due_rounds(conn, settings=self.settings, now=now)
+        planned += plan_due_escalations(conn, settings=self.settings, now=now)
+        planned += plan_notices(conn, settings=self.settings, now=now)
+        if planned:
+            conn.execute("SELECT pg_notify(%s, 'planned')", (NOTIFY_CHANNEL,))
         self.plan_repages(conn)
         plan_digests(conn, settings=self.settings, now=self.clock())
 

@@ -21,8 +21,16 @@ class AlertingSettings(CommonSettings):
     # Escalation defaults (field practice); per site or village overrides live in the database.
     alerting_wave2_after_s: float = Field(default=120.0, ge=0)
     alerting_wave3_after_s: float = Field(default=300.0, ge=0)
-    alerting_repeat_last: int = Field(default=3, ge=0, le=20)
+    # Quick repeats of the last wave planned with the waves (off by default: the rounds below
+    # already repeat wave 1, the last wave and the duty desk until someone answers).
+    alerting_repeat_last: int = Field(default=0, ge=0, le=20)
     alerting_repeat_every_s: float = Field(default=300.0, gt=0)
+    # Rounds while nobody answered a fire: growing gaps, the last repeating until answered.
+    alerting_repeat_intervals_s: list[float] = Field(
+        default_factory=lambda: [300.0, 600.0, 900.0], min_length=1
+    )
+    # The centre's supervisors are paged when no operator acknowledged after this long.
+    alerting_supervisor_after_s: float = Field(default=600.0, gt=0)
     alerting_repage_after_s: float = Field(default=1800.0, gt=0)
     alerting_max_repages: int = Field(default=3, ge=0, le=20)
     alerting_tamper_same_day_call: bool = True
@@ -83,6 +91,13 @@ class AlertingSettings(CommonSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("alerting_repeat_intervals_s")
+    @classmethod
+    def _gaps(cls, value: list[float]) -> list[float]:
+        if any(gap <= 0 for gap in value):
+            raise ValueError("every gap must be positive")
+        return value
 
     @field_validator("alerting_digest_at", mode="before")
     @classmethod

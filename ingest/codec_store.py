@@ -12,15 +12,26 @@ the new states in the same transaction that stores the records.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from core.codecs.registry import Codec, CodecRegistry, Message, State, run_codec
+from core.codecs.battery import BatteryLimits
+from core.codecs.common import message_key
+from core.codecs.registry import (
+    Announcement,
+    Codec,
+    CodecRegistry,
+    Message,
+    Outcome,
+    State,
+    run_codec,
+)
 from core.db import load_queries
 from core.errors import DecodeError
+from core.records import Reading
 from ingest import metrics
 from ingest.inbound import Inbound
 from ingest.store import Store, WriteResult, _note_unregistered
@@ -71,17 +82,29 @@ class CodecStore(Store):
 
         def lookup_devices(name: str, ids: Sequence[str]) -> Mapping[str, str]:
             rows = conn.execute(
-                Q["lookup_identities"], {"codec": name, "external_ids": list(ids)}
+                Q[_query(name, "lookup_identities")], {"codec": name, "external_ids": list(ids)}
             ).fetchall()
             return {row["external_id"]: row["device_id"] for row in rows}
+
+        def load_profiles(name: str, ids: Sequence[str]) -> Mapping[str, dict[str, Any]]:
+            rows = conn.execute(
+                Q[_query(name, "lookup_profiles")], {"codec": name, "external_ids": list(ids)}
+            ).fetchall()
+            profiles = {row["external_id"]: _profile(row) for row in rows}
+            return {external_id: p for external_id, p in profiles.items() if p}
 
         for item, codec, message in messages:
             try:
                 outcome = run_codec(
-                    codec, message, load_states=load_states, lookup_devices=lookup_devices
+                    codec,
+                    message,
+                    load_states=load_states,
+                    lookup_devices=lookup_devices,
+                    load_profiles=load_profiles,
                 )
             except DecodeError as exc:
                 item.error = exc
+                _speaker_of_undecodable(codec, message, item, lookup_devices)
                 continue
             except Exception as exc:
                 log.exception("codec %s: decode failed", codec.name)
@@ -96,11 +119,7 @@ class CodecStore(Store):
             for external_id, state in decoded.states.items():
                 states[(codec.name, external_id)] = state
                 changed.add((codec.name, external_id))
-            for external_id in outcome.unregistered:
-                _note_unregistered(conn, item, external_id, source=codec.name)
-                metrics.UNREGISTERED.labels(codec.name).inc()
-            if decoded.gateway is not None:
-                _gateway_changed(codec.name, decoded.gateway.gateway_id, decoded.gateway.online)
+            _beside_records(conn, codec.name, item, outcome)
         for codec_name, external_id in sorted(changed):
             conn.execute(
                 Q["save_codec_state"],
@@ -110,6 +129,114 @@ class CodecStore(Store):
                     "state": Jsonb(states[(codec_name, external_id)]),
                 },
             )
+
+
+# A registered device sent something we cannot read (no decoder knows the frame, the vendor's
+# decoder output is malformed...). The dead letter names the device, and the message counts as a
+# sign of life: the device is there and talking, which is what liveness measures; what it said
+# stays in the dead letter for the installers. Errors about the envelope (topic, identity,
+# signature, size) and malformed presence reports (availability, online/offline: the bridge or
+# platform speaks there, not the device) prove nothing about the device and refresh nothing.
+_DEVICE_SPOKE: Final = frozenset(
+    {
+        "unknown_payload",
+        "bad_payload",
+        "bad_checksum",
+        "bad_base64",
+        "bad_json",
+        "not_an_object",
+        "opaque_payload",
+        "unmapped_event",
+        "unsupported_message",
+        "wrong_type",
+        "unsupported_template",
+    }
+)
+
+
+def _speaker_of_undecodable(
+    codec: Codec,
+    message: Message,
+    item: Inbound,
+    lookup_devices: Callable[[str, Sequence[str]], Mapping[str, str]],
+) -> None:
+    """Name the registered device on the dead letter and keep a bare liveness reading."""
+    error = item.error
+    if error is None or error.code not in _DEVICE_SPOKE:
+        return
+    try:
+        ids = codec.identify(message)
+    except DecodeError:
+        return
+    known = lookup_devices(codec.name, ids) if ids else {}
+    if len(known) != 1:
+        return  # nobody registered, or a batch of several: the letter cannot name one device
+    device_id = next(iter(known.values()))
+    item.device_id = device_id
+    item.records = (
+        Reading(
+            device_id,
+            item.received_at,
+            item.received_at,
+            message_key(item.topic or "", item.payload),
+            extra={"undecoded": error.code, "reason": str(error)[:300]},
+        ),
+    )
+
+
+def _beside_records(
+    conn: psycopg.Connection[Any], codec_name: str, item: Inbound, outcome: Outcome
+) -> None:
+    """What a decoded message says besides records: strangers, announcements, gateways."""
+    for external_id in outcome.unregistered:
+        _note_unregistered(conn, item, external_id, source=codec_name)
+        metrics.UNREGISTERED.labels(codec_name).inc()
+    for announcement in outcome.decoded.announcements:
+        _save_announcement(conn, announcement, item)
+    gateway = outcome.decoded.gateway
+    if gateway is not None:
+        _gateway_changed(codec_name, gateway.gateway_id, gateway.online)
+
+
+def _query(codec_name: str, query: str) -> str:
+    # Home Assistant state messages are named by their state topic, which reaches a registered
+    # device through the discovered entities (ha_entities) rather than device_identities alone.
+    return f"ha_{query}" if codec_name == "homeassistant" else query
+
+
+def _profile(row: Mapping[str, Any]) -> dict[str, Any]:
+    limits = BatteryLimits(
+        low_pct=row["battery_low_pct"],
+        ok_pct=row["battery_ok_pct"],
+        low_mv=row["battery_low_mv"],
+        ok_mv=row["battery_ok_mv"],
+    )
+    profile: dict[str, Any] = {"battery": limits.as_dict()} if limits.usable() else {}
+    if row.get("entities"):
+        profile["entities"] = row["entities"]
+    return profile
+
+
+def _save_announcement(
+    conn: psycopg.Connection[Any], announcement: Announcement, item: Inbound
+) -> None:
+    """Keep what a device announced (the config replaces the previous one of its topic)."""
+    conn.execute(Q["ha_forget_config"], {"topic": announcement.topic})
+    for entity in announcement.entities:
+        conn.execute(
+            Q["ha_save_entity"],
+            {
+                "config_topic": announcement.topic,
+                "entity_key": entity.get("key") or "",
+                "device_key": entity.get("device_key"),
+                "component": entity.get("component") or "",
+                "device_class": entity.get("device_class"),
+                "state_topic": entity.get("state_topic"),
+                "entity": Jsonb(entity),
+                "unsupported": entity.get("unsupported"),
+                "seen_at": item.received_at,
+            },
+        )
 
 
 def _message(item: Inbound) -> Message:
@@ -132,7 +259,7 @@ def _lock_states(
         if not ids:
             continue
         params = {"codec": codec_name, "external_ids": ids}
-        conn.execute(Q["touch_codec_states"], params)
+        conn.execute(Q[_query(codec_name, "touch_codec_states")], params)
         for row in conn.execute(Q["lock_codec_states"], params):
             states[(row["codec"], row["external_id"])] = row["state"]
     return states

@@ -208,3 +208,60 @@ ON CONFLICT (service, instance) DO UPDATE SET
     started_at = EXCLUDED.started_at, beat_at = EXCLUDED.beat_at, connected = EXCLUDED.connected,
     last_message_at = greatest(h.last_message_at, EXCLUDED.last_message_at)
 
+
+-- name: lookup_profiles
+-- What a registered identity's model tells its codec: the battery thresholds (migration 0045).
+SELECT i.external_id, i.device_id, m.battery_low_pct, m.battery_ok_pct, m.battery_low_mv,
+       m.battery_ok_mv
+FROM device_identities i
+JOIN devices d ON d.id = i.device_id
+JOIN device_models m ON m.code = d.model_code
+WHERE i.codec = %(codec)s AND i.external_id = ANY(%(external_ids)s)
+
+-- Home Assistant discovery ------------------------------------------------------------------
+-- A state message's external id is its state topic; it belongs to the device registered under
+-- the device key of the entities that point to it.
+
+-- name: ha_lookup_identities
+SELECT DISTINCT ON (e.state_topic) e.state_topic AS external_id, i.device_id
+FROM ha_entities e
+JOIN device_identities i ON i.codec = 'homeassistant' AND i.external_id = e.device_key
+WHERE e.state_topic = ANY(%(external_ids)s)
+ORDER BY e.state_topic, e.seen_at DESC
+
+-- name: ha_touch_codec_states
+INSERT INTO codec_states (codec, external_id, state)
+SELECT DISTINCT 'homeassistant', e.state_topic, '{}'::jsonb
+FROM ha_entities e
+JOIN device_identities i ON i.codec = 'homeassistant' AND i.external_id = e.device_key
+WHERE e.state_topic = ANY(%(external_ids)s)
+ORDER BY 2
+ON CONFLICT (codec, external_id) DO NOTHING
+
+-- name: ha_lookup_profiles
+-- Every entity reading the topic (registered or not: unregistered ones are listed for the
+-- installers), and the registered model's battery thresholds.
+SELECT e.state_topic AS external_id,
+       jsonb_agg(e.entity || jsonb_build_object('unsupported', e.unsupported)
+                 ORDER BY e.config_topic, e.entity_key) AS entities,
+       max(m.battery_low_pct) AS battery_low_pct, max(m.battery_ok_pct) AS battery_ok_pct,
+       max(m.battery_low_mv) AS battery_low_mv, max(m.battery_ok_mv) AS battery_ok_mv
+FROM ha_entities e
+LEFT JOIN device_identities i ON i.codec = 'homeassistant' AND i.external_id = e.device_key
+LEFT JOIN devices d ON d.id = i.device_id
+LEFT JOIN device_models m ON m.code = d.model_code
+WHERE e.state_topic = ANY(%(external_ids)s)
+GROUP BY e.state_topic
+
+-- name: ha_forget_config
+DELETE FROM ha_entities WHERE config_topic = %(topic)s
+
+-- name: ha_save_entity
+INSERT INTO ha_entities (config_topic, entity_key, device_key, component, device_class,
+                         state_topic, entity, unsupported, seen_at)
+VALUES (%(config_topic)s, %(entity_key)s, %(device_key)s, %(component)s, %(device_class)s,
+        %(state_topic)s, %(entity)s, %(unsupported)s, %(seen_at)s)
+ON CONFLICT (config_topic, entity_key) DO UPDATE SET
+    device_key = EXCLUDED.device_key, component = EXCLUDED.component,
+    device_class = EXCLUDED.device_class, state_topic = EXCLUDED.state_topic,
+    entity = EXCLUDED.entity, unsupported = EXCLUDED.unsupported, seen_at = EXCLUDED.seen_at

@@ -11,6 +11,7 @@ from types import FrameType
 import prometheus_client
 import psycopg
 
+from core.broker_auth import ingest_lane_client_id
 from core.codecs.registry import CodecRegistry, default_registry
 from core.db import connect, is_timescale, load_queries, wait_for_database
 from core.errors import DatabaseUnavailable
@@ -52,10 +53,13 @@ class IngestService:
                 window_s=settings.ingest_batch_window_ms / 1000,
                 wait_for_batch=wait,
             )
+            client_id = ingest_lane_client_id(
+                settings.ingest_client_id, lane_name, settings.mqtt_client_suffix
+            )
             lane = MqttLane(
                 name=lane_name,
-                endpoint=settings.mqtt,
-                client_id=f"{settings.ingest_client_id}-{lane_name}",
+                endpoint=settings.mqtt_for(client_id),
+                client_id=client_id,
                 subscriptions=topics,
                 decode=decode,
                 sink=writer.submit,
@@ -93,10 +97,13 @@ class IngestService:
             window_s=settings.ingest_batch_window_ms / 1000,
             wait_for_batch=False,
         )
+        client_id = ingest_lane_client_id(
+            settings.ingest_client_id, "codecs", settings.mqtt_client_suffix
+        )
         lane = MqttLane(
             name="codecs",
-            endpoint=settings.mqtt,
-            client_id=f"{settings.ingest_client_id}-codecs",
+            endpoint=settings.mqtt_for(client_id),
+            client_id=client_id,
             subscriptions=[f"{share}{f}" for f in filters],
             route=lambda topic: self.registry.for_topic(topic).name,
             sink=writer.submit,
@@ -221,10 +228,13 @@ class IngestService:
 
 def _command_dispatcher(settings: IngestSettings, share: str) -> CommandDispatcher:
     """The command path (ingest/commands/): sends commands, records the devices' answers."""
+    client_id = ingest_lane_client_id(
+        settings.ingest_client_id, "commands", settings.mqtt_client_suffix
+    )
     return CommandDispatcher(
         database_url=settings.database_url,
-        endpoint=settings.mqtt,
-        client_id=f"{settings.ingest_client_id}-commands",
+        endpoint=settings.mqtt_for(client_id),
+        client_id=client_id,
         topics=Topics(
             prefix=settings.topic_prefix,
             zigbee2mqtt_base=settings.zigbee2mqtt_base_topic.strip("/"),

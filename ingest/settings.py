@@ -55,6 +55,9 @@ class IngestSettings(CommonSettings):
     # How often the push inbox is polled when no NOTIFY arrives (the backstop).
     ingest_push_poll_s: float = Field(default=2.0, gt=0, le=60)
     ingest_push_batch: int = Field(default=200, ge=1, le=5000)
+    # Home Assistant MQTT discovery (opt in: add "homeassistant" to SMOKEWATCH_INGEST_CODECS).
+    homeassistant_discovery_prefix: str = "homeassistant"
+    homeassistant_state_topics: tuple[str, ...] = ("+/binary_sensor/+/state", "+/sensor/+/state")
     # Device commands (issue 19, ingest/commands/): the dispatcher's poll (retries, expiry) and
     # the ChirpStack application whose command/down topic reaches the LoRaWAN detectors.
     ingest_commands: bool = True
@@ -137,6 +140,8 @@ class IngestSettings(CommonSettings):
             max_bytes=self.ingest_max_payload_bytes,
             ctwing_property_maps=_maps(self.ctwing_property_maps),
             onenet_property_maps=_maps(self.onenet_property_maps),
+            homeassistant_discovery_prefix=self.homeassistant_discovery_prefix.strip("/"),
+            homeassistant_state_topics=self.homeassistant_state_topics,
         )
 
     @field_validator("ctwing_property_maps", "onenet_property_maps")

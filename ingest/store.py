@@ -100,7 +100,10 @@ class Store:
         for item in batch:
             if item.error is not None:
                 result.dead_letters.append(_dead_letter(item, item.error))
-                continue
+                if not item.records:
+                    continue
+                # A registered device's undecodable message: parked, and still a sign of life
+                # (ingest/codec_store.py); its records are the bare liveness reading.
             for record in item.records:
                 if isinstance(record, Reading):
                     readings.append((item, record))

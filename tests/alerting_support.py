@@ -186,8 +186,8 @@ def seed_household(
     with_village_contacts: bool = True,
 ) -> Household:
     """Sub-district > village > household with a resident, family, neighbour, key holder,
-    grid worker and village cadre (village), duty desk (sub-district); ``channel(name)``
-    gives each person's Apprise URLs."""
+    grid worker and village cadre (village), duty desk and supervisor (sub-district);
+    ``channel(name)`` gives each person's Apprise URLs."""
     cur = conn.cursor(row_factory=dict_row)
 
     def org(level: str, name: str, parent: int | None) -> int:
@@ -226,6 +226,7 @@ def seed_household(
             "grid_worker": ("孙网格", None, village),
             "village_cadre": ("周村委", None, village),
             "duty_desk": ("街道值班室", None, sub),
+            "supervisor": ("值班长老周", None, sub),
         }
     contacts: dict[str, int] = {}
     for role, (name, site_id, org_id) in people.items():

@@ -12,6 +12,7 @@ from alerting.service import AlertingService
 from core.incidents import (
     IncidentClosed,
     OutcomeRequired,
+    Party,
     acknowledge_incident,
     describe_incident,
     incident_log,
@@ -68,14 +69,19 @@ def test_resolve_needs_outcome_and_cause(database_url: str, db) -> None:
     drain(drain_with, db)
     incident_id = scalar(db, "SELECT id FROM incidents")
     with pytest.raises(OutcomeRequired):
-        resolve_incident(db, incident_id=incident_id, actor="desk", outcome="nothing")
+        resolve_incident(
+            db, incident_id=incident_id, actor="desk", outcome="nothing", party=Party.CENTRE
+        )
     with pytest.raises(OutcomeRequired):
-        resolve_incident(db, incident_id=incident_id, actor="desk", outcome="false_alarm")
+        resolve_incident(
+            db, incident_id=incident_id, actor="desk", outcome="false_alarm", party=Party.CENTRE
+        )
     start_progress(db, incident_id=incident_id, actor="grid worker")
     done = resolve_incident(
         db,
         incident_id=incident_id,
         actor="desk",
+        party=Party.CENTRE,
         outcome="false_alarm",
         cause="cooking",
         note="烧水壶干烧",
@@ -157,7 +163,14 @@ def test_maintenance_events_open_and_close_work_orders(database_url: str, db) ->
 
 
 def test_links_act_only_on_their_own_incident(database_url: str, db) -> None:
-    from core.incidents import InvalidToken, acknowledge_by_link, make_ack_token, resolve_by_link
+    from core.incidents import (
+        FieldCannotClose,
+        InvalidToken,
+        acknowledge_by_link,
+        make_ack_token,
+        report_by_link,
+        resolve_by_link,
+    )
     from tests.alerting_support import SECRET
 
     first = seed_household(db, channels, tag="l1")
@@ -178,8 +191,10 @@ def test_links_act_only_on_their_own_incident(database_url: str, db) -> None:
     acked = acknowledge_by_link(db, token=token, secret=SECRET, incident_id=ids[0])
     assert acked["acknowledged_by"] == "王小明 (link)"
     assert acked["ack_contact_id"] == first.contacts["family"]
-    done = resolve_by_link(db, token=token, secret=SECRET, outcome="test")
-    assert (done["id"], done["status"], done["outcome"]) == (ids[0], "resolved", "test")
+    with pytest.raises(FieldCannotClose):  # a link-holder never closes a fire
+        resolve_by_link(db, token=token, secret=SECRET, outcome="test")
+    done = report_by_link(db, token=token, secret=SECRET, outcome="test")
+    assert (done["id"], done["status"], done["report_outcome"]) == (ids[0], "reported", "test")
     assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (ids[1],)) == "triggered"
     expired = make_ack_token(
         incident_id=ids[1],

@@ -111,7 +111,26 @@ def test_acknowledge_relative_link_changes_own_incident_only(
 
 
 @pytest.mark.parametrize("kind", ["alert", "personal"])
-def test_resolve_relative_link_needs_cause_and_closes_own_incident(
+def test_resolve_relative_link_of_fire_is_refused_and_changes_nothing(
+    api_client: TestClient, api: ApiWorld, street: Street, kind: str
+) -> None:
+    token = (
+        alert_token(street.my_incident, street.mine.contacts["family"])
+        if kind == "alert"
+        else personal_link(api, street.mine)
+    )
+    assert api_client.post(f"/api/v1/relative/{token}/acknowledge").status_code == 200
+
+    answer = api_client.post(f"/api/v1/relative/{token}/resolve", json={"outcome": "real_fire"})
+
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"]["code"] == "centre_closes"
+    assert "/report" in answer.json()["error"]["message"]
+    assert status_of(api, street.my_incident) == "acknowledged"
+
+
+@pytest.mark.parametrize("kind", ["alert", "personal"])
+def test_create_relative_report_needs_cause_and_keeps_own_incident_open(
     api_client: TestClient, api: ApiWorld, street: Street, kind: str
 ) -> None:
     token = (
@@ -120,17 +139,50 @@ def test_resolve_relative_link_needs_cause_and_closes_own_incident(
         else personal_link(api, street.mine)
     )
 
-    missing = api_client.post(f"/api/v1/relative/{token}/resolve", json={"outcome": "false_alarm"})
+    missing = api_client.post(f"/api/v1/relative/{token}/report", json={"outcome": "false_alarm"})
     assert missing.status_code == 422
     answer = api_client.post(
-        f"/api/v1/relative/{token}/resolve",
-        json={"outcome": "false_alarm", "false_alarm_cause": "steam"},
+        f"/api/v1/relative/{token}/report",
+        json={"outcome": "false_alarm", "false_alarm_cause": "cooking", "note": "锅烧干了"},
     )
 
     assert answer.status_code == 200, answer.text
-    assert answer.json()["incident"]["outcome"] == "false_alarm"
-    assert status_of(api, street.my_incident) == "resolved"
+    incident = answer.json()["incident"]
+    assert incident["status"] == "reported"
+    assert incident["outcome"] is None and incident["resolved_at"] is None
+    assert (incident["report"]["outcome"], incident["report"]["false_alarm_cause"]) == (
+        "false_alarm",
+        "cooking",
+    )
+    assert incident["centre_closes"] is True
+    row = api.db.execute(
+        "SELECT status, report_note, report_contact_id, field_contact_id, centre_acknowledged_at"
+        " FROM incidents WHERE id = %s",
+        (street.my_incident,),
+    ).fetchone()
+    assert row == {
+        "status": "reported",
+        "report_note": "锅烧干了",
+        "report_contact_id": street.mine.contacts["family"],
+        "field_contact_id": street.mine.contacts["family"],
+        "centre_acknowledged_at": None,
+    }
     assert status_of(api, street.their_incident) == "triggered"
+
+
+def test_resolve_relative_link_of_tamper_closes_it(
+    api_client: TestClient, api: ApiWorld, street: Street
+) -> None:
+    tamper = raise_alarm(api.db, street.mine.device_id, event_type="tamper", kind="tamper")
+    token = alert_token(tamper, street.mine.contacts["family"])
+
+    answer = api_client.post(
+        f"/api/v1/relative/{token}/resolve", json={"outcome": "device_fault", "note": "装回去了"}
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert status_of(api, tamper) == "resolved"
+    assert status_of(api, street.my_incident) == "triggered"
 
 
 def test_read_relative_bad_links_are_404(
@@ -177,7 +229,8 @@ def test_read_relative_personal_link_without_incident_shows_devices(
 
 RELATIVE_INCIDENT_FIELDS = {
     "id", "kind", "status", "opened_at", "acknowledged", "acknowledged_at",
-    "acknowledged_by_role", "resolved_at", "outcome", "false_alarm_cause", "device",
+    "acknowledged_by_role", "resolved_at", "outcome", "false_alarm_cause", "report",
+    "centre_closes", "device",
 }  # fmt: skip
 
 
@@ -286,3 +339,47 @@ def test_read_relative_link_of_contact_outside_household_is_404(
     assert status_of(api, street.my_incident) == "triggered"
     ok = api_client.get(f"/api/v1/relative/{alert_token(street.my_incident, grid_worker)}")
     assert ok.status_code == 200, ok.text
+
+
+def test_field_report_stays_on_board_until_operator_closes_it(
+    api_client: TestClient, api: ApiWorld, street: Street
+) -> None:
+    family = street.mine.contacts["family"]
+    token = alert_token(street.my_incident, family)
+    operator = api.create_user("operator", name="值班员周")
+    base = f"/api/v1/incidents/{street.my_incident}"
+
+    api_client.post(f"/api/v1/relative/{token}/acknowledge")
+    seen = api_client.get(base, headers=operator.headers).json()
+    # The field is on its way; the centre has not acknowledged: the board keeps ringing.
+    assert (seen["status"], seen["centre_acknowledged_at"]) == ("acknowledged", None)
+    assert (seen["field_answer"]["name"], seen["field_answer"]["role"]) == ("王小m", "family")
+    reported = api_client.post(
+        f"/api/v1/relative/{token}/report",
+        json={"outcome": "false_alarm", "false_alarm_cause": "cooking", "note": "做饭冒烟"},
+    )
+    assert reported.status_code == 200, reported.text
+
+    listed = api_client.get("/api/v1/incidents?status=open", headers=operator.headers).json()
+    mine = next(i for i in listed["items"] if i["id"] == street.my_incident)
+    assert mine["status"] == "reported"
+    assert mine["report"] | {"at": None} == {
+        "outcome": "false_alarm", "false_alarm_cause": "cooking", "note": "做饭冒烟",
+        "at": None, "name": "王小m", "role": "family",
+    }  # fmt: skip
+    only_reported = api_client.get("/api/v1/incidents?status=reported", headers=operator.headers)
+    assert [i["id"] for i in only_reported.json()["items"]] == [street.my_incident]
+    acked = api_client.post(f"{base}/acknowledge", json={}, headers=operator.headers)
+    assert acked.json()["status"] == "reported"  # acknowledging keeps the report for review
+    assert acked.json()["centre_acknowledged_by"] == "值班员周"
+    closed = api_client.post(
+        f"{base}/resolve",
+        json={"outcome": "false_alarm", "false_alarm_cause": "cooking"},
+        headers=operator.headers,
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "resolved"
+    actions = [
+        t["action"] for t in api_client.get(base, headers=operator.headers).json()["timeline"]
+    ]
+    assert actions == ["opened", "acknowledged", "reported", "acknowledged", "resolved"]

@@ -174,7 +174,9 @@ def test_update_escalation_override_is_used_by_alerting(
     admin = api.admin_headers()
     url = f"{ORGS}/{tree.village.id}/escalation"
     assert api_client.get(url, headers=admin).json()["updated_at"] is None
-    put = api_client.put(url, json={"wave_delays_s": [0, 60, 180], "max_repages": 5},
+    put = api_client.put(url, json={"wave_delays_s": [0, 60, 180], "max_repages": 5,
+                                    "repeat_intervals_s": [120, 600], "max_rounds": 10,
+                                    "supervisor_after_s": 300, "answer_notices": ["fire"]},
                          headers=admin)  # fmt: skip
     assert put.status_code == 200, put.text
     assert put.json()["config"]["max_repages"] == 5
@@ -186,6 +188,8 @@ def test_update_escalation_override_is_used_by_alerting(
     assert site is not None
     policy = policy_for_site(api.db, site["id"], AlertingSettings(environment="development"))
     assert policy.wave_delays_s == (0.0, 60.0, 180.0) and policy.max_repages == 5
+    assert (policy.repeat_intervals_s, policy.max_rounds) == ((120.0, 600.0), 10)
+    assert (policy.supervisor_after_s, policy.answer_notices) == (300.0, ("fire",))
     bad = api_client.put(url, json={"wave_roles": [["resident"], ["neighbour"]],
                                     "wave_delays_s": [0]}, headers=admin)  # fmt: skip
     assert bad.status_code == 422

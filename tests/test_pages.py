@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from api.pages.routes import _tile_origin
 from core.incidents import make_ack_token
 from device_sim.detector import Detector
@@ -234,10 +236,30 @@ def test_acknowledge_relative_link_on_phone(browser, api, api_settings, database
         screenshot(tab, "relative-phone-acknowledged")
         tab.page.click("button[data-outcome='false_alarm']")
         tab.page.click("button[data-cause='steam']")
-        tab.page.wait_for_selector("#resolved")
-        assert scalar(db, "SELECT outcome FROM incidents WHERE id = %s", (incident_id,)) == (
-            "false_alarm"
+        # Two taps send nothing: the report waits for its confirmation.
+        tab.page.wait_for_selector("#confirm")
+        assert "水蒸气" in tab.page.inner_text("#confirm")
+        assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (incident_id,)) == (
+            "acknowledged"
         )
+        screenshot(tab, "relative-phone-confirm")
+        tab.page.fill("#confirm textarea[name='note']", "烧水壶的蒸汽")
+        tab.page.click("#confirm button[data-action='confirm']")
+        tab.page.wait_for_selector("#reported")
+        row = db.execute(
+            "SELECT status, outcome, report_outcome, report_cause, report_note FROM incidents"
+            " WHERE id = %s",
+            (incident_id,),
+        ).fetchone()
+        # A report, not a close: the monitoring centre reviews and closes it.
+        assert row == {
+            "status": "reported",
+            "outcome": None,
+            "report_outcome": "false_alarm",
+            "report_cause": "steam",
+            "report_note": "烧水壶的蒸汽",
+        }
+        screenshot(tab, "relative-phone-reported")
         devices = tab.page.locator("#devices li")
         assert devices.count() == 1
         tab.assert_no_script_errors()
@@ -247,8 +269,64 @@ def test_acknowledge_relative_link_on_phone(browser, api, api_settings, database
         forged.page.wait_for_selector("#invalid")
         desktop = open_tab(DESKTOP)
         desktop.page.goto(f"{base}/ui/relative/{token}")
-        desktop.page.wait_for_selector("#resolved")
+        desktop.page.wait_for_selector("#reported")
         screenshot(desktop, "relative-desktop")
+
+
+def test_board_keeps_ringing_after_field_answer_until_operator_acknowledges(
+    browser, api, api_settings, database_url, db
+) -> None:
+    with world(db, database_url, api_settings, browser) as (prog, base, _, open_tab):
+        user = operator_for(api, db, prog.sub_district)
+        tab = open_tab(DESKTOP)
+        login(tab, base, user, next_path="/ui/board")
+        house = prog.houses[3]
+        raise_event(db, house.device_id, "alarm")
+        incident_id = open_incident_id(db, house.device_id)
+        row = board_row(tab, incident_id)
+        row.wait_for()
+        token = make_ack_token(
+            incident_id=incident_id,
+            contact_id=house.contacts["family"],
+            secret=TEST_ACK_SECRET,
+            ttl=timedelta(hours=1),
+        )
+        relative = f"{base}/api/v1/relative/{token}"
+        assert httpx.post(f"{relative}/acknowledge", timeout=10).status_code == 200
+        # Someone in the field is on the way: the board shows who, and keeps ringing.
+        wait_for(lambda: "正在赶往" in row.locator("td.paged").inner_text())
+        assert row.get_attribute("data-centre") == "waiting"
+        assert "flash" in (row.get_attribute("class") or "")
+        assert tab.page.evaluate("document.body.classList.contains('alarming')")
+        refused = httpx.post(f"{relative}/resolve", json={"outcome": "real_fire"}, timeout=10)
+        assert refused.status_code == 403
+        reported = httpx.post(
+            f"{relative}/report",
+            json={"outcome": "false_alarm", "false_alarm_cause": "cooking"},
+            timeout=10,
+        )
+        assert reported.status_code == 200, reported.text
+        wait_for(lambda: row.get_attribute("data-status") == "reported")
+        text = row.locator("td.paged").inner_text()
+        assert "误报/做饭" in text and "待中心复核" in text, text
+        assert tab.page.evaluate("document.body.classList.contains('alarming')")
+        screenshot(tab, "board-desktop-field-report")
+        # The operator acknowledges on the board: only now the siren and the flashing stop.
+        row.locator("button[data-action='acknowledge']").click()
+        wait_for(lambda: row.get_attribute("data-centre") == "acknowledged")
+        assert "flash" not in (row.get_attribute("class") or "")
+        assert not tab.page.evaluate("document.body.classList.contains('alarming')")
+        assert row.get_attribute("data-status") == "reported"  # still on the board for review
+        row.click()
+        drawer = tab.page.locator("#drawer-body[data-status='reported']")
+        drawer.wait_for()
+        assert drawer.locator("select[name='outcome']").input_value() == "false_alarm"
+        drawer.locator("button[data-action='resolve']").click()
+        wait_for(lambda: row.count() == 0)
+        assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (incident_id,)) == (
+            "resolved"
+        )
+        tab.assert_no_script_errors()
 
 
 def test_commission_simulated_detector_from_installer_page(

@@ -129,3 +129,46 @@ WHERE device_id = %(device_id)s
 UPDATE work_orders SET status = 'closed', closed_at = clock_timestamp(), closed_reason = %(reason)s
 WHERE device_id = %(device_id)s AND status = 'open'
 RETURNING id
+
+-- name: device_identity
+SELECT codec, external_id FROM device_identities
+WHERE device_id = %(device_id)s AND codec = %(codec)s
+FOR UPDATE
+
+-- name: identity_owner
+SELECT device_id FROM device_identities WHERE codec = %(codec)s AND external_id = %(external_id)s
+
+-- name: change_identity
+UPDATE device_identities SET external_id = %(external_id)s
+WHERE device_id = %(device_id)s AND codec = %(codec)s
+
+-- name: forget_codec_state
+-- The old identity's transition memory belongs to traffic that no longer names this device.
+DELETE FROM codec_states WHERE codec = %(codec)s AND external_id = %(external_id)s
+
+-- name: discovered_devices
+-- Devices that announced themselves (Home Assistant discovery), newest first, with the detector
+-- registered under their key if any. Announcements are not scoped: they are what the brokers
+-- carry, for installers to register.
+SELECT e.device_key, max(e.seen_at) AS last_seen,
+       (array_agg(e.entity -> 'device' ORDER BY e.seen_at DESC))[1] AS device,
+       bool_or(e.component = 'binary_sensor' AND e.device_class IN ('smoke', 'heat')) AS smoke_detector,
+       jsonb_agg(jsonb_build_object('component', e.component, 'device_class', e.device_class,
+                                    'state_topic', e.state_topic, 'name', e.entity ->> 'name',
+                                    'unsupported', e.unsupported)
+                 ORDER BY e.config_topic, e.entity_key) AS entities,
+       (SELECT i.device_id FROM device_identities i
+        WHERE i.codec = 'homeassistant' AND i.external_id = e.device_key) AS registered_device_id
+FROM ha_entities e
+WHERE e.device_key IS NOT NULL
+  AND (%(unregistered)s::boolean IS NULL OR %(unregistered)s = NOT EXISTS (
+        SELECT 1 FROM device_identities i
+        WHERE i.codec = 'homeassistant' AND i.external_id = e.device_key))
+GROUP BY e.device_key
+ORDER BY max(e.seen_at) DESC, e.device_key
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: device_models
+SELECT code, vendor, name, codec, heartbeat_period, has_heat_sensor, battery_low_pct,
+       battery_ok_pct, battery_low_mv, battery_ok_mv
+FROM device_models ORDER BY codec, vendor, code

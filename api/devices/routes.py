@@ -12,11 +12,15 @@ from api.devices.credentials import Issuer
 from api.devices.schemas import (
     BindingUpdate,
     DeviceCreate,
+    DeviceModelRead,
     DeviceRead,
     DeviceRegistered,
     DeviceRemove,
     DeviceReplace,
     DeviceReplaced,
+    DiscoveredDevice,
+    IdentityCodec,
+    IdentityUpdate,
     Status,
 )
 from api.registry_access import FieldWorker, Manager, Reader, actor
@@ -72,6 +76,27 @@ def read_devices(
     )
 
 
+@router.get("/models", response_model=list[DeviceModelRead])
+def read_device_models(caller: Reader, conn: ConnDep) -> list[DeviceModelRead]:
+    """Detector models and the codec each speaks (the installer picks one on registration)."""
+    del caller
+    return service.list_models(conn)
+
+
+@router.get("/discovered", response_model=list[DiscoveredDevice])
+def read_discovered_devices(
+    *,
+    caller: FieldWorker,
+    conn: ConnDep,
+    unregistered: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[DiscoveredDevice]:
+    """Detectors that announced themselves by Home Assistant MQTT discovery (to register)."""
+    del caller  # any field worker may see what the brokers announce
+    return service.list_discovered(conn, unregistered=unregistered, limit=limit, offset=offset)
+
+
 @router.get("/{device_id}", response_model=DeviceRead)
 def read_device(device_id: str, caller: Reader, conn: ConnDep) -> DeviceRead:
     """One device with its model, place, commissioning record and state."""
@@ -103,6 +128,25 @@ def update_binding(
     """Bind to a site, room and position; another site means a new commissioning test."""
     return service.bind_device(
         conn, scope=caller.scope_like(), device_id=device_id, data=data, actor=actor(caller)
+    )
+
+
+@router.put("/{device_id}/identities/{codec}", response_model=DeviceRead)
+def update_identity(
+    device_id: str,
+    codec: IdentityCodec,
+    data: IdentityUpdate,
+    caller: FieldWorker,
+    conn: ConnDep,
+) -> DeviceRead:
+    """Register or correct the detector's id on a vendor network; the history keeps the old."""
+    return service.update_identity(
+        conn,
+        scope=caller.scope_like(),
+        device_id=device_id,
+        codec=codec,
+        data=data,
+        actor=actor(caller),
     )
 
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from api.types import NOT_BLANK
+from core.codecs.identity import normalise
 from core.domain import DEVICE_ID_PATTERN
 
 DeviceId = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=DEVICE_ID_PATTERN.pattern)
 ]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK)
+]
+ExternalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)
+]
 Health = Literal["alarm", "tamper", "fault", "offline", "low_battery", "never_seen", "ok"]
 HEALTH_FILTERS = (
     "alarm",
@@ -27,15 +34,31 @@ HEALTH_FILTERS = (
 Status = Literal["registered", "installed", "in_service", "faulty", "removed"]
 
 
+IdentityCodec = Literal["native", "zigbee2mqtt", "chirpstack", "ctwing", "onenet", "homeassistant"]
+
+
 class Identity(BaseModel):
     """The device's id on another network: zigbee2mqtt friendly name, devEui, CTWing deviceId."""
 
     model_config = ConfigDict(extra="forbid")
 
-    codec: Literal["native", "zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
-    external_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
+    codec: IdentityCodec
+    external_id: ExternalId
+
+    @model_validator(mode="after")
+    def _canonical(self) -> Identity:
+        # One spelling on registration and lookup (labels print devEuis in upper case).
+        self.external_id = normalise(self.codec, self.external_id)
+        return self
+
+
+class IdentityUpdate(BaseModel):
+    """A corrected identity for one codec (a mistyped devEui, a renamed zigbee2mqtt device)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: ExternalId
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 class DeviceCreate(BaseModel):
@@ -144,7 +167,8 @@ class DeviceRead(BaseModel):
         site = None
         if row.get("site_name") is not None:
             site = SiteRef(id=row["site_id"], name=row["site_name"], address=row["site_address"])
-        identities = [Identity(**i) for i in row.get("identities") or []]
+        # Stored rows are shown as stored (one registered before normalisation may be malformed).
+        identities = [Identity.model_construct(**i) for i in row.get("identities") or []]
         return cls(
             **{k: v for k, v in row.items() if k in cls.model_fields and k not in _COMPUTED},
             codec=row.get("model_codec"),
@@ -181,3 +205,43 @@ class DeviceReplaced(BaseModel):
     old: DeviceRead
     new: DeviceRead
     mqtt: MqttCredentials | None = None
+
+
+class DeviceModelRead(BaseModel):
+    """A detector model: the codec it speaks and how it is watched."""
+
+    code: str
+    vendor: str
+    name: str
+    codec: str
+    heartbeat_period: timedelta
+    has_heat_sensor: bool
+    battery_low_pct: float | None
+    battery_ok_pct: float | None
+    battery_low_mv: int | None
+    battery_ok_mv: int | None
+
+
+class DiscoveredEntity(BaseModel):
+    """One entity a device announced (Home Assistant discovery config)."""
+
+    component: str
+    device_class: str | None
+    state_topic: str | None
+    name: str | None = None
+    unsupported: str | None = None
+
+
+class DiscoveredDevice(BaseModel):
+    """A detector that announced itself and may be registered by its ``device_key``."""
+
+    codec: str
+    device_key: str
+    name: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    sw_version: str | None = None
+    smoke_detector: bool
+    registered_device_id: str | None
+    last_seen: datetime
+    entities: list[DiscoveredEntity]

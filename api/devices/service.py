@@ -16,16 +16,20 @@ from api.devices.credentials import Issuer
 from api.devices.schemas import (
     BindingUpdate,
     DeviceCreate,
+    DeviceModelRead,
     DeviceRead,
     DeviceRegistered,
     DeviceRemove,
     DeviceReplace,
     DeviceReplaced,
+    DiscoveredDevice,
     Identity,
+    IdentityUpdate,
     MqttCredentials,
 )
 from api.errors import BadRequest, Conflict, NotFound
 from api.registry_common import Page, Scope, compose, log_registry, order_by
+from core.codecs.identity import normalise
 from core.db import load_queries
 
 Q = load_queries("api.devices", "queries.sql")
@@ -145,8 +149,15 @@ def _insert(
     issuer: Issuer,
     stock_org_id: int | None = None,
 ) -> MqttCredentials:
-    if conn.execute(Q["model_exists"], {"model_code": model_code}).fetchone() is None:
+    model = conn.execute(Q["model_exists"], {"model_code": model_code}).fetchone()
+    if model is None:
         raise BadRequest(f"unknown model_code {model_code!r}")
+    for identity in identities:
+        if identity.codec not in ("native", model["codec"]):
+            raise BadRequest(
+                f"型号 {model_code} 使用 {model['codec']}，不能登记 {identity.codec} 标识 / "
+                f"model {model_code} speaks {model['codec']}, not {identity.codec}"
+            )
     with conn.transaction():
         row = conn.execute(
             Q["insert_device"],
@@ -347,6 +358,98 @@ def remove_device(
             detail={"reason": data.reason, "room": device["room"], "closed_work_orders": closed},
         )
     return read_device(conn, scope=scope, device_id=device_id)
+
+
+def update_identity(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    device_id: str,
+    codec: str,
+    data: IdentityUpdate,
+    actor: str | None,
+) -> DeviceRead:
+    """Set (or correct) the device's identity for ``codec``; the old one stays in the history."""
+    try:
+        external_id = normalise(codec, data.external_id)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    device = _lock(conn, scope=scope, device_id=device_id)
+    if device["status"] == "removed":
+        raise Conflict("the device was removed; its identities are history")
+    model = conn.execute(Q["model_exists"], {"model_code": device["model_code"]}).fetchone()
+    if model is None or codec not in ("native", model["codec"]):
+        raise BadRequest(
+            f"型号 {device['model_code']} 不使用 {codec} / "
+            f"model {device['model_code']} does not speak {codec}"
+        )
+    owner = conn.execute(
+        Q["identity_owner"], {"codec": codec, "external_id": external_id}
+    ).fetchone()
+    if owner is not None and owner["device_id"] != device_id:
+        other = owner["device_id"]
+        raise Conflict(
+            f"{codec} 标识 {external_id} 已属于设备 {other} / "
+            f"{codec} identity {external_id!r} belongs to device {other}"
+        )
+    old = conn.execute(Q["device_identity"], {"device_id": device_id, "codec": codec}).fetchone()
+    params = {"device_id": device_id, "codec": codec, "external_id": external_id}
+    if old is None:
+        conn.execute(Q["insert_identity"], params)
+    elif old["external_id"] != external_id:
+        conn.execute(Q["change_identity"], params)
+        conn.execute(Q["forget_codec_state"], {"codec": codec, "external_id": old["external_id"]})
+    if old is None or old["external_id"] != external_id:
+        log_registry(
+            conn,
+            action="identity_changed",
+            actor=actor,
+            site_id=device["site_id"],
+            device_id=device_id,
+            detail={
+                "codec": codec,
+                "old": old["external_id"] if old is not None else None,
+                "new": external_id,
+                "reason": data.reason,
+            },
+        )
+    return read_device(conn, scope=scope, device_id=device_id)
+
+
+def list_models(conn: psycopg.Connection[Any]) -> list[DeviceModelRead]:
+    """Every detector model, for the installer's picker."""
+    return [DeviceModelRead(**row) for row in conn.execute(Q["device_models"]).fetchall()]
+
+
+def list_discovered(
+    conn: psycopg.Connection[Any], *, unregistered: bool | None, limit: int, offset: int
+) -> list[DiscoveredDevice]:
+    """Detectors that announced themselves (Home Assistant discovery), for installers."""
+    rows = conn.execute(
+        Q["discovered_devices"], {"unregistered": unregistered, "limit": limit, "offset": offset}
+    ).fetchall()
+    out = []
+    for row in rows:
+        device = row["device"] if isinstance(row["device"], dict) else {}
+        out.append(
+            DiscoveredDevice(
+                codec="homeassistant",
+                device_key=row["device_key"],
+                name=_str_or_none(device.get("name")),
+                manufacturer=_str_or_none(device.get("manufacturer")),
+                model=_str_or_none(device.get("model")),
+                sw_version=_str_or_none(device.get("sw_version")),
+                smoke_detector=bool(row["smoke_detector"]),
+                registered_device_id=row["registered_device_id"],
+                last_seen=row["last_seen"],
+                entities=row["entities"],
+            )
+        )
+    return out
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)[:200]
 
 
 def _escape_like(text: str) -> str:

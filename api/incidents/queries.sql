@@ -74,14 +74,28 @@ items AS (
                    ORDER BY n.wave, n.round, n.id)
             FROM notifications n
             LEFT JOIN contacts c ON c.id = n.contact_id
-            WHERE n.incident_id = p.id AND n.purpose IN ('page', 'repage', 'same_day_call')
+            WHERE n.incident_id = p.id
+              AND n.purpose IN ('page', 'repage', 'same_day_call', 'escalation')
         ), '[]'::json),
-        'answered_by', p.acknowledged_by
+        'answered_by', p.acknowledged_by,
+        'centre_acknowledged_at', p.centre_acknowledged_at,
+        'centre_acknowledged_by', p.centre_acknowledged_by,
+        'field_answer', CASE WHEN p.field_acknowledged_at IS NULL THEN NULL
+                             ELSE json_build_object(
+                                 'name', coalesce(fc.name, p.field_acknowledged_by),
+                                 'role', fc.role, 'at', p.field_acknowledged_at) END,
+        'report', CASE WHEN p.reported_at IS NULL THEN NULL
+                       ELSE json_build_object(
+                           'outcome', p.report_outcome, 'false_alarm_cause', p.report_cause,
+                           'note', p.report_note, 'at', p.reported_at,
+                           'name', coalesce(rc.name, p.reported_by), 'role', rc.role) END
     ) AS item
     FROM page p
     JOIN devices d ON d.id = p.device_id
     JOIN sites s ON s.id = p.site_id
     LEFT JOIN contacts ac ON ac.id = p.assigned_to
+    LEFT JOIN contacts fc ON fc.id = p.field_contact_id
+    LEFT JOIN contacts rc ON rc.id = p.report_contact_id
 )
 SELECT (SELECT count(*) FROM filtered) AS total,
        coalesce((SELECT json_agg(item ORDER BY

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -24,6 +23,7 @@ from api.incidents.schemas import (
     IncidentSort,
     IncidentStatusFilter,
 )
+from api.types import Timestamp
 from core.incidents import IncidentClosed, InvalidTransition, OutcomeRequired
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -52,8 +52,8 @@ def read_incidents(
     org_id: int | None = None,
     site_id: int | None = None,
     device_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
     sort: IncidentSort = "-opened_at",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -89,7 +89,8 @@ def read_incident(incident_id: int, conn: ConnDep, caller: Reader) -> IncidentDe
 def acknowledge_incident(
     incident_id: int, body: IncidentAcknowledge, conn: ConnDep, caller: Operator
 ) -> IncidentRead:
-    """The monitoring centre has it: pending pages stop. Repeating it changes nothing."""
+    """The monitoring centre has it: pending pages stop, the board's siren stops and the
+    supervisors are not paged. Repeating it changes nothing."""
     with lifecycle_errors():
         item = service.acknowledge(
             conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,
@@ -115,7 +116,8 @@ def assign_incident(
 def resolve_incident(
     incident_id: int, body: IncidentResolve, conn: ConnDep, caller: Operator
 ) -> IncidentRead:
-    """Close with the outcome (a false alarm with its cause); every pending page stops."""
+    """Close with the outcome (a false alarm with its cause), from any open state including a
+    field report (``reported``); every pending page stops."""
     with lifecycle_errors():
         item = service.resolve(
             conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,

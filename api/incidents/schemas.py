@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from core.incidents import FalseAlarmCause, Outcome
 
-IncidentStatusFilter = Literal["open", "triggered", "acknowledged", "in_progress", "resolved"]
+IncidentStatusFilter = Literal[
+    "open", "triggered", "acknowledged", "in_progress", "reported", "resolved"
+]
 IncidentKind = Literal["fire", "heat", "tamper"]
 IncidentSort = Literal[
     "opened_at", "-opened_at", "last_event_at", "-last_event_at", "priority", "-priority"
@@ -63,8 +65,30 @@ class Paged(BaseModel):
     at: datetime
 
 
+class FieldAnswer(BaseModel):
+    """The first link-holder who answered ("on my way"): name, role, when."""
+
+    name: str | None
+    role: str | None
+    at: datetime
+
+
+class FieldReport(BaseModel):
+    """What a link-holder found, awaiting the centre's review (status ``reported``)."""
+
+    outcome: str
+    false_alarm_cause: str | None
+    note: str | None
+    at: datetime
+    name: str | None
+    role: str | None
+
+
 class IncidentRead(BaseModel):
-    """An incident with its device, site, village, who was paged and who answered."""
+    """An incident with its device, site, village, who was paged and who answered.
+
+    ``centre_acknowledged_at`` is the operator's acknowledgement (the board's siren stops);
+    ``field_answer`` who in the field answered; ``report`` what they found."""
 
     id: int
     kind: str
@@ -85,6 +109,10 @@ class IncidentRead(BaseModel):
     village: PlaceRef | None
     paged: list[Paged]
     answered_by: str | None
+    centre_acknowledged_at: datetime | None = None
+    centre_acknowledged_by: str | None = None
+    field_answer: FieldAnswer | None = None
+    report: FieldReport | None = None
 
 
 class TimelineEntry(BaseModel):

@@ -19,6 +19,7 @@ from core.db import load_queries
 from core.incidents import (
     FalseAlarmCause,
     Outcome,
+    Party,
     acknowledge_incident,
     add_note,
     assign_incident,
@@ -183,7 +184,7 @@ def acknowledge(
     """Acknowledge for the monitoring centre (pending pages stop); optionally note why."""
     _path_in_scope(conn, scope=scope, incident_id=incident_id)
     with conn.transaction():
-        acknowledge_incident(conn, incident_id=incident_id, actor=actor)
+        acknowledge_incident(conn, incident_id=incident_id, actor=actor, party=Party.CENTRE)
         if note:
             add_note(conn, incident_id=incident_id, actor=actor, note=note)
     return read_incident(conn, scope=scope, incident_id=incident_id)
@@ -228,11 +229,12 @@ def resolve(
     cause: FalseAlarmCause | str | None = None,
     note: str | None = None,
 ) -> Row:
-    """Close with the outcome (and a false alarm's cause); every pending page stops."""
+    """Close with the outcome (and a false alarm's cause) as the centre; every page stops."""
     _path_in_scope(conn, scope=scope, incident_id=incident_id)
     resolve_incident(
-        conn, incident_id=incident_id, actor=actor, outcome=outcome, cause=cause, note=note
-    )
+        conn, incident_id=incident_id, actor=actor, outcome=outcome, cause=cause, note=note,
+        party=Party.CENTRE,
+    )  # fmt: skip
     return read_incident(conn, scope=scope, incident_id=incident_id)
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Level = Literal["city", "district", "sub_district", "village", "community", "grid"]
 ContactRole = Literal[
     "resident", "guardian", "family", "grid_worker", "village_cadre",
-    "neighbour", "key_holder", "duty_desk", "maintainer", "installer",
+    "neighbour", "key_holder", "duty_desk", "supervisor", "maintainer", "installer",
 ]  # fmt: skip
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -69,11 +69,24 @@ class EscalationOverride(BaseModel):
     repage_after_s: float | None = Field(default=None, gt=0, le=7 * 86_400)
     max_repages: int | None = Field(default=None, ge=0, le=20)
     tamper_same_day_call: bool | None = None
+    # Paging until answered (docs/alerting.md): gaps between rounds (the last repeats), an
+    # explicit cap on rounds, the centre's supervisors and when they are paged, and which
+    # incident kinds tell everyone paged who answered and how it ended.
+    repeat_intervals_s: list[float] | None = Field(default=None, min_length=1, max_length=6)
+    max_rounds: int | None = Field(default=None, ge=0, le=1000)
+    supervisor_roles: list[ContactRole] | None = Field(default=None, max_length=4)
+    supervisor_after_s: float | None = Field(default=None, gt=0, le=86_400)
+    max_escalations: int | None = Field(default=None, ge=0, le=1000)
+    answer_notices: list[Literal["fire", "heat", "tamper"]] | None = None
 
     @model_validator(mode="after")
     def _delays(self) -> EscalationOverride:
         if self.wave_delays_s is not None and any(d < 0 or d > 86_400 for d in self.wave_delays_s):
             raise ValueError("wave delays must be between 0 and 86400 seconds")
+        if self.repeat_intervals_s is not None and any(
+            d < 60 or d > 86_400 for d in self.repeat_intervals_s
+        ):
+            raise ValueError("repeat intervals must be between 60 and 86400 seconds")
         if (
             self.wave_roles is not None
             and self.wave_delays_s is not None

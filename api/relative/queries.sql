@@ -37,6 +37,11 @@ SELECT i.id, i.kind, i.status, i.opened_at,
        (i.acknowledged_at IS NOT NULL) AS acknowledged, i.acknowledged_at,
        ac.role AS acknowledged_by_role,
        i.resolved_at, i.outcome, i.false_alarm_cause,
+       CASE WHEN i.reported_at IS NULL THEN NULL
+            ELSE json_build_object('outcome', i.report_outcome,
+                                   'false_alarm_cause', i.report_cause,
+                                   'reported_at', i.reported_at) END AS report,
+       i.kind IN ('fire', 'heat') AS centre_closes,
        d.room, d.position
 FROM incidents i
 JOIN devices d ON d.id = i.device_id

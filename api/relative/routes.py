@@ -8,18 +8,30 @@ from contextlib import contextmanager
 from fastapi import APIRouter
 
 from api.deps import ConnDep, RelativeDep, SettingsDep
-from api.errors import BadRequest, Conflict
+from api.errors import BadRequest, Conflict, Forbidden
 from api.relative import service
 from api.relative.schemas import RelativeResolve, RelativeView
-from core.incidents import IncidentClosed, InvalidTransition, OutcomeRequired
+from core.incidents import FieldCannotClose, IncidentClosed, InvalidTransition, OutcomeRequired
 
 router = APIRouter(prefix="/api/v1/relative", tags=["relative"])
+
+
+class CentreCloses(Forbidden):
+    """Only the monitoring centre closes a fire or heat incident; a link sends a report."""
+
+    code = "centre_closes"
+    default_message = (
+        "only the monitoring centre closes a fire or heat incident;"
+        " POST /api/v1/relative/{token}/report what you found"
+    )
 
 
 @contextmanager
 def lifecycle_errors() -> Iterator[None]:
     try:
         yield
+    except FieldCannotClose as exc:
+        raise CentreCloses() from exc
     except (IncidentClosed, InvalidTransition, service.NoOpenIncident) as exc:
         raise Conflict(str(exc)) from exc
     except OutcomeRequired as exc:
@@ -37,18 +49,36 @@ def read_household(token: str, conn: ConnDep, caller: RelativeDep) -> RelativeVi
 def acknowledge_household_incident(
     token: str, conn: ConnDep, caller: RelativeDep, settings: SettingsDep
 ) -> RelativeView:
-    """I have seen it and I am dealing with it: pending pages stop."""
+    """I am on my way: pending pages stop. The monitoring centre still acknowledges and
+    closes the incident; its board keeps ringing until an operator acknowledges."""
     secret = settings.ack_secret.get_secret_value()
     grant = service.grant_for(caller, token=token)
     with lifecycle_errors():
         return RelativeView.model_validate(service.acknowledge(conn, grant, ack_secret=secret))
 
 
+@router.post("/{token}/report", response_model=RelativeView)
+def create_household_report(
+    token: str, body: RelativeResolve, conn: ConnDep, caller: RelativeDep, settings: SettingsDep
+) -> RelativeView:
+    """What I found: real fire, false alarm (with its cause), test or device fault, and a note.
+    The incident becomes ``reported`` and stays open until the monitoring centre closes it."""
+    secret = settings.ack_secret.get_secret_value()
+    grant = service.grant_for(caller, token=token)
+    with lifecycle_errors():
+        view = service.report(
+            conn, grant, ack_secret=secret, outcome=body.outcome, cause=body.false_alarm_cause,
+            note=body.note,
+        )  # fmt: skip
+    return RelativeView.model_validate(view)
+
+
 @router.post("/{token}/resolve", response_model=RelativeView)
 def resolve_household_incident(
     token: str, body: RelativeResolve, conn: ConnDep, caller: RelativeDep, settings: SettingsDep
 ) -> RelativeView:
-    """It is over: real fire, false alarm (with its cause), test or device fault."""
+    """Close a tamper incident after the visit. A fire or heat incident answers 403
+    ``centre_closes``: only the monitoring centre closes it; send a report instead."""
     secret = settings.ack_secret.get_secret_value()
     grant = service.grant_for(caller, token=token)
     with lifecycle_errors():

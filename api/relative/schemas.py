@@ -37,11 +37,20 @@ class RelativeDevice(BaseModel):
     position: str | None
 
 
+class RelativeReportRead(BaseModel):
+    """What was reported from the field, awaiting the monitoring centre's review."""
+
+    outcome: str
+    false_alarm_cause: str | None
+    reported_at: datetime
+
+
 class RelativeIncident(BaseModel):
     """What a relative sees of an incident: what, when, how far along. Never the monitoring
     centre's notes, the resident's situation, coordinates, the assignee or who was paged;
     who acknowledged only as a role word (``family``, ``grid_worker``...; null for the
-    monitoring centre or when nobody has)."""
+    monitoring centre or when nobody has). ``centre_closes``: only the monitoring centre
+    closes this incident (fire, heat): the link reports what was found instead."""
 
     id: int
     kind: str
@@ -53,6 +62,8 @@ class RelativeIncident(BaseModel):
     resolved_at: datetime | None
     outcome: str | None
     false_alarm_cause: str | None
+    report: RelativeReportRead | None
+    centre_closes: bool
     device: RelativeDevice
 
 
@@ -65,7 +76,7 @@ class RelativeView(BaseModel):
 
 
 class RelativeResolve(BaseModel):
-    """Body of POST /relative/{token}/resolve."""
+    """Body of POST /relative/{token}/resolve (tamper only) and /report (a field report)."""
 
     outcome: Outcome
     false_alarm_cause: FalseAlarmCause | None = None

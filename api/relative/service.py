@@ -19,8 +19,11 @@ from core.db import load_queries
 from core.incidents import (
     FalseAlarmCause,
     Outcome,
+    Party,
     acknowledge_by_link,
     acknowledge_incident,
+    report_by_link,
+    report_incident,
     resolve_by_link,
     resolve_incident,
 )
@@ -100,8 +103,34 @@ def acknowledge(conn: psycopg.Connection[Any], grant: Grant, *, ack_secret: str)
     else:
         incident_id = _open_incident(conn, grant)
         acknowledge_incident(
-            conn, incident_id=incident_id, actor=grant.actor, contact_id=grant.contact_id
-        )
+            conn, incident_id=incident_id, actor=grant.actor, contact_id=grant.contact_id,
+            party=Party.FIELD,
+        )  # fmt: skip
+    return view(conn, grant)
+
+
+def report(
+    conn: psycopg.Connection[Any],
+    grant: Grant,
+    *,
+    ack_secret: str,
+    outcome: Outcome | str,
+    cause: FalseAlarmCause | str | None,
+    note: str | None,
+) -> Row:
+    """Report what was found at the link's incident (or the household's open one); the
+    monitoring centre reviews and closes it."""
+    if grant.alert_token is not None:
+        report_by_link(
+            conn, token=grant.alert_token, secret=ack_secret, outcome=outcome, cause=cause,
+            note=note,
+        )  # fmt: skip
+    else:
+        incident_id = _open_incident(conn, grant)
+        report_incident(
+            conn, incident_id=incident_id, actor=grant.actor, outcome=outcome, cause=cause,
+            note=note, contact_id=grant.contact_id,
+        )  # fmt: skip
     return view(conn, grant)
 
 
@@ -114,7 +143,8 @@ def resolve(
     cause: FalseAlarmCause | str | None,
     note: str | None,
 ) -> Row:
-    """Resolve the link's incident (alert link) or the household's open one."""
+    """Resolve the link's incident (alert link) or the household's open one, as the field:
+    core.incidents refuses it for fire and heat (FieldCannotClose)."""
     if grant.alert_token is not None:
         resolve_by_link(
             conn, token=grant.alert_token, secret=ack_secret, outcome=outcome, cause=cause,
@@ -124,7 +154,7 @@ def resolve(
         incident_id = _open_incident(conn, grant)
         resolve_incident(
             conn, incident_id=incident_id, actor=grant.actor, outcome=outcome, cause=cause,
-            note=note, contact_id=grant.contact_id,
+            note=note, contact_id=grant.contact_id, party=Party.FIELD,
         )  # fmt: skip
     return view(conn, grant)
 

@@ -24,6 +24,7 @@ from typing import Any, Final
 import orjson
 
 from core.codecs import lora_payloads as lp
+from core.codecs.battery import with_level
 from core.codecs.common import (
     Telemetry,
     as_flag,
@@ -102,22 +103,38 @@ class ChirpStackCodec:
                 extra=extra,
             )
         telemetry = Telemetry()
-        if event == "status":
-            _status(body, telemetry, extra)
-        else:
+        if event == "join":
             extra["dev_addr"] = body.get("devAddr")
+            records = build_records(
+                external_id=dev_eui,
+                source=NAME,
+                ts=ts,
+                received_at=message.received_at,
+                msg_key=key,
+                events=(),
+                telemetry=telemetry,
+                raw=body,
+                extra=extra,
+            )
+            return Decoded(records=records, external_ids=(dev_eui,))
+        # status: the battery level the device reported in a MAC command (DevStatusAns); a
+        # model with battery thresholds turns it into low_battery / battery_ok.
+        _status(body, telemetry, extra)
+        change = transitions(previous_flags(previous), with_level({}, telemetry, previous))
         records = build_records(
             external_id=dev_eui,
             source=NAME,
             ts=ts,
             received_at=message.received_at,
             msg_key=key,
-            events=(),
+            events=change.events,
             telemetry=telemetry,
             raw=body,
             extra=extra,
         )
-        return Decoded(records=records, external_ids=(dev_eui,))
+        return Decoded(
+            records=records, external_ids=(dev_eui,), states={dev_eui: {"flags": change.flags}}
+        )
 
     def _route(self, topic: str | None) -> tuple[str, str]:
         if topic is None or not self.owns_topic(topic):
@@ -151,6 +168,7 @@ class ChirpStackCodec:
                 fport if isinstance(fport, int) else None, data, telemetry, extra
             )
             extra["decoded_by"] = "smokewatch"
+        observed = with_level(observed, telemetry, previous)
         change = transitions(previous_flags(previous), observed, forced=forced)
         records = build_records(
             external_id=dev_eui,
@@ -272,7 +290,16 @@ def _from_object(
         extra["concentration_pct"] = props.get("concentration")
         return observed, forced
     if "firealarm" in props or props.get("device") == "RA02A":
-        # Netvox' decoder output: {"FireAlarm": "Alarm", "Volt": "2.6(low battery)", ...}
+        # Netvox' decoder output: {"FireAlarm": "Alarm", "Volt": "2.6(low battery)", ...}; the
+        # start-up (version) report is {"Device": "RA02A", "SWver": 1, "HWver": 2,
+        # "Datecode": "20200507"} (lorawan-devices vendor/netvox/payload/ra02a.js).
+        if props.get("swver") is not None and "firealarm" not in props:
+            version = as_number(props["swver"])
+            if version is not None:
+                telemetry.firmware = f"{version:g}"
+            extra["hardware_version"] = props.get("hwver")
+            extra["date_code"] = props.get("datecode")
+            return {}, set()
         netvox: lp.Observed = {
             "alarm": _alarm_word(props.get("firealarm")),
             "heat": _alarm_word(props.get("hightempalarm")),

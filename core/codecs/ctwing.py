@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import orjson
 
+from core.codecs.battery import with_level
 from core.codecs.common import (
     as_number,
     b64decode,
@@ -36,6 +37,7 @@ from core.codecs.common import (
     timestamp,
     transitions,
 )
+from core.codecs.identity import ctwing_device
 from core.codecs.registry import Decoded, HttpPushCodec, Message, State
 from core.codecs.thing_model import DEFAULT_MAP, PropertyMap, map_properties
 from core.domain import EventType
@@ -121,7 +123,8 @@ class CtwingCodec(HttpPushCodec):
             raise DecodeError(
                 "unsupported_message", f"messageType {str(kind)[:40]!r} is not handled"
             )
-        change = transitions(previous_flags(states.get(device_id)), mapped.observed, forced=forced)
+        observed = with_level(mapped.observed, mapped.telemetry, states.get(device_id))
+        change = transitions(previous_flags(states.get(device_id)), observed, forced=forced)
         extra["properties"] = mapped.unmapped
         records = build_records(
             external_id=device_id,
@@ -146,7 +149,11 @@ def _device_id(body: Mapping[str, Any]) -> str:
     device_id = body.get("deviceId")
     if not isinstance(device_id, str) or not device_id.strip() or len(device_id) > _MAX_ID:
         raise DecodeError("missing_device_id", "CTWing push needs a string deviceId")
-    return device_id.strip()
+    try:
+        # The spelling registration uses (core.codecs.identity): compared in lower case.
+        return ctwing_device(device_id)
+    except ValueError:
+        return device_id.strip()
 
 
 def _data_properties(payload: object, extra: dict[str, Any]) -> Mapping[str, Any]:

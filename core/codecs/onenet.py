@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import orjson
 
+from core.codecs.battery import with_level
 from core.codecs.common import (
     build_records,
     json_object,
@@ -97,7 +98,13 @@ class OneNetCodec(HttpPushCodec):
         records: list[Record] = []
         new_states: dict[str, dict[str, Any]] = {}
         for external_id, payload, product in items:
-            state = new_states.get(external_id) or states.get(external_id)
+            # A batch may name a device twice: the later item sees the earlier one's flags (and
+            # still the profile ingest lent with the stored state).
+            stored = states.get(external_id)
+            state = {
+                **(stored if isinstance(stored, Mapping) else {}),
+                **new_states.get(external_id, {}),
+            }
             out, flags = self._item(external_id, payload, product, state, message)
             records.extend(out)
             if flags is not None:
@@ -182,7 +189,8 @@ class OneNetCodec(HttpPushCodec):
             return (), None  # replies, scene logs, positions: not device data
         mapped = map_properties(props, self._maps.get(product, DEFAULT_MAP))
         flagged = {k for k, v in mapped.observed.items() if v} if forced else set()
-        change = transitions(previous_flags(state), mapped.observed, forced=flagged)
+        observed = with_level(mapped.observed, mapped.telemetry, state)
+        change = transitions(previous_flags(state), observed, forced=flagged)
         ts, clock_suspect = timestamp(max(times) if times else None, message.received_at)
         extra: dict[str, Any] = {"properties": mapped.unmapped, "product": product}
         if clock_suspect:

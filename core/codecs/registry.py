@@ -31,6 +31,8 @@ codec states, ``decode``, and :func:`bind` the records to ids from ``device_iden
 - ``Decoded.reply`` is the exact body to answer with (OneNET URL verification echoes ``msg``).
 - ``Decoded.gateway`` reports a gateway's own availability (zigbee2mqtt bridge state); it is not
   a device record.
+- ``Decoded.announcements`` are device descriptions (Home Assistant discovery configs) that
+  ingest keeps for the installers' list of discovered devices (``ha_entities``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from core.codecs.battery import PROFILE_KEY, strip_profile
 from core.codecs.thing_model import PropertyMap
 from core.errors import DecodeError
 from core.records import Event, Reading, Record
@@ -48,7 +51,7 @@ from core.records import Event, Reading, Record
 State = Mapping[str, Any]
 Transport = Literal["mqtt", "http"]
 # The vendor codecs a service may enable (SMOKEWATCH_INGEST_CODECS).
-CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet"]
+CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet", "homeassistant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,14 @@ class GatewayStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class Announcement:
+    """Entities a device announced on ``topic`` (Home Assistant discovery); empty: withdrawn."""
+
+    topic: str
+    entities: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Decoded:
     """What a codec made of one message."""
 
@@ -81,6 +92,7 @@ class Decoded:
     reply: bytes | None = None
     gateway: GatewayStatus | None = None
     note: str | None = None
+    announcements: tuple[Announcement, ...] = ()
 
 
 class Codec(Protocol):
@@ -138,6 +150,10 @@ class CodecConfig:
     # Per-product property names (product id -> map) for thing-model payloads.
     ctwing_property_maps: Mapping[str, PropertyMap] = field(default_factory=dict)
     onenet_property_maps: Mapping[str, PropertyMap] = field(default_factory=dict)
+    # Home Assistant MQTT discovery: the prefix, and the state topics to subscribe to (the
+    # firmware's own topics; ESPHome's default is <node>/<component>/<object_id>/state).
+    homeassistant_discovery_prefix: str = "homeassistant"
+    homeassistant_state_topics: tuple[str, ...] = ("+/binary_sensor/+/state", "+/sensor/+/state")
 
 
 class CodecRegistry:
@@ -193,9 +209,10 @@ def bind(records: tuple[Record, ...], device_ids: Mapping[str, str]) -> tuple[Re
 
 
 def default_registry(config: CodecConfig | None = None) -> CodecRegistry:
-    """The four vendor codecs, configured; the native protocol keeps its own ingest path."""
+    """The vendor codecs, configured; the native protocol keeps its own ingest path."""
     from core.codecs.chirpstack import ChirpStackCodec
     from core.codecs.ctwing import CtwingCodec
+    from core.codecs.homeassistant import HomeAssistantCodec
     from core.codecs.onenet import OneNetCodec
     from core.codecs.zigbee2mqtt import Zigbee2MqttCodec
 
@@ -209,6 +226,12 @@ def default_registry(config: CodecConfig | None = None) -> CodecRegistry:
                 token=config.onenet_token,
                 verify=config.onenet_verify,
                 product_maps=config.onenet_property_maps,
+                max_bytes=config.max_bytes,
+            ),
+            # Last: its state filters are broad, so the formats above keep their own topics.
+            HomeAssistantCodec(
+                discovery_prefix=config.homeassistant_discovery_prefix,
+                state_filters=config.homeassistant_state_topics,
                 max_bytes=config.max_bytes,
             ),
         ]
@@ -230,16 +253,30 @@ def run_codec(
     *,
     load_states: Callable[[str, Sequence[str]], Mapping[str, State]],
     lookup_devices: Callable[[str, Sequence[str]], Mapping[str, str]],
+    load_profiles: Callable[[str, Sequence[str]], Mapping[str, dict[str, Any]]] | None = None,
 ) -> Outcome:
     """Identify, load states, decode, bind: the steps every caller of a codec takes.
 
     ``load_states(codec_name, external_ids)`` returns the stored states it has;
     ``lookup_devices(codec_name, external_ids)`` returns external id -> registered device id
-    (one query each, for batches). Raises only DecodeError (and whatever the callables raise).
+    (one query each, for batches); ``load_profiles`` (optional) returns external id -> what the
+    registered model says the codec needs (battery thresholds, core.codecs.battery), lent to
+    the codec inside the state under ``profile`` and stripped from the states it returns.
+    Raises only DecodeError (and whatever the callables raise).
     """
     ids = codec.identify(message)
     states = load_states(codec.name, ids) if ids else {}
+    profiles = load_profiles(codec.name, ids) if ids and load_profiles is not None else {}
+    if profiles:
+        states = {
+            **states,
+            **{i: {**states.get(i, {}), PROFILE_KEY: p} for i, p in profiles.items()},
+        }
     decoded = codec.decode(message, states)
+    if profiles and decoded.states:
+        decoded = dataclasses.replace(
+            decoded, states={i: strip_profile(s) for i, s in decoded.states.items()}
+        )
     known = lookup_devices(codec.name, decoded.external_ids) if decoded.external_ids else {}
     unregistered = tuple(i for i in decoded.external_ids if i not in known)
     return Outcome(decoded, bind(decoded.records, known), unregistered)

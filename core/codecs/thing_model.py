@@ -24,8 +24,17 @@ from core.codecs.common import Telemetry, as_flag, as_number, battery_level_low,
 class PropertyMap:
     """Which (lower-case) property names carry which canonical flag or measurement."""
 
-    alarm: tuple[str, ...] = ("smoke", "smoke_alarm", "smoke_state", "smoke_status", "fire_alarm")
-    heat: tuple[str, ...] = ("heat_alarm", "high_temp_alarm", "temperature_alarm")
+    # "alarm" is what generic LoRaWAN codecs (ChirpStack codec templates, TTN device
+    # repository decoders) call a smoke detector's alarm: for a smoke detector that is fire.
+    alarm: tuple[str, ...] = (
+        "smoke",
+        "smoke_alarm",
+        "smoke_state",
+        "smoke_status",
+        "fire_alarm",
+        "alarm",
+    )
+    heat: tuple[str, ...] = ("heat", "heat_alarm", "high_temp_alarm", "temperature_alarm")
     tamper: tuple[str, ...] = ("tamper", "tamper_alarm", "tamper_state", "removed")
     battery_low: tuple[str, ...] = ("battery_low", "low_battery", "battery_state")
     fault: tuple[str, ...] = ("fault", "device_fault", "fault_alarm", "fault_state", "sensor_fault")

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from core.codecs.battery import with_level
 from core.codecs.common import (
     Telemetry,
     as_flag,
@@ -36,7 +37,9 @@ from core.codecs.common import (
     timestamp,
     transitions,
 )
+from core.codecs.identity import ieee_address
 from core.codecs.registry import Decoded, GatewayStatus, Message, State, Transport
+from core.domain import EventType
 from core.errors import DecodeError
 
 NAME: Final = "zigbee2mqtt"
@@ -56,6 +59,21 @@ _BOOL_FLAGS: Final = {
     "buzzer_manual_mute": "silenced",
 }
 _SMOKE_STATE: Final = {"alarm": True, "normal": False}  # detecting/unknown say nothing
+# Self-test on Tuya datapoint variants (zigbee-herdsman-converters): ``self_test`` (binary,
+# src/lib/tuya.ts ``tuya.exposes.selfTest``), ``self_checking`` (Alecto SMART-SMOKE10,
+# src/devices/alecto.ts), ``test_alarm`` (Woox R7049, src/devices/woox.ts). Their results:
+# ``self_test_result`` checking/success/failure/others (``tuya.exposes.selfTestResult``),
+# ``checking_result`` and ``test_alarm_result`` checking/check_success/check_failure/others;
+# some firmware puts those words in ``self_test`` itself.
+_SELF_TEST_PROPS: Final = ("self_test", "self_checking", "test_alarm")
+_SELF_TEST_RESULTS: Final = ("self_test_result", "checking_result", "test_alarm_result")
+_RESULT_WORDS: Final = {
+    "checking": "checking",
+    "check_success": "success",
+    "success": "success",
+    "check_failure": "failure",
+    "failure": "failure",
+}
 _HANDLED: Final = frozenset(
     {
         *_BOOL_FLAGS,
@@ -67,6 +85,8 @@ _HANDLED: Final = frozenset(
         "voltage",
         "temperature",
         "last_seen",
+        *_SELF_TEST_PROPS,
+        *_SELF_TEST_RESULTS,
     }
 )
 
@@ -125,11 +145,16 @@ class Zigbee2MqttCodec:
             name = rest[: -len("/availability")]
             if not name:
                 raise DecodeError("bad_topic", "availability topic without a device name")
-            return "availability", name
-        return "state", rest
+            return "availability", _canonical(name)
+        return "state", _canonical(rest)
 
     def _availability(self, name: str, message: Message, state: State | None) -> Decoded:
         # Availability is retained and redelivered on every reconnect: report changes only.
+        if not message.body.strip():
+            # zigbee2mqtt clears the retained availability of a renamed device with an empty
+            # retained message (lib/extension/availability.ts, onEntityRenamed): not an error,
+            # and not news about any device.
+            return Decoded(note="availability cleared (empty retained message)")
         online = _presence(message.body)
         before = state.get("online") if isinstance(state, Mapping) else None
         new_state = {**_as_dict(state), "online": online}
@@ -154,6 +179,17 @@ class Zigbee2MqttCodec:
         props = lower_keys(body)
         observed = _observed_flags(props)
         telemetry = _telemetry(props)
+        result = _self_test_result(props)
+        before = state.get("self_test_result") if isinstance(state, Mapping) else None
+        extra_events: list[EventType] = []
+        if result == "checking":
+            observed["test"] = True
+        elif result in ("success", "failure"):
+            if before not in (result, "checking"):
+                extra_events.append(EventType.TEST)  # a test we did not see start
+            observed["test"] = bool(observed.get("test"))
+            _note(observed, "fault", result == "failure")
+        observed = with_level(observed, telemetry, state)
         ts, clock_suspect = timestamp(props.get("last_seen"), message.received_at)
         change = transitions(previous_flags(state), observed)
         extra: dict[str, Any] = {k: v for k, v in props.items() if k not in _HANDLED}
@@ -165,13 +201,20 @@ class Zigbee2MqttCodec:
             ts=ts,
             received_at=message.received_at,
             msg_key=message_key(message.topic or "", message.body),
-            events=change.events,
+            events=(*extra_events, *change.events),
             telemetry=telemetry,
             raw=body,
             extra=extra,
         )
         new_state = {**_as_dict(state), "flags": change.flags}
+        if result is not None:
+            new_state["self_test_result"] = result
         return Decoded(records=records, external_ids=(name,), states={name: new_state})
+
+
+def _canonical(name: str) -> str:
+    # The spelling registration stores (core.codecs.identity): IEEE addresses in lower case.
+    return ieee_address(name) or name
 
 
 def _as_dict(state: State | None) -> dict[str, Any]:
@@ -208,6 +251,9 @@ def _observed_flags(props: Mapping[str, Any]) -> dict[str, bool | None]:
     for prop, flag in _BOOL_FLAGS.items():
         if prop in props:
             note(flag, as_flag(props[prop]))
+    for prop in _SELF_TEST_PROPS:
+        if prop in props and _result_word(props[prop]) is None:
+            note("test", as_flag(props[prop]))
     smoke_state = props.get("smoke_state")
     if isinstance(smoke_state, str):
         note("alarm", _SMOKE_STATE.get(smoke_state.strip().lower()))
@@ -220,6 +266,29 @@ def _observed_flags(props: Mapping[str, Any]) -> dict[str, bool | None]:
     if isinstance(reliability, str):
         note("fault", reliability.strip().lower() != "no_fault_detected")
     return observed
+
+
+def _note(observed: dict[str, bool | None], flag: str, value: bool) -> None:
+    observed[flag] = bool(observed.get(flag)) or value
+
+
+def _result_word(value: object) -> str | None:
+    if isinstance(value, str):
+        return _RESULT_WORDS.get(value.strip().lower())
+    return None
+
+
+def _self_test_result(props: Mapping[str, Any]) -> str | None:
+    """checking / success / failure from any self-test property, or None."""
+    found: list[str] = []
+    for prop in (*_SELF_TEST_RESULTS, *_SELF_TEST_PROPS):
+        word = _result_word(props.get(prop))
+        if word is not None:
+            found.append(word)
+    for word in ("failure", "checking", "success"):  # a failure anywhere wins
+        if word in found:
+            return word
+    return None
 
 
 def _telemetry(props: Mapping[str, Any]) -> Telemetry:

@@ -125,6 +125,15 @@ CAPABILITIES: Final[dict[str, Support]] = {
     "heiman-hs3sa": Support(frozenset(), "zigbee2mqtt", why_not=_NO_Z2M),
     "tuya-ts0205": Support(frozenset(), "zigbee2mqtt", why_not=_NO_Z2M),
     "develco-smszb-120": Support(frozenset(), "zigbee2mqtt", why_not=_NO_Z2M),
+    # A generic LoRaWAN product: its downlinks are the vendor's, unknown here.
+    "lorawan-generic-smoke": Support(
+        frozenset(), "chirpstack", why_not="no documented downlink for a generic LoRaWAN model"
+    ),
+    # Home Assistant discovery exposes sensors (binary_sensor, sensor) only: nothing to write.
+    "ha-discovery-smoke": Support(
+        frozenset(), "homeassistant",
+        why_not="Home Assistant discovery publishes sensors only, no command topic",
+    ),
     # Milesight-IoT/SensorDecoders GS_Series/GS524N documents uplinks only.
     "milesight-gs524n": Support(
         frozenset(), "chirpstack", why_not="Milesight documents no downlink for the GS524N"

@@ -1,6 +1,7 @@
 """The incident lifecycle shared by alerting and the API (see lifecycle.py and tokens.py)."""
 
 from core.incidents.errors import (
+    FieldCannotClose,
     IncidentClosed,
     IncidentError,
     IncidentNotFound,
@@ -12,6 +13,7 @@ from core.incidents.lifecycle import (
     FalseAlarmCause,
     Opened,
     Outcome,
+    Party,
     Status,
     acknowledge_incident,
     add_note,
@@ -19,10 +21,11 @@ from core.incidents.lifecycle import (
     log_action,
     mark_device_state,
     open_or_join,
+    report_incident,
     resolve_incident,
     start_progress,
 )
-from core.incidents.links import acknowledge_by_link, resolve_by_link
+from core.incidents.links import acknowledge_by_link, report_by_link, resolve_by_link
 from core.incidents.tokens import AckClaim, check_ack_secret, make_ack_token, verify_ack_token
 from core.incidents.views import (
     describe_incident,
@@ -34,6 +37,7 @@ from core.incidents.views import (
 __all__ = [
     "AckClaim",
     "FalseAlarmCause",
+    "FieldCannotClose",
     "IncidentClosed",
     "IncidentError",
     "IncidentNotFound",
@@ -42,6 +46,7 @@ __all__ = [
     "Opened",
     "Outcome",
     "OutcomeRequired",
+    "Party",
     "Status",
     "acknowledge_by_link",
     "acknowledge_incident",
@@ -56,6 +61,8 @@ __all__ = [
     "make_ack_token",
     "mark_device_state",
     "open_or_join",
+    "report_by_link",
+    "report_incident",
     "resolve_by_link",
     "resolve_incident",
     "start_progress",

@@ -29,3 +29,7 @@ class InvalidToken(IncidentError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"invalid acknowledge token: {reason}")
         self.reason = reason
+
+
+class FieldCannotClose(IncidentError):
+    """A link-holder tried to close a fire or heat incident; only the centre closes those."""

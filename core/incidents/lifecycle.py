@@ -4,8 +4,16 @@ Pure SQL on a caller's connection, each change in one transaction (a savepoint w
 caller already holds one) together with its audit-log row. Alerting opens and joins; the API
 acknowledges and resolves; both go through these functions so the rules live in one place:
 
-- triggered -> acknowledged -> in_progress -> resolved; acknowledging or starting work
-  cancels every pending page at once; resolving needs an outcome (a false alarm its cause).
+- triggered -> acknowledged -> in_progress -> (reported ->) resolved; the first
+  acknowledgement of anyone cancels every pending page at once; resolving needs an outcome
+  (a false alarm its cause).
+- Two parties answer: the monitoring centre (an operator on the board) and the field (whoever
+  holds an alert or relative link). A field acknowledgement means "I am on my way": paging
+  stops, but the board keeps its siren and the centre's supervisors are still paged until an
+  operator acknowledges (``centre_acknowledged_at``).
+- Only the centre closes a fire or heat incident. The field reports what it found (outcome,
+  cause, note): the incident becomes ``reported`` and stays open until an operator resolves
+  it. Resolving as the field raises :class:`FieldCannotClose` (tamper visits may close).
 - A device clearing or silencing its alarm is recorded but never closes the incident.
 """
 
@@ -22,6 +30,7 @@ from psycopg.types.json import Jsonb
 
 from core.db import load_queries
 from core.incidents.errors import (
+    FieldCannotClose,
     IncidentClosed,
     IncidentNotFound,
     InvalidTransition,
@@ -38,6 +47,10 @@ def _rows(conn: psycopg.Connection[Any]) -> psycopg.Cursor[dict[str, Any]]:
 
 
 PAGE_PURPOSES = ["page", "repage", "same_day_call"]
+# Pages to the centre's supervisors stop when an operator acknowledges, not before.
+CENTRE_PURPOSES = ["escalation"]
+# Incidents only the monitoring centre may close (a person may be in danger).
+CENTRE_CLOSES = frozenset({"fire", "heat"})
 
 
 class Status(StrEnum):
@@ -46,7 +59,15 @@ class Status(StrEnum):
     TRIGGERED = "triggered"
     ACKNOWLEDGED = "acknowledged"
     IN_PROGRESS = "in_progress"
+    REPORTED = "reported"
     RESOLVED = "resolved"
+
+
+class Party(StrEnum):
+    """Who acts: an operator of the monitoring centre, or a link-holder in the field."""
+
+    CENTRE = "centre"
+    FIELD = "field"
 
 
 class Outcome(StrEnum):
@@ -185,19 +206,59 @@ def acknowledge_incident(
     incident_id: int,
     actor: str,
     contact_id: int | None = None,
+    party: Party | str = Party.FIELD,
     now: datetime | None = None,
 ) -> Row:
-    """Mark that a person answered; cancel pending pages. Repeating it changes nothing."""
-    return _advance(
-        conn,
-        incident_id=incident_id,
-        unless={Status.ACKNOWLEDGED, Status.IN_PROGRESS},
-        query="set_acknowledged",
-        action="acknowledged",
-        actor=actor,
-        contact_id=contact_id,
-        now=now,
-    )
+    """A person answered: pending pages stop. The field's answer means "on my way"; only the
+    centre's stops the board's siren and the supervisors' escalation. Repeating changes nothing.
+
+    ``party`` defaults to the field, the side with fewer rights: a caller that forgets it
+    never silences the board.
+    """
+    party = Party(party)
+    now = _now(now)
+    with conn.transaction():
+        row = _lock(conn, incident_id)
+        if row["status"] == Status.RESOLVED:
+            raise IncidentClosed(f"incident {incident_id} is resolved")
+        done = "centre_acknowledged_at" if party == Party.CENTRE else "field_acknowledged_at"
+        if row[done] is not None:
+            return row
+        updated = (
+            _rows(conn)
+            .execute(
+                Q["set_acknowledged"],
+                {
+                    "id": incident_id,
+                    "now": now,
+                    "actor": actor,
+                    "contact_id": contact_id,
+                    "centre": party == Party.CENTRE,
+                },
+            )
+            .fetchone()
+        )
+        # The first answer stops the pages; the centre's own also stops the supervisors'
+        # escalation. A second party's answer leaves planned re-pages alone.
+        purposes = PAGE_PURPOSES if row["acknowledged_at"] is None else []
+        if party == Party.CENTRE:
+            purposes = purposes + CENTRE_PURPOSES
+        if purposes:
+            _rows(conn).execute(
+                Q["cancel_pages"],
+                {"id": incident_id, "reason": "acknowledged", "purposes": purposes},
+            )
+        log_action(
+            conn,
+            incident_id=incident_id,
+            action="acknowledged",
+            at=now,
+            actor=actor,
+            contact_id=contact_id,
+            detail={"by": str(party)},
+        )
+    assert updated is not None
+    return updated
 
 
 def start_progress(
@@ -212,7 +273,7 @@ def start_progress(
     return _advance(
         conn,
         incident_id=incident_id,
-        unless={Status.IN_PROGRESS},
+        unless={Status.IN_PROGRESS, Status.REPORTED},
         query="set_in_progress",
         action="in_progress",
         actor=actor,
@@ -255,7 +316,20 @@ def _advance(
     return updated
 
 
-def resolve_incident(
+def _checked_outcome(
+    outcome: Outcome | str, cause: FalseAlarmCause | str | None
+) -> tuple[Outcome, FalseAlarmCause | None]:
+    try:
+        outcome = Outcome(outcome)
+        cause = FalseAlarmCause(cause) if cause is not None else None
+    except ValueError as exc:
+        raise OutcomeRequired(str(exc)) from exc
+    if outcome == Outcome.FALSE_ALARM and cause is None:
+        raise OutcomeRequired("a false alarm needs its cause")
+    return outcome, (cause if outcome == Outcome.FALSE_ALARM else None)
+
+
+def report_incident(
     conn: psycopg.Connection[Any],
     *,
     incident_id: int,
@@ -266,21 +340,74 @@ def resolve_incident(
     contact_id: int | None = None,
     now: datetime | None = None,
 ) -> Row:
-    """Close the incident with its outcome (and cause for a false alarm); stop every page."""
-    try:
-        outcome = Outcome(outcome)
-        cause = FalseAlarmCause(cause) if cause is not None else None
-    except ValueError as exc:
-        raise OutcomeRequired(str(exc)) from exc
-    if outcome == Outcome.FALSE_ALARM and cause is None:
-        raise OutcomeRequired("a false alarm needs its cause")
-    if outcome != Outcome.FALSE_ALARM:
-        cause = None
+    """A field report of what was found: the incident becomes ``reported`` (still open, on the
+    board) until an operator resolves it. Implies the reporter answered; pages stop. A later
+    report replaces the earlier one (the audit log keeps both)."""
+    outcome, cause = _checked_outcome(outcome, cause)
     now = _now(now)
     with conn.transaction():
         row = _lock(conn, incident_id)
         if row["status"] == Status.RESOLVED:
             raise IncidentClosed(f"incident {incident_id} is already resolved")
+        updated = (
+            _rows(conn)
+            .execute(
+                Q["set_reported"],
+                {
+                    "id": incident_id,
+                    "now": now,
+                    "actor": actor,
+                    "contact_id": contact_id,
+                    "outcome": str(outcome),
+                    "cause": str(cause) if cause else None,
+                    "note": note,
+                },
+            )
+            .fetchone()
+        )
+        _cancel_pages(conn, incident_id, "reported from the field")
+        log_action(
+            conn,
+            incident_id=incident_id,
+            action="reported",
+            at=now,
+            actor=actor,
+            contact_id=contact_id,
+            detail={"outcome": str(outcome), "cause": str(cause) if cause else None, "note": note},
+        )
+    assert updated is not None
+    return updated
+
+
+def resolve_incident(
+    conn: psycopg.Connection[Any],
+    *,
+    incident_id: int,
+    actor: str,
+    outcome: Outcome | str,
+    cause: FalseAlarmCause | str | None = None,
+    note: str | None = None,
+    contact_id: int | None = None,
+    party: Party | str = Party.FIELD,
+    now: datetime | None = None,
+) -> Row:
+    """Close the incident with its outcome (and cause for a false alarm); stop every page.
+
+    Only the centre closes a fire or heat incident (:class:`FieldCannotClose` otherwise);
+    the centre closing it also counts as the centre's acknowledgement.
+    """
+    party = Party(party)
+    outcome, cause = _checked_outcome(outcome, cause)
+    now = _now(now)
+    with conn.transaction():
+        row = _lock(conn, incident_id)
+        if row["status"] == Status.RESOLVED:
+            raise IncidentClosed(f"incident {incident_id} is already resolved")
+        if party == Party.FIELD and row["kind"] in CENTRE_CLOSES:
+            raise FieldCannotClose(
+                f"a {row['kind']} incident is closed by the monitoring centre;"
+                " report what you found instead"
+            )
         updated = (
             _rows(conn)
             .execute(
@@ -292,14 +419,12 @@ def resolve_incident(
                     "outcome": str(outcome),
                     "cause": str(cause) if cause else None,
                     "note": note,
+                    "centre": party == Party.CENTRE,
                 },
             )
             .fetchone()
         )
-        _rows(conn).execute(
-            Q["cancel_pages"],
-            {"id": incident_id, "reason": "resolved", "purposes": PAGE_PURPOSES},
-        )
+        _cancel_pages(conn, incident_id, "resolved", centre=True)
         log_action(
             conn,
             incident_id=incident_id,
@@ -307,7 +432,12 @@ def resolve_incident(
             at=now,
             actor=actor,
             contact_id=contact_id,
-            detail={"outcome": str(outcome), "cause": str(cause) if cause else None, "note": note},
+            detail={
+                "outcome": str(outcome),
+                "cause": str(cause) if cause else None,
+                "note": note,
+                "by": str(party),
+            },
         )
     assert updated is not None
     return updated
@@ -364,7 +494,11 @@ def add_note(
     return updated
 
 
-def _cancel_pages(conn: psycopg.Connection[Any], incident_id: int, reason: str) -> None:
+def _cancel_pages(
+    conn: psycopg.Connection[Any], incident_id: int, reason: str, *, centre: bool = False
+) -> None:
+    """Pending pages stop; with ``centre`` the supervisors' escalation stops too."""
+    purposes = PAGE_PURPOSES + CENTRE_PURPOSES if centre else PAGE_PURPOSES
     _rows(conn).execute(
-        Q["cancel_pages"], {"id": incident_id, "reason": reason, "purposes": PAGE_PURPOSES}
+        Q["cancel_pages"], {"id": incident_id, "reason": reason, "purposes": purposes}
     )

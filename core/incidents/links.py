@@ -1,7 +1,8 @@
-"""Acknowledge and resolve from a signed link: verify the token, then change the incident.
+"""Acknowledge, report and resolve from a signed link: verify the token, then act as the field.
 
 The API's link pages call these so that the binding rules (token for this incident only,
-acting as the contact it was sent to) live next to the token code, not in a route.
+acting as the contact it was sent to, with the field's rights: "on my way" and a report, never
+closing a fire) live next to the token code, not in a route.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import psycopg
 from core.incidents.lifecycle import (
     FalseAlarmCause,
     Outcome,
+    Party,
     Q,
     _rows,
     acknowledge_incident,
+    report_incident,
     resolve_incident,
 )
 from core.incidents.tokens import AckClaim, verify_ack_token
@@ -44,6 +47,32 @@ def acknowledge_by_link(
         incident_id=claim.incident_id,
         actor=_actor(conn, claim),
         contact_id=claim.contact_id,
+        party=Party.FIELD,
+        now=now,
+    )
+
+
+def report_by_link(
+    conn: psycopg.Connection[Any],
+    *,
+    token: str,
+    secret: str,
+    outcome: Outcome | str,
+    cause: FalseAlarmCause | str | None = None,
+    note: str | None = None,
+    incident_id: int | None = None,
+    now: datetime | None = None,
+) -> Row:
+    """Verify ``token``, then report what was found; the centre reviews and closes."""
+    claim = verify_ack_token(token, secret=secret, now=now, incident_id=incident_id)
+    return report_incident(
+        conn,
+        incident_id=claim.incident_id,
+        actor=_actor(conn, claim),
+        outcome=outcome,
+        cause=cause,
+        note=note,
+        contact_id=claim.contact_id,
         now=now,
     )
 
@@ -59,7 +88,8 @@ def resolve_by_link(
     incident_id: int | None = None,
     now: datetime | None = None,
 ) -> Row:
-    """Verify ``token``, then resolve its incident with the outcome (and cause)."""
+    """Verify ``token``, then resolve its incident as the field: a tamper visit may close its
+    incident; a fire or heat incident raises FieldCannotClose (report instead)."""
     claim = verify_ack_token(token, secret=secret, now=now, incident_id=incident_id)
     return resolve_incident(
         conn,
@@ -69,5 +99,6 @@ def resolve_by_link(
         cause=cause,
         note=note,
         contact_id=claim.contact_id,
+        party=Party.FIELD,
         now=now,
     )

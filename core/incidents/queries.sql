@@ -35,10 +35,22 @@ SELECT * FROM incidents WHERE id = %(id)s FOR UPDATE;
 SELECT * FROM incidents WHERE id = %(id)s;
 
 -- name: set_acknowledged
+-- The first answer of anyone stops the rounds and starts the re-page clock; the centre's own
+-- answer also stops the supervisors' escalation (and the board's siren).
 UPDATE incidents
-SET status = 'acknowledged', acknowledged_at = %(now)s, acknowledged_by = %(actor)s,
-    ack_contact_id = %(contact_id)s,
-    repage_at = CASE WHEN repage_after IS NULL THEN NULL ELSE %(now)s + repage_after END
+SET status = CASE WHEN status = 'triggered' THEN 'acknowledged' ELSE status END,
+    acknowledged_at = coalesce(acknowledged_at, %(now)s),
+    acknowledged_by = coalesce(acknowledged_by, %(actor)s),
+    ack_contact_id = CASE WHEN acknowledged_at IS NULL THEN %(contact_id)s ELSE ack_contact_id END,
+    repage_at = CASE WHEN acknowledged_at IS NOT NULL OR repage_after IS NULL THEN repage_at
+                     ELSE %(now)s + repage_after END,
+    round_at = NULL,
+    centre_acknowledged_at = CASE WHEN %(centre)s THEN %(now)s ELSE centre_acknowledged_at END,
+    centre_acknowledged_by = CASE WHEN %(centre)s THEN %(actor)s ELSE centre_acknowledged_by END,
+    escalate_at = CASE WHEN %(centre)s THEN NULL ELSE escalate_at END,
+    field_acknowledged_at = CASE WHEN %(centre)s THEN field_acknowledged_at ELSE %(now)s END,
+    field_acknowledged_by = CASE WHEN %(centre)s THEN field_acknowledged_by ELSE %(actor)s END,
+    field_contact_id = CASE WHEN %(centre)s THEN field_contact_id ELSE %(contact_id)s END
 WHERE id = %(id)s
 RETURNING *;
 
@@ -48,14 +60,37 @@ SET status = 'in_progress', in_progress_at = %(now)s,
     acknowledged_at = coalesce(acknowledged_at, %(now)s),
     acknowledged_by = coalesce(acknowledged_by, %(actor)s),
     ack_contact_id = coalesce(ack_contact_id, %(contact_id)s),
-    repage_at = CASE WHEN repage_after IS NULL THEN NULL ELSE %(now)s + repage_after END
+    repage_at = CASE WHEN repage_after IS NULL THEN NULL ELSE %(now)s + repage_after END,
+    round_at = NULL
+WHERE id = %(id)s
+RETURNING *;
+
+-- name: set_reported
+-- A field report: open until the centre reviews it; nobody in the field is paged again.
+UPDATE incidents
+SET status = 'reported', reported_at = %(now)s, reported_by = %(actor)s,
+    report_contact_id = %(contact_id)s, report_outcome = %(outcome)s,
+    report_cause = %(cause)s, report_note = %(note)s,
+    acknowledged_at = coalesce(acknowledged_at, %(now)s),
+    acknowledged_by = coalesce(acknowledged_by, %(actor)s),
+    ack_contact_id = CASE WHEN acknowledged_at IS NULL THEN %(contact_id)s ELSE ack_contact_id END,
+    field_acknowledged_at = coalesce(field_acknowledged_at, %(now)s),
+    field_acknowledged_by = coalesce(field_acknowledged_by, %(actor)s),
+    field_contact_id = CASE WHEN field_acknowledged_at IS NULL THEN %(contact_id)s
+                            ELSE field_contact_id END,
+    round_at = NULL, repage_at = NULL
 WHERE id = %(id)s
 RETURNING *;
 
 -- name: set_resolved
 UPDATE incidents
 SET status = 'resolved', resolved_at = %(now)s, resolved_by = %(actor)s, outcome = %(outcome)s,
-    false_alarm_cause = %(cause)s, note = coalesce(%(note)s, note), repage_at = NULL
+    false_alarm_cause = %(cause)s, note = coalesce(%(note)s, note), repage_at = NULL,
+    round_at = NULL, escalate_at = NULL,
+    centre_acknowledged_at = CASE WHEN %(centre)s THEN coalesce(centre_acknowledged_at, %(now)s)
+                                  ELSE centre_acknowledged_at END,
+    centre_acknowledged_by = CASE WHEN %(centre)s THEN coalesce(centre_acknowledged_by, %(actor)s)
+                                  ELSE centre_acknowledged_by END
 WHERE id = %(id)s
 RETURNING *;
 
@@ -63,7 +98,7 @@ RETURNING *;
 UPDATE incidents SET note = %(note)s WHERE id = %(id)s RETURNING *;
 
 -- name: cancel_pages
--- Acknowledging stops every page not yet handed to a provider.
+-- Acknowledging stops every page (of these purposes) not yet handed to a provider.
 UPDATE notifications SET status = 'cancelled', last_error = %(reason)s
 WHERE incident_id = %(id)s AND status = 'pending' AND purpose = ANY(%(purposes)s);
 
@@ -88,7 +123,7 @@ WHERE i.id = %(id)s;
 -- Who was (or is about to be) told, for the acknowledge page and the audit.
 SELECT n.contact_id, c.name, c.role, n.wave, n.status, n.sent_at, n.due_at
 FROM notifications n LEFT JOIN contacts c ON c.id = n.contact_id
-WHERE n.incident_id = %(id)s
+WHERE n.incident_id = %(id)s AND n.purpose <> 'notice'
 ORDER BY n.wave, n.round, n.id;
 
 -- name: contact_name

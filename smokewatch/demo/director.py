@@ -1,10 +1,12 @@
 """The people of the storyline: they answer the pages the alert engine really sent.
 
 Nobody answers wave 1 of the kitchen fire; when the village cadre's wave-2 message has been
-delivered, the cadre opens its link, acknowledges, and later resolves the incident as a real
-fire caught early. Nuisance alarms are acknowledged by whoever got the first page, once the
-detector has cleared, and resolved as false alarms from cooking. Everything goes through the
-signed links in the delivered notifications (core.incidents), as a click in the inbox would.
+delivered, the cadre opens its link, acknowledges, and later reports a real fire caught early;
+the monitoring centre's operator (played here too) then closes it with the cadre's outcome.
+Nuisance alarms are acknowledged by whoever got the first page, once the detector has cleared,
+reported as false alarms from cooking and closed by the operator. The people act through the
+signed links in the delivered notifications (core.incidents), as a click in the inbox would;
+a link never closes a fire, only the centre does.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from typing import Any, Final
 
 from core.db import connect
 from core.errors import SmokewatchError
-from core.incidents import IncidentError, acknowledge_by_link, resolve_by_link
+from core.incidents import (
+    IncidentError,
+    Party,
+    acknowledge_by_link,
+    report_by_link,
+    resolve_incident,
+)
 from smokewatch.demo.story import FIRE_DEVICE, Pace
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,7 @@ LIMIT 20
 """
 REAL_FIRE_NOTE: Final = "厨房锅具起火，村干部到场用灭火毯扑灭，老人安全，已通知家属。"
 NUISANCE_NOTE: Final = "做饭油烟触发，现场无火情。"
+OPERATOR: Final = "监控中心值班员（演示）"
 
 
 class Director(threading.Thread):
@@ -86,9 +95,13 @@ class Director(threading.Thread):
             self._acked_at = now  # acknowledged by someone clicking in the inbox first
         if now >= self._acked_at + self.pace.resolve_after:
             with conn.transaction():
-                resolve_by_link(
+                report_by_link(
                     conn, token=token, secret=self.secret, outcome="real_fire", note=REAL_FIRE_NOTE
                 )
+                resolve_incident(
+                    conn, incident_id=row["id"], actor=OPERATOR, outcome="real_fire",
+                    party=Party.CENTRE,
+                )  # fmt: skip
             log.info("story: incident %d resolved as a real fire caught early", row["id"])
             self._fire_done = True
 
@@ -99,8 +112,12 @@ class Director(threading.Thread):
             with conn.transaction():
                 if row["status"] == "triggered":
                     acknowledge_by_link(conn, token=token, secret=self.secret)
-                resolve_by_link(
+                report_by_link(
                     conn, token=token, secret=self.secret, outcome="false_alarm",
                     cause="cooking", note=NUISANCE_NOTE,
+                )  # fmt: skip
+                resolve_incident(
+                    conn, incident_id=row["id"], actor=OPERATOR, outcome="false_alarm",
+                    cause="cooking", party=Party.CENTRE,
                 )  # fmt: skip
             log.info("story: %s resolved incident %d as cooking smoke", row["name"], row["id"])

@@ -219,3 +219,34 @@ def test_zigbee2mqtt_alarms_match_rising_edges(smokes: list[bool | None]) -> Non
     )
     falls = sum(1 for before, now in itertools.pairwise(known) if before and not now)
     assert (alarms, clears) == (edges, falls)
+
+
+HA_CONFIG_TOPICS = st.sampled_from(
+    [
+        "homeassistant/binary_sensor/kitchen/smoke/config",
+        "homeassistant/sensor/battery/config",
+        "homeassistant/device/hall/config",
+    ]
+)
+
+
+@FAST
+@given(topic=HA_CONFIG_TOPICS, config=json_values)
+def test_homeassistant_configs(topic: str, config: Any) -> None:
+    # Home Assistant discovery configs of any shape: abbreviated keys, cmps, templates.
+    _call(None, topic, dumps(config), None)
+    if isinstance(config, dict):
+        shaped = {"stat_t": "~/state", "~": config.get("smoke"), "dev": config, "cmps": config,
+                  "val_tpl": config.get("Smoke"), "dev_cla": config.get("test")}  # fmt: skip
+        _call(None, topic, dumps(shaped), None)
+
+
+@FAST
+@given(body=st.binary(max_size=64), entities=json_values, battery=json_values)
+def test_homeassistant_state_with_any_profile(body: bytes, entities: Any, battery: Any) -> None:
+    # The entities ingest lends come from the database, but a codec must never trust them.
+    state = {"profile": {"entities": entities, "battery": battery}, "flags": battery}
+    codec = REGISTRY.get("homeassistant")
+    message = Message(body, NOW, "kitchen/binary_sensor/smoke/state")
+    with contextlib.suppress(DecodeError):
+        codec.decode(message, {"kitchen/binary_sensor/smoke/state": state})

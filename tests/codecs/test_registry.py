@@ -20,9 +20,18 @@ MIGRATION = Path(__file__).parents[2] / "core" / "migrations" / "0030_device_mod
 
 
 def test_registry_names_and_transports() -> None:
-    assert REGISTRY.names() == ("zigbee2mqtt", "chirpstack", "ctwing", "onenet")
+    assert REGISTRY.names() == ("zigbee2mqtt", "chirpstack", "ctwing", "onenet", "homeassistant")
     assert {REGISTRY.get(n).transport for n in ("ctwing", "onenet")} == {"http"}
-    assert REGISTRY.mqtt_filters() == ("zigbee2mqtt/#", "application/+/device/+/event/+")
+    assert REGISTRY.mqtt_filters() == (
+        "zigbee2mqtt/#",
+        "application/+/device/+/event/+",
+        "homeassistant/+/+/config",
+        "homeassistant/+/+/+/config",
+        "+/binary_sensor/+/state",
+        "+/sensor/+/state",
+    )
+    # Home Assistant comes last: its broad state filters never take another format's topic.
+    assert REGISTRY.for_topic("zigbee2mqtt/x/binary_sensor/y").name == "zigbee2mqtt"
 
 
 @pytest.mark.parametrize(

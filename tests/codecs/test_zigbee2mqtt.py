@@ -114,6 +114,66 @@ TRANSITION_CASES = [
         ],
         [[], [E.FAULT]],
     ),
+    # --- Self-test (issue 17): commissioning needs the test event. ---------------------------
+    (
+        # zigbee-herdsman-converters src/lib/tuya.ts tuya.exposes.selfTest: binary self_test,
+        # "Indicates whether the device is being self-tested" (TS0601 smoke variants)
+        "TS0601 self_test boolean",
+        [
+            b'{"smoke":false,"self_test":false,"battery":100}',
+            b'{"smoke":false,"self_test":true,"battery":100}',
+            b'{"smoke":true,"self_test":true,"battery":100}',
+            b'{"smoke":false,"self_test":false,"battery":100}',
+            b'{"smoke":false,"self_test":true,"battery":100}',
+        ],
+        [[], [E.TEST], [], [], [E.TEST]],
+    ),
+    (
+        # src/lib/tuya.ts tuya.exposes.selfTestResult: self_test_result checking/success/
+        # failure/others (ONENUO 288WZ, src/devices/onenuo.ts, exposes selfTestResult)
+        "TS0601 self_test_result",
+        [
+            b'{"smoke_state":"normal","self_test_result":"others"}',
+            b'{"smoke_state":"normal","self_test_result":"checking"}',
+            b'{"smoke_state":"normal","self_test_result":"success"}',
+            b'{"smoke_state":"normal","self_test_result":"success","battery":80}',
+            b'{"smoke_state":"normal","self_test_result":"failure"}',
+            b'{"smoke_state":"normal","self_test_result":"checking"}',
+            b'{"smoke_state":"normal","self_test_result":"success"}',
+        ],
+        [[], [E.TEST], [], [], [E.TEST, E.FAULT], [E.TEST], [E.FAULT_CLEARED]],
+    ),
+    (
+        # src/devices/alecto.ts SMART-SMOKE10 (TS0601): self_checking (binary) and
+        # checking_result checking/check_success/check_failure/others
+        "Alecto SMART-SMOKE10 checking_result",
+        [
+            b'{"smoke_state":"normal","self_checking":false,"checking_result":"others"}',
+            b'{"smoke_state":"normal","self_checking":true,"checking_result":"checking"}',
+            b'{"smoke_state":"normal","self_checking":false,"checking_result":"check_failure"}',
+        ],
+        [[], [E.TEST], [E.FAULT]],
+    ),
+    (
+        # src/devices/woox.ts R7049 (TS0601): test_alarm (binary) and test_alarm_result
+        # checking/check_success/check_failure/others; a success we did not see start is a test
+        "Woox R7049 test_alarm_result",
+        [
+            b'{"smoke":false,"test_alarm":false,"test_alarm_result":"others"}',
+            b'{"smoke":false,"test_alarm":false,"test_alarm_result":"check_success"}',
+        ],
+        [[], [E.TEST]],
+    ),
+    (
+        # Some firmware puts the result words in self_test itself (issue 17)
+        "self_test enum words",
+        [
+            b'{"smoke":false,"self_test":"checking"}',
+            b'{"smoke":false,"self_test":"check_success"}',
+            b'{"smoke":false,"self_test":"check_failure"}',
+        ],
+        [[E.TEST], [], [E.TEST, E.FAULT]],
+    ),
 ]
 
 
@@ -251,6 +311,25 @@ def test_decode_rejects_bad_input(topic: str, payload: bytes, code: str) -> None
     with pytest.raises(DecodeError) as info:
         CODEC.decode(Message(payload, NOW, topic), {})
     assert info.value.code == code
+
+
+def test_decode_empty_availability_records_nothing() -> None:
+    # zigbee2mqtt lib/extension/availability.ts (onEntityRenamed) clears the old name's
+    # retained availability with an empty retained message: not an error, no device named.
+    result = CODEC.decode(Message(b"", NOW, "zigbee2mqtt/kitchen/availability"), {})
+    assert result.records == () and result.external_ids == () and result.note
+
+
+@pytest.mark.parametrize(
+    ("topic", "external_id"),
+    [
+        ("zigbee2mqtt/0x00158D0003467624", "0x00158d0003467624"),
+        ("zigbee2mqtt/0x00158D0003467624/availability", "0x00158d0003467624"),
+        ("zigbee2mqtt/Kitchen/Smoke", "Kitchen/Smoke"),
+    ],
+)
+def test_identify_ieee_address_in_canonical_spelling(topic: str, external_id: str) -> None:
+    assert CODEC.identify(Message(b"{}", NOW, topic)) == (external_id,)
 
 
 def test_decode_garbage_state_counts_as_unknown() -> None:

@@ -44,6 +44,7 @@ LABELS: Final = {
     "fire": ("火警", "fire"), "heat": ("高温", "heat"), "tamper": ("烟感被拆", "tamper"),
     "triggered": ("未响应", "unanswered"), "acknowledged": ("已确认", "acknowledged"),
     "in_progress": ("处理中", "in progress"), "resolved": ("已结案", "resolved"),
+    "reported": ("已报告，待中心复核", "reported, awaiting centre review"),
     "pending": ("待发送", "pending"), "sending": ("发送中", "sending"),
     "delivered": ("已送达", "delivered"), "failed": ("发送失败", "failed"),
     "cancelled": ("已取消（有人确认）", "cancelled (answered)"),

@@ -24,6 +24,8 @@ from core.incidents import (
     IncidentError,
     acknowledge_by_link,
     describe_incident,
+    get_incident,
+    report_by_link,
     resolve_by_link,
     verify_ack_token,
 )
@@ -142,8 +144,12 @@ class Handler(BaseHTTPRequestHandler):
                         acknowledge_by_link(conn, token=token, secret=app.secret)
                     done = "✓"
                 elif action == "resolve":
+                    # A link closes a tamper visit; a fire or heat alarm is reported to the
+                    # monitoring centre, which closes it (core.incidents refuses otherwise).
+                    kind = get_incident(conn, claim.incident_id)["kind"]
+                    close = report_by_link if kind in ("fire", "heat") else resolve_by_link
                     with conn.transaction():
-                        resolve_by_link(
+                        close(
                             conn, token=token, secret=app.secret,
                             outcome=form.get("outcome", ""), cause=form.get("cause") or None,
                             note=form.get("note") or None,

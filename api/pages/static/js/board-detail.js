@@ -1,7 +1,7 @@
 // The incident drawer: facts, acknowledge / assign / resolve, timeline and notification attempts.
 
 import { api } from "./api.js";
-import { acknowledge, refreshIncident } from "./board.js";
+import { acknowledge, answeredLines, needsCentre, refreshIncident } from "./board.js";
 import { openSiteFile } from "./board-file.js";
 import { $, announce, h, when } from "./dom.js";
 import { CAUSES, OUTCOMES, label, t } from "./i18n.js";
@@ -51,6 +51,11 @@ function resolveForm(item) {
   const cause = select("false_alarm_cause", CAUSES, "cause", { "aria-label": t("detail.cause") });
   const causeField = h("label", { class: "field" }, t("detail.cause"), cause);
   const outcome = select("outcome", OUTCOMES, "outcome", { "aria-label": t("detail.outcome") });
+  // Reviewing a field report: start from what was reported; the operator's choice is final.
+  if (item.report) {
+    outcome.value = item.report.outcome;
+    if (item.report.false_alarm_cause) cause.value = item.report.false_alarm_cause;
+  }
   const syncCause = () => { causeField.hidden = outcome.value !== "false_alarm"; };
   outcome.addEventListener("change", syncCause);
   syncCause();
@@ -108,6 +113,12 @@ function facts(item) {
     fact("detail.opened_at", when(item.opened_at)),
     fact("detail.events", item.event_count),
     fact("detail.acknowledged_by", item.acknowledged_by),
+    fact("detail.centre_acknowledged_by", item.centre_acknowledged_by),
+    item.field_answer || item.report
+      ? [h("dt", {}, t(item.report ? "detail.report" : "detail.field_answer")),
+        h("dd", { id: "field-answer" }, ...answeredLines(item).slice(0, 1),
+          item.report?.note ? h("div", { class: "report-note" }, item.report.note) : null)]
+      : null,
     fact("detail.assigned_to", item.assigned_to?.name),
     item.outcome ? fact("detail.outcome", label("outcome", item.outcome)) : null);
 }
@@ -121,8 +132,9 @@ async function draw(item) {
   delete body.dataset.siteId;
   body.dataset.incidentId = String(item.id);
   body.dataset.status = item.status;
+  body.dataset.centre = item.centre_acknowledged_at ? "acknowledged" : "waiting";
   const actions = h("div", { class: "actions" },
-    item.status === "triggered"
+    needsCentre(item)
       ? h("button", { type: "button", class: "primary big", "data-action": "acknowledge",
           onclick: () => acknowledge(item.id) }, t("detail.acknowledge"))
       : null,
@@ -144,7 +156,9 @@ async function draw(item) {
  * and renew the facts, timeline and attempts; another status redraws everything. */
 function update(item) {
   const body = $("#drawer-body");
-  if (body.dataset.status !== item.status || body.dataset.incidentId !== String(item.id)) {
+  const centre = item.centre_acknowledged_at ? "acknowledged" : "waiting";
+  if (body.dataset.status !== item.status || body.dataset.incidentId !== String(item.id)
+      || body.dataset.centre !== centre) {
     return draw(item);
   }
   $("#incident-facts")?.replaceWith(facts(item));

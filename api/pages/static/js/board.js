@@ -16,7 +16,10 @@ const incidents = new Map(); // id -> incident item
 let config = {};
 let sound;
 
-const kindRank = (i) => (i.status === "triggered" ? 0 : 1) * 10 + (i.priority ?? 9);
+// The centre has not acknowledged it yet: the row flashes (and a fire rings) whoever in the field
+// answered, because only an operator's acknowledgement means the centre has it.
+export const needsCentre = (i) => i.status !== "resolved" && !i.centre_acknowledged_at;
+const kindRank = (i) => (needsCentre(i) ? 0 : 1) * 10 + (i.status === "reported" ? 0 : 5) + (i.priority ?? 9) / 10;
 
 // One name per person: the best state reached (delivered > sending > pending > failed).
 const PAGE_RANK = { delivered: 4, sending: 3, pending: 2, failed: 1, cancelled: 0 };
@@ -35,9 +38,38 @@ function pagedList(item) {
   }, p.name ?? "?"));
 }
 
+const hhmm = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+function outcomeText(outcome, cause) {
+  return cause ? `${label("outcome", outcome)}/${label("cause", cause)}` : label("outcome", outcome);
+}
+
+/** Who answered: the field's report or "on my way", and whether the centre has acknowledged. */
+export function answeredLines(item) {
+  const lines = [];
+  const r = item.report;
+  if (r) {
+    lines.push(h("div", { class: "field-report" }, t("board.field_report", {
+      name: r.name ?? "?", role: label("role", r.role), outcome: outcomeText(r.outcome, r.false_alarm_cause) })));
+  } else if (item.field_answer) {
+    const f = item.field_answer;
+    lines.push(h("div", { class: "answered field-answer" }, "✔ ", t("board.field_answer", {
+      name: f.name ?? "?", role: label("role", f.role), time: hhmm(f.at) })));
+  }
+  if (item.centre_acknowledged_at) {
+    lines.push(h("div", { class: "answered centre-ack" }, "✔ ",
+      t("board.centre_ack", { name: item.centre_acknowledged_by ?? "" })));
+  } else if (lines.length) {
+    lines.push(h("div", { class: "unanswered centre-silent" }, t("board.centre_silent")));
+  } else {
+    lines.push(h("div", { class: "unanswered" }, t("board.not_answered")));
+  }
+  return lines;
+}
+
 function row(item) {
   const site = item.site ?? {};
-  const triggered = item.status === "triggered";
+  const triggered = needsCentre(item);
   const ack = triggered
     ? h("button", {
         class: "ack-btn", type: "button", "data-action": "acknowledge",
@@ -47,7 +79,8 @@ function row(item) {
   return h("tr", {
     class: `incident kind-${item.kind} status-${item.status}${triggered ? " flash" : ""}`,
     tabindex: "0",
-    dataset: { incidentId: String(item.id), status: item.status, kind: item.kind, deviceId: item.device?.id ?? "" },
+    dataset: { incidentId: String(item.id), status: item.status, kind: item.kind, deviceId: item.device?.id ?? "",
+      centre: item.centre_acknowledged_at ? "acknowledged" : "waiting" },
     onclick: () => openIncident(item.id),
     onkeydown: (e) => { if (e.key === "Enter") openIncident(item.id); },
   },
@@ -61,8 +94,7 @@ function row(item) {
     h("td", { class: "elapsed", "data-since": item.opened_at }, clock(secondsSince(item.opened_at))),
     h("td", { class: "paged" },
       h("div", { class: "paged-list" }, pagedList(item)),
-      h("div", { class: item.answered_by ? "answered" : "unanswered" },
-        item.answered_by ? `✔ ${item.answered_by}` : t("board.not_answered"))),
+      ...answeredLines(item)),
     h("td", { class: "status" }, h("span", { class: `status-label status-${item.status}` },
       label("status", item.status)), ack),
   );
@@ -73,7 +105,7 @@ const announced = new Set();
 /** Say a new alarm out loud for screen readers (once per incident). */
 function announceNew(items) {
   for (const i of items) {
-    if (i.status !== "triggered" || announced.has(i.id)) continue;
+    if (!needsCentre(i) || announced.has(i.id)) continue;
     announced.add(i.id);
     const region = $("#alarm-announcer");
     if (region) region.textContent = t("board.new_alarm", {
@@ -89,7 +121,8 @@ function render() {
   announceNew(items);
   $("#no-incidents").hidden = items.length > 0;
   $("#incident-count").textContent = items.length ? `(${items.length})` : "";
-  const ringing = items.some((i) => i.status === "triggered" && ALARM_KINDS.has(i.kind));
+  // The siren stops only when an operator acknowledges, not when someone in the field answers.
+  const ringing = items.some((i) => needsCentre(i) && ALARM_KINDS.has(i.kind));
   document.body.classList.toggle("alarming", ringing);
   sound.update(ringing);
 }

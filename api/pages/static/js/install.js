@@ -1,9 +1,12 @@
 // Installer's phone page: choose or create the site, bind a detector (typed or scanned with the
 // camera where the browser has BarcodeDetector), run the commissioning test and watch its result.
+// A detector speaking a vendor format (zigbee2mqtt, LoRaWAN, CTWing, OneNET, Home Assistant
+// discovery) can be registered on the spot with its model and network identity, and a wrong
+// identity corrected later (the server keeps the old one in the history).
 
 import { api, logout, requireLogin } from "./api.js";
 import { $, announce, h } from "./dom.js";
-import { applyI18n, bindLangSwitch, label, t } from "./i18n.js";
+import { applyI18n, bindLangSwitch, label, lang, t } from "./i18n.js";
 import { startCommissioning } from "./install-test.js";
 
 const CATEGORIES = {
@@ -14,6 +17,72 @@ const SITE_LEVELS = new Set(["village", "community", "grid"]);
 let site = null;
 let deviceId = null;
 let scanning = null;
+let models = [];
+
+// Text of the registration parts, Chinese first (this page's own strings).
+const TEXT = {
+  "zh-CN": {
+    "reg.title": "现场登记新探测器（Zigbee、LoRaWAN、电信、移动）",
+    "reg.model": "型号",
+    "reg.identity": "设备标识",
+    "reg.scan": "扫码",
+    "reg.device_id": "探测器编号（留空自动生成）",
+    "reg.submit": "登记并填入编号",
+    "reg.discovered": "列出自动发现、尚未登记的设备",
+    "reg.none_discovered": "没有尚未登记的自动发现设备",
+    "reg.done": "已登记 {id}，请填写房间后绑定",
+    "reg.pick": "选用",
+    "fix.title": "更正已登记探测器的标识",
+    "fix.device_id": "探测器编号",
+    "fix.codec": "接入方式",
+    "fix.external": "正确的标识",
+    "fix.reason": "原因",
+    "fix.submit": "保存更正（保留历史）",
+    "fix.done": "{id} 的标识已更正为 {external}",
+    "hint.zigbee2mqtt": "zigbee2mqtt 中的设备名称；未改名时是 IEEE 地址，如 0x00158d0001a2b3c4",
+    "hint.chirpstack": "DevEUI：16 位十六进制；可扫描标签上的二维码（LW:D0:…）",
+    "hint.ctwing": "电信 CTWing 平台的设备ID（deviceId），或 15 位 IMEI",
+    "hint.onenet": "移动 OneNET：产品ID/设备名称",
+    "hint.homeassistant": "自动发现的设备标识：点下方按钮列出并选用",
+    "hint.native": "本系统探测器编号",
+  },
+  en: {
+    "reg.title": "Register a new detector here (Zigbee, LoRaWAN, CTWing, OneNET)",
+    "reg.model": "Model",
+    "reg.identity": "Network identity",
+    "reg.scan": "Scan",
+    "reg.device_id": "Detector id (empty: generated)",
+    "reg.submit": "Register and use this id",
+    "reg.discovered": "List discovered devices not yet registered",
+    "reg.none_discovered": "No discovered device waits for registration",
+    "reg.done": "Registered {id}; enter the room and bind",
+    "reg.pick": "Use",
+    "fix.title": "Correct a registered detector's identity",
+    "fix.device_id": "Detector id",
+    "fix.codec": "Network",
+    "fix.external": "Correct identity",
+    "fix.reason": "Reason",
+    "fix.submit": "Save (history is kept)",
+    "fix.done": "{id} now has identity {external}",
+    "hint.zigbee2mqtt": "The device's zigbee2mqtt name; the IEEE address (0x00158d0001a2b3c4) unless renamed",
+    "hint.chirpstack": "DevEUI: 16 hex digits; scan the label's QR code (LW:D0:…)",
+    "hint.ctwing": "The CTWing deviceId, or the 15-digit IMEI",
+    "hint.onenet": "OneNET: productId/deviceName",
+    "hint.homeassistant": "The discovered device key: list and pick below",
+    "hint.native": "Our own detector id",
+  },
+};
+const CODEC_PREFIX = { zigbee2mqtt: "ZB", chirpstack: "LW", ctwing: "CT", onenet: "ON", homeassistant: "HA" };
+
+function tx(key, params = {}) {
+  const text = (TEXT[lang()] ?? TEXT["zh-CN"])[key] ?? TEXT["zh-CN"][key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+function drawOwnText() {
+  for (const el of document.querySelectorAll("[data-tx]")) el.textContent = tx(el.dataset.tx);
+  showHint();
+}
 
 function chooseSite(s) {
   site = s;
@@ -33,6 +102,7 @@ function fillCategories() {
 function drawStaticLabels() {
   for (const option of $("#f-kind").options) option.textContent = label("sitekind", option.value);
   fillCategories();
+  drawOwnText();
 }
 
 async function loadOrganisations() {
@@ -90,17 +160,23 @@ function stopScan() {
   if (!scanning) return;
   scanning.stream.getTracks().forEach((track) => track.stop());
   cancelAnimationFrame(scanning.frame);
+  scanning.button.textContent = scanning.label;
   scanning = null;
   $("#scanner").hidden = true;
-  $("#scan").textContent = t("install.scan");
 }
 
-async function scan() {
+// LoRa Alliance TR005 device QR code: LW:D0:<JoinEUI>:<DevEUI>:<ProfileID>[:...]
+function fromQr(raw) {
+  const lorawan = /^LW:D0:([0-9A-F]{16}):([0-9A-F]{16})(?::|$)/i.exec(raw);
+  return lorawan ? lorawan[2] : raw;
+}
+
+async function scan(input, button, label, after) {
   if (scanning) return stopScan();
   if (!("BarcodeDetector" in window) || !navigator.mediaDevices?.getUserMedia) {
     $("#scan-note").textContent = t("install.scan_unsupported");
     $("#scan-note").hidden = false;
-    $("#device-id").focus();
+    input.focus();
     return;
   }
   try {
@@ -110,15 +186,15 @@ async function scan() {
     video.srcObject = stream;
     video.hidden = false;
     await video.play();
-    scanning = { stream, frame: 0 };
-    $("#scan").textContent = t("install.scan_stop");
+    scanning = { stream, frame: 0, button, label };
+    button.textContent = t("install.scan_stop");
     const look = async () => {
       if (!scanning) return;
       const codes = await detector.detect(video).catch(() => []);
       if (codes.length) {
-        $("#device-id").value = codes[0].rawValue.trim();
+        input.value = fromQr(codes[0].rawValue.trim());
         stopScan();
-        $("#room").focus();
+        after();
         return;
       }
       scanning.frame = requestAnimationFrame(look);
@@ -128,6 +204,101 @@ async function scan() {
     stopScan();
     $("#scan-note").textContent = `${t("install.scan_unsupported")} (${err.name ?? err})`;
     $("#scan-note").hidden = false;
+  }
+}
+
+function chosenModel() {
+  return models.find((m) => m.code === $("#r-model").value);
+}
+
+function showHint() {
+  const model = chosenModel();
+  $("#r-hint").textContent = model ? tx(`hint.${model.codec}`) : "";
+}
+
+async function loadModels() {
+  models = await api("/devices/models").catch(() => []);
+  const vendorModels = models.filter((m) => m.codec !== "native");
+  $("#r-model").replaceChildren(...vendorModels.map((m) =>
+    h("option", { value: m.code }, `${m.vendor} ${m.name}`)));
+  const codecs = [...new Set(models.map((m) => m.codec))];
+  $("#x-codec").replaceChildren(...codecs.map((c) => h("option", { value: c }, c)));
+  showHint();
+}
+
+function generatedId(codec, external) {
+  // A devEui or IEEE address as one hex word (the label's grouping is not part of the id).
+  const hex = external.replace(/[\s:._-]/g, "");
+  const compact = /^(0x)?[0-9A-Fa-f]{16}$/.test(hex) ? hex.toUpperCase().replace(/^0X/, "") : external;
+  const safe = compact.replace(/[^A-Za-z0-9_.:-]/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  return `${CODEC_PREFIX[codec] ?? "DEV"}-${safe}`.slice(0, 64);
+}
+
+function errorText(err) {
+  return err.fields?.length ? err.fields.map((f) => f.message).join("; ") : err.userText ?? String(err);
+}
+
+async function registerDevice(e) {
+  e.preventDefault();
+  stopScan();
+  const model = chosenModel();
+  if (!model) return;
+  const external = $("#r-external").value.trim();
+  const id = $("#r-device-id").value.trim() || generatedId(model.codec, external);
+  const body = { id, model_code: model.code, identities: [{ codec: model.codec, external_id: external }] };
+  try {
+    await api("/devices", { method: "POST", body });
+  } catch (err) {
+    announce(errorText(err), "error");
+    return;
+  }
+  $("#device-id").value = id;
+  $("#register-new").open = false;
+  for (const field of ["#r-external", "#r-device-id"]) $(field).value = "";
+  announce(tx("reg.done", { id }));
+  $("#room").focus();
+}
+
+async function listDiscovered() {
+  let found = [];
+  try {
+    found = await api("/devices/discovered?unregistered=true&limit=50");
+  } catch (err) {
+    announce(errorText(err), "error");
+    return;
+  }
+  if (!found.length) {
+    $("#r-discovered-list").replaceChildren(h("li", { class: "muted" }, tx("reg.none_discovered")));
+    return;
+  }
+  $("#r-discovered-list").replaceChildren(...found.map((d) => h("li", {},
+    h("span", {}, `${d.name ?? d.device_key}${d.smoke_detector ? " 🔥" : ""}`, h("br"),
+      h("small", { class: "muted" }, [d.manufacturer, d.model, d.device_key].filter(Boolean).join(" · "))),
+    h("button", { type: "button", "data-device-key": d.device_key, onclick: () => pickDiscovered(d) }, tx("reg.pick")))));
+}
+
+function pickDiscovered(device) {
+  const model = models.find((m) => m.codec === "homeassistant");
+  if (model) $("#r-model").value = model.code;
+  $("#r-external").value = device.device_key;
+  showHint();
+  $("#r-device-id").focus();
+}
+
+async function fixIdentity(e) {
+  e.preventDefault();
+  const id = $("#x-device-id").value.trim();
+  const codec = $("#x-codec").value;
+  const body = { external_id: $("#x-external").value.trim() };
+  if ($("#x-reason").value.trim()) body.reason = $("#x-reason").value.trim();
+  try {
+    const device = await api(`/devices/${encodeURIComponent(id)}/identities/${encodeURIComponent(codec)}`,
+      { method: "PUT", body });
+    const now = device.identities.find((i) => i.codec === codec);
+    announce(tx("fix.done", { id, external: now?.external_id ?? body.external_id }));
+    $("#fix-identity").open = false;
+  } catch (err) {
+    announce(errorText(err), "error");
   }
 }
 
@@ -184,11 +355,18 @@ async function main() {
     $("#site-chosen").hidden = true;
     $("#site-pick").hidden = false;
   });
-  $("#scan").addEventListener("click", scan);
+  $("#scan").addEventListener("click", () =>
+    scan($("#device-id"), $("#scan"), t("install.scan"), () => $("#room").focus()));
+  $("#r-scan").addEventListener("click", () =>
+    scan($("#r-external"), $("#r-scan"), tx("reg.scan"), () => $("#r-device-id").focus()));
+  $("#r-model").addEventListener("change", showHint);
+  $("#register-form").addEventListener("submit", registerDevice);
+  $("#r-discovered").addEventListener("click", listDiscovered);
+  $("#fix-form").addEventListener("submit", fixIdentity);
   $("#bind-form").addEventListener("submit", bind);
   $("#start-test").addEventListener("click", () => startCommissioning(deviceId));
   $("#next-device").addEventListener("click", nextDevice);
-  await loadOrganisations();
+  await Promise.all([loadOrganisations(), loadModels()]);
   document.body.dataset.ready = "1";
 }
 

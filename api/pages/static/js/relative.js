@@ -1,5 +1,6 @@
 // A relative's page, reached through the signed link of the alert: this household's incident with
-// one big acknowledge button, then the outcome; the household's detectors. Nothing else.
+// one big "on my way" button, then a report of what was found (confirmed before it is sent; the
+// monitoring centre reviews and closes a fire); the household's detectors. Nothing else.
 
 import { api } from "./api.js";
 import { deviceState } from "./board-file.js";
@@ -9,6 +10,9 @@ import { CAUSES, OUTCOMES, applyI18n, bindLangSwitch, label, t } from "./i18n.js
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() ?? "");
 const base = `/relative/${encodeURIComponent(token)}`;
 let data = null;
+// The outcome form: pick an outcome (a false alarm then its cause), then confirm with an
+// optional note. Nothing is sent before the confirmation: two stray taps change nothing.
+let choice = null; // { outcome, cause? } once picked
 let pickingCause = false;
 
 async function post(verb, body) {
@@ -20,30 +24,69 @@ async function post(verb, body) {
   await load();
 }
 
-function resolveChoices() {
+function outcomeText(outcome, cause) {
+  return cause ? `${label("outcome", outcome)} · ${label("cause", cause)}` : label("outcome", outcome);
+}
+
+function confirmStep(inc) {
+  const note = h("textarea", { name: "note", rows: "2", maxlength: "2000", "aria-label": t("common.note"),
+    placeholder: t("relative.note_hint") });
+  // Fire and heat: a report the monitoring centre reviews and closes. Tamper: the visit closes it.
+  const verb = inc.centre_closes ? "report" : "resolve";
+  return h("div", { class: "confirm", id: "confirm" },
+    h("p", {}, t(inc.centre_closes ? "relative.confirm_report" : "relative.confirm_resolve"),
+      " ", h("strong", {}, outcomeText(choice.outcome, choice.cause))),
+    note,
+    h("div", { class: "choices" },
+      h("button", { type: "button", class: "primary", "data-action": "confirm", onclick: () => {
+        const body = { outcome: choice.outcome };
+        if (choice.cause) body.false_alarm_cause = choice.cause;
+        if (note.value.trim()) body.note = note.value.trim();
+        choice = null;
+        post(verb, body);
+      } }, t(inc.centre_closes ? "relative.send_report" : "relative.send_resolve")),
+      h("button", { type: "button", "data-action": "back", onclick: () => { choice = null; draw(); } },
+        t("common.back"))));
+}
+
+function reportChoices(inc) {
+  if (choice) return confirmStep(inc);
   if (pickingCause) {
     return h("div", { class: "choices", id: "causes" }, CAUSES.map((c) =>
       h("button", { type: "button", "data-cause": c,
-        onclick: () => { pickingCause = false; post("resolve", { outcome: "false_alarm", false_alarm_cause: c }); } },
+        onclick: () => { pickingCause = false; choice = { outcome: "false_alarm", cause: c }; draw(); } },
       label("cause", c))));
   }
   return h("div", { class: "choices", id: "outcomes" }, OUTCOMES.map((o) =>
     h("button", { type: "button", "data-outcome": o, onclick: () => {
-      if (o === "false_alarm") { pickingCause = true; draw(); } else post("resolve", { outcome: o });
+      if (o === "false_alarm") pickingCause = true; else choice = { outcome: o };
+      draw();
     } }, label("outcome", o))));
+}
+
+function step(inc) {
+  const status = inc.status;
+  if (status === "triggered") {
+    return h("button", { type: "button", class: "big-button", id: "acknowledge", onclick: () => post("acknowledge", {}) },
+      t("relative.acknowledge"));
+  }
+  if (status === "resolved") {
+    return h("p", { class: "notice", id: "resolved" }, t("relative.resolved"), " ", label("outcome", inc.outcome));
+  }
+  if (status === "reported") {
+    const r = inc.report ?? {};
+    return h("p", { class: "notice", id: "reported" },
+      t("relative.reported", { outcome: outcomeText(r.outcome, r.false_alarm_cause) }));
+  }
+  return h("div", {}, h("p", { class: "notice", id: "acknowledged" }, t("relative.acknowledged")),
+    h("h2", {}, t(inc.centre_closes ? "relative.report_title" : "relative.resolve_title")),
+    reportChoices(inc));
 }
 
 function draw() {
   const { incident, site, devices } = data;
   const inc = incident ?? {};
   const status = inc.status;
-  const step = status === "triggered"
-    ? h("button", { type: "button", class: "big-button", id: "acknowledge", onclick: () => post("acknowledge", {}) },
-      t("relative.acknowledge"))
-    : status === "resolved"
-      ? h("p", { class: "notice", id: "resolved" }, t("relative.resolved"), " ", label("outcome", inc.outcome))
-      : h("div", {}, h("p", { class: "notice", id: "acknowledged" }, t("relative.acknowledged")),
-        h("h2", {}, t("relative.resolve_title")), resolveChoices());
   $("#relative").dataset.status = status ?? "";
   $("#content").replaceChildren(
     h("section", { class: "card", "aria-live": "polite" },
@@ -55,7 +98,7 @@ function draw() {
         h("dd", {}, when(inc.opened_at), " (", h("span", { id: "elapsed", "data-since": inc.opened_at },
           clock(secondsSince(inc.opened_at))), ")")),
       status !== "resolved" ? h("p", { class: "notice warn" }, t("relative.call119")) : null,
-      step),
+      incident ? step(inc) : null),
     h("section", { class: "card" }, h("h2", {}, t("relative.devices")),
       h("ul", { class: "list", id: "devices" }, (devices ?? []).map((d) => {
         const state = deviceState(d);
@@ -84,5 +127,5 @@ setInterval(() => {
   const el = $("#elapsed");
   if (el) el.textContent = clock(secondsSince(el.dataset.since));
 }, 1000);
-setInterval(load, 10_000);
+setInterval(() => { if (!choice && !pickingCause) load(); }, 10_000);
 document.body.dataset.ready = "1";
