@@ -84,3 +84,42 @@ def test_remote_self_test_from_board_drawer(
             screenshot(tab, "board-desktop-remote-self-test")
             tab.assert_no_script_errors()
         assert [kind for _, _, kind in sim.executed] == ["self_test"]
+
+
+def test_remote_self_test_and_heartbeat_from_installer_page(
+    *, browser: Any, api: Any, api_settings: Any, database_url: str, db: Any, mqtt_broker: Any
+) -> None:
+    from tests.pages_support import org_of
+
+    with world(db, database_url, api_settings, browser, mqtt_url=mqtt_broker.url) as (
+        prog, base, prefix, open_tab,
+    ):  # fmt: skip
+        house = prog.houses[0]
+        installer = api.create_user("installer", org=org_of(db, prog.villages[0]))
+        device_id = f"NZ-CMD-{prog.sub_district}"
+        db.execute("INSERT INTO devices (id, model_code) VALUES (%s, 'sw-native-1')", (device_id,))
+        detector = Detector(device_id, prefix)
+        with NativeResponder(parse_mqtt_url(mqtt_broker.url), prefix, [detector]) as sim:
+            tab = open_tab(PHONE)
+            login(tab, base, installer, next_path="/ui/install")
+            tab.page.fill("#site-q", "王秀英")
+            tab.page.click("#site-search button[type=submit]")
+            tab.page.click(f"#site-results button[data-site-id='{house.site_id}']")
+            tab.page.fill("#device-id", device_id)
+            tab.page.fill("#room", "厨房")
+            tab.page.click("#bind")
+            panel = tab.page.locator("#step-test #commands")
+            panel.locator("button[data-command='self_test']").click()
+            panel.locator(".command-state.state-acknowledged[data-kind='self_test']").wait_for(
+                timeout=20_000
+            )
+            panel.locator("select[name='interval_s']").select_option("21600")
+            panel.locator("button[data-command='set_heartbeat']").click()
+            panel.locator(".command-state.state-acknowledged[data-kind='set_heartbeat']").wait_for(
+                timeout=20_000
+            )
+            assert "远程重启" not in panel.inner_text()  # not offered on this page
+            screenshot(tab, "install-phone-remote-commands")
+            tab.assert_no_script_errors()
+        assert [kind for _, _, kind in sim.executed] == ["self_test", "set_heartbeat"]
+        assert detector.heartbeat_s == 21600
