@@ -82,6 +82,7 @@ export function commandPanel({ load, send, kinds, blocked = () => null, confirmS
   let timer = null;
   let confirming = false;
   let chosenCause = "cooking";
+  let chosenInterval = HEARTBEATS[0];
 
   async function refresh() {
     clearTimeout(timer);
@@ -116,12 +117,13 @@ export function commandPanel({ load, send, kinds, blocked = () => null, confirmS
     const hint = blocked(kind);
     if (hint) return h("p", { class: "muted", dataset: { kind } }, ct(kind), "：", hint);
     if (kind === "set_heartbeat") {
-      const choice = h("select", { name: "interval_s", "aria-label": ct("interval") },
-        HEARTBEATS.map((s) => h("option", { value: s },
+      const choice = h("select", { name: "interval_s", "aria-label": ct("interval"),
+        onchange: (e) => { chosenInterval = Number(e.target.value); } },
+        HEARTBEATS.map((s) => h("option", { value: s, selected: s === chosenInterval },
           s < 3600 ? ct("minutes", { n: s / 60 }) : ct("hours", { n: s / 3600 }))));
       return h("div", { class: "command-row" }, h("label", { class: "field" }, ct("interval"), choice),
         h("button", { type: "button", "data-command": kind,
-          onclick: () => ask(kind, { parameters: { interval_s: Number(choice.value) } }) }, ct(kind)));
+          onclick: () => ask(kind, { parameters: { interval_s: chosenInterval } }) }, ct(kind)));
     }
     if (kind !== "silence") {
       return h("button", { type: "button", "data-command": kind, onclick: () => ask(kind) }, ct(kind));
