@@ -10,18 +10,22 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 import orjson
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 from psycopg.rows import DictRow, dict_row
 
 import core.migrate
+from alerting.health_runner import HealthRunner
 from core.errors import MigrationError
 from core.localservers import LocalPostgres, has_timescaledb
 from core.migrate import Migration, available_migrations, migrate, storage_mode
 from core.timescale import ConversionError, convert
+from tests.alerting_support import alerting_settings
 from tests.reference_schema import REFERENCES, describe_url, diff
 from tests.support import Publisher, ingest_settings, register_devices, running_ingest, wait_until
 
@@ -328,3 +332,23 @@ def test_convert_turns_a_plain_database_into_the_timescale_layout(
         assert len(jobs) == 5  # and the aggregate's refresh
         assert conn.execute(AGGREGATE_HOURLY).fetchall() == conn.execute(DIRECT_HOURLY).fetchall()
         assert conn.execute("SELECT count(*) AS n FROM timescale_conversion").fetchone() == {"n": 0}
+
+
+def test_alerting_exports_storage_health_as_metrics(
+    database_url: str, db: psycopg.Connection[DictRow]
+) -> None:
+    db.execute(
+        "INSERT INTO dead_letters (received_at, source, reason_code, reason, payload, "
+        "payload_size) VALUES (now() - INTERVAL '120 days', 't', 'bad', 'bad', '\\x00', 1)"
+    )
+    runner = HealthRunner(alerting_settings(database_url), lambda: datetime.now(UTC), Event())
+
+    runner.run_jobs(db)
+
+    def sample(metric: str, table: str) -> float | None:
+        return REGISTRY.get_sample_value("smokewatch_storage", {"metric": metric, "table": table})
+
+    assert sample("rows_past_retention", "dead_letters") == 1
+    assert sample("rows_past_retention", "readings") == 0
+    assert sample("chunks_awaiting_compression", "events") == 0
+    assert sample("aggregate_lag_s", "readings_hourly") is not None
