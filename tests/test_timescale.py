@@ -266,7 +266,7 @@ def test_convert_turns_a_plain_database_into_the_timescale_layout(
     with pytest.raises(ConversionError, match="not preloaded"):
         convert(url, report=lambda _line: None)
 
-    server._timescaledb = True  # the operator adds the preload and restarts
+    server.timescaledb = True  # the operator adds the preload and restarts
     server.restart()
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
         conn.execute("CREATE EXTENSION timescaledb")  # as the TimescaleDB image's init does

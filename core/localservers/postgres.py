@@ -76,6 +76,11 @@ class LocalPostgres(ChildServer):
             self._timescaledb = has_timescaledb(self.bindir)
         return self._timescaledb
 
+    @timescaledb.setter
+    def timescaledb(self, preload: bool) -> None:
+        """Preload TimescaleDB or not from the next start on (as an operator would)."""
+        self._timescaledb = preload
+
     @property
     def bindir(self) -> Path:
         if self._bindir is None:
