@@ -160,6 +160,26 @@ def test_hourly_aggregate_keeps_late_readings_and_the_current_hour(
     assert any(r["bucket"] > now - timedelta(hours=1) for r in aggregate)  # the current hour
 
 
+def test_hourly_aggregate_has_no_hole_while_a_refresh_is_half_done(
+    db: psycopg.Connection[DictRow], storage_mode: str
+) -> None:
+    if storage_mode != "timescaledb":
+        pytest.skip("the plain view is computed at query time")
+    db.execute(
+        "INSERT INTO readings (device_id, ts, received_at, msg_key, temperature_c) "
+        "SELECT 'NZ-B' || (n % 2), now() - make_interval(hours => n / 2), now(), n, n % 30 "
+        "FROM generate_series(1, 2 * 24 * 100) n"
+    )
+    # One batch (30 days) of the 400-day window, as a run that failed half-way would leave it.
+    db.execute(
+        "SELECT alter_job(job_id, config => jsonb_set(config, '{max_batches_per_execution}', '1'))"
+        " FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'"
+    )
+    run_policy(db, "policy_refresh_continuous_aggregate")
+
+    assert db.execute(AGGREGATE_HOURLY).fetchall() == db.execute(DIRECT_HOURLY).fetchall()
+
+
 def _rows(conn: psycopg.Connection[Any]) -> int:
     row = conn.execute("SELECT count(*) AS n FROM readings").fetchone()
     return int(row["n"]) if row else 0

@@ -97,10 +97,26 @@ BEGIN
     END IF;
     ALTER MATERIALIZED VIEW readings_hourly SET (timescaledb.materialized_only = false);
     PERFORM remove_continuous_aggregate_policy('readings_hourly', if_exists => true);
-    PERFORM add_continuous_aggregate_policy('readings_hourly',
-        start_offset => INTERVAL '400 days',
-        end_offset => INTERVAL '1 hour',
-        schedule_interval => INTERVAL '10 minutes');
+    IF EXISTS (SELECT 1 FROM pg_proc
+               WHERE proname = 'add_continuous_aggregate_policy'
+                 AND 'refresh_newest_first' = ANY (proargnames)) THEN
+        -- TimescaleDB >= 2.19 refreshes in committed batches, newest first by default: the
+        -- watermark then jumps to now after the first batch and the real-time part stops
+        -- covering the older buckets still to come, so the aggregate has a hole until the run
+        -- ends (or forever, if the run fails half-way). Oldest first, the watermark only
+        -- moves up over what is materialized. A batch is 30 days of hourly buckets.
+        PERFORM add_continuous_aggregate_policy('readings_hourly',
+            start_offset => INTERVAL '400 days',
+            end_offset => INTERVAL '1 hour',
+            schedule_interval => INTERVAL '10 minutes',
+            buckets_per_batch => 720,
+            refresh_newest_first => false);
+    ELSE
+        PERFORM add_continuous_aggregate_policy('readings_hourly',
+            start_offset => INTERVAL '400 days',
+            end_offset => INTERVAL '1 hour',
+            schedule_interval => INTERVAL '10 minutes');
+    END IF;
 END
 $$;
 
