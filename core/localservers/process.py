@@ -184,15 +184,8 @@ class ChildServer:
             **run_as(self._user()),
         )
         self._guard = subprocess.Popen(  # noqa: S603 - our interpreter and a fixed script
-            [
-                sys.executable,
-                "-I",
-                "-S",
-                "-c",
-                _GUARD,
-                str(self._proc.pid),
-                str(int(self.stop_signal)),
-            ],
+            [sys.executable, "-I", "-S", "-c", _GUARD, str(self._proc.pid),
+             str(int(self.stop_signal))],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
