@@ -122,10 +122,6 @@ class StorageMode:
     name: str  # "timescaledb", "plain", or "plain, conversion pending"
     reason: str
 
-    @property
-    def timescale_layout(self) -> bool:
-        return self.name == "timescaledb"
-
 
 def storage_mode(conn: psycopg.Connection[Any]) -> StorageMode:
     """Which layout this database has, and why (for the log and ``smokewatch timescale``)."""
