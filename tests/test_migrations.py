@@ -46,7 +46,7 @@ def test_migrations_build_the_reference_schema(empty_database_url: str, storage_
     )
     assert not difference, (
         f"the migrated schema differs from {reference}; if the change is intended, "
-        "run `.venv/bin/python -m tests.reference_schema --write` and commit the file with the "
+        "run `make reference-schema` (both modes) and commit the files with the "
         f"migration:\n{difference}"
     )
 
