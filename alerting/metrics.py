@@ -50,3 +50,9 @@ EVENT_TO_DELIVERY = Histogram(
     "From the event's arrival to a wave-1 page being accepted by the provider",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 60),
 )
+STORAGE = Gauge(
+    "smokewatch_storage",
+    "Storage maintenance by its effects (sw_storage_health): rows_past_retention, "
+    "oldest_row_age_s, chunks_awaiting_compression, aggregate_lag_s",
+    ["metric", "table"],
+)

@@ -13,7 +13,7 @@ import psycopg
 
 from core.broker_auth import ingest_lane_client_id
 from core.codecs.registry import CodecRegistry, default_registry
-from core.db import connect, is_timescale, load_queries, wait_for_database
+from core.db import connect, load_queries, wait_for_database
 from core.errors import DatabaseUnavailable
 from ingest.codec_store import CodecStore
 from ingest.commands.dispatcher import CommandDispatcher
@@ -202,14 +202,16 @@ class IngestService:
                 self._stopped.wait(self.settings.ingest_heartbeat_s)
 
     def _housekeeping(self) -> None:
-        """Retention on plain PostgreSQL (TimescaleDB has its own policies)."""
+        """Retention of every table that promises one, in both storage modes.
+
+        sw_apply_retention leaves hypertables to TimescaleDB's policies and deletes from plain
+        tables (plain PostgreSQL, or a database not yet converted) and from dead_letters.
+        """
         interval = self.settings.ingest_retention_interval_s
         while not self._stopped.wait(interval):
             try:
                 with connect(self.settings.database_url, autocommit=True) as conn:
                     conn.execute(Q["expire_dedupe_keys"])
-                    if is_timescale(conn):
-                        continue
                     # One worker at a time; the others skip this round.
                     got = conn.execute("SELECT pg_try_advisory_lock(5301) AS got").fetchone()
                     if not got or not got["got"]:
