@@ -41,6 +41,12 @@ function section(title, list) {
     empty ? h("p", { class: "muted" }, t("common.none")) : list);
 }
 
+function movedTo(record) {
+  const d = record.detail;
+  if (record.action !== "device_unbound" || !d?.moved_to_name) return "";
+  return ` · ${t("file.moved_to", { name: d.moved_to_name, address: d.moved_to_address ?? "" })}`;
+}
+
 export async function openSiteFile(siteId) {
   const drawer = $("#drawer");
   drawer.hidden = false;
@@ -60,7 +66,9 @@ export async function openSiteFile(siteId) {
   const contacts = file.contacts ?? [];
   const devices = file.devices ?? [];
   const history = file.incidents ?? file.recent_incidents ?? [];
+  const inService = devices.filter((d) => d.status !== "removed");
   body.replaceChildren(
+    inService.length ? null : h("p", { class: "notice warn", id: "file-no-detector", role: "status" }, t("file.no_detector")),
     h("dl", { class: "facts household-file" },
       h("dt", {}, t("file.resident")), h("dd", {}, site.resident_name ?? site.name),
       h("dt", {}, t("install.site.category")), h("dd", {}, label("category", site.category)),
@@ -84,8 +92,8 @@ export async function openSiteFile(siteId) {
       h("li", {}, when(i.opened_at), " · ", label("kind", i.kind), " · ", label("status", i.status),
         i.outcome ? ` · ${label("outcome", i.outcome)}` : "")))),
     section("file.records", h("ul", { class: "history", id: "file-records" }, (file.history ?? []).map((r) =>
-      h("li", {}, when(r.at), " · ", label("registry", r.action), r.device_id ? ` · ${r.device_id}` : "",
-        r.actor ? ` · ${r.actor}` : "")))),
+      h("li", { "data-action": r.action }, when(r.at), " · ", label("registry", r.action),
+        r.device_id ? ` · ${r.device_id}` : "", movedTo(r), r.actor ? ` · ${r.actor}` : "")))),
   );
 }
 

@@ -302,27 +302,67 @@ async function fixIdentity(e) {
   }
 }
 
-async function bind(e) {
-  e.preventDefault();
-  stopScan();
-  const id = $("#device-id").value.trim();
+function bindingBody(move = false) {
   const body = { site_id: site.id, room: $("#room").value.trim() };
   if ($("#position").value.trim()) body.position = $("#position").value.trim();
   if ($("#notes").value.trim()) body.notes = $("#notes").value.trim();
+  if (move) body.move = true;
+  return body;
+}
+
+async function bind(e) {
+  e.preventDefault();
+  stopScan();
+  await sendBinding($("#device-id").value.trim(), false);
+}
+
+async function sendBinding(id, move) {
+  const body = bindingBody(move);
+  $("#device-id").value = id;
+  let device;
   try {
-    await api(`/devices/${encodeURIComponent(id)}/binding`, { method: "PUT", body });
+    device = await api(`/devices/${encodeURIComponent(id)}/binding`, { method: "PUT", body });
   } catch (err) {
-    announce(err.userText ?? String(err), "error");
+    if (err.code === "bound_elsewhere") return askToMove(id, err);
+    const unknown = err.status === 404 && err.message === "no such device";
+    // Labels print ids in capitals; a lower-case typing of one is the same detector.
+    if (unknown && id !== id.toUpperCase()) return sendBinding(id.toUpperCase(), move);
+    announce(unknown ? t("install.no_device", { id }) : errorText(err), "error");
     return;
   }
+  $("#move-confirm").hidden = true;
   deviceId = id;
   $("#bind-form").hidden = true;
-  $("#bound").textContent = t("install.bound", { id, room: body.room });
+  $("#bound").textContent = move
+    ? t("install.moved", { id, from: pending?.from ?? "", room: body.room })
+    : t("install.bound", { id, room: device.room ?? body.room });
   $("#bound").hidden = false;
   $("#step-test").hidden = false;
   $("#install").dataset.deviceId = id;
   $("#start-test").focus();
   $("#step-test").scrollIntoView({ block: "start" });
+}
+
+let pending = null;
+
+// A detector bound to another household moves only after the installer confirms, having read
+// where it hangs now: that household loses it.
+async function askToMove(id, err) {
+  let where = null;
+  try {
+    where = await api(`/devices/${encodeURIComponent(id)}`);
+  } catch {
+    where = null;
+  }
+  const name = where?.site?.name ?? "";
+  $("#move-text").textContent = where?.site
+    ? t("install.move_text", { id, site: name, address: where.site.address,
+      room: where.room ? ` · ${where.room}` : "" })
+    : err.message;
+  pending = { id, from: name };
+  $("#move-confirm").hidden = false;
+  $("#move-confirm").dataset.deviceId = id;
+  $("#move-no").focus();
 }
 
 function nextDevice() {
@@ -366,6 +406,12 @@ async function main() {
   $("#bind-form").addEventListener("submit", bind);
   $("#start-test").addEventListener("click", () => startCommissioning(deviceId));
   $("#next-device").addEventListener("click", nextDevice);
+  $("#move-yes").addEventListener("click", () => sendBinding(pending.id, true));
+  $("#move-no").addEventListener("click", () => {
+    pending = null;
+    $("#move-confirm").hidden = true;
+    $("#device-id").focus();
+  });
   await Promise.all([loadOrganisations(), loadModels()]);
   document.body.dataset.ready = "1";
 }
