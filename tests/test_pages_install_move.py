@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api_support import ApiWorld, running_api
-from tests.pages_support import DESKTOP, PHONE, login, screenshot, tabs
+from tests.pages_support import DESKTOP, PHONE, assert_accessible, login, screenshot, tabs
 
 
 def _site(db: Any, org_id: int, name: str, address: str, resident: str) -> int:
@@ -48,6 +48,7 @@ def test_move_bound_detector_needs_confirmation_and_old_household_shows_loss(
         assert "刘家" in text and "东村1组3号" in text and "客厅" in text, text
         assert page.is_hidden("#bound")
         screenshot(tab, "install-phone-move-confirm")
+        assert_accessible(tab)
         page.click("#move-no")
         assert page.is_hidden("#move-confirm")
         assert db.execute("SELECT site_id FROM devices WHERE id = 'NZ-H0005'").fetchone() == {
@@ -70,4 +71,5 @@ def test_move_bound_detector_needs_confirmation_and_old_household_shows_loss(
         record = board.page.inner_text("#file-records li[data-action='device_unbound']")
         assert "NZ-H0005" in record and "张家" in record, record
         screenshot(board, "board-desktop-file-lost-detector")
+        assert_accessible(board)
         board.assert_no_script_errors()

@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { acknowledge, answeredLines, needsCentre, refreshIncident } from "./board.js";
+import { showDrawer } from "./board-drawer.js";
 import { openSiteFile } from "./board-file.js";
 import { $, announce, h, when } from "./dom.js";
 import { CAUSES, OUTCOMES, label, t } from "./i18n.js";
@@ -150,6 +151,8 @@ async function draw(item) {
     open ? resolveForm(item) : null,
     h("h3", {}, t("detail.timeline")), timeline(item),
     h("h3", {}, t("detail.attempts")), attempts(item)].filter(Boolean));
+  // The button that was pressed may be gone with the redraw: keep focus in the dialog.
+  if (!$("#drawer").contains(document.activeElement)) $("#drawer-title").focus();
 }
 
 /** A live change of the shown incident: same status, so keep the forms (someone may be typing)
@@ -170,8 +173,7 @@ function update(item) {
 /** Show incident `id` in the drawer. */
 export async function openIncident(id) {
   shownId = id;
-  const drawer = $("#drawer");
-  drawer.hidden = false;
+  showDrawer();
   try {
     await draw(await api(`/incidents/${id}`));
   } catch (err) {

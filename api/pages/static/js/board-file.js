@@ -2,6 +2,7 @@
 // commissioning record and incident history; found through the board's site search.
 
 import { api } from "./api.js";
+import { showDrawer } from "./board-drawer.js";
 import { $, announce, ago, h, when } from "./dom.js";
 import { label, t } from "./i18n.js";
 
@@ -48,9 +49,8 @@ function movedTo(record) {
 }
 
 export async function openSiteFile(siteId) {
-  const drawer = $("#drawer");
-  drawer.hidden = false;
   $("#drawer-title").textContent = t("file.title");
+  showDrawer();
   const body = $("#drawer-body");
   delete body.dataset.incidentId;
   delete body.dataset.status;

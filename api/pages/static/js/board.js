@@ -4,6 +4,7 @@
 import { AlarmSound } from "./alarm-sound.js";
 import { ApiError, api, logout, pageConfig, requireLogin, toLogin } from "./api.js";
 import { openIncident, refreshDrawer } from "./board-detail.js";
+import { bindDrawer } from "./board-drawer.js";
 import { bindSiteSearch } from "./board-file.js";
 import { drawMap } from "./board-map.js";
 import { drawStats } from "./board-stats.js";
@@ -117,7 +118,14 @@ function render() {
   const items = [...incidents.values()]
     .filter((i) => i.status !== "resolved")
     .sort((a, b) => kindRank(a) - kindRank(b) || Date.parse(b.opened_at) - Date.parse(a.opened_at));
+  // A redraw must not throw keyboard users out of the list: focus goes back to the same row.
+  const focused = document.activeElement?.closest?.("tr.incident");
+  const focusedAck = document.activeElement?.dataset?.action === "acknowledge";
   $("#incident-rows").replaceChildren(...items.map(row));
+  if (focused) {
+    const again = $(`tr.incident[data-incident-id="${focused.dataset.incidentId}"]`);
+    (focusedAck ? again?.querySelector("[data-action='acknowledge']") ?? again : again)?.focus();
+  }
   announceNew(items);
   $("#no-incidents").hidden = items.length > 0;
   $("#incident-count").textContent = items.length ? `(${items.length})` : "";
@@ -248,8 +256,7 @@ async function main() {
   document.addEventListener("click", () => sound.unlock(), { once: true });
   bindLangSwitch($("#lang"), () => { render(); showSoundState(); loadSide(); });
   $("#logout").addEventListener("click", logout);
-  $("#drawer-close").addEventListener("click", () => { $("#drawer").hidden = true; });
-  document.addEventListener("keydown", (e) => { if (e.key === "Escape") $("#drawer").hidden = true; });
+  bindDrawer();
   let me;
   try {
     me = await requireLogin();

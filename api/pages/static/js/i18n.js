@@ -64,6 +64,7 @@ const DICT = {
     "board.centre_ack": "中心已确认：{name}",
     "board.centre_silent": "中心未确认",
     "board.map": "站点地图",
+    "board.map_keys": "方向键逐个浏览站点，回车打开住户档案",
     "board.health": "各村设备状况",
     "board.progress": "安装进度",
     "board.alarms_by_day": "近期警报（按日）",
@@ -346,6 +347,7 @@ const DICT = {
     "board.centre_ack": "centre acknowledged: {name}",
     "board.centre_silent": "centre has not acknowledged",
     "board.map": "Sites",
+    "board.map_keys": "Arrow keys walk the sites; Enter opens the household file",
     "board.health": "Device health by village",
     "board.progress": "Installation progress",
     "board.alarms_by_day": "Alarms by day",
@@ -609,7 +611,9 @@ export function applyI18n(root = document) {
 export function bindLangSwitch(button, onChange) {
   const show = () => {
     button.textContent = t("lang.switch");
-    button.setAttribute("aria-label", t("lang.label"));
+    // The visible word leads the accessible name (speech control says what it sees).
+    button.setAttribute("aria-label", `${t("lang.switch")} · ${t("lang.label")}`);
+    button.setAttribute("lang", lang() === "zh-CN" ? "en" : "zh-CN");
   };
   show();
   button.addEventListener("click", () => {
