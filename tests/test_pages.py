@@ -171,6 +171,7 @@ def test_acknowledge_incident_from_board_then_resolve(
         for expected in ("李桂兰", "李钥匙", "李小明", house.device_id, "卧室"):
             assert expected in file_text, (expected, file_text)
         screenshot(tab, "board-desktop-household-file")
+        tab.page.keyboard.press("Escape")  # the drawer is modal: close it to reach the list
         row.click()
         drawer = tab.page.locator("#drawer-body[data-status='acknowledged']")
         drawer.wait_for()
@@ -196,6 +197,7 @@ def test_acknowledge_incident_from_board_then_resolve(
             "outcome": "false_alarm",
             "false_alarm_cause": "cooking",
         }
+        tab.page.keyboard.press("Escape")
         # Device health per village leads to the list of those devices.
         village = tab.page.locator(f"#villages tr[data-org-id='{prog.villages[0]}']")
         village.locator("button[data-list='offline']").click()
@@ -324,7 +326,11 @@ def test_board_keeps_ringing_after_field_answer_until_operator_acknowledges(
         row.click()
         drawer = tab.page.locator("#drawer-body[data-status='reported']")
         drawer.wait_for()
+        # Nothing is preselected; one press copies the field report into the form.
+        assert drawer.locator("select[name='outcome']").input_value() == ""
+        drawer.locator("button[data-action='use-report']").click()
         assert drawer.locator("select[name='outcome']").input_value() == "false_alarm"
+        assert drawer.locator("select[name='false_alarm_cause']").input_value() == "cooking"
         drawer.locator("button[data-action='resolve']").click()
         wait_for(lambda: row.count() == 0)
         assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (incident_id,)) == (

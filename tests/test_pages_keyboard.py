@@ -36,6 +36,15 @@ def test_keep_focus_in_board_drawer_and_walk_map_with_arrows(
         page.keyboard.press("Enter")
         page.wait_for_selector(f"#drawer-body[data-incident-id='{first_id}']")
         assert page.evaluate(IN_DRAWER), "the drawer takes focus"
+        # Item 3: whom to call, with tel: links; no outcome to pick while it still rings.
+        calls = page.locator("#call-list li")
+        assert calls.count() == 2 + len(first.contacts)  # household, key holder, contacts
+        assert page.get_attribute("#call-list li[data-call='key_holder'] a", "href") == (
+            "tel:13900000009"
+        )
+        assert page.locator("#call-list a[href^='tel:']").count() == 2 + len(first.contacts)
+        assert page.locator("#resolve-form").count() == 0
+        assert page.is_visible("#resolve-later")
         for _ in range(40):  # more presses than the drawer has controls
             page.keyboard.press("Tab")
             assert page.evaluate(IN_DRAWER), page.evaluate("document.activeElement.outerHTML")
@@ -46,6 +55,14 @@ def test_keep_focus_in_board_drawer_and_walk_map_with_arrows(
         page.keyboard.press("Escape")
         assert page.is_hidden("#drawer")
         assert page.evaluate("document.activeElement.dataset.incidentId") == str(first_id)
+        # After the centre's acknowledgement the outcome can be entered, with nothing chosen.
+        board_row(tab, second_id).locator("button[data-action='acknowledge']").click()
+        board_row(tab, second_id).click()
+        page.wait_for_selector(f"#drawer-body[data-incident-id='{second_id}'] #resolve-form")
+        assert page.input_value("#resolve-form select[name='outcome']") == ""
+        page.click("#resolve-form button[data-action='resolve']")  # refused by the browser
+        assert page.evaluate("document.querySelector('#resolve-form').checkValidity()") is False
+        page.keyboard.press("Escape")
 
         # The map: exactly one tab stop, arrows move between sites, Enter opens the file.
         stops = page.evaluate(

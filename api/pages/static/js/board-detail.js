@@ -45,24 +45,33 @@ function attempts(item) {
 }
 
 function select(name, values, group, extra = {}) {
-  return h("select", { name, ...extra }, values.map((v) => h("option", { value: v }, label(group, v))));
+  // Nothing chosen at first: an outcome is the operator's decision, never a default.
+  return h("select", { name, required: true, ...extra },
+    h("option", { value: "", disabled: true, selected: true }, t("detail.choose")),
+    values.map((v) => h("option", { value: v }, label(group, v))));
 }
 
 function resolveForm(item) {
   const cause = select("false_alarm_cause", CAUSES, "cause", { "aria-label": t("detail.cause") });
   const causeField = h("label", { class: "field" }, t("detail.cause"), cause);
   const outcome = select("outcome", OUTCOMES, "outcome", { "aria-label": t("detail.outcome") });
-  // Reviewing a field report: start from what was reported; the operator's choice is final.
-  if (item.report) {
-    outcome.value = item.report.outcome;
-    if (item.report.false_alarm_cause) cause.value = item.report.false_alarm_cause;
-  }
-  const syncCause = () => { causeField.hidden = outcome.value !== "false_alarm"; };
+  const syncCause = () => {
+    causeField.hidden = outcome.value !== "false_alarm";
+    cause.required = outcome.value === "false_alarm";
+  };
   outcome.addEventListener("change", syncCause);
   syncCause();
+  // Reviewing a field report: one press copies what was reported; the operator's choice is final.
+  const useReport = item.report
+    ? h("button", { type: "button", "data-action": "use-report", onclick: () => {
+        outcome.value = item.report.outcome;
+        syncCause();
+        if (item.report.false_alarm_cause) cause.value = item.report.false_alarm_cause;
+      } }, t("detail.use_report", { outcome: label("outcome", item.report.outcome) }))
+    : null;
   const note = h("textarea", { name: "note", rows: "2", "aria-label": t("common.note") });
   return h("form", {
-    class: "resolve-form", id: "resolve-form",
+    class: "resolve-form drawer-section", id: "resolve-form", "data-section": "resolve",
     onsubmit: async (e) => {
       e.preventDefault();
       const body = { outcome: outcome.value };
@@ -71,20 +80,46 @@ function resolveForm(item) {
       await act(item.id, "resolve", body);
     },
   },
+    useReport,
     h("label", { class: "field" }, t("detail.outcome"), outcome),
     causeField,
     h("label", { class: "field" }, t("common.note"), note),
     h("button", { type: "submit", class: "primary", "data-action": "resolve" }, t("detail.resolve")));
 }
 
-async function assignForm(item) {
-  const contacts = item.site?.id
-    ? (await api(`/sites/${item.site.id}`).catch(() => null))?.contacts ?? []
-    : [];
+/** A phone number as a tel: link; a masked number (viewers) as plain text. */
+function phoneLink(number, who) {
+  if (!number) return h("span", { class: "muted" }, t("detail.no_phone"));
+  if (number.includes("*")) return h("span", {}, number);
+  return h("a", { class: "call", href: `tel:${number.replace(/[^\d+]/g, "")}`,
+    "aria-label": t("detail.call", { who, number }) }, `☎ ${number}`);
+}
+
+/** Whom to call: the household's own phone, the key holder, every contact in order. */
+function callSection(file) {
+  if (!file) return null;
+  const rows = [];
+  const resident = file.resident_name ?? file.name;
+  rows.push(h("li", { "data-call": "site" }, h("span", {}, resident, " · ", t("detail.site_phone")),
+    phoneLink(file.phone, resident)));
+  if (file.key_holder_name || file.key_holder_phone) {
+    const who = file.key_holder_name ?? t("file.key_holder");
+    rows.push(h("li", { "data-call": "key_holder" }, h("span", {}, who, " · ", t("file.key_holder")),
+      phoneLink(file.key_holder_phone, who)));
+  }
+  for (const c of file.contacts ?? []) {
+    rows.push(h("li", { "data-call": "contact", "data-contact-id": c.id },
+      h("span", {}, c.name, " · ", label("role", c.role)), phoneLink(c.phone, c.name)));
+  }
+  return h("section", { class: "drawer-section", id: "call-list", "data-section": "call" },
+    h("h3", {}, t("detail.calls")), h("ul", { class: "calls" }, rows));
+}
+
+function assignForm(item, contacts) {
   const choice = h("select", { name: "contact_id", "aria-label": t("detail.assign_to") },
     contacts.map((c) => h("option", { value: c.id }, `${c.name} · ${label("role", c.role)}`)));
   return h("form", {
-    class: "assign-form",
+    class: "assign-form drawer-section", "data-section": "assign",
     onsubmit: async (e) => {
       e.preventDefault();
       await act(item.id, "assign", { contact_id: Number(choice.value) });
@@ -143,14 +178,23 @@ async function draw(item) {
       ? h("button", { type: "button", "data-action": "open-file", onclick: () => openSiteFile(site.id) },
         t("detail.open_file"))
       : null);
-  const assign = open ? await assignForm(item) : null;
+  const file = site.id ? await api(`/sites/${site.id}`).catch(() => null) : null;
+  // Closing comes after the centre has the incident: no resolve form while it still rings.
+  const resolvable = open && !needsCentre(item);
   body.replaceChildren(...[
     facts(item),
     actions,
-    assign,
-    open ? resolveForm(item) : null,
-    h("h3", {}, t("detail.timeline")), timeline(item),
-    h("h3", {}, t("detail.attempts")), attempts(item)].filter(Boolean));
+    callSection(file),
+    open ? assignForm(item, file?.contacts ?? []) : null,
+    resolvable ? resolveForm(item) : null,
+    open && !resolvable
+      ? h("p", { class: "muted drawer-section", id: "resolve-later", "data-section": "resolve" },
+        t("detail.resolve_after_ack"))
+      : null,
+    h("section", { class: "drawer-section", "data-section": "timeline" },
+      h("h3", {}, t("detail.timeline")), timeline(item)),
+    h("section", { class: "drawer-section", "data-section": "attempts" },
+      h("h3", {}, t("detail.attempts")), attempts(item))].filter(Boolean));
   // The button that was pressed may be gone with the redraw: keep focus in the dialog.
   if (!$("#drawer").contains(document.activeElement)) $("#drawer-title").focus();
 }
