@@ -5,7 +5,7 @@ import { acknowledge, answeredLines, needsCentre, refreshIncident } from "./boar
 import { showDrawer } from "./board-drawer.js";
 import { openSiteFile } from "./board-file.js";
 import { $, announce, h, when } from "./dom.js";
-import { CAUSES, OUTCOMES, label, t } from "./i18n.js";
+import { CAUSES, OUTCOMES, actorText, label, t } from "./i18n.js";
 
 let shownId = null;
 
@@ -19,7 +19,7 @@ function timeline(item) {
     const person = people.get(e.contact_id);
     const detail = e.detail && typeof e.detail === "object" ? e.detail : {};
     const parts = [
-      e.actor,
+      actorText(e.actor),
       person ? t("detail.person", { name: person.name, role: label("role", person.role) }) : null,
       detail.wave ? t("detail.wave", { n: detail.wave }) : null,
       detail.via ?? detail.channel ?? null,
@@ -148,8 +148,8 @@ function facts(item) {
     fact("file.situation", (site.resident_situation ?? []).join("、")),
     fact("detail.opened_at", when(item.opened_at)),
     fact("detail.events", item.event_count),
-    fact("detail.acknowledged_by", item.acknowledged_by),
-    fact("detail.centre_acknowledged_by", item.centre_acknowledged_by),
+    fact("detail.acknowledged_by", actorText(item.acknowledged_by)),
+    fact("detail.centre_acknowledged_by", actorText(item.centre_acknowledged_by)),
     item.field_answer || item.report
       ? [h("dt", {}, t(item.report ? "detail.report" : "detail.field_answer")),
         h("dd", { id: "field-answer" }, ...answeredLines(item).slice(0, 1),

@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { showDrawer } from "./board-drawer.js";
 import { $, announce, ago, h, when } from "./dom.js";
-import { label, t } from "./i18n.js";
+import { actorText, label, t } from "./i18n.js";
 
 /** The state word of a device from whatever the API gives (a word or a state object). */
 export function deviceState(device) {
@@ -93,7 +93,7 @@ export async function openSiteFile(siteId) {
         i.outcome ? ` · ${label("outcome", i.outcome)}` : "")))),
     section("file.records", h("ul", { class: "history", id: "file-records" }, (file.history ?? []).map((r) =>
       h("li", { "data-action": r.action }, when(r.at), " · ", label("registry", r.action),
-        r.device_id ? ` · ${r.device_id}` : "", movedTo(r), r.actor ? ` · ${r.actor}` : "")))),
+        r.device_id ? ` · ${r.device_id}` : "", movedTo(r), r.actor ? ` · ${actorText(r.actor)}` : "")))),
   );
 }
 

@@ -9,7 +9,7 @@ import { bindSiteSearch } from "./board-file.js";
 import { drawMap } from "./board-map.js";
 import { drawStats } from "./board-stats.js";
 import { $, announce, clock, h, secondsSince } from "./dom.js";
-import { applyI18n, bindLangSwitch, label, t } from "./i18n.js";
+import { actorText, applyI18n, bindLangSwitch, label, t } from "./i18n.js";
 
 const ALARM_KINDS = new Set(["fire", "heat"]);
 const ALARM_EVENTS = new Set(["alarm", "high_temperature", "tamper"]);
@@ -22,20 +22,30 @@ let sound;
 export const needsCentre = (i) => i.status !== "resolved" && !i.centre_acknowledged_at;
 const kindRank = (i) => (needsCentre(i) ? 0 : 1) * 10 + (i.status === "reported" ? 0 : 5) + (i.priority ?? 9) / 10;
 
-// One name per person: the best state reached (delivered > sending > pending > failed).
-const PAGE_RANK = { delivered: 4, sending: 3, pending: 2, failed: 1, cancelled: 0 };
+// One name per person: the best state reached (answered > delivered > sending > pending >
+// failed). "Answered" is the person whose "on my way" or report the incident carries: a page
+// delivered is not a person reached, and the two never share a mark.
+const PAGE_RANK = { answered: 5, delivered: 4, sending: 3, pending: 2, failed: 1, cancelled: 0 };
+// Past this without the centre's acknowledgement a row says so (the target is seconds).
+export const OVERDUE_S = 120;
+
+function answeredName(item) {
+  return item.report?.name ?? item.field_answer?.name ?? null;
+}
 
 function pagedList(item) {
   const people = new Map();
+  const answerer = answeredName(item);
   for (const p of item.paged ?? []) {
     const key = p.contact_id ?? p.name;
+    const status = answerer && p.name === answerer ? "answered" : p.status;
     const seen = people.get(key);
-    if (!seen || (PAGE_RANK[p.status] ?? 0) > (PAGE_RANK[seen.status] ?? 0)) people.set(key, p);
+    if (!seen || (PAGE_RANK[status] ?? 0) > (PAGE_RANK[seen.status] ?? 0)) people.set(key, { ...p, status });
   }
   if (!people.size) return t("common.none");
   return [...people.values()].map((p) => h("span", {
-    class: `paged-person paged-${p.status}`,
-    title: `${label("role", p.role)} · ${label("page", p.status)} · ${p.channel ?? ""}`,
+    class: `paged-person paged-${p.status}`, "data-page": p.status,
+    title: `${label("role", p.role)} · ${label("page", p.status)} · ${label("channel", p.channel ?? "")}`,
   }, p.name ?? "?"));
 }
 
@@ -54,12 +64,12 @@ export function answeredLines(item) {
       name: r.name ?? "?", role: label("role", r.role), outcome: outcomeText(r.outcome, r.false_alarm_cause) })));
   } else if (item.field_answer) {
     const f = item.field_answer;
-    lines.push(h("div", { class: "answered field-answer" }, "✔ ", t("board.field_answer", {
+    lines.push(h("div", { class: "answered field-answer" }, "★ ", t("board.field_answer", {
       name: f.name ?? "?", role: label("role", f.role), time: hhmm(f.at) })));
   }
   if (item.centre_acknowledged_at) {
     lines.push(h("div", { class: "answered centre-ack" }, "✔ ",
-      t("board.centre_ack", { name: item.centre_acknowledged_by ?? "" })));
+      t("board.centre_ack", { name: actorText(item.centre_acknowledged_by) ?? "" })));
   } else if (lines.length) {
     lines.push(h("div", { class: "unanswered centre-silent" }, t("board.centre_silent")));
   } else {
@@ -77,7 +87,7 @@ function row(item) {
         onclick: (e) => { e.stopPropagation(); acknowledge(item.id); },
       }, t("detail.acknowledge"))
     : null;
-  return h("tr", {
+  const tr = h("tr", {
     class: `incident kind-${item.kind} status-${item.status}${triggered ? " flash" : ""}`,
     tabindex: "0",
     dataset: { incidentId: String(item.id), status: item.status, kind: item.kind, deviceId: item.device?.id ?? "",
@@ -97,8 +107,10 @@ function row(item) {
       h("div", { class: "paged-list" }, pagedList(item)),
       ...answeredLines(item)),
     h("td", { class: "status" }, h("span", { class: `status-label status-${item.status}` },
-      label("status", item.status)), ack),
+      label("status", item.status)), h("span", { class: "overdue-flag", hidden: true }), ack),
   );
+  markOverdue(tr);
+  return tr;
 }
 
 const announced = new Set();
@@ -135,10 +147,24 @@ function render() {
   sound.update(ringing);
 }
 
+/** Mark rows the centre has left unacknowledged too long: a ten-second-old alarm and a
+ * ten-minute-old one must not look the same. */
+function markOverdue(rowEl) {
+  const since = rowEl.querySelector("td.elapsed")?.dataset.since;
+  const late = rowEl.dataset.centre === "waiting" && since && secondsSince(since) >= OVERDUE_S;
+  rowEl.classList.toggle("overdue", Boolean(late));
+  const flag = rowEl.querySelector(".overdue-flag");
+  if (flag) {
+    flag.hidden = !late;
+    if (late) flag.textContent = t("board.overdue", { n: Math.floor(secondsSince(since) / 60) });
+  }
+}
+
 function tick() {
   for (const cell of document.querySelectorAll("td.elapsed[data-since]")) {
     cell.textContent = clock(secondsSince(cell.dataset.since));
   }
+  for (const rowEl of document.querySelectorAll("tr.incident")) markOverdue(rowEl);
   $("#now").textContent = new Date().toLocaleTimeString();
 }
 

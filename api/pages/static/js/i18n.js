@@ -277,6 +277,14 @@ const DICT = {
     "page.delivered": "已送达",
     "page.failed": "通知失败",
     "page.cancelled": "已取消",
+    "page.answered": "已应答",
+    "actor.link": "{name}（告警链接）",
+    "board.legend.pending": "○ 待发送",
+    "board.legend.sending": "◔ 发送中",
+    "board.legend.delivered": "✓ 已送达",
+    "board.legend.answered": "★ 已应答",
+    "board.legend.failed": "✕ 失败",
+    "board.overdue": "超过 {n} 分钟未接警",
     "action.opened": "警情开启",
     "action.event_joined": "新的报警事件",
     "action.cleared_by_device": "探测器复位",
@@ -567,6 +575,14 @@ const DICT = {
     "page.delivered": "delivered",
     "page.failed": "failed",
     "page.cancelled": "cancelled",
+    "page.answered": "answered",
+    "actor.link": "{name} (alert link)",
+    "board.legend.pending": "○ due",
+    "board.legend.sending": "◔ sending",
+    "board.legend.delivered": "✓ delivered",
+    "board.legend.answered": "★ answered",
+    "board.legend.failed": "✕ failed",
+    "board.overdue": "Unacknowledged for over {n} min",
     "action.opened": "Opened",
     "action.event_joined": "Further alarm event",
     "action.cleared_by_device": "Detector cleared",
@@ -607,6 +623,14 @@ export function label(group, value) {
   if (value === null || value === undefined || value === "") return t("common.none");
   const key = `${group}.${value}`;
   return DICT[lang()][key] === undefined ? String(value) : t(key);
+}
+
+/** Who acted, as people read it: "王小明 (link)" (stored for the audit) shown in the page's
+ * language instead of an English word inside the Chinese page. */
+export function actorText(actor) {
+  if (!actor) return actor;
+  const link = /^(.*) \(link\)$/.exec(actor);
+  return link ? t("actor.link", { name: link[1] }) : actor;
 }
 
 /** Fill every [data-i18n], [data-i18n-placeholder], [data-i18n-aria] under `root`. */

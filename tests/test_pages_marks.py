@@ -1,0 +1,64 @@
+"""What the board's rows say at a glance (issue 20, item 4): a page delivered and a person who
+answered carry different marks, a row left unacknowledged past two minutes says so, fire and
+tamper rows look different, and "(link)" never shows in English inside the Chinese page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from core.incidents import make_ack_token
+from tests.alerting_support import raise_event
+from tests.api_support import TEST_ACK_SECRET
+from tests.pages_support import DESKTOP, assert_accessible, login, operator_for, wait_for
+from tests.test_pages import board_row, open_incident_id, world
+
+ANIMATION = "(el) => getComputedStyle(el).animationName"
+
+
+def test_show_page_marks_overdue_rows_and_tamper_apart_from_fire(
+    browser: Any, api: Any, api_settings: Any, database_url: str, db: Any
+) -> None:
+    with world(db, database_url, api_settings, browser) as (prog, base, _, open_tab):
+        fire_house, tamper_house = prog.houses[0], prog.houses[1]
+        raise_event(db, fire_house.device_id, "alarm")
+        raise_event(db, tamper_house.device_id, "tamper", priority=2)
+        fire_id = open_incident_id(db, fire_house.device_id)
+        tamper_id = open_incident_id(db, tamper_house.device_id)
+        # The fire was raised five minutes ago (the clock is moved, nothing sleeps).
+        db.execute(
+            "UPDATE incidents SET opened_at = opened_at - interval '5 minutes' WHERE id = %s",
+            (fire_id,),
+        )
+        token = make_ack_token(
+            incident_id=fire_id, contact_id=fire_house.contacts["family"],
+            secret=TEST_ACK_SECRET, ttl=timedelta(hours=1),
+        )  # fmt: skip
+        answered = httpx.post(f"{base}/api/v1/relative/{token}/acknowledge", timeout=10)
+        assert answered.status_code == 200, answered.text
+        tab = open_tab(DESKTOP)
+        page = tab.page
+        login(tab, base, operator_for(api, db, prog.sub_district), next_path="/ui/board")
+        fire, tamper = board_row(tab, fire_id), board_row(tab, tamper_id)
+        fire.wait_for()
+        tamper.wait_for()
+        wait_for(lambda: fire.locator("[data-page='answered']").count() == 1)
+        family = fire.locator("[data-page='answered']").inner_text()
+        assert family.endswith("小明"), family  # the family contact, who is on the way
+        marks = {el.get_attribute("data-page") for el in fire.locator(".paged-person").all()}
+        assert "answered" in marks and marks - {"answered"}, marks
+        wait_for(lambda: "overdue" in (fire.get_attribute("class") or ""))
+        assert "超过 5 分钟未接警" in fire.locator(".overdue-flag").inner_text()
+        assert "overdue" not in (tamper.get_attribute("class") or "")
+        assert tamper.locator(".overdue-flag").is_hidden()
+        assert fire.evaluate(ANIMATION) == "flash-row"
+        assert tamper.evaluate(ANIMATION) == "flash-tamper"
+        assert "(link)" not in page.inner_text("#incidents")
+        fire.click()
+        page.wait_for_selector(f"#drawer-body[data-incident-id='{fire_id}']")
+        facts = page.inner_text("#drawer-body")
+        assert "(link)" not in facts and "告警链接" in facts, facts
+        assert_accessible(tab)
+        tab.assert_no_script_errors()
