@@ -15,7 +15,11 @@ from tests.api_support import TEST_ACK_SECRET
 from tests.pages_support import DESKTOP, assert_accessible, login, operator_for, wait_for
 from tests.test_pages import board_row, open_incident_id, world
 
-ANIMATION = "(el) => getComputedStyle(el).animationName"
+# Read in one script turn: a live redraw may replace a row between a locator and its evaluation.
+ANIMATION = (
+    "(id) => getComputedStyle(document.querySelector(`tr.incident[data-incident-id='${id}']`))"
+    ".animationName"
+)
 
 
 def test_show_page_marks_overdue_rows_and_tamper_apart_from_fire(
@@ -53,12 +57,30 @@ def test_show_page_marks_overdue_rows_and_tamper_apart_from_fire(
         assert "超过 5 分钟未接警" in fire.locator(".overdue-flag").inner_text()
         assert "overdue" not in (tamper.get_attribute("class") or "")
         assert tamper.locator(".overdue-flag").is_hidden()
-        assert fire.evaluate(ANIMATION) == "flash-row"
-        assert tamper.evaluate(ANIMATION) == "flash-tamper"
+        assert page.evaluate(ANIMATION, fire_id) == "flash-row"
+        assert page.evaluate(ANIMATION, tamper_id) == "flash-tamper"
         assert "(link)" not in page.inner_text("#incidents")
         fire.click()
         page.wait_for_selector(f"#drawer-body[data-incident-id='{fire_id}']")
         facts = page.inner_text("#drawer-body")
         assert "(link)" not in facts and "告警链接" in facts, facts
+        # Item 5: notification records with headers, channel class and result in Chinese.
+        records = page.locator("#attempts")
+        wait_for(lambda: records.locator("tbody tr").count() > 0)
+        assert records.locator("thead th").all_inner_texts() == [
+            "时间", "联系人", "波次", "渠道", "结果", "详情"
+        ]  # fmt: skip
+        first = records.locator("tbody tr").first
+        cells = first.locator("td").all_inner_texts()
+        assert cells[3] == "接口推送" and cells[4].startswith("已送达"), cells
+        assert "json" not in " ".join(cells[:5])
+        box = first.locator("td.person").bounding_box()
+        assert box and box["height"] < 60, "a name on one line, not a character per line"
+        raw = first.locator("details .raw")
+        assert raw.is_hidden()
+        first.locator("details summary").click()
+        assert raw.is_visible()
+        people = records.locator("tbody td.person").all_inner_texts()
+        assert len(people) == len(set(people)), "one row per person and wave, not one per retry"
         assert_accessible(tab)
         tab.assert_no_script_errors()

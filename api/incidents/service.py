@@ -121,6 +121,12 @@ def read_incident_detail(
             "channel": a["scheme"],
             "ok": a["outcome"] == "delivered",
             "answer": _mask_numbers(a["response"]) if a["response"] is not None else a["outcome"],
+            "role": a["role"],
+            "wave": a["wave"],
+            "round": a["round"],
+            "purpose": a["purpose"],
+            "outcome": a["outcome"],
+            "elapsed_ms": a["elapsed_ms"],
         }
         for a in incident_attempts(conn, incident_id)
         if a["at"] is not None

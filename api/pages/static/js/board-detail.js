@@ -33,15 +33,52 @@ function timeline(item) {
   return h("ol", { class: "timeline", id: "timeline" }, rows);
 }
 
+// Apprise schemes (and our own plugins) by the kind of channel a person recognises.
+const CHANNEL_CLASS = {
+  aliyunsms: "sms", tencentsms: "sms", sms: "sms", alivoice: "voice", voice: "voice",
+  wecombot: "wechat", wechat: "wechat", wxpusher: "wechat", pushplus: "wechat", schan: "wechat",
+  serverchan: "wechat", dingtalk: "dingtalk", feishu: "feishu", lark: "feishu",
+  json: "webhook", jsons: "webhook", form: "webhook", forms: "webhook", xml: "webhook",
+  mailto: "email", mailtos: "email",
+};
+export const channelClass = (scheme) => CHANNEL_CLASS[String(scheme ?? "").toLowerCase()] ?? "other";
+
+function attemptResult(a) {
+  return a.outcome ?? (a.ok ? "delivered" : "failed");
+}
+
+/** Attempts grouped by person, wave, round, channel class and result: a wave retried four
+ * times on one channel is one row "×4"; the providers' own answers open on demand. */
 function attempts(item) {
-  const rows = (item.attempts ?? []).map((a) =>
-    h("tr", { class: a.ok ? "ok" : "failed" },
-      h("td", {}, when(a.at)),
-      h("td", {}, typeof a.contact === "object" ? a.contact?.name ?? "" : a.contact ?? ""),
-      h("td", {}, label("channel", a.channel)),
-      h("td", {}, a.ok ? t("detail.ok") : t("detail.failed")),
-      h("td", {}, a.answer ?? "")));
-  return h("table", { class: "attempts", id: "attempts" }, h("tbody", {}, rows));
+  const groups = new Map();
+  for (const a of item.attempts ?? []) {
+    const who = typeof a.contact === "object" ? a.contact?.name ?? "" : a.contact ?? "";
+    const key = [who, a.wave, a.round, channelClass(a.channel), attemptResult(a)].join("|");
+    const g = groups.get(key) ?? { first: a, who, items: [] };
+    g.items.push(a);
+    groups.set(key, g);
+  }
+  const head = ["detail.col.time", "detail.col.person", "detail.col.wave", "detail.col.channel",
+    "detail.col.result", "detail.col.details"];
+  const rows = [...groups.values()].map(({ first, who, items }) => {
+    const result = attemptResult(first);
+    return h("tr", { class: first.ok ? "ok" : "failed", "data-result": result },
+      h("td", { class: "nowrap" }, when(first.at)),
+      h("td", { class: "person" }, who || t("common.none"),
+        first.role ? h("small", { class: "muted" }, ` · ${label("role", first.role)}`) : null),
+      h("td", { class: "nowrap" }, first.wave ? t("detail.wave", { n: first.wave }) : "–",
+        first.round ? ` · ${t("detail.round", { n: first.round })}` : ""),
+      h("td", { class: "nowrap", title: first.channel }, label("channelclass", channelClass(first.channel))),
+      h("td", { class: "nowrap" }, h("span", { class: `result result-${result}` }, label("result", result)),
+        items.length > 1 ? ` ×${items.length}` : ""),
+      h("td", {}, h("details", {}, h("summary", {}, t("detail.show")),
+        h("ul", { class: "raw" }, items.map((a) => h("li", {}, when(a.at), " · ", a.channel,
+          a.elapsed_ms !== null && a.elapsed_ms !== undefined ? ` · ${a.elapsed_ms} ms` : "",
+          h("br"), h("code", {}, a.answer ?? "")))))));
+  });
+  return h("table", { class: "attempts", id: "attempts" },
+    h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", {}, rows));
 }
 
 function select(name, values, group, extra = {}) {
