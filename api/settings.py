@@ -75,6 +75,9 @@ class ApiSettings(CommonSettings):
     # What {s} in the tile URL takes in turn: "abc" for most servers, "01234567" for Tianditu.
     api_map_subdomains: str = Field(default="abc", min_length=1, max_length=16)
 
+    # The monitoring centre's duty phone, shown with a call button on the relative's page.
+    api_centre_phone: str | None = Field(default=None, max_length=40)
+
     # Broker admin (Mosquitto dynamic security): when set, device credentials are mirrored.
     broker_admin_url: SecretStr | None = None
 
