@@ -65,7 +65,21 @@ function moveFocus(e, ring) {
   next.focus();
 }
 
-export function drawMap(container, sites, config = {}) {
+let drawn = null; // { container, sites, config } of the last drawing
+let liveAlarms = new Set(); // sites with an open fire or heat incident in the board's list
+
+/** The board's live list says which sites have an open fire: the map and its legend follow
+ * it at once instead of waiting for the next summary (one source for the count). */
+export function setOpenAlarms(siteIds) {
+  const next = new Set(siteIds);
+  if (next.size === liveAlarms.size && [...next].every((id) => liveAlarms.has(id))) return;
+  liveAlarms = next;
+  if (drawn) drawMap(drawn.container, drawn.sites, drawn.config);
+}
+
+export function drawMap(container, serverSites, config = {}) {
+  drawn = { container, sites: serverSites, config };
+  const sites = serverSites.map((s) => (liveAlarms.has(s.site_id) ? { ...s, state: "alarm" } : s));
   const width = container.clientWidth || 600;
   const height = container.clientHeight || 400;
   const placed = sites.filter((s) => s.latitude !== null && s.longitude !== null

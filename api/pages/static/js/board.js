@@ -6,7 +6,8 @@ import { ApiError, api, logout, pageConfig, requireLogin, toLogin } from "./api.
 import { openIncident, refreshDrawer } from "./board-detail.js";
 import { bindDrawer } from "./board-drawer.js";
 import { bindSiteSearch } from "./board-file.js";
-import { drawMap } from "./board-map.js";
+import { loadRecent, openHistory } from "./board-history.js";
+import { drawMap, setOpenAlarms } from "./board-map.js";
 import { drawStats } from "./board-stats.js";
 import { $, announce, clock, h, secondsSince } from "./dom.js";
 import { actorText, applyI18n, bindLangSwitch, label, t } from "./i18n.js";
@@ -113,6 +114,14 @@ function row(item) {
   return tr;
 }
 
+/** Every "open incidents" figure on the screen is the list's own length: one source, so the
+ * key figures never disagree with the rows while the minute-old summary catches up. */
+function syncCounts(open) {
+  const figure = $("#kpis [data-kpi='open_incidents'] dd");
+  if (figure) figure.textContent = String(open);
+  figure?.parentElement.classList.toggle("alert", open > 0);
+}
+
 const announced = new Set();
 
 /** Say a new alarm out loud for screen readers (once per incident). */
@@ -139,6 +148,8 @@ function render() {
     (focusedAck ? again?.querySelector("[data-action='acknowledge']") ?? again : again)?.focus();
   }
   announceNew(items);
+  syncCounts(items.length);
+  setOpenAlarms(items.filter((i) => ALARM_KINDS.has(i.kind) && i.site?.id).map((i) => i.site.id));
   $("#no-incidents").hidden = items.length > 0;
   $("#incident-count").textContent = items.length ? `(${items.length})` : "";
   // The siren stops only when an operator acknowledges, not when someone in the field answers.
@@ -173,6 +184,7 @@ async function loadIncidents() {
   incidents.clear();
   for (const item of page.items) incidents.set(item.id, item);
   render();
+  loadRecent().catch(() => {});
 }
 
 /** Fetch one incident again (after a live event or an action) and redraw. */
@@ -227,6 +239,7 @@ function connectLive() {
     const data = JSON.parse(e.data);
     refreshIncident(data.incident_id).catch(() => refreshListSoon());
     refreshSideSoon();
+    loadRecent().catch(() => {});
   });
   source.addEventListener("event", (e) => {
     const data = JSON.parse(e.data);
@@ -266,6 +279,7 @@ async function loadSide() {
     dashboard: dashboard.status === "fulfilled" ? dashboard.value : null,
     villages: villages.status === "fulfilled" ? villages.value : null,
   });
+  syncCounts([...incidents.values()].filter((i) => i.status !== "resolved").length);
 }
 
 function showSoundState() {
@@ -298,6 +312,7 @@ async function main() {
   $("#me").textContent = me.name ?? me.username ?? "";
   config = await pageConfig().catch(() => ({}));
   bindSiteSearch();
+  $("#history-open").addEventListener("click", openHistory);
   await loadIncidents().catch((err) => {
     if (err instanceof ApiError && err.status === 401) toLogin();
     announce(err.userText ?? String(err), "error");
