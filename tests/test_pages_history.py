@@ -59,6 +59,13 @@ def test_fit_wall_screen_list_recently_closed_and_search_history(
         assert page.evaluate(NO_SCROLL)
         screenshot(tab, "board-desktop-recently-closed")
 
+        # The monthly statistics download from the board (item 9), as the operator.
+        href = page.get_attribute("#export-csv", "href") or ""
+        assert href.startswith("/api/v1/summary/monthly?month=") and href.endswith("format=csv")
+        with page.expect_download() as download:
+            page.click("#export-xlsx")
+        assert download.value.suggested_filename.endswith(".xlsx")
+
         page.click("#history-open")
         page.wait_for_selector("#history-form")
         address = closed_house_address(db, closed_house.site_id)

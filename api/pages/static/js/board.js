@@ -282,6 +282,21 @@ async function loadSide() {
   syncCounts([...incidents.values()].filter((i) => i.status !== "resolved").length);
 }
 
+/** The monthly statistics links follow the chosen month (last month by default). */
+function bindExport() {
+  const month = $("#export-month");
+  const last = new Date();
+  last.setDate(0);
+  month.value = `${last.getFullYear()}-${String(last.getMonth() + 1).padStart(2, "0")}`;
+  const sync = () => {
+    for (const format of ["xlsx", "csv"]) {
+      $(`#export-${format}`).href = `/api/v1/summary/monthly?month=${encodeURIComponent(month.value)}&format=${format}`;
+    }
+  };
+  month.addEventListener("change", sync);
+  sync();
+}
+
 function showSoundState() {
   const btn = $("#sound-toggle");
   btn.textContent = sound.enabled ? t("board.sound_on") : t("board.sound_off");
@@ -313,6 +328,7 @@ async function main() {
   config = await pageConfig().catch(() => ({}));
   bindSiteSearch();
   $("#history-open").addEventListener("click", openHistory);
+  bindExport();
   await loadIncidents().catch((err) => {
     if (err instanceof ApiError && err.status === 401) toLogin();
     announce(err.userText ?? String(err), "error");
