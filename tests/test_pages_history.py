@@ -38,6 +38,11 @@ def test_fit_wall_screen_list_recently_closed_and_search_history(
         board_row(tab, closed_id).wait_for()
         board_row(tab, open_id).wait_for()
         wait_for(lambda: page.inner_text("#kpis [data-kpi='open_incidents'] dd") == "2")
+        # Item 9: each new fire's address is read out (speech synthesis), in Chinese.
+        wait_for(lambda: page.get_attribute("body", "data-spoken") == "2")
+        spoken = page.get_attribute("body", "data-last-spoken") or ""
+        assert spoken.startswith("新火警："), spoken
+        assert page.is_hidden("#sound-banner"), "audio allowed: no unlock prompt"
         # The map's alarm dots and legend follow the same list at once.
         wait_for(lambda: page.locator("#map circle.state-alarm").count() == 2)
         assert "报警 2" in page.inner_text("#map-legend")

@@ -12,7 +12,14 @@ import httpx
 from core.incidents import make_ack_token
 from tests.alerting_support import raise_event
 from tests.api_support import TEST_ACK_SECRET
-from tests.pages_support import DESKTOP, assert_accessible, login, operator_for, wait_for
+from tests.pages_support import (
+    DESKTOP,
+    SCREENSHOTS,
+    assert_accessible,
+    login,
+    operator_for,
+    wait_for,
+)
 from tests.test_pages import board_row, open_incident_id, world
 
 # Read in one script turn: a live redraw may replace a row between a locator and its evaluation.
@@ -83,4 +90,13 @@ def test_show_page_marks_overdue_rows_and_tamper_apart_from_fire(
         people = records.locator("tbody td.person").all_inner_texts()
         assert len(people) == len(set(people)), "one row per person and wave, not one per retry"
         assert_accessible(tab)
+        # Item 9: the printable incident report shows the drawer alone, with signature lines.
+        assert page.is_hidden(".report-head")
+        page.emulate_media(media="print")
+        assert page.is_visible(".report-head") and page.is_visible(".report-sign")
+        assert "警情处置单" in page.inner_text(".report-head")
+        assert page.is_hidden("#incidents") and page.is_hidden("#resolve-later")
+        assert page.is_visible("#timeline") and page.is_visible("#call-list")
+        page.pdf(path=str(SCREENSHOTS / "board-incident-report.pdf"))
+        page.emulate_media(media="screen")
         tab.assert_no_script_errors()

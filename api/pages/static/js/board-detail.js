@@ -214,11 +214,20 @@ async function draw(item) {
     site.id
       ? h("button", { type: "button", "data-action": "open-file", onclick: () => openSiteFile(site.id) },
         t("detail.open_file"))
-      : null);
+      : null,
+    h("button", { type: "button", "data-action": "print", onclick: () => window.print() }, t("detail.print")));
   const file = site.id ? await api(`/sites/${site.id}`).catch(() => null) : null;
   // Closing comes after the centre has the incident: no resolve form while it still rings.
   const resolvable = open && !needsCentre(item);
+  // The printed incident report (处置单): a heading and signature lines only paper shows.
+  const sheet = h("header", { class: "print-only report-head", "data-section": "print-head" },
+    h("h1", {}, t("detail.report_title")),
+    h("p", {}, `#${item.id} · ${label("kind", item.kind)} · ${label("status", item.status)} · `,
+      t("detail.printed_at", { time: when(new Date().toISOString()) })));
+  const signatures = h("footer", { class: "print-only report-sign" },
+    h("p", {}, t("detail.sign_operator")), h("p", {}, t("detail.sign_supervisor")));
   body.replaceChildren(...[
+    sheet,
     facts(item),
     actions,
     callSection(file),
@@ -231,7 +240,8 @@ async function draw(item) {
     h("section", { class: "drawer-section", "data-section": "timeline" },
       h("h3", {}, t("detail.timeline")), timeline(item)),
     h("section", { class: "drawer-section", "data-section": "attempts" },
-      h("h3", {}, t("detail.attempts")), attempts(item))].filter(Boolean));
+      h("h3", {}, t("detail.attempts")), attempts(item)),
+    signatures].filter(Boolean));
   // The button that was pressed may be gone with the redraw: keep focus in the dialog.
   if (!$("#drawer").contains(document.activeElement)) $("#drawer-title").focus();
 }

@@ -10,7 +10,7 @@ import { loadRecent, openHistory } from "./board-history.js";
 import { drawMap, setOpenAlarms } from "./board-map.js";
 import { drawStats } from "./board-stats.js";
 import { $, announce, clock, h, secondsSince } from "./dom.js";
-import { actorText, applyI18n, bindLangSwitch, label, t } from "./i18n.js";
+import { actorText, applyI18n, bindLangSwitch, label, lang, t } from "./i18n.js";
 
 const ALARM_KINDS = new Set(["fire", "heat"]);
 const ALARM_EVENTS = new Set(["alarm", "high_temperature", "tamper"]);
@@ -130,8 +130,11 @@ function announceNew(items) {
     if (!needsCentre(i) || announced.has(i.id)) continue;
     announced.add(i.id);
     const region = $("#alarm-announcer");
-    if (region) region.textContent = t("board.new_alarm", {
+    const text = t("board.new_alarm", {
       kind: label("kind", i.kind), address: i.site?.address ?? "", room: i.device?.room ?? "" });
+    if (region) region.textContent = text;
+    // A new fire's address read out across the room, in the page's language.
+    if (ALARM_KINDS.has(i.kind)) sound.speak(text, lang());
   }
 }
 
