@@ -110,6 +110,11 @@ def read_ui_config(settings: SettingsDep) -> dict[str, object]:
     }
 
 
+@router.get("/favicon.ico", include_in_schema=False)  # browsers ask for it on every page
+def read_favicon() -> Response:
+    return read_static("img/favicon.svg")
+
+
 @router.get("/ui/static/{path:path}")
 def read_static(path: str) -> Response:
     """A file under api/pages/static; nothing outside it."""

@@ -36,6 +36,10 @@ function commissioningText(device) {
   return parts.filter(Boolean).join(" · ");
 }
 
+function battery(pct) {
+  return pct === null || pct === undefined ? "–" : `${Math.round(pct)}%`;
+}
+
 function section(title, list) {
   const empty = list.tagName !== "TABLE" && !list.children.length;
   return h("section", { class: "file-section" }, h("h3", {}, t(title)),
@@ -83,9 +87,9 @@ export async function openSiteFile(siteId) {
       h("thead", {}, h("tr", {}, ["install.device_id", "file.room", "file.state", "file.battery",
         "file.last_seen", "file.commissioning"].map((k) => h("th", { scope: "col" }, t(k))))),
       h("tbody", {}, devices.map((d) => h("tr", {},
-        h("td", {}, d.id), h("td", {}, [d.room, d.position].filter(Boolean).join(" · ")),
-        h("td", {}, stateBadge(deviceState(d))),
-        h("td", {}, d.state?.battery_pct ?? d.battery_pct ?? "–"),
+        h("td", { class: "nowrap" }, d.id), h("td", {}, [d.room, d.position].filter(Boolean).join(" · ")),
+        h("td", { class: "nowrap" }, stateBadge(deviceState(d))),
+        h("td", { class: "nowrap" }, battery(d.state?.battery_pct ?? d.battery_pct)),
         h("td", {}, ago(d.state?.last_seen ?? d.last_seen)),
         h("td", {}, commissioningText(d))))))),
     section("file.history", h("ul", { class: "history" }, history.map((i) =>

@@ -218,12 +218,18 @@ function refreshListSoon() {
   listTimer = setTimeout(() => loadIncidents().catch(() => {}), 150);
 }
 
+/** The live stream's state in the page's language (again after a language switch). */
+function showLiveState() {
+  const state = $("#live-state");
+  state.textContent = state.dataset.state === "open" ? `● ${t("board.live")}` : t("board.offline");
+}
+
 function connectLive() {
   const state = $("#live-state");
   const source = new EventSource("/api/v1/live", { withCredentials: true });
   const show = (name) => {
     state.dataset.state = name;
-    state.textContent = name === "open" ? `● ${t("board.live")}` : t("board.offline");
+    showLiveState();
   };
   show("connecting");
   source.addEventListener("open", () => { show("open"); refreshListSoon(); });
@@ -312,7 +318,7 @@ async function main() {
   showSoundState();
   $("#sound-toggle").addEventListener("click", () => { sound.unlock(); sound.setEnabled(!sound.enabled); });
   document.addEventListener("click", () => sound.unlock(), { once: true });
-  bindLangSwitch($("#lang"), () => { render(); showSoundState(); loadSide(); });
+  bindLangSwitch($("#lang"), () => { render(); showSoundState(); showLiveState(); loadSide(); loadRecent(); });
   $("#logout").addEventListener("click", logout);
   bindDrawer();
   let me;

@@ -7,7 +7,7 @@
 import { api, logout, requireLogin } from "./api.js";
 import { $, announce, h } from "./dom.js";
 import { applyI18n, bindLangSwitch, label, lang, t } from "./i18n.js";
-import { startCommissioning } from "./install-test.js";
+import { redrawCommissioning, startCommissioning } from "./install-test.js";
 
 const CATEGORIES = {
   household: ["elderly_alone", "widowed", "disabled", "dementia", "other_at_risk"],
@@ -378,6 +378,13 @@ function errorText(err) {
   return err.fields?.length ? err.fields.map((f) => f.message).join("; ") : err.userText ?? String(err);
 }
 
+let boundText = null; // [key, params] of the binding notice, redrawn in the other language
+
+function showBound(key, params) {
+  boundText = [key, params];
+  $("#bound").textContent = t(key, params);
+}
+
 async function registerDevice(e) {
   e.preventDefault();
   stopScan();
@@ -473,9 +480,8 @@ async function sendBinding(id, move) {
   $("#move-confirm").hidden = true;
   deviceId = id;
   $("#bind-form").hidden = true;
-  $("#bound").textContent = move
-    ? t("install.moved", { id, from: pending?.from ?? "", room: body.room })
-    : t("install.bound", { id, room: device.room ?? body.room });
+  if (move) showBound("install.moved", { id, from: pending?.from ?? "", room: body.room });
+  else showBound("install.bound", { id, room: device.room ?? body.room });
   $("#bound").hidden = false;
   $("#step-test").hidden = false;
   $("#install").dataset.deviceId = id;
@@ -520,7 +526,11 @@ function nextDevice() {
 async function main() {
   applyI18n();
   drawStaticLabels();
-  bindLangSwitch($("#lang"), drawStaticLabels);
+  bindLangSwitch($("#lang"), () => {
+    drawStaticLabels();
+    if (boundText) showBound(...boundText);
+    redrawCommissioning();
+  });
   $("#logout").addEventListener("click", logout);
   try {
     await requireLogin();
