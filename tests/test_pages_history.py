@@ -84,6 +84,17 @@ def test_fit_wall_screen_list_recently_closed_and_search_history(
         assert_accessible(tab)
         found.first.locator("button").click()
         page.wait_for_selector(f"#drawer-body[data-incident-id='{closed_id}']")
+        page.keyboard.press("Escape")
+
+        # Item 9: the shift handover log, written on the board and read back.
+        page.click("#handover-open")
+        page.fill("#handover-note", "北李村李桂兰家火警未结，请继续跟进")
+        page.click("#handover-form button[type=submit]")
+        entry = page.locator("#handover-list li").first
+        entry.wait_for()
+        assert "北李村李桂兰家火警未结" in entry.inner_text()
+        assert "当时未结警情 1 起" in entry.inner_text()
+        assert_accessible(tab)
         tab.assert_no_script_errors()
 
 

@@ -6,6 +6,7 @@ import { ApiError, api, logout, pageConfig, requireLogin, toLogin } from "./api.
 import { openIncident, refreshDrawer } from "./board-detail.js";
 import { bindDrawer } from "./board-drawer.js";
 import { bindSiteSearch } from "./board-file.js";
+import { openHandover } from "./board-handover.js";
 import { loadRecent, openHistory } from "./board-history.js";
 import { drawMap, setOpenAlarms } from "./board-map.js";
 import { drawStats } from "./board-stats.js";
@@ -337,6 +338,7 @@ async function main() {
   config = await pageConfig().catch(() => ({}));
   bindSiteSearch();
   $("#history-open").addEventListener("click", openHistory);
+  $("#handover-open").addEventListener("click", openHandover);
   bindExport();
   await loadIncidents().catch((err) => {
     if (err instanceof ApiError && err.status === 401) toLogin();
