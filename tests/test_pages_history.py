@@ -95,6 +95,17 @@ def test_fit_wall_screen_list_recently_closed_and_search_history(
         assert "北李村李桂兰家火警未结" in entry.inner_text()
         assert "当时未结警情 1 起" in entry.inner_text()
         assert_accessible(tab)
+        page.keyboard.press("Escape")
+
+        # Item 9: the day theme passes the same contrast checks; wall-screen mode keeps the
+        # screen awake.
+        page.click("#theme-toggle")
+        assert page.evaluate("document.documentElement.dataset.theme") == "day"
+        screenshot(tab, "board-desktop-day")
+        assert_accessible(tab)
+        page.click("#wall-mode")
+        wait_for(lambda: page.get_attribute("body", "data-wake-lock") in ("0", "1"))
+        assert "wall" in (page.get_attribute("body", "class") or "")
         tab.assert_no_script_errors()
 
 

@@ -307,6 +307,34 @@ function bindExport() {
   sync();
 }
 
+// Day and night themes for the control room's light; the choice is remembered.
+function showTheme() {
+  const day = localStorage.getItem("sw.theme") === "day";
+  document.documentElement.dataset.theme = day ? "day" : "night";
+  const btn = $("#theme-toggle");
+  btn.textContent = t(day ? "board.theme_day" : "board.theme_night");
+  btn.setAttribute("aria-pressed", String(day));
+}
+
+// Wall-screen mode: full screen, and a screen wake lock so the display never sleeps on duty
+// (taken again when the page becomes visible: browsers drop it when hidden).
+let wakeLock = null;
+async function keepAwake() {
+  try {
+    wakeLock = await navigator.wakeLock?.request("screen");
+    document.body.dataset.wakeLock = wakeLock ? "1" : "0";
+  } catch {
+    document.body.dataset.wakeLock = "0";
+  }
+}
+
+async function wallMode() {
+  sound.unlock();
+  try { await document.documentElement.requestFullscreen?.(); } catch { /* refused: carry on */ }
+  document.body.classList.add("wall");
+  await keepAwake();
+}
+
 function showSoundState() {
   const btn = $("#sound-toggle");
   btn.textContent = sound.enabled ? t("board.sound_on") : t("board.sound_off");
@@ -319,7 +347,16 @@ async function main() {
   showSoundState();
   $("#sound-toggle").addEventListener("click", () => { sound.unlock(); sound.setEnabled(!sound.enabled); });
   document.addEventListener("click", () => sound.unlock(), { once: true });
-  bindLangSwitch($("#lang"), () => { render(); showSoundState(); showLiveState(); loadSide(); loadRecent(); });
+  showTheme();
+  $("#theme-toggle").addEventListener("click", () => {
+    localStorage.setItem("sw.theme", localStorage.getItem("sw.theme") === "day" ? "night" : "day");
+    showTheme();
+  });
+  $("#wall-mode").addEventListener("click", wallMode);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && document.body.classList.contains("wall")) keepAwake();
+  });
+  bindLangSwitch($("#lang"), () => { render(); showSoundState(); showTheme(); showLiveState(); loadSide(); loadRecent(); });
   $("#logout").addEventListener("click", logout);
   bindDrawer();
   let me;
