@@ -284,6 +284,8 @@ MATRIX: list[Case] = [
     *every(("operator", "installer", "viewer"), "GET",
            "/api/v1/devices/{device_in_other_village}/readings", 404),
     Case("administrator", "GET", "/api/v1/devices/{device_in_other_village}/status", 200),
+    # A display session is opened with a key, never with a login (test_api_display.py).
+    Case("anonymous", "POST", "/api/v1/auth/display", 401, body={"api_key": "swk_no.such-key"}),
     *every(("administrator", "operator", "viewer"), "GET", "/api/v1/handovers", 200),
     Case("installer", "GET", "/api/v1/handovers", 403),
     Case("anonymous", "GET", "/api/v1/handovers", 401),

@@ -4,6 +4,7 @@ battery in per cent, and /favicon.ico answers on every page."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -46,6 +47,24 @@ def test_switch_board_and_installer_to_english_without_leftovers(
             assert "：" not in text, text
         assert_accessible(tab)
         tab.assert_no_script_errors()
+
+        # Item 9: a wall screen opened with a display key (a viewer's API key), no login.
+        made = httpx.post(f"{base}/api/v1/api-keys", headers=api.admin_headers(), timeout=10,
+                          json={"name": "大屏", "role": "viewer",
+                                "org_id": prog.sub_district})  # fmt: skip
+        assert made.status_code == 201, made.text
+        wall = open_tab(DESKTOP)
+        wall.page.goto(f"{base}/ui/login")
+        wall.page.wait_for_selector("body[data-ready='1']")
+        wall.page.click("#display summary")
+        wall.page.fill("#display-key", made.json()["key"])
+        wall.page.click("#display-form button[type=submit]")
+        wall.page.wait_for_url(f"{base}/ui/board")
+        wall.page.wait_for_selector("body[data-ready='1']")
+        assert wall.page.get_attribute("body", "data-role") == "viewer"
+        session = next(c for c in wall.page.context.cookies() if c["name"] == "sw_session")
+        assert session["expires"] - time.time() > 30 * 86400
+        wall.assert_no_script_errors()
 
         phone = open_tab(PHONE)
         installer = api.create_user("installer", org=org_of(db, prog.villages[0]))
