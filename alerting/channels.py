@@ -1,25 +1,29 @@
 """One send through Apprise to one URL, with a timeout, and what the provider answered.
 
-Runs in a sender thread, never on an event loop. Apprise 2.x returns an ``AppriseResult``
-whose status tells success, failure, timeout and "no service matched" apart (``bool()`` of
-it is the old True/False); we map each to an attempt outcome.
+Runs in a sender thread, never on an event loop. The plugin's ``notify`` is called in the
+caller's thread: ``Apprise.notify`` would hand every send to Apprise's one shared pool
+(``cpu_count + 4`` threads), where a few hanging providers queue every other household's
+page behind them. The request's connect and read timeouts bound a send instead.
+
+Apprise's own log records are redacted (:class:`core.redact.RedactingFilter`) and never go
+below INFO (its DEBUG lines carry message bodies: names and addresses).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import apprise
-from apprise.logger import NotifyLogEntry
 from apprise.plugins.base import NotifyBase
-from apprise.result import AppriseResultStatus
 
 from alerting.plugins import register
 from alerting.plugins.capture import scrub
+from core.redact import RedactingFilter
 
 register()
 
@@ -53,6 +57,27 @@ def masked(url: str) -> str:
     return plugin.url(privacy=True) if plugin else f"{scheme_of(url)}://…"
 
 
+class _ThreadLogs(logging.Handler):
+    """Keeps Apprise's log lines of the current thread while a send is running."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        lines: list[str] | None = getattr(self.local, "lines", None)
+        if lines is not None and len(lines) < 10:
+            lines.append(f"{record.levelname}: {record.getMessage()}"[:300])
+
+
+_apprise_log = logging.getLogger("apprise")
+_thread_logs = _ThreadLogs()
+_apprise_log.addFilter(RedactingFilter())
+_apprise_log.addHandler(_thread_logs)
+if _apprise_log.level == logging.NOTSET or _apprise_log.level < logging.INFO:
+    _apprise_log.setLevel(logging.INFO)
+
+
 def send_once(url: str, *, title: str, body: str, timeout_s: float) -> AttemptResult:
     """Send one message to one Apprise URL; never raises for a provider problem."""
     started = time.monotonic()
@@ -61,25 +86,21 @@ def send_once(url: str, *, title: str, body: str, timeout_s: float) -> AttemptRe
         return AttemptResult("unsupported", "Apprise does not understand this URL", 0)
     plugin.socket_connect_timeout = min(timeout_s, 3.0)
     plugin.socket_read_timeout = timeout_s
+    plugin.request_rate_per_sec = 0  # never sleep in a sender: rate limits are ours (outbox)
     logs: list[str] = []
-
-    def keep(entry: NotifyLogEntry, _service: object) -> None:
-        if len(logs) < 10:
-            logs.append(f"{entry.level}: {entry.message}"[:300])
-
-    sender = apprise.Apprise()
-    sender.add(plugin)
-    result = sender.notify(
-        body=body, title=title, timeout=timeout_s * 2 + 1, log_callback=keep, log_level=logging.INFO
-    )
+    _thread_logs.local.lines = logs
+    try:
+        ok = bool(plugin.notify(body=body, title=title))
+    except Exception as exc:  # a plugin bug must not take the sender down
+        ok = False
+        logs.append(f"ERROR: {type(exc).__name__}")
+    finally:
+        _thread_logs.local.lines = None
     elapsed = int((time.monotonic() - started) * 1000)
     answer = getattr(plugin, "last_response", None) or ""
     response = scrub(" | ".join(filter(None, [answer, *logs])))[:1000]
-    status = result.status
-    if status == AppriseResultStatus.SUCCESS:
+    if ok:
         return AttemptResult("delivered", response, elapsed)
-    if status == AppriseResultStatus.TIMEOUT or "Timeout" in answer or "timed out" in response:
+    if "Timeout" in answer or "timed out" in response.lower() or "timeout" in response.lower():
         return AttemptResult("timeout", response, elapsed)
-    if status == AppriseResultStatus.NOMATCH:
-        return AttemptResult("unsupported", response or "no service matched", elapsed)
     return AttemptResult("failed", response, elapsed)

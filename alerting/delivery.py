@@ -1,19 +1,30 @@
-"""Deliver one claimed notification: each channel in order, retries with backoff, fallback.
+"""Deliver notifications in steps: one claimed step is one attempt on one channel.
 
-Runs in a sender thread. Before every attempt the lease is extended and the incident
-re-read: once someone acknowledged, remaining retries stop at once. Every attempt is
-recorded with the provider's answer. Our own per-destination rate limits defer low-priority
-messages; fire alarms are never held by them.
+A sender thread sends once and hands the row back: delivered, failed on every channel, or
+pending again with its next step's due time (a retry after its backoff, the next channel at
+once, a rate limit's window). No sender ever sleeps for a backoff, so one slow provider holds
+a thread only for its request's timeout.
+
+:class:`Dispatcher` decides what to claim: fire pages first, a share of the senders kept for
+them, and per-destination caps, so a hanging provider holds a bounded share of the senders
+and another household's page always finds one free. A heartbeat renews the short leases of
+the rows in flight; a dead worker's rows come back within one lease and resume at their
+persisted channel and attempt.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from alerting import metrics, outbox
@@ -21,15 +32,16 @@ from alerting.channels import AttemptResult, destination_of, scheme_of, send_onc
 from alerting.render import channel_of
 from alerting.settings import AlertingSettings
 from core.domain import Priority
+from core.redact import redact
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
-# Cap on one backoff pause, so a notification never holds a sender for long.
+# Cap on one backoff, so a retry is never put off for long.
 MAX_BACKOFF_S = 10.0
 
 
 class Sender:
-    """Sends claimed notifications; one instance shared by the sender threads."""
+    """Runs one step of a claimed notification; shared by the sender threads."""
 
     def __init__(
         self,
@@ -45,91 +57,65 @@ class Sender:
         self.clock = clock
         self.stop = stop
 
-    def deliver(self, row: Row) -> str:
-        """Try every channel; return the final status."""
-        attempts = 0
-        fire = row["priority"] <= Priority.FIRE
-        last_error = "no channel"
-        for index, url in enumerate(row["channels"]):
-            shape = channel_of(url)
-            message = row["messages"].get(shape) or next(iter(row["messages"].values()))
-            for attempt in range(self.settings.alerting_attempts_per_channel):
-                if self.stop.is_set():
-                    # Shutting down: hand the row back now rather than when the lease expires.
-                    with self.pool.connection() as conn:
-                        outbox.defer(
-                            conn,
-                            notification_id=row["id"],
-                            worker=self.worker,
-                            due_at=self.clock(),
-                            attempts=attempts,
-                            error="worker stopped",
-                        )
-                    return "released"
-                still_ours, incident_status = self._extend(row["id"])
-                if not still_ours:
-                    log.warning("lost the lease of notification %s", row["id"])
-                    return "lost"
-                if self._answered(row, incident_status):
-                    self._finish_failed(row, attempts, "someone answered", "cancelled")
-                    return "cancelled"
-                limited = self._rate_limited(url, fire)
-                if limited is not None:
-                    self._record(row, index, url, AttemptResult("rate_limited", "", 0))
-                    with self.pool.connection() as conn:
-                        outbox.defer(
-                            conn,
-                            notification_id=row["id"],
-                            worker=self.worker,
-                            due_at=limited,
-                            attempts=attempts,
-                            error="rate limited",
-                        )
-                    return "deferred"
-                result = send_once(
-                    url,
-                    title=message.get("title", ""),
-                    body=message["body"],
-                    timeout_s=self.settings.alerting_request_timeout_s,
-                )
-                attempts += 1
-                self._record(row, index, url, result)
-                if result.ok:
-                    self._finish_delivered(row, index, attempts, scheme_of(url))
-                    return "delivered"
-                last_error = f"{scheme_of(url)}: {result.outcome} {result.response}"[:500]
-                if result.outcome == "unsupported":
-                    break  # retrying a URL Apprise cannot use is pointless: fall back now
-                if attempt + 1 < self.settings.alerting_attempts_per_channel:
-                    self.stop.wait(
-                        min(self.settings.alerting_backoff_s * 2**attempt, MAX_BACKOFF_S)
-                    )
-        self._finish_failed(row, attempts, last_error, "failed")
-        return "failed"
-
-    @staticmethod
-    def _answered(row: Row, incident_status: str | None) -> bool:
-        if row["purpose"] in ("page", "same_day_call"):
-            return incident_status not in (None, "triggered")
-        if row["purpose"] == "repage":
-            return incident_status == "resolved"
-        return False
-
-    def _extend(self, notification_id: int) -> tuple[bool, str | None]:
-        with self.pool.connection() as conn:
-            return outbox.extend_lease(
-                conn,
-                notification_id=notification_id,
-                worker=self.worker,
-                lease_s=self.settings.alerting_lease_s,
+    def step(self, row: Row) -> tuple[str, AttemptResult | None]:
+        """One attempt on the row's current channel; (what happened, the attempt's result)."""
+        channels: list[str] = row["channels"]
+        index, attempt = row["channel_index"], row["channel_attempt"]
+        if index >= len(channels):
+            # The last attempt of the last channel was interrupted (a dead worker).
+            why = row.get("last_error") or "the worker was lost"
+            self._finish_failed(row, f"every channel tried; the last attempt was cut off ({why})")
+            return "failed", None
+        if self.stop.is_set():
+            # Shutting down: hand the row back now rather than when the lease expires.
+            self._reschedule(row, index, attempt - 1, due=self.clock(), error="worker stopped")
+            return "released", None
+        url = channels[index]
+        limited = self._rate_limited(url, row["priority"] <= Priority.FIRE)
+        if limited is not None:
+            self._record(row, index, url, AttemptResult("rate_limited", "", 0))
+            self._reschedule(row, index, attempt - 1, due=limited, error="rate limited")
+            return "deferred", None
+        if row.get("skip"):
+            # Its destination is timing out for other pages right now: waiting for another
+            # timeout only delays this person's next channel.
+            result = AttemptResult("timeout", f"not sent: {row['host']} is not answering", 0)
+        else:
+            message = row["messages"].get(channel_of(url)) or next(iter(row["messages"].values()))
+            result = send_once(
+                url,
+                title=message.get("title", ""),
+                body=message["body"],
+                timeout_s=self.settings.alerting_request_timeout_s,
             )
+        self._record(row, index, url, result)
+        if result.ok:
+            self._finish_delivered(row, index, scheme_of(url))
+            return "delivered", result
+        error = f"{scheme_of(url)}: {result.outcome} {result.response}"
+        now = self.clock()
+        retry = result.outcome != "unsupported"  # retrying a URL Apprise cannot use is pointless
+        if retry and attempt < self.settings.alerting_attempts_per_channel:
+            backoff = min(
+                self.settings.alerting_backoff_s * 2 ** max(attempt - 1, 0), MAX_BACKOFF_S
+            )
+            due, next_index, next_attempt = now + timedelta(seconds=backoff), index, attempt
+        elif index + 1 < len(channels):
+            due, next_index, next_attempt = now, index + 1, 0  # fall back at once
+        else:
+            self._finish_failed(row, error, attempts=1)
+            return "failed", result
+        if self.stop.is_set():
+            due, error = now, "worker stopped"
+        self._reschedule(row, next_index, next_attempt, due=due, attempts=1, error=error)
+        return "retry", result
 
     def _rate_limited(self, url: str, fire: bool) -> datetime | None:
         limit = self.settings.alerting_rate_limits.get(scheme_of(url))
         if limit is None:
             return None
         with self.pool.connection() as conn:
-            sent, window = outbox.rate_hit(conn, destination_of(url))
+            sent, window = outbox.rate_hit(conn, destination_of(url))  # fires count too
         if sent <= limit or fire:
             return None  # fire alarms ignore our own limits (the provider's still apply)
         return window + timedelta(minutes=1)
@@ -149,21 +135,41 @@ class Sender:
                 worker=self.worker,
             )
 
-    def _finish_delivered(self, row: Row, index: int, attempts: int, via: str) -> None:
+    def _reschedule(
+        self, row: Row, index: int, attempt: int, *, due: datetime, error: str, attempts: int = 0
+    ) -> None:
+        with self.pool.connection() as conn:
+            ours = outbox.reschedule(
+                conn,
+                notification_id=row["id"],
+                worker=self.worker,
+                due_at=due,
+                channel_index=index,
+                channel_attempt=max(attempt, 0),
+                attempts=attempts,
+                error=error,
+            )
+        if not ours:
+            log.warning("lost the lease of notification %s", row["id"])
+
+    def _finish_delivered(self, row: Row, index: int, via: str) -> None:
         with self.pool.connection() as conn:
             done = outbox.mark_delivered(
                 conn,
                 notification_id=row["id"],
                 worker=self.worker,
                 channel_index=index,
-                attempts=attempts,
+                attempts=1,
                 via=via,
             )
+        if done is None:
+            log.warning("lost the lease of notification %s before it was marked", row["id"])
+            return
         metrics.NOTIFICATIONS.labels("delivered").inc()
-        if done and done["wave"] == 1 and done["event_at"] is not None:
+        if done["wave"] == 1 and done["event_at"] is not None:
             metrics.EVENT_TO_DELIVERY.observe((done["sent_at"] - done["event_at"]).total_seconds())
 
-    def _finish_failed(self, row: Row, attempts: int, error: str, status: str) -> None:
+    def _finish_failed(self, row: Row, error: str, *, attempts: int = 0) -> None:
         with self.pool.connection() as conn:
             outbox.mark_failed(
                 conn,
@@ -171,9 +177,243 @@ class Sender:
                 worker=self.worker,
                 attempts=attempts,
                 error=error,
-                status=status,
+                status="failed",
                 now=self.clock(),
             )
-        metrics.NOTIFICATIONS.labels(status).inc()
-        if status == "failed":
-            log.error("notification %s failed on every channel: %s", row["id"], error)
+        metrics.NOTIFICATIONS.labels("failed").inc()
+        log.error("notification %s failed on every channel: %s", row["id"], redact(error)[:300])
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What the senders hold right now, as the claim sees it."""
+
+    free: int
+    other_free: int
+    per_host: Counter[str]
+    known: set[str]
+    slow: set[str]
+    budget: int
+    host_cap: int
+    new_cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class Flight:
+    """A step being sent: its destination host, when it started, whether it is a fire."""
+
+    host: str
+    started: float
+    fire: bool
+
+
+class Dispatcher:
+    """Claims steps within the caps and runs them on the sender threads; renews leases."""
+
+    def __init__(
+        self,
+        settings: AlertingSettings,
+        pool: ConnectionPool,
+        worker: str,
+        clock: Callable[[], datetime],
+        stop: threading.Event,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.worker = worker
+        self.clock = clock
+        self.sender = Sender(settings, pool, worker, clock, stop)
+        self.workers = settings.alerting_workers
+        self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="send")
+        self.flights: dict[int, Flight] = {}
+        # Per host: the outcome of its last finished attempt here (absent: never answered).
+        self.last: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self.finished = threading.Event()  # a send finished: the loop may claim again
+        self._stop_heartbeat = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    @property
+    def busy(self) -> int:
+        """Steps in flight."""
+        with self.lock:
+            return len(self.flights)
+
+    def close(self) -> None:
+        """Wait for the steps in flight (each bounded by the request timeout), stop beating."""
+        self.executor.shutdown(wait=True)
+        self._stop_heartbeat.set()
+        self._heartbeat.join(timeout=10)
+
+    # --- choosing what to claim --------------------------------------------------------
+    #
+    # Destinations (hosts) are, as this worker has seen them:
+    # - known: the last attempt got an answer (delivered, or refused fast such as HTTP 500):
+    #   up to alerting_host_share of the senders each;
+    # - new: never answered here yet, and slow: the last attempt timed out or a send has run
+    #   longer than alerting_slow_send_s. New and slow sends together hold at most
+    #   alerting_unproven_share of the senders (a hanging provider's bounded share); a new
+    #   host gets alerting_unproven_host_sends at once; a slow host gets one probing send,
+    #   and its other steps are skipped (counted as timed out, no request) so those people
+    #   move on to their next channel instead of queueing behind a provider that is down (never
+    #   on a person's last channel: that one is always really tried).
+
+    def _view(self) -> View:
+        now = time.monotonic()
+        with self.lock:
+            flights = list(self.flights.values())
+            last = dict(self.last)
+        per_host = Counter(f.host for f in flights)
+        slow = {h for h, outcome in last.items() if outcome == "timeout"}
+        slow |= {f.host for f in flights if now - f.started > self.settings.alerting_slow_send_s}
+        unproven_sends = sum(n for h, n in per_host.items() if h in slow or h not in last)
+        reserve = int(self.workers * self.settings.alerting_fire_reserve)
+        fire_in_flight = sum(1 for f in flights if f.fire)
+        free = self.workers - len(flights)
+        other_free = min(free, self.workers - reserve - (len(flights) - fire_in_flight))
+        unproven_cap = max(1, int(self.workers * self.settings.alerting_unproven_share))
+        return View(
+            free=free,
+            other_free=max(other_free, 0),
+            per_host=per_host,
+            known={h for h in last if h not in slow},
+            slow=slow,
+            budget=unproven_cap - unproven_sends,
+            host_cap=max(1, int(self.workers * self.settings.alerting_host_share)),
+            new_cap=self.settings.alerting_unproven_host_sends,
+        )
+
+    @staticmethod
+    def _filters(view: View) -> tuple[list[str], list[str] | None]:
+        """(hosts to leave out, hosts to take only from or None) for the claim query."""
+        blocked = {h for h in view.known if view.per_host[h] >= view.host_cap}
+        blocked |= {
+            h
+            for h, n in view.per_host.items()
+            if h not in view.known and h not in view.slow and n >= view.new_cap
+        }
+        if view.budget > 0:
+            return sorted(blocked), None
+        # No room for new hosts: look only at known ones (and slow ones, to skip them), so
+        # a queue of new destinations never hides a page to a provider that answers.
+        # '' is a row with no channel left (its last attempt was cut off): it only fails.
+        return sorted(blocked), sorted((view.known | view.slow | {""}) - blocked)
+
+    @staticmethod
+    def _chooser(view: View, limit: int) -> Callable[[list[Row]], list[Row]]:
+        counts = Counter(view.per_host)
+        budget = [view.budget]
+
+        def choose(candidates: list[Row]) -> list[Row]:
+            chosen: list[Row] = []
+            for row in candidates:
+                if len(chosen) >= limit:
+                    break
+                host = row["host"]
+                if host in view.known:
+                    if counts[host] >= view.host_cap:
+                        continue
+                elif host in view.slow:
+                    if counts[host] >= 1 or budget[0] <= 0:
+                        if row["last_channel"]:
+                            continue  # a person's last channel is always really tried
+                        row["skip"] = True  # a probe is out (or no room): do not wait for it
+                        chosen.append(row)
+                        continue
+                    budget[0] -= 1
+                else:
+                    if counts[host] >= view.new_cap or budget[0] <= 0:
+                        continue
+                    budget[0] -= 1
+                counts[host] += 1
+                chosen.append(row)
+            return chosen
+
+        return choose
+
+    def claim_and_send(self, conn: psycopg.Connection[Any], *, fire_only: bool = False) -> int:
+        """Claim what the free senders may take, fire pages first; how many were started.
+
+        ``fire_only`` (between two events) claims only fire pages, in fewer round trips, so a
+        burst of alarms is planned quickly and each fire still goes out before the next event.
+        """
+        if not fire_only:
+            expired = outbox.release_expired(conn)
+            if expired:
+                metrics.SWEPT.inc(len(expired))
+                log.warning("re-queued %d notifications from a lost worker", len(expired))
+        started = 0
+        passes = ((int(Priority.FIRE), True), (outbox.ANY_PRIORITY, False))
+        for max_priority, fire in passes[:1] if fire_only else passes:
+            view = self._view()
+            limit = view.free if fire else view.other_free
+            if limit <= 0:
+                continue
+            blocked, only = self._filters(view)
+            rows = outbox.claim_due(
+                conn,
+                worker=self.worker,
+                now=self.clock(),
+                limit=limit,
+                lease_s=self.settings.alerting_lease_s,
+                per_channel=self.settings.alerting_attempts_per_channel,
+                blocked=blocked,
+                only=only,
+                max_priority=max_priority,
+                choose=self._chooser(view, limit),
+            )
+            for row in rows:
+                self._start(row)
+            started += len(rows)
+        return started
+
+    # --- running steps -------------------------------------------------------------------
+
+    def _start(self, row: Row) -> None:
+        flight = Flight(row["host"], time.monotonic(), row["priority"] <= Priority.FIRE)
+        with self.lock:
+            self.flights[row["id"]] = flight
+        future = self.executor.submit(self._run, row)
+        future.add_done_callback(lambda _f: self._done(row["id"]))
+
+    def _run(self, row: Row) -> str:
+        try:
+            outcome, result = self.sender.step(row)
+        except Exception:
+            # The lease expires and the row resumes after this attempt (it is counted).
+            log.exception("sending notification %s crashed", row["id"])
+            return "crashed"
+        if result is not None and not row.get("skip"):
+            with self.lock:
+                self.last[row["host"]] = result.outcome
+        return outcome
+
+    def _done(self, notification_id: int) -> None:
+        with self.lock:
+            self.flights.pop(notification_id, None)
+        self.finished.set()
+
+    def _beat(self) -> None:
+        every = self.settings.alerting_lease_s / 3
+        while not self._stop_heartbeat.wait(every):
+            with self.lock:
+                ids = list(self.flights)
+            if not ids:
+                continue
+            try:
+                with self.pool.connection() as conn:
+                    kept = outbox.renew_leases(
+                        conn, ids=ids, worker=self.worker, lease_s=self.settings.alerting_lease_s
+                    )
+            except Exception as exc:
+                log.warning("lease heartbeat failed: %s", type(exc).__name__)
+                continue
+            for lost in set(ids) - kept:
+                with self.lock:
+                    still = lost in self.flights
+                if still:
+                    log.warning("lease of notification %s is no longer ours", lost)
+
+
+__all__ = ["Dispatcher", "Flight", "Sender"]

@@ -1,13 +1,17 @@
-"""The outbox as the senders see it: claim due rows under a lease, finish them, sweep.
+"""The outbox as the senders see it: claim one step under a short lease, finish it, sweep.
 
-A claimed row is 'sending' with ``lease_owner`` and ``lease_until``; the sender extends the
-lease before every attempt, so only a dead worker's rows expire, and the sweeper returns
-them to 'pending'. Finishing checks the lease owner, so a worker that lost its lease can
-never overwrite the row another worker now holds.
+A claimed row is 'sending' with ``lease_owner`` and ``lease_until``; a heartbeat renews the
+leases of rows whose request is in flight, so only a dead worker's rows expire, and they come
+back within one lease. Each claim is one attempt: the row keeps its place (``channel_index``,
+``channel_attempt``) between steps, and a retry is the same row due again after its backoff.
+Finishing checks the lease owner, so a worker that lost its lease can never overwrite the row
+another worker now holds. Rows are enqueued by the planner (``alerting/queries.sql``,
+``plan_notification``); new rows start at channel 0, attempt 0 by the columns' defaults.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,37 +19,85 @@ import psycopg
 
 from core.db import load_queries
 from core.incidents import log_action
+from core.redact import redact
 
 Q = load_queries("alerting", "outbox.sql")
 Row = dict[str, Any]
+ANY_PRIORITY = 32767
+
+
+def release_expired(conn: psycopg.Connection[Any]) -> list[int]:
+    """Return rows whose lease expired (a dead worker's) to the queue; their ids."""
+    return [r["id"] for r in conn.execute(Q["release_expired"])]
 
 
 def claim_due(
-    conn: psycopg.Connection[Any], *, worker: str, now: datetime, limit: int, lease_s: float
+    conn: psycopg.Connection[Any],
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease_s: float,
+    per_channel: int = 3,
+    blocked: Sequence[str] = (),
+    only: Sequence[str] | None = None,
+    max_priority: int = ANY_PRIORITY,
+    choose: Callable[[list[Row]], list[Row]] | None = None,
 ) -> list[Row]:
-    """Claim up to ``limit`` due notifications, most urgent first."""
+    """Claim up to ``limit`` due steps, most urgent first, each counted as one attempt.
+
+    ``blocked`` destinations (``sw_send_host``) are left out, and with ``only`` every other
+    destination too; ``choose`` may keep only some of
+    the candidates (per-destination caps), the others stay pending for the next turn.
+    """
+    if limit <= 0:
+        return []
     with conn.transaction():
-        return list(
+        candidates = list(
             conn.execute(
-                Q["claim_due"], {"worker": worker, "now": now, "limit": limit, "lease": lease_s}
+                Q["due_candidates"],
+                {
+                    "now": now,
+                    "per_channel": per_channel,
+                    "max_priority": max_priority,
+                    "blocked": list(blocked),
+                    "only": None if only is None else list(only),
+                    "window": limit * 4 if choose else limit,
+                },
             )
         )
+        chosen = choose(candidates) if choose else candidates[:limit]
+        if not chosen:
+            return []
+        rows = conn.execute(
+            Q["claim"],
+            {
+                "ids": [r["id"] for r in chosen],
+                "worker": worker,
+                "lease": lease_s,
+                "per_channel": per_channel,
+            },
+        ).fetchall()
+    picked = {r["id"]: (n, r) for n, r in enumerate(chosen)}
+    for row in rows:
+        row["skip"] = bool(picked[row["id"]][1].get("skip"))  # the chooser's verdict
+    return sorted(rows, key=lambda r: picked[r["id"]][0])
 
 
 def next_due(conn: psycopg.Connection[Any]) -> datetime | None:
-    """When the earliest pending notification is due."""
+    """When the earliest pending step is due or the earliest lease expires."""
     row = conn.execute(Q["next_due"]).fetchone()
     return row["due_at"] if row else None
 
 
-def extend_lease(
-    conn: psycopg.Connection[Any], *, notification_id: int, worker: str, lease_s: float
-) -> tuple[bool, str | None]:
-    """(still ours, incident status)."""
-    row = conn.execute(
-        Q["extend_lease"], {"id": notification_id, "worker": worker, "lease": lease_s}
-    ).fetchone()
-    return (row is not None, row["incident_status"] if row else None)
+def renew_leases(
+    conn: psycopg.Connection[Any], *, ids: Sequence[int], worker: str, lease_s: float
+) -> set[int]:
+    """Extend the leases of rows still ours; the ids that are."""
+    if not ids:
+        return set()
+    rows = conn.execute(Q["renew_leases"], {"ids": list(ids), "worker": worker, "lease": lease_s})
+    return {r["id"] for r in rows}
 
 
 def record_attempt(conn: psycopg.Connection[Any], **values: Any) -> None:
@@ -95,7 +147,12 @@ def mark_failed(
     status: str = "failed",
     now: datetime | None = None,
 ) -> Row | None:
-    """Failed on every channel (or cancelled because someone answered)."""
+    """Failed on every channel (or cancelled because someone answered).
+
+    The error is stored redacted (phone numbers, keys): the row and the audit log are only
+    shown, and the full provider answers stay in ``notification_attempts``.
+    """
+    shown = redact(error)
     with conn.transaction():
         row = conn.execute(
             Q["mark_failed"],
@@ -103,7 +160,7 @@ def mark_failed(
                 "id": notification_id,
                 "worker": worker,
                 "attempts": attempts,
-                "error": error[:500],
+                "error": shown[:500],
                 "status": status,
             },
         ).fetchone()
@@ -114,37 +171,42 @@ def mark_failed(
                 action="delivery_failed",
                 at=now,
                 contact_id=row["contact_id"],
-                detail=dict(notification_id=notification_id, error=error[:200]),
+                detail=dict(notification_id=notification_id, error=shown[:200]),
             )
         return row
 
 
-def defer(
+def reschedule(
     conn: psycopg.Connection[Any],
     *,
     notification_id: int,
     worker: str,
     due_at: datetime,
+    channel_index: int,
+    channel_attempt: int,
     attempts: int,
     error: str,
-) -> None:
-    """Put a claimed row back for later (a rate limit)."""
-    conn.execute(
-        Q["defer"],
+) -> bool:
+    """Hand a claimed row back as its next step (retry, fallback, rate limit); still ours?"""
+    row = conn.execute(
+        Q["reschedule"],
         {
             "id": notification_id,
             "worker": worker,
             "due_at": due_at,
+            "channel_index": channel_index,
+            "channel_attempt": channel_attempt,
             "attempts": attempts,
-            "error": error,
+            "error": redact(error)[:500],
         },
-    )
+    ).fetchone()
+    return row is not None
 
 
 def sweep_expired(conn: psycopg.Connection[Any]) -> list[int]:
-    """Return rows held by dead workers to the queue."""
+    """Return rows held by dead workers to the queue; cancel what was answered meanwhile."""
     with conn.transaction():
-        ids = [r["id"] for r in conn.execute(Q["sweep_expired"])]
+        ids = release_expired(conn)
         conn.execute(Q["cancel_answered"])
         conn.execute(Q["rate_prune"])
         return ids
@@ -159,12 +221,13 @@ def rate_hit(conn: psycopg.Connection[Any], destination: str) -> tuple[int, date
 
 __all__ = [
     "claim_due",
-    "defer",
-    "extend_lease",
     "mark_delivered",
     "mark_failed",
     "next_due",
     "rate_hit",
     "record_attempt",
+    "release_expired",
+    "renew_leases",
+    "reschedule",
     "sweep_expired",
 ]

@@ -1,34 +1,67 @@
--- The notification outbox: claim under a lease, record attempts, finish, sweep.
+-- The notification outbox: claim one step under a lease, record attempts, finish, sweep.
+-- A step is one attempt on one channel; between steps the row is 'pending' with its own due
+-- time and its place (channel_index, channel_attempt), so no sender ever waits for a backoff.
 
--- name: claim_due
+-- name: release_expired
+-- A worker that died holding rows: give them back at once (this is the "at most one repeat").
+-- channel_attempt already counts the interrupted attempt, so the row resumes after it.
+UPDATE notifications
+SET status = 'pending', lease_owner = NULL, lease_until = NULL,
+    last_error = 'lease of ' || coalesce(lease_owner, '?') || ' expired'
+WHERE status = 'sending' AND lease_until < clock_timestamp()
+RETURNING id;
+
+-- name: due_candidates
 -- Pages go out only while nobody has answered; re-pages only while still unresolved.
-WITH due AS (
-    SELECT n.id
-    FROM notifications n
-    LEFT JOIN incidents i ON i.id = n.incident_id
-    WHERE n.status = 'pending' AND n.due_at <= %(now)s
-      AND (n.purpose NOT IN ('page', 'same_day_call') OR i.status = 'triggered')
-      AND (n.purpose <> 'repage' OR i.status IN ('acknowledged', 'in_progress'))
-    ORDER BY n.priority, n.due_at
-    LIMIT %(limit)s
-    FOR UPDATE OF n SKIP LOCKED
-)
+-- Fire first (priority), then the oldest due; rows whose destination is at its cap are
+-- skipped, so a hanging provider's queue never hides another household's page.
+-- A row whose last attempt on a channel was interrupted moves to the next channel.
+SELECT n.id, n.priority, h.host, h.position >= cardinality(n.channels) AS last_channel
+FROM notifications n
+LEFT JOIN incidents i ON i.id = n.incident_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN n.channel_attempt >= %(per_channel)s THEN n.channel_index + 2
+                ELSE n.channel_index + 1 END AS position
+) p
+CROSS JOIN LATERAL (
+    SELECT coalesce(sw_send_host(n.channels[p.position]), '') AS host, p.position
+) h
+WHERE n.status = 'pending' AND n.due_at <= %(now)s AND n.priority <= %(max_priority)s
+  AND (n.purpose NOT IN ('page', 'same_day_call') OR i.status = 'triggered')
+  AND (n.purpose <> 'repage' OR i.status IN ('acknowledged', 'in_progress'))
+  AND h.host <> ALL(%(blocked)s)
+  AND (%(only)s::text[] IS NULL OR h.host = ANY(%(only)s::text[]))
+ORDER BY n.priority, n.due_at
+LIMIT %(window)s
+FOR UPDATE OF n SKIP LOCKED;
+
+-- name: claim
+-- The attempt is counted before the request leaves (write-ahead): a worker killed mid-send
+-- leaves a row that resumes at the next attempt, never at channel 0, attempt 0.
 UPDATE notifications n
 SET status = 'sending', lease_owner = %(worker)s, claims = n.claims + 1,
-    lease_until = clock_timestamp() + make_interval(secs => %(lease)s)
-FROM due WHERE n.id = due.id
+    lease_until = clock_timestamp() + make_interval(secs => %(lease)s),
+    channel_index = CASE WHEN n.channel_attempt >= %(per_channel)s THEN n.channel_index + 1
+                         ELSE n.channel_index END,
+    channel_attempt = CASE WHEN n.channel_attempt >= %(per_channel)s THEN 1
+                           ELSE n.channel_attempt + 1 END
+WHERE n.id = ANY(%(ids)s) AND n.status = 'pending'
 RETURNING n.id, n.purpose, n.incident_id, n.contact_id, n.wave, n.round, n.priority,
-          n.channels, n.messages, n.title, n.event_at, n.claims;
+          n.channels, n.messages, n.title, n.event_at, n.claims, n.channel_index,
+          n.channel_attempt, n.last_error,
+          coalesce(sw_send_host(n.channels[n.channel_index + 1]), '') AS host;
 
 -- name: next_due
-SELECT min(due_at) AS due_at FROM notifications WHERE status = 'pending';
+-- The loop wakes for the earliest due step or the earliest lease to expire (a dead worker).
+SELECT least((SELECT min(due_at) FROM notifications WHERE status = 'pending'),
+             (SELECT min(lease_until) FROM notifications WHERE status = 'sending')) AS due_at;
 
--- name: extend_lease
--- Also says whether the page is still wanted (an acknowledgement stops retries at once).
-UPDATE notifications n
+-- name: renew_leases
+-- The heartbeat: every row this worker is sending keeps its short lease.
+UPDATE notifications
 SET lease_until = clock_timestamp() + make_interval(secs => %(lease)s)
-WHERE n.id = %(id)s AND n.status = 'sending' AND n.lease_owner = %(worker)s
-RETURNING (SELECT i.status FROM incidents i WHERE i.id = n.incident_id) AS incident_status;
+WHERE id = ANY(%(ids)s) AND status = 'sending' AND lease_owner = %(worker)s
+RETURNING id;
 
 -- name: record_attempt
 INSERT INTO notification_attempts (notification_id, channel_index, scheme, destination, outcome,
@@ -50,18 +83,13 @@ SET status = %(status)s, attempts = attempts + %(attempts)s, lease_owner = NULL,
 WHERE id = %(id)s AND status = 'sending' AND lease_owner = %(worker)s
 RETURNING incident_id, contact_id, wave;
 
--- name: defer
+-- name: reschedule
+-- The next step: a retry after its backoff, the next channel at once, or a rate limit's wait.
 UPDATE notifications
-SET status = 'pending', due_at = %(due_at)s, attempts = attempts + %(attempts)s,
+SET status = 'pending', due_at = %(due_at)s, channel_index = %(channel_index)s,
+    channel_attempt = %(channel_attempt)s, attempts = attempts + %(attempts)s,
     lease_owner = NULL, lease_until = NULL, last_error = %(error)s
-WHERE id = %(id)s AND status = 'sending' AND lease_owner = %(worker)s;
-
--- name: sweep_expired
--- A worker that died holding rows: give them back (this is the "at most one repeat").
-UPDATE notifications
-SET status = 'pending', lease_owner = NULL, lease_until = NULL,
-    last_error = 'lease of ' || coalesce(lease_owner, '?') || ' expired'
-WHERE status = 'sending' AND lease_until < clock_timestamp()
+WHERE id = %(id)s AND status = 'sending' AND lease_owner = %(worker)s
 RETURNING id;
 
 -- name: rate_hit

@@ -1,9 +1,11 @@
-"""The alerting service loop: LISTEN, handle events, plan, claim, send, sweep, watch.
+"""The alerting service loop: LISTEN, claim, send, sweep, watch; events on their own threads.
 
-One thread owns the loop and its two connections (one LISTENs on ``smokewatch_events`` and
-our ``smokewatch_notifications``; one does the work); sends run in a thread pool, never on
-the loop. Polling every ``poll_interval_s`` is the backstop for a lost NOTIFY. Several
-processes may run this at once: events and notifications are claimed with SKIP LOCKED.
+Event processor threads (alerting/event_workers.py) turn pending events into incidents and
+planned pages in batches and NOTIFY ``smokewatch_notifications``. One thread owns the service
+loop and its two connections (one LISTENs on that channel; one does the work); sends run in
+a thread pool, never on the loop. Polling every ``poll_interval_s`` is the backstop for a
+lost NOTIFY. Several processes may run this at once: events and notifications are claimed
+with SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +23,9 @@ from typing import Any
 import psycopg
 
 from alerting import metrics, outbox
-from alerting.delivery import Sender
+from alerting.delivery import Dispatcher
 from alerting.digest import plan_digests
+from alerting.event_workers import EventWorkers
 from alerting.health_runner import HealthRunner
 from alerting.notices import plan_notices
 from alerting.planner import plan_pages
@@ -38,9 +40,6 @@ from core.incidents import log_action
 
 log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
-EVENTS_CHANNEL = "smokewatch_events"
-# Work done per loop turn before looking at the queue again (bounded loops).
-EVENTS_PER_TURN = 200
 HOUSEKEEPING_EVERY_S = 5.0
 RECONNECT_MIN_S = 0.5
 STUCK_DUE_WAIT_S = 0.2
@@ -71,13 +70,15 @@ class AlertingService:
         self.pool = make_pool(
             settings.database_url,
             min_size=1,
-            max_size=settings.alerting_workers + 2,
+            # Senders hold a connection only between requests, never during one.
+            max_size=min(settings.alerting_workers, 8) + 3,
             name="alerting",
         )
         self.processor = EventProcessor(settings, clock)
+        self.events = EventWorkers(settings, self.processor, self.stop_event)
         self.watch = SelfWatch(settings)
         self.health = HealthRunner(settings, clock, self.stop_event)
-        self.in_flight: set[Future[str]] = set()
+        self._watching = threading.Lock()
         self._last_housekeeping = 0.0
         self._last_watch = 0.0
         self._delay = RECONNECT_MIN_S
@@ -93,92 +94,60 @@ class AlertingService:
         reconnects; rows it held are resumed through their leases.
         """
         self.pool.open(wait=True, timeout=30)
-        sender = Sender(self.settings, self.pool, self.worker, self.clock, self.stop_event)
+        dispatcher = Dispatcher(self.settings, self.pool, self.worker, self.clock, self.stop_event)
         if self.settings.alerting_watchdog_enabled:
             self.health.start()
+        self.events.start()
         log.info("alerting worker %s started", self.worker)
         self._delay = RECONNECT_MIN_S
         turns = 0
-        with ThreadPoolExecutor(self.settings.alerting_workers, thread_name_prefix="send") as pool:
-            try:
-                while not self.stop_event.is_set():
-                    try:
-                        with translated_errors():
-                            turns = self._serve(pool, sender, turns, max_turns)
-                        break  # stopped or max_turns reached
-                    except DatabaseUnavailable as exc:
-                        log.warning(
-                            "database unavailable (%s); reconnecting in %.1f s", exc, self._delay
-                        )
-                        self.stop_event.wait(self._delay)
-                        self._delay = min(self._delay * 2, RECONNECT_MAX_S)
-            finally:
-                self.stop_event.set()
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    with translated_errors():
+                        turns = self._serve(dispatcher, turns, max_turns)
+                    break  # stopped or max_turns reached
+                except DatabaseUnavailable as exc:
+                    log.warning(
+                        "database unavailable (%s); reconnecting in %.1f s", exc, self._delay
+                    )
+                    self.stop_event.wait(self._delay)
+                    self._delay = min(self._delay * 2, RECONNECT_MAX_S)
+        finally:
+            self.stop_event.set()
+            dispatcher.close()  # steps in flight finish (bounded by the request timeout)
         self.health.join(timeout=30)
+        self.events.join(timeout=30)
         self.pool.close()
         log.info("alerting worker %s stopped", self.worker)
 
-    def _serve(
-        self, pool: ThreadPoolExecutor, sender: Sender, turns: int, max_turns: int | None
-    ) -> int:
+    def _serve(self, dispatcher: Dispatcher, turns: int, max_turns: int | None) -> int:
         with (
             connect(self.settings.database_url, autocommit=True) as listen,
             connect(self.settings.database_url, autocommit=True) as work,
         ):
-            listen.execute(f"LISTEN {EVENTS_CHANNEL}")
             listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self._delay = RECONNECT_MIN_S  # connected again: the next outage starts short
             while not self.stop_event.is_set():
-                self._turn(work, pool, sender)
+                self._turn(work, dispatcher)
                 turns += 1
                 if max_turns is not None and turns >= max_turns:
                     break
-                self._wait(listen, work)
+                self._wait(listen, work, dispatcher)
         return turns
 
-    def _turn(
-        self, conn: psycopg.Connection[Any], pool: ThreadPoolExecutor, sender: Sender
-    ) -> None:
-        for _ in range(EVENTS_PER_TURN):
-            handled = self.processor.process_one(conn)
-            if handled is None:
-                break
-            metrics.EVENTS.labels(handled.type).inc()
-            self._claim_and_send(conn, pool, sender)  # a fire goes out before the next event
+    def _turn(self, conn: psycopg.Connection[Any], dispatcher: Dispatcher) -> None:
+        # Events become incidents on their own threads (alerting/event_workers.py); this loop
+        # only keeps house and sends.
         mono = time.monotonic()
         if mono - self._last_housekeeping >= HOUSEKEEPING_EVERY_S:
             self._last_housekeeping = mono
             self.housekeeping(conn)
         if mono - self._last_watch >= self.settings.alerting_watch_interval_s:
             self._last_watch = mono
-            pool.submit(self._watch)
-        self._claim_and_send(conn, pool, sender)
-
-    def _claim_and_send(
-        self, conn: psycopg.Connection[Any], pool: ThreadPoolExecutor, sender: Sender
-    ) -> None:
-        self.in_flight = {f for f in self.in_flight if not f.done()}
-        free = self.settings.alerting_workers - len(self.in_flight)
-        if free <= 0:
-            return
-        rows = outbox.claim_due(
-            conn,
-            worker=self.worker,
-            now=self.clock(),
-            limit=free,
-            lease_s=self.settings.alerting_lease_s,
-        )
-        for row in rows:
-            future = pool.submit(self._deliver, sender, row)
-            self.in_flight.add(future)
-
-    def _deliver(self, sender: Sender, row: dict[str, Any]) -> str:
-        try:
-            return sender.deliver(row)
-        except Exception:
-            # The lease expires and the sweeper gives the row to another attempt.
-            log.exception("sending notification %s crashed", row["id"])
-            return "crashed"
+            if self._watching.acquire(blocking=False):
+                threading.Thread(target=self._watch, name="self-watch", daemon=True).start()
+        dispatcher.claim_and_send(conn)
 
     def _watch(self) -> None:
         try:
@@ -186,6 +155,8 @@ class AlertingService:
                 self.watch.check(conn, self.clock())
         except Exception:
             log.exception("self-watch failed")
+        finally:
+            self._watching.release()
 
     def housekeeping(self, conn: psycopg.Connection[Any]) -> None:
         """Sweep expired leases; plan due rounds, escalations, notices, re-pages, digests."""
@@ -252,19 +223,31 @@ class AlertingService:
                 conn.execute("SELECT pg_notify(%s, 'repage')", (NOTIFY_CHANNEL,))
         return planned
 
-    def _wait(self, listen: psycopg.Connection[Any], work: psycopg.Connection[Any]) -> None:
+    def _wait(
+        self,
+        listen: psycopg.Connection[Any],
+        work: psycopg.Connection[Any],
+        dispatcher: Dispatcher,
+    ) -> None:
         timeout = self.settings.alerting_poll_interval_s
-        if len(self.in_flight) >= self.settings.alerting_workers:
-            timeout = 0.05  # senders busy: come back soon to claim more
-        else:
-            due = outbox.next_due(work)
-            if due is not None:
-                # A row already due was offered to claim this turn; if it is still pending it
-                # is not claimable yet (its incident was answered meanwhile): never spin on it.
-                until = (due - self.clock()).total_seconds()
-                timeout = min(timeout, until if until > 0 else STUCK_DUE_WAIT_S)
-        for _ in listen.notifies(timeout=timeout, stop_after=1):
-            pass
+        due = outbox.next_due(work)
+        if due is not None:
+            # A row already due was offered to claim this turn; if it is still pending it
+            # is not claimable yet (answered meanwhile, or its destination at its cap): the
+            # end of a send wakes us below, so never spin on it.
+            until = (due - self.clock()).total_seconds()
+            timeout = min(timeout, until if until > 0 else STUCK_DUE_WAIT_S)
+        deadline = time.monotonic() + timeout
+        dispatcher.finished.clear()
+        while True:
+            # While steps are in flight, look every 50 ms whether one finished (a free sender
+            # or a destination under its cap again); otherwise sleep on LISTEN alone.
+            left = deadline - time.monotonic()
+            piece = min(left, 0.05) if dispatcher.busy else left
+            if piece <= 0 or any(True for _ in listen.notifies(timeout=piece, stop_after=1)):
+                return
+            if dispatcher.finished.is_set():
+                return
 
 
 __all__ = ["AlertingService"]

@@ -35,12 +35,27 @@ class AlertingSettings(CommonSettings):
     alerting_max_repages: int = Field(default=3, ge=0, le=20)
     alerting_tamper_same_day_call: bool = True
 
-    # Delivery.
-    alerting_workers: int = Field(default=4, ge=1, le=64)
+    # Delivery (docs/alerting.md, "Delivery in steps").
+    # Concurrent sends. A send is one attempt and holds its thread only for the request itself
+    # (bounded by the timeout), never for a backoff; threads waiting on a socket are cheap.
+    alerting_workers: int = Field(default=32, ge=1, le=256)
     alerting_request_timeout_s: float = Field(default=5.0, gt=0, le=60)
     alerting_attempts_per_channel: int = Field(default=3, ge=1, le=10)
     alerting_backoff_s: float = Field(default=0.5, ge=0)
-    alerting_lease_s: float = Field(default=60.0, gt=1)
+    # Short, renewed by a heartbeat every third of it while a send is in flight: a dead
+    # worker's rows come back within one lease.
+    alerting_lease_s: float = Field(default=10.0, gt=1)
+    # Largest share of the senders one destination host may hold while it answers well.
+    alerting_host_share: float = Field(default=0.5, gt=0, le=1)
+    # Destinations not known to answer well (new, failing, or a send running longer than
+    # alerting_slow_send_s) share at most this part of the senders, at most
+    # alerting_unproven_host_sends each: hanging providers never take every sender.
+    alerting_unproven_share: float = Field(default=0.5, gt=0, le=1)
+    alerting_unproven_host_sends: int = Field(default=2, ge=1)
+    alerting_slow_send_s: float = Field(default=1.0, gt=0)
+    # Senders kept free for fire pages (a share of alerting_workers): digests, tamper calls
+    # and re-pages never take the last ones.
+    alerting_fire_reserve: float = Field(default=0.25, ge=0, lt=1)
     alerting_poll_interval_s: float = Field(default=2.0, gt=0)
     # Our own per-destination limits, per minute, by URL scheme (fire alarms ignore them).
     alerting_rate_limits: dict[str, int] = Field(
@@ -82,6 +97,11 @@ class AlertingSettings(CommonSettings):
     alerting_maintenance_every_s: float = Field(default=300.0, gt=0)
     # Toggles (online/offline or alarm/clear events) in 24 h that make a device "flapping".
     alerting_flap_threshold: int = Field(default=6, ge=2)
+
+    # Event processing (issue 22: alarm storms): threads per process claiming batches of up
+    # to this many events per transaction (fire first, one event per device per batch).
+    alerting_event_processors: int = Field(default=2, ge=1, le=16)
+    alerting_event_batch: int = Field(default=100, ge=1, le=1000)
 
     alerting_worker_name: str = ""
 

@@ -10,11 +10,14 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
+from api.body_limit import BodyLimitMiddleware
 from api.deps import get_conn
 from api.errors import install_error_handlers
 from api.headers import SecurityHeadersMiddleware
 from api.metrics import MetricsMiddleware
+from api.pages.routes import PageFiles
 from api.push_routes import PushGuard, RateLimiter, push_router
 from api.routes import ROUTERS
 from api.security import Passwords
@@ -52,7 +55,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         finally:
             await run_in_threadpool(pool.close)
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI with /docs and /redoc served from assets shipped in the package
+    # (under /static-offline-docs); a monitoring centre without internet cannot reach a CDN.
+    app = FastAPIOffline(
         title="smokewatch",
         version="1",
         description=DESCRIPTION,
@@ -64,6 +69,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/ui/static", PageFiles(), name="ui-static")
     # After ROUTERS: a page router that serves "/" itself wins over this fallback.
     app.add_api_route("/", _root_redirect, methods=["GET"], include_in_schema=False)
     app.include_router(
@@ -80,7 +86,18 @@ def create_app(settings: ApiSettings) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
-    app.add_middleware(SecurityHeadersMiddleware)
+    # Before any route or parser: an oversized body is refused before anything reads it (the
+    # two added after it wrap it, so its 413 still gets the security headers and is counted).
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.api_max_body_bytes,
+        max_upload_bytes=settings.api_max_upload_bytes,
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=settings.environment == "production",
+        public_https=settings.api_public_url.startswith("https://"),
+    )
     app.add_middleware(MetricsMiddleware)
     return app
 

@@ -6,6 +6,10 @@
   framing of the acknowledge buttons by another site (clickjacking).
 - ``Cache-Control: no-store`` on ``/api/``: answers carry names, addresses and phone numbers;
   neither a shared proxy nor the browser's disk keeps them.
+- ``Strict-Transport-Security`` (one year, subdomains) in production on HTTPS: on a request that
+  came over HTTPS (uvicorn takes the scheme from a trusted proxy's ``X-Forwarded-Proto``), or
+  on every answer when the public URL is ``https://`` (a TLS proxy in front). A browser keeps
+  to HTTPS afterwards, so a relative's token never travels in clear on a hostile network.
 """
 
 from __future__ import annotations
@@ -20,17 +24,23 @@ DEFAULTS = (
 )
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 class SecurityHeadersMiddleware:
     """Adds the headers above to HTTP responses."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False, public_https: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
+        self.public_https = public_https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         private = str(scope.get("path", "")).startswith("/api/")
+        https = self.hsts and (self.public_https or scope.get("scheme") == "https")
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -39,6 +49,8 @@ class SecurityHeadersMiddleware:
                     headers.setdefault(name, value)
                 if private:
                     headers.setdefault("cache-control", "no-store")
+                if https:
+                    headers.setdefault("strict-transport-security", HSTS)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -13,6 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import get_pool
+from core.broker_auth import API_READY_CLIENT, service_client_id
 from core.config import MqttEndpoint
 
 router = APIRouter(tags=["health"])
@@ -28,9 +29,17 @@ def read_health() -> dict[str, str]:
 def read_readiness(request: Request) -> JSONResponse:
     """Readiness: a query on the database and an MQTT CONNECT to the broker both succeed."""
     settings = request.app.state.settings
+    # Bound accounts (core/broker_auth.py): the probe's account is its fixed client id.
+    client_id = (
+        service_client_id(API_READY_CLIENT, settings.mqtt_client_suffix)
+        if settings.mqtt_account_per_client
+        else f"{API_READY_CLIENT}-{uuid.uuid4().hex[:8]}"
+    )
     checks = {
         "database": _check_database(request),
-        "broker": check_broker(settings.mqtt, timeout=settings.api_readyz_timeout_s),
+        "broker": check_broker(
+            settings.mqtt_for(client_id), client_id=client_id, timeout=settings.api_readyz_timeout_s
+        ),
     }
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
@@ -55,12 +64,12 @@ def _check_database(request: Request) -> str:
     return "ok"
 
 
-def check_broker(endpoint: MqttEndpoint, *, timeout: float) -> str:
+def check_broker(endpoint: MqttEndpoint, *, client_id: str, timeout: float) -> str:
     """ "ok" when the broker accepts an MQTT CONNECT with the service's credentials."""
     answers: queue.Queue[Any] = queue.Queue()
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
-        client_id=f"smokewatch-api-ready-{uuid.uuid4().hex[:8]}",
+        client_id=client_id,
         protocol=mqtt.MQTTv5,
     )
     client.on_connect = lambda c, u, f, rc, p: answers.put(rc)

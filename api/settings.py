@@ -29,6 +29,10 @@ class ApiSettings(CommonSettings):
     api_pool_timeout_s: float = Field(default=5.0, gt=0, le=60)
     # Browser origins allowed to call the API cross-site; empty (the default) keeps CORS off.
     api_cors_origins: list[str] = Field(default_factory=list)
+    # Request bodies: larger ones are answered 413 before anything reads them (api/body_limit.py);
+    # the roster import takes up to api_max_upload_bytes, and only from a caller with credentials.
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    api_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     # Apprise schemes a contact's channel may use (JSON list). Person-facing channels only:
     # json:// webhooks are added in development and test; see api/contacts/channels.py.
     api_contact_channel_schemes: list[str] = Field(
@@ -45,8 +49,10 @@ class ApiSettings(CommonSettings):
     api_login_max_failures: int = Field(default=5, ge=1, le=1000)
     api_login_window_s: int = Field(default=900, ge=1)
     # The same across usernames: failed logins from one client address within the window
-    # (password spraying) before that address is locked out until the window ends.
-    api_login_max_failures_per_ip: int = Field(default=30, ge=1, le=100_000)
+    # (password spraying) before that address is locked out until the window ends. Only real
+    # failures count and one account adds at most api_login_max_failures, so this needs
+    # several accounts; kept at least 3x the per-user limit (a whole centre shares one NAT).
+    api_login_max_failures_per_ip: int = Field(default=50, ge=1, le=100_000)
     # Logins waiting for a hash slot (beyond api_argon2_max_parallel hashing) per process; one
     # more is answered 429 at once.
     api_login_max_waiting: int = Field(default=8, ge=0, le=1000)
@@ -118,6 +124,15 @@ class ApiSettings(CommonSettings):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"not an origin: {origin!r}")
         return value
+
+    @model_validator(mode="after")
+    def _address_limit_above_user_limit(self) -> ApiSettings:
+        if self.api_login_max_failures_per_ip < 3 * self.api_login_max_failures:
+            raise ConfigurationError(
+                "SMOKEWATCH_API_LOGIN_MAX_FAILURES_PER_IP must be at least 3 times "
+                "SMOKEWATCH_API_LOGIN_MAX_FAILURES (one locked account must not lock an address)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secrets(self) -> ApiSettings:

@@ -12,6 +12,15 @@ literal ``p/%u/t`` and refused ``p/dev1/t``), so a pattern role would not isolat
         admin.ensure_service_roles("smokewatch/v1")
         admin.register_device("NZ-0001", password, prefix="smokewatch/v1")
         admin.revoke_device("NZ-0001")   # deletes the client: the broker disconnects it at once
+
+Every account is bound to its client id (the plugin's ``clientid``): a device may connect only
+as its own device id, a service connection only with the id of its account. Without it, any
+device could connect with ingest's client id and ``clean_start=false``, take ingest's persistent
+session over and swallow other devices' alarms (issue 15); Mosquitto refuses a bound account's
+CONNECT with another id before it looks at sessions, so the owner's session is never touched.
+Service accounts are therefore named after their client id, one per connection (the plugin
+binds one id per account): ingest's ``<worker>-events``, ``<worker>-telemetry`` and
+``<worker>-codecs``, the API's readiness probe.
 """
 
 from __future__ import annotations
@@ -33,10 +42,33 @@ RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 DEVICE_ROLE_PREFIX = "device-"
 # Service accounts: what each service may do on the broker, beyond the default of nothing.
 SERVICE_ROLES = ("smokewatch-ingest", "smokewatch-sim", "smokewatch-api")
+# Every service account's name starts with this; no device may be registered under it.
+SERVICE_ACCOUNT_PREFIX = "smokewatch-"
+# Ingest opens one MQTT session per lane; each is its own account bound to its own client id.
+# "commands": the command dispatcher's session (sends commands, receives the answers).
+INGEST_LANES = ("events", "telemetry", "codecs", "commands")
+# The API's one broker connection: its readiness probe (an MQTT CONNECT, then DISCONNECT).
+API_READY_CLIENT = "smokewatch-api-ready"
 
 
 class BrokerAuthError(SmokewatchError):
     """The broker refused or did not answer a dynamic-security command."""
+
+
+def service_client_id(base: str, suffix: str) -> str:
+    """A service's client id: its stable name plus the deployment's random suffix, if any.
+
+    The suffix (``SMOKEWATCH_MQTT_CLIENT_SUFFIX``) makes the ids unguessable from outside, a
+    second line behind the binding of every account to its client id.
+    """
+    return f"{base}-{suffix}" if suffix else base
+
+
+def ingest_lane_client_id(worker: str, lane: str, suffix: str = "") -> str:
+    """The client id (and, with bound accounts, the user name) of one ingest lane."""
+    if lane not in INGEST_LANES:
+        raise BrokerAuthError(f"unknown ingest lane {lane!r}")
+    return service_client_id(f"{worker}-{lane}", suffix)
 
 
 def downlink_topic(prefix: str, device_id: str) -> str:
@@ -73,13 +105,26 @@ def service_role_acls(
         trees = (everything, *vendor_filters)
         topics = [*trees, *(f"$share/+/{tree}" for tree in trees)]
         kinds = ("subscribePattern", "unsubscribePattern")
-        return [acl(kind, topic) for kind in kinds for topic in topics]
+        reads = [acl(kind, topic) for kind in kinds for topic in topics]
+        return reads + [acl("publishClientSend", t) for t in command_topics(prefix, vendor_filters)]
     if role == "smokewatch-sim":  # simulates many devices through one connection
         return [acl("publishClientSend", everything), acl("subscribePattern", everything)]
     if role == "smokewatch-api":  # commissioning watches tests; downlinks go to devices
         return [acl("publishClientSend", f"{prefix}/+/downlink"),
                 acl("subscribePattern", everything)]  # fmt: skip
     raise BrokerAuthError(f"unknown service role {role!r}")
+
+
+def command_topics(prefix: str, vendor_filters: tuple[str, ...]) -> list[str]:
+    """Where ingest's command dispatcher publishes (issue 19): native downlinks, zigbee2mqtt
+    ``<name>/set`` (inside the tree it reads) and ChirpStack ``command/down``."""
+    topics = [f"{prefix}/+/downlink"]
+    for tree in vendor_filters:
+        if tree.endswith("/event/+"):
+            topics.append(tree.removesuffix("event/+") + "command/down")
+        elif tree.endswith("/#"):
+            topics.append(tree)
+    return topics
 
 
 class DynsecAdmin:
@@ -166,25 +211,52 @@ class DynsecAdmin:
         for role in SERVICE_ROLES:
             self.ensure_role(role, service_role_acls(role, prefix, vendor_filters))
 
-    def create_service_account(self, username: str, password: str, role: str) -> None:
-        """A service's account with its role; re-running sets the password, keeps it connected."""
+    def create_service_account(
+        self, username: str, password: str, role: str, *, bind: bool = True
+    ) -> None:
+        """A service's account with its role, bound to its user name as client id.
+
+        ``bind=False`` only for the simulator (tests and demos), which plays many devices.
+        Re-running sets the password and the binding in place; a connected service stays on.
+        """
+        client_id = username if bind else ""
         created = self.command("createClient", username=username, password=password,
-                               roles=[{"rolename": role}])  # fmt: skip
+                               clientid=client_id, roles=[{"rolename": role}])  # fmt: skip
         if created.get("error"):  # it exists: update in place, a connected service stays on
             self.command("setClientPassword", username=username, password=password)
             client = self.command("getClient", username=username).get("data", {}).get("client", {})
+            if client.get("clientid", "") != client_id:
+                self.command("setClientId", username=username, clientid=client_id)
             if role not in {r.get("rolename") for r in client.get("roles", [])}:
                 self.command("addClientRole", username=username, rolename=role)
 
+    def bind_devices(self) -> int:
+        """Bind every device account still without a client id to its device id; the count.
+
+        Accounts created before the binding existed would otherwise stay open to the takeover.
+        """
+        listed = self.command("listClients", verbose=True).get("data", {}).get("clients", [])
+        bound = 0
+        for client in listed:
+            username = client.get("username", "")
+            roles = {r.get("rolename") for r in client.get("roles", [])}
+            if DEVICE_ROLE_PREFIX + username in roles and client.get("clientid") != username:
+                self.command("setClientId", username=username, clientid=username)
+                bound += 1
+        return bound
+
     def register_device(self, device_id: str, password: str, *, prefix: str) -> None:
-        """Create (or re-key) the device's client and its own role."""
+        """Create (or re-key) the device's client, bound to its id, and its own role."""
         if not DEVICE_ID_PATTERN.fullmatch(device_id):
             raise BrokerAuthError(f"not a device id: {device_id!r}")
+        if device_id.lower().startswith(SERVICE_ACCOUNT_PREFIX):  # would replace a service's
+            raise BrokerAuthError(f"device ids may not start with {SERVICE_ACCOUNT_PREFIX}")
         role = DEVICE_ROLE_PREFIX + device_id
         self.ensure_role(role, device_role_acls(prefix, device_id))
         # deleteClient first: a re-registration rotates the password and drops the old session.
         self.command("deleteClient", username=device_id, missing_ok=True)
-        self.command("createClient", username=device_id, password=password,
+        # clientid: the device may connect only as itself, never with another's client id.
+        self.command("createClient", username=device_id, password=password, clientid=device_id,
                      roles=[{"rolename": role}])  # fmt: skip
 
     def revoke_device(self, device_id: str) -> None:

@@ -6,11 +6,11 @@ instance at start-up; nothing else in the code base reads the environment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigurationError
@@ -31,6 +31,12 @@ class CommonSettings(BaseSettings):
     topic_prefix: str = "smokewatch/v1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Appended to every service's MQTT client id: random per deployment (``openssl rand -hex
+    # 8``), so that the ids cannot be guessed from the source (issue 15).
+    mqtt_client_suffix: str = Field(default="", pattern=r"^[A-Za-z0-9]{0,32}$")
+    # The broker binds every account to one client id (core/broker_auth.py): each connection
+    # then logs in with its client id as user name and the password of SMOKEWATCH_MQTT_URL.
+    mqtt_account_per_client: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -59,6 +65,13 @@ class CommonSettings(BaseSettings):
     def mqtt(self) -> MqttEndpoint:
         """The broker URL, parsed."""
         return parse_mqtt_url(self.mqtt_url)
+
+    def mqtt_for(self, client_id: str) -> MqttEndpoint:
+        """The endpoint one connection uses: its own account when accounts are per client id."""
+        endpoint = self.mqtt
+        if self.mqtt_account_per_client and endpoint.username:
+            return replace(endpoint, username=client_id)
+        return endpoint
 
 
 @dataclass(frozen=True, slots=True)

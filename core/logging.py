@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from core.config import CommonSettings
+from core.redact import RedactingFilter
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -38,6 +39,8 @@ def setup_logging(settings: CommonSettings) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    # No phone number, key or token in any log line, whoever wrote it (core/redact.py).
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)

@@ -143,7 +143,11 @@ def test_worker_survives_losing_its_database_connections(database_url: str, db) 
 def test_graceful_stop_hands_in_flight_pages_back_at_once(database_url: str, db) -> None:
     with receiver() as rx:
         house = seed_household(db, lambda name: [rx.url(f"slow/{name}")], tag="g1")
-        with running_alerting(alerting_settings(database_url, alerting_attempts_per_channel=3)):
+        # All three sends in flight at once (a new destination is otherwise capped at 2).
+        settings = alerting_settings(
+            database_url, alerting_attempts_per_channel=3, alerting_unproven_host_sends=3
+        )
+        with running_alerting(settings):
             raise_event(db, house.device_id, "alarm")
             wait_until(lambda: len(rx.seen("/slow/")) >= 3, timeout=30)
         rows = db.execute(

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.security import Passwords
 from api.settings import ApiSettings
+from core.errors import ConfigurationError
 from core.localservers import LocalMosquitto
 from tests.api_support import ApiWorld, make_api_settings
 
@@ -66,7 +67,10 @@ def test_create_token_waiting_for_hash_holds_no_connection(
     assert [r.status_code for r in results] == [200]
 
 
-@pytest.mark.parametrize("api_settings", [{"api_login_max_failures_per_ip": 3}], indirect=True)
+@pytest.mark.parametrize(
+    "api_settings", [{"api_login_max_failures": 1, "api_login_max_failures_per_ip": 3}],
+    indirect=True,
+)  # fmt: skip
 def test_create_token_spraying_usernames_locks_the_address(
     api_client: TestClient, api: ApiWorld
 ) -> None:
@@ -80,6 +84,36 @@ def test_create_token_spraying_usernames_locks_the_address(
     assert int(right.headers["retry-after"]) > 0
     api.db.execute("UPDATE login_failures SET window_start = now() - interval '1 day'")
     assert api.login(user.username, user.password)["user"]["id"] == user.id
+
+
+@pytest.mark.parametrize(
+    "api_settings", [{"api_login_max_failures": 2, "api_login_max_failures_per_ip": 6}],
+    indirect=True,
+)  # fmt: skip
+def test_create_token_one_locked_account_never_locks_the_address(
+    api_client: TestClient, api: ApiWorld
+) -> None:
+    """Issue 15, item 4: 30 wrong passwords for one user made the next user's login 429."""
+    victim, colleague = api.create_user("operator"), api.create_user("operator")
+    wrong = {"username": victim.username, "password": "wrong-pass"}
+    statuses = [api_client.post(TOKEN, json=wrong).status_code for _ in range(30)]
+    assert statuses == [401, 401] + [429] * 28  # only the 2 real failures count
+    right = api_client.post(TOKEN, json={"username": colleague.username,
+                                         "password": colleague.password})  # fmt: skip
+    assert right.status_code == 200
+    counts = api.db.execute(
+        "SELECT username, failures FROM login_failures ORDER BY username"
+    ).fetchall()
+    assert counts == [{"username": "", "failures": 2},
+                      {"username": victim.username.lower(), "failures": 2}]  # fmt: skip
+
+
+def test_create_token_address_limit_below_three_user_limits_is_refused(
+    database_url: str, mqtt_broker: LocalMosquitto
+) -> None:
+    with pytest.raises(ConfigurationError):
+        make_api_settings(database_url, mqtt_broker.url, api_login_max_failures=5,
+                          api_login_max_failures_per_ip=14)  # fmt: skip
 
 
 def test_create_token_success_gives_back_its_reservation(

@@ -16,14 +16,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
-from core.broker_auth import BrokerAuthError, DynsecAdmin, downlink_topic
+from api.health import check_broker
+from core.broker_auth import (
+    API_READY_CLIENT,
+    BrokerAuthError,
+    DynsecAdmin,
+    device_role_acls,
+    downlink_topic,
+    ingest_lane_client_id,
+    service_client_id,
+)
 from core.broker_setup import BrokerSetupSettings, setup
+from core.errors import ConfigurationError
 from core.localservers import LocalMosquitto
+from tests.support import count, ingest_settings, register_devices, running_ingest, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = ROOT / "deploy" / "mosquitto" / "production" / "mosquitto.conf"
@@ -90,18 +102,28 @@ def admin_url(broker: LocalMosquitto) -> str:
 class Client:
     """A paho client whose CONNACK, SUBACK, messages and disconnects land in queues."""
 
-    def __init__(self, broker: LocalMosquitto, username: str | None, password: str | None):
+    def __init__(
+        self,
+        broker: LocalMosquitto,
+        username: str | None,
+        password: str | None,
+        *,
+        client_id: str | None = None,
+        clean_start: bool = True,
+    ) -> None:
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        self.mqtt = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}",
-                                protocol=mqtt.MQTTv5)  # fmt: skip
+        # Devices are bound to their own id: by default a client connects as its user name.
+        name = (username or "") if client_id is None else client_id
+        self.mqtt = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name, protocol=mqtt.MQTTv5)
         if username is not None:
             self.mqtt.username_pw_set(username, password)
         self.mqtt.on_connect = lambda c, u, f, rc, p: self.events.put(("connack", rc))
         self.mqtt.on_subscribe = lambda c, u, mid, rcs, p: self.events.put(("suback", rcs[0]))
         self.mqtt.on_disconnect = lambda c, u, f, rc, p: self.events.put(("disconnect", rc))
         self.mqtt.on_message = lambda c, u, m: self.messages.put(m)
-        self.mqtt.connect(broker.host, broker.port)
+        self.mqtt.reconnect_delay_set(60, 60)  # a refused client must not come back by itself
+        self.mqtt.connect(broker.host, broker.port, clean_start=clean_start)
         self.mqtt.loop_start()
         self.connack = self.next("connack")
 
@@ -125,7 +147,7 @@ class Client:
 
 
 def test_refuse_anonymous_client(secure_broker: LocalMosquitto) -> None:
-    client = Client(secure_broker, None, None)
+    client = Client(secure_broker, None, None, client_id="anonymous-1")
     try:
         assert client.connack.is_failure
         assert client.connack.getName() == "Not authorized"
@@ -200,13 +222,18 @@ def test_refuse_dynsec_admin_with_wrong_password(secure_broker: LocalMosquitto) 
 def test_setup_service_accounts_twice_and_connect(secure_broker: LocalMosquitto) -> None:
     settings = BrokerSetupSettings(
         broker_admin_url=admin_url(secure_broker), broker_ingest_password="first",
-        broker_api_password="api-pw", topic_prefix=PREFIX,
+        broker_api_password="api-pw", topic_prefix=PREFIX, mqtt_client_suffix="k3x9",
+        broker_ingest_workers=("smokewatch-ingest-0",),
     )  # fmt: skip
-    assert setup(settings) == ["smokewatch-ingest", "smokewatch-api"]
+    accounts = ["smokewatch-ingest-0-events-k3x9", "smokewatch-ingest-0-telemetry-k3x9",
+                "smokewatch-ingest-0-codecs-k3x9", "smokewatch-ingest-0-commands-k3x9",
+                "smokewatch-api-ready-k3x9"]  # fmt: skip
+    assert setup(settings) == accounts
     rotated = settings.model_copy(update={"broker_ingest_password": SecretStr("second")})
-    assert setup(rotated) == ["smokewatch-ingest", "smokewatch-api"]
-    old = Client(secure_broker, "smokewatch-ingest", "first")
-    new = Client(secure_broker, "smokewatch-ingest", "second")
+    assert setup(rotated) == accounts
+    lane = "smokewatch-ingest-0-telemetry-k3x9"
+    old = Client(secure_broker, lane, "first")
+    new = Client(secure_broker, lane, "second")
     try:
         assert old.connack.is_failure
         assert not new.connack.is_failure
@@ -218,3 +245,135 @@ def test_setup_service_accounts_twice_and_connect(secure_broker: LocalMosquitto)
     finally:
         old.close()
         new.close()
+
+
+def test_refuse_sim_account_in_production(secure_broker: LocalMosquitto) -> None:
+    settings = BrokerSetupSettings(
+        broker_admin_url=admin_url(secure_broker), broker_sim_password="sim",
+        environment="production",
+    )  # fmt: skip
+    with pytest.raises(ConfigurationError):
+        setup(settings)
+
+
+# Issue 15, item 1: a device that connected with ingest's client id and clean_start=false was
+# handed ingest's persistent session and swallowed other devices' alarms.
+OWNERS = {"NZ-B": ("NZ-B", "b-secret"), "ingest": ("ingest", "ingest-pw"),
+          "NZ-A": ("NZ-A", "a-secret")}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("account", "password", "client_id"),
+    [
+        ("NZ-A", "a-secret", "NZ-B"),  # another device's id: would disconnect it
+        ("NZ-A", "a-secret", "ingest"),  # a service's id: would take its session over
+        ("ingest", "ingest-pw", "NZ-A"),  # a service account is bound too
+    ],
+)
+def test_refuse_client_id_of_another_account(
+    secure_broker: LocalMosquitto, account: str, password: str, client_id: str
+) -> None:
+    owner = Client(secure_broker, *OWNERS[client_id], clean_start=False)
+    intruder = Client(secure_broker, account, password, client_id=client_id, clean_start=False)
+    try:
+        assert not owner.connack.is_failure
+        assert intruder.connack.is_failure
+        assert intruder.connack.getName() == "Not authorized"
+        # The owner is still connected and served: nothing was taken over.
+        assert owner.events.empty()
+        owner.publish(f"{PREFIX}/{client_id}/status", b"online")
+    finally:
+        owner.close()
+        intruder.close()
+
+
+def test_refuse_device_without_client_id(secure_broker: LocalMosquitto) -> None:
+    # Mosquitto would assign one, and the binding is not checked then: the config refuses it.
+    device = Client(secure_broker, "NZ-A", "a-secret", client_id="")
+    try:
+        assert device.connack.is_failure
+    finally:
+        device.close()
+
+
+def test_bind_devices_of_earlier_versions(secure_broker: LocalMosquitto) -> None:
+    with DynsecAdmin(admin_url(secure_broker)) as admin:
+        admin.ensure_role("device-NZ-OLD", device_role_acls(PREFIX, "NZ-OLD"))
+        # An account as earlier versions created it: no client id.
+        admin.command("createClient", username="NZ-OLD", password="old",
+                      roles=[{"rolename": "device-NZ-OLD"}])  # fmt: skip
+    loose = Client(secure_broker, "NZ-OLD", "old", client_id="NZ-A-stolen")
+    loose.close()
+    assert not loose.connack.is_failure  # the hole this setup closes
+    setup(BrokerSetupSettings(broker_admin_url=admin_url(secure_broker), topic_prefix=PREFIX))
+    bound = Client(secure_broker, "NZ-OLD", "old", client_id="NZ-A-stolen")
+    own = Client(secure_broker, "NZ-OLD", "old")
+    try:
+        assert bound.connack.is_failure
+        assert not own.connack.is_failure
+    finally:
+        bound.close()
+        own.close()
+
+
+def test_hijack_attempt_keeps_ingest_session_and_alarms(
+    secure_broker: LocalMosquitto, database_url: str
+) -> None:
+    suffix = uuid.uuid4().hex[:12]
+    worker = "smokewatch-ingest-h"
+    setup(BrokerSetupSettings(
+        broker_admin_url=admin_url(secure_broker), broker_ingest_password="lane-pw",
+        topic_prefix=PREFIX, mqtt_client_suffix=suffix, broker_ingest_workers=(worker,),
+    ))  # fmt: skip
+    register_devices(database_url, ["NZ-A", "NZ-B"])
+    settings = ingest_settings(
+        database_url, f"mqtt://unused:lane-pw@{secure_broker.host}:{secure_broker.port}", PREFIX,
+        ingest_client_id=worker, mqtt_client_suffix=suffix, mqtt_account_per_client=True,
+        ingest_codecs=(),
+    )  # fmt: skip
+    events_lane = ingest_lane_client_id(worker, "events", suffix)
+    with running_ingest(settings) as service:
+        lane = next(lane for lane in service.lanes if lane.name == "events")
+        drops = []
+        lane._client.on_disconnect = lambda *args: drops.append(args)  # observe, keep going
+        victim = Client(secure_broker, "NZ-B", "b-secret")
+        attempts = []
+        for seq in range(1, 6):  # alarms published while the takeover is tried again and again
+            attempts.append(Client(secure_broker, "NZ-A", "a-secret", client_id=events_lane,
+                                   clean_start=False))  # fmt: skip
+            victim.publish(f"{PREFIX}/NZ-B/event", orjson.dumps({"type": "alarm", "seq": seq}))
+        try:
+            assert all(a.connack.getName() == "Not authorized" for a in attempts)
+            alarms = "SELECT count(*) FROM events WHERE device_id = 'NZ-B' AND type = 'alarm'"
+            wait_until(lambda: count(database_url, alarms) == 5)
+            assert drops == [] and lane.connected
+            assert count(database_url, "SELECT count(*) FROM dead_letters") == 0
+        finally:
+            victim.close()
+            for attempt in attempts:
+                attempt.close()
+    log = secure_broker.log_path.read_text(encoding="utf-8", errors="replace")
+    assert f"Client {events_lane} already connected" not in log
+
+
+def test_refuse_device_named_like_a_service(secure_broker: LocalMosquitto) -> None:
+    with DynsecAdmin(admin_url(secure_broker)) as admin, pytest.raises(BrokerAuthError):
+        admin.register_device("smokewatch-ingest-0-events", "pw", prefix=PREFIX)
+    service = Client(secure_broker, "ingest", "ingest-pw")  # untouched
+    try:
+        assert not service.connack.is_failure
+    finally:
+        service.close()
+
+
+def test_api_readiness_probe_logs_in_with_its_bound_account(secure_broker: LocalMosquitto) -> None:
+    setup(BrokerSetupSettings(broker_admin_url=admin_url(secure_broker), topic_prefix=PREFIX,
+                              broker_api_password="api-pw", mqtt_client_suffix="r4nd"))  # fmt: skip
+    settings = BrokerSetupSettings(
+        mqtt_url=f"mqtt://smokewatch-api:api-pw@{secure_broker.host}:{secure_broker.port}",
+        mqtt_client_suffix="r4nd", mqtt_account_per_client=True,
+    )  # fmt: skip
+    probe = service_client_id(API_READY_CLIENT, settings.mqtt_client_suffix)
+    assert check_broker(settings.mqtt_for(probe), client_id=probe, timeout=15) == "ok"
+    other = "smokewatch-api-ready-guess"
+    assert check_broker(settings.mqtt_for(probe), client_id=other, timeout=15).startswith("error")

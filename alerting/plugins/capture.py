@@ -9,7 +9,6 @@ Outside a capture it is exactly ``requests``; other threads are never affected.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,8 @@ from typing import Any
 
 import orjson
 import requests
+
+from core.redact import hide_secrets
 
 _local = threading.local()
 
@@ -75,40 +76,103 @@ def capturing() -> Iterator[list[requests.Response | requests.RequestException]]
         _local.seen = previous
 
 
-def body_error(response: requests.Response) -> str | None:  # noqa: PLR0911 - one rule per shape
+_OK_CODES = frozenset({"0", "ok", "200", "success", "succeed", "succeeded"})
+_CODE_KEYS = ("errcode", "errno", "code", "statuscode", "status_code", "ret", "result_code")
+_MESSAGE_KEYS = ("errmsg", "message", "msg", "statusmessage", "error_description")
+_FAIL_WORDS = frozenset({"error", "fail", "failed", "failure", "false"})
+_NO_ERROR = frozenset({"", "0", "ok", "success", "none", "null", "false"})
+
+
+def _folded(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's keys in lower case (providers spell them Code, code, StatusCode...)."""
+    return {str(k).lower(): v for k, v in body.items()}
+
+
+def _message(body: dict[str, Any]) -> str:
+    for key in _MESSAGE_KEYS:
+        if body.get(key):
+            return str(body[key])[:200]
+    return ""
+
+
+def _code_error(body: dict[str, Any]) -> str | None:  # noqa: PLR0911 - one rule per shape
+    for key in _CODE_KEYS:
+        if key in body and body[key] is not None and not isinstance(body[key], (dict, list)):
+            value = body[key]
+            if isinstance(value, bool):
+                if not value:
+                    return f"{key}=false {_message(body)}".strip()
+                continue
+            if str(value).strip().lower() not in _OK_CODES:
+                return f"{key}={value} {_message(body)}".strip()
+    status = body.get("status")
+    if isinstance(status, str) and status.strip().lower() in _FAIL_WORDS:
+        return f"status={status} {_message(body)}".strip()
+    if isinstance(status, int) and not isinstance(status, bool) and status >= 400:
+        return f"status={status} {_message(body)}".strip()
+    for flag in ("success", "ok"):
+        if body.get(flag) is False or str(body.get(flag)).lower() == "false":
+            return f"{flag}=false {_message(body)}".strip()
+    error = body.get("error")
+    if error and not isinstance(error, bool) and str(error).strip().lower() not in _NO_ERROR:
+        detail = _folded(error) if isinstance(error, dict) else None
+        if detail is not None:
+            return f"error={detail.get('code', '')} {_message(detail)}".strip()
+        return f"error={str(error)[:200]}"
+    return None
+
+
+def judge_body(body: Any) -> str | None:
+    """The provider's error in a decoded 2xx body, else None (see :func:`body_error`)."""
+    if not isinstance(body, dict):
+        return None
+    folded = _folded(body)
+    # Tencent Cloud API 3.0: {"Response": {"Error": {...}}} or a SendStatusSet per number.
+    response = folded.get("response")
+    if isinstance(response, dict):
+        inner = _folded(response)
+        error = inner.get("error")
+        if isinstance(error, dict):
+            detail = _folded(error)
+            return f"Error.Code={detail.get('code')} {_message(detail)}".strip()
+        for status in inner.get("sendstatusset") or []:
+            item = _folded(status) if isinstance(status, dict) else {}
+            if str(item.get("code", "")).lower() != "ok":
+                return f"SendStatusSet.Code={item.get('code')} {_message(item)}".strip()
+    problem = _code_error(folded)
+    if problem:
+        return problem
+    # ServerChan: {"code": 0, "data": {"errno": 0, "error": "SUCCESS"}}.
+    data = folded.get("data")
+    if isinstance(data, dict):
+        inner = _folded(data)
+        for key in ("errno", "errcode"):
+            if key in inner and str(inner[key]).strip().lower() not in _OK_CODES:
+                why = _message(inner) or inner.get("error", "")
+                return f"data.{key}={inner[key]} {why}".strip()
+    return None
+
+
+def body_error(response: requests.Response) -> str | None:
     """The provider's error when a 2xx body reports one, else None.
 
-    Recognised: ``errcode`` (WeCom, DingTalk), ``code`` (Feishu, many webhooks; 0, "0", "OK",
-    200 mean success), ``success``/``ok`` false, or a non-empty ``error``. A body that is not
-    JSON carries no error code and counts as the status code says.
+    Keys are read case-insensitively: ``errcode``/``errno`` (WeCom, DingTalk), ``code`` or
+    ``Code`` (Aliyun ``OK``, Feishu and ServerChan 0, PushPlus 200), ``StatusCode`` (Feishu),
+    ``ret``, ``status`` (a failure word or an HTTP-like number >= 400), ``success``/``ok``
+    false, a non-empty ``error``, Tencent's ``Response.Error`` and ``SendStatusSet[].Code``
+    other than ``Ok``, ServerChan's ``data.errno``. A body that is not JSON carries no error
+    code and counts as the status code says.
     """
     try:
         body = orjson.loads(response.content or b"null")
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(body, dict):
-        return None
-    if "errcode" in body and body["errcode"] not in (0, "0"):
-        return f"errcode={body['errcode']} {body.get('errmsg', '')}".strip()
-    if "code" in body and str(body["code"]).upper() not in ("0", "OK", "200", "SUCCESS"):
-        return f"code={body['code']} {body.get('msg') or body.get('message') or ''}".strip()
-    for flag in ("success", "ok"):
-        if body.get(flag) is False:
-            return f"{flag}=false {body.get('message') or body.get('msg') or ''}".strip()
-    if body.get("error"):
-        return f"error={str(body['error'])[:200]}"
-    return None
-
-
-_SECRET_QUERY = re.compile(
-    r"((?:access_)?(?:key|token|secret|sign|signature|sendkey)=)[^&\s'\")]+", re.IGNORECASE
-)
-_BOT_TOKEN = re.compile(r"bot\d+:[\w-]+")
+    return judge_body(body)
 
 
 def scrub(text: str) -> str:
     """Hide credentials that providers carry in URLs (WeCom ``key=``, DingTalk tokens...)."""
-    return _BOT_TOKEN.sub("bot***", _SECRET_QUERY.sub(r"\1***", text))
+    return hide_secrets(text)
 
 
 def describe(response: requests.Response | requests.RequestException) -> str:

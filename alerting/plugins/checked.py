@@ -7,6 +7,7 @@ from typing import Any
 from apprise.plugins import custom_json, dingtalk, wecombot
 
 from alerting.plugins.capture import body_error, capturing, describe, install
+from core.redact import redact
 
 
 class _BodyChecked:
@@ -23,7 +24,7 @@ class _BodyChecked:
             if problem:
                 plugin: Any = self
                 plugin.logger.warning(
-                    "%s answered 200 with an error: %s", plugin.service_name, problem
+                    "%s answered 200 with an error: %s", plugin.service_name, redact(problem)
                 )
                 return False
         return ok

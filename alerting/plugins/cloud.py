@@ -27,6 +27,7 @@ from apprise.plugins.base import NotifyBase
 
 from alerting.plugins.capture import scrub
 from alerting.plugins.signing import aliyun_signature, tc3_authorization
+from core.redact import redact
 
 
 class _CloudPlugin(NotifyBase):
@@ -130,8 +131,9 @@ class NotifyAliyunSMS(_CloudPlugin):
         if response.status_code == 200 and answer.get("Code") == "OK":
             return True
         self.logger.warning(
-            "%s refused: %s %s", self.service_name, answer.get("Code"), answer.get("Message")
-        )
+            "%s refused: %s", self.service_name,
+            redact(f"{answer.get('Code')} {answer.get('Message')}"),
+        )  # fmt: skip
         return False
 
 
@@ -217,6 +219,7 @@ class NotifyTencentSMS(_CloudPlugin):
             return True
         error = answer.get("Error") or (statuses[0] if statuses else {})
         self.logger.warning(
-            "%s refused: %s %s", self.service_name, error.get("Code"), error.get("Message")
-        )
+            "%s refused: %s", self.service_name,
+            redact(f"{error.get('Code')} {error.get('Message')}"),
+        )  # fmt: skip
         return False

@@ -24,7 +24,7 @@ ON CONFLICT (username, client_ip) DO UPDATE SET
 -- name: reserve_login_attempt
 -- Counts an attempt as a failure before its password is checked, atomically (the row lock
 -- serialises concurrent attempts, each sees its own count), so parallel guesses cannot
--- exceed the limit; a success gives the attempt back (release_login_attempt). username ''
+-- exceed the limit; a success gives the attempt back (give_back_login_attempt). username ''
 -- (never a real one) is the client address's count across usernames.
 INSERT INTO login_failures AS f (username, client_ip, failures, window_start)
 VALUES (lower(%(username)s), %(client_ip)s, 1, now())
@@ -38,10 +38,11 @@ RETURNING failures,
                                    + make_interval(secs => %(window_s)s) - now())))::int
               AS retry_s
 
--- name: release_login_attempt
--- A successful login's reservation no longer counts against the client address.
+-- name: give_back_login_attempt
+-- A reservation that turned out not to be a real failure: a success (given back on the
+-- address's row, username ''), or an attempt answered 429 (given back on both rows).
 UPDATE login_failures SET failures = failures - 1
-WHERE username = '' AND client_ip = %(client_ip)s AND failures > 0
+WHERE username = lower(%(username)s) AND client_ip = %(client_ip)s AND failures > 0
 
 -- name: drop_released_login_attempts
 DELETE FROM login_failures WHERE username = '' AND client_ip = %(client_ip)s AND failures <= 0

@@ -35,8 +35,8 @@ def create_token(
     settings: ApiSettings,
     passwords: Passwords,
 ) -> TokenRead:
-    """Check the password (throttled per username and address, and per address) and issue a
-    login token.
+    """Check the password (throttled per username and address, and per address across
+    usernames; only real failures count) and issue a login token.
 
     No pooled connection is held while the password is hashed or waits for a hash slot: the
     attempt is reserved and the user row read on one connection, which goes back to the pool
@@ -127,7 +127,14 @@ def _reserve_attempt(
     conn: psycopg.Connection[Any], keys: dict[str, Any], settings: ApiSettings
 ) -> int:
     """Count this attempt as a failure of its (username, address) and of its address; return
-    the seconds to wait when either is over its limit, else 0. The caller commits."""
+    the seconds to wait when either is over its limit, else 0. The caller commits.
+
+    A throttled attempt is given back at once: only real failures (a password checked and
+    wrong) count, so hammering one locked account never adds to the address's count, and one
+    account locked out never blocks another's right password from the same address (a centre
+    behind one NAT). The address reaches its limit only through failures on several accounts:
+    each account adds at most ``api_login_max_failures`` per window.
+    """
     conn.execute(Q["purge_login_failures"], keys)  # bounded: only this window's rows stay
     pair = conn.execute(Q["reserve_login_attempt"], keys).fetchone()
     address = conn.execute(Q["reserve_login_attempt"], {**keys, "username": ""}).fetchone()
@@ -137,13 +144,16 @@ def _reserve_attempt(
         retry = pair["retry_s"]
     if address["failures"] > settings.api_login_max_failures_per_ip:
         retry = max(retry, address["retry_s"])
+    if retry:
+        conn.execute(Q["give_back_login_attempt"], keys)
+        conn.execute(Q["give_back_login_attempt"], {**keys, "username": ""})
     return int(retry)
 
 
 def _release_attempt(conn: psycopg.Connection[Any], keys: dict[str, Any]) -> None:
     """A success: the pair's failures are forgiven, the address's reservation given back."""
     conn.execute(Q["clear_login_failures"], keys)
-    conn.execute(Q["release_login_attempt"], keys)
+    conn.execute(Q["give_back_login_attempt"], {**keys, "username": ""})
     conn.execute(Q["drop_released_login_attempts"], keys)
 
 

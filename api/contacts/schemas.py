@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from api.contacts.channels import channel_problem
+from api.types import NOT_BLANK, ClockTime
 
 ROLES: Final = (
     "resident", "guardian", "family", "grid_worker", "village_cadre", "neighbour", "key_holder",
@@ -25,7 +26,9 @@ Role = Literal[
     "duty_desk", "supervisor", "maintainer", "installer",
 ]  # fmt: skip
 Locale = Literal["zh-CN", "en"]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK)
+]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{4,22}$")
 ]
@@ -53,8 +56,8 @@ class ContactCreate(BaseModel):
     priority: int = Field(1, ge=1, le=99)
     phone: Phone | None = None
     channels: list[str] = Field(default_factory=list, max_length=10)
-    quiet_hours_start: time | None = None
-    quiet_hours_end: time | None = None
+    quiet_hours_start: ClockTime | None = None
+    quiet_hours_end: ClockTime | None = None
     locale: Locale = "zh-CN"
     active: bool = True
 
@@ -79,8 +82,8 @@ class ContactUpdate(BaseModel):
     priority: int | None = Field(None, ge=1, le=99)
     phone: Phone | None = None
     channels: list[str] | None = Field(None, max_length=10)
-    quiet_hours_start: time | None = None
-    quiet_hours_end: time | None = None
+    quiet_hours_start: ClockTime | None = None
+    quiet_hours_end: ClockTime | None = None
     locale: Locale | None = None
     active: bool | None = None
 
@@ -109,8 +112,8 @@ class ContactRead(BaseModel):
     priority: int
     phone: str | None
     channels: list[str]
-    quiet_hours_start: time | None
-    quiet_hours_end: time | None
+    quiet_hours_start: ClockTime | None
+    quiet_hours_end: ClockTime | None
     locale: str
     active: bool
     created_at: datetime

@@ -7,13 +7,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from api.types import NOT_BLANK
 from core.codecs.identity import normalise
 from core.domain import DEVICE_ID_PATTERN
 
 DeviceId = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=DEVICE_ID_PATTERN.pattern)
 ]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK)
+]
+ExternalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)
+]
 Health = Literal["alarm", "tamper", "fault", "offline", "low_battery", "never_seen", "ok"]
 HEALTH_FILTERS = (
     "alarm",
@@ -37,9 +43,7 @@ class Identity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     codec: IdentityCodec
-    external_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
+    external_id: ExternalId
 
     @model_validator(mode="after")
     def _canonical(self) -> Identity:
@@ -53,9 +57,7 @@ class IdentityUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    external_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
+    external_id: ExternalId
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 

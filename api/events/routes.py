@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from api.deps import ConnDep, StaffDep
 from api.errors import BadRequest
 from api.events import service
 from api.events.schemas import EventPage
+from api.types import Timestamp
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -24,8 +24,8 @@ def read_events(
     site_id: int | None = None,
     org_id: int | None = None,
     type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> EventPage:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -24,6 +23,7 @@ from api.incidents.schemas import (
     IncidentSort,
     IncidentStatusFilter,
 )
+from api.types import Timestamp
 from core.incidents import IncidentClosed, InvalidTransition, Outcome, OutcomeRequired
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -52,9 +52,9 @@ def read_incidents(
     org_id: int | None = None,
     site_id: int | None = None,
     device_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    resolved_since: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
+    resolved_since: Timestamp | None = None,
     outcome: Outcome | None = None,
     q: Annotated[str | None, Query(max_length=64)] = None,
     sort: IncidentSort = "-opened_at",

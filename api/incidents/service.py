@@ -7,7 +7,6 @@ Every function takes ``scope``: the caller's organisation path prefixes as SQL L
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from core.incidents import (
     incident_log,
     resolve_incident,
 )
+from core.redact import redact
 
 Q = load_queries("api.incidents", "queries.sql")
 Row = dict[str, Any]
@@ -134,7 +134,7 @@ def read_incident_detail(
             "contact": a["name"],
             "channel": a["scheme"],
             "ok": a["outcome"] == "delivered",
-            "answer": _mask_numbers(a["response"]) if a["response"] is not None else a["outcome"],
+            "answer": redact(a["response"]) if a["response"] is not None else a["outcome"],
             "role": a["role"],
             "wave": a["wave"],
             "round": a["round"],
@@ -148,13 +148,12 @@ def read_incident_detail(
     return item
 
 
-# Providers echo the destination in their answer (Tencent's SendStatusSet has PhoneNumber):
-# the timeline names the contact, so long digit runs are masked but for their last 4 digits.
-_LONG_NUMBER = re.compile(r"\+?\d{7,}")
-
-
-def _mask_numbers(answer: str) -> str:
-    return _LONG_NUMBER.sub(lambda m: "*" * (len(m.group()) - 4) + m.group()[-4:], answer)
+# Providers echo the destination in their answer (Tencent's SendStatusSet has PhoneNumber,
+# Aliyun's Message has PhoneNumbers=...): the timeline names the contact, so every provider
+# answer the API returns (attempts and the audit log's errors) goes through core.redact:
+# phone numbers keep their last 4 digits, keys and tokens are hidden. Older rows stored the
+# raw answer, so this is done on the way out, not only when storing.
+_PROVIDER_TEXT = ("error", "answer", "response")
 
 
 def timeline(conn: psycopg.Connection[Any], *, incident_id: int) -> list[Row]:
@@ -169,6 +168,9 @@ def timeline(conn: psycopg.Connection[Any], *, incident_id: int) -> list[Row]:
     entries = []
     for r in log:
         detail = dict(r["detail"] or {})
+        for key in _PROVIDER_TEXT:
+            if isinstance(detail.get(key), str):
+                detail[key] = redact(detail[key])
         event = events.get(r["event_id"])
         if event is not None:
             detail["event"] = {"id": event["id"], "type": event["type"], "ts": event["ts"]}

@@ -7,13 +7,17 @@ with data on the server, so these routes never open a connection.
 
 from __future__ import annotations
 
+import os
+from os import PathLike
 from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from api.deps import SettingsDep
-from api.errors import NotFound
 
 HERE = Path(__file__).parent
 HTML = HERE / "html"
@@ -111,18 +115,34 @@ def read_ui_config(settings: SettingsDep) -> dict[str, object]:
 
 
 @router.get("/favicon.ico", include_in_schema=False)  # browsers ask for it on every page
-def read_favicon() -> Response:
-    return read_static("img/favicon.svg")
+def read_favicon() -> FileResponse:
+    return FileResponse(STATIC / "img" / "favicon.svg", media_type="image/svg+xml")
 
 
-@router.get("/ui/static/{path:path}")
-def read_static(path: str) -> Response:
-    """A file under api/pages/static; nothing outside it."""
-    target = (STATIC / path).resolve()
-    if not (target.is_relative_to(STATIC) and target.is_file() and target.suffix in MEDIA_TYPES):
-        raise NotFound("no such file")
-    return FileResponse(
-        target,
-        media_type=MEDIA_TYPES[target.suffix],
-        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
-    )
+class PageFiles(StaticFiles):
+    """api/pages/static, mounted at ``/ui/static`` (Starlette's StaticFiles: no path leaves
+    the folder). Anything odd is a 404, never a 500: a NUL byte or an undecodable name once
+    answered 500 with a traceback (issue 15); only the pages' own kinds of file are served.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(directory=STATIC, follow_symlink=False)
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        odd = "\x00" in path or str(scope.get("path", "")).endswith("/")
+        if odd or Path(path).suffix not in MEDIA_TYPES:
+            raise HTTPException(status_code=404)
+        try:
+            return await super().get_response(path, scope)
+        except (OSError, ValueError, UnicodeError):
+            raise HTTPException(status_code=404) from None
+
+    def file_response(
+        self, full_path: PathLike[str] | str, stat_result: os.stat_result, scope: Scope,
+        status_code: int = 200,
+    ) -> Response:  # fmt: skip
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Content-Type"] = MEDIA_TYPES[Path(full_path).suffix]
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response

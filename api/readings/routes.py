@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from api.deps import ConnDep, StaffDep
 from api.errors import BadRequest
 from api.readings import service
 from api.readings.schemas import Bucket, DeviceStatusRead, ReadingSeries
+from api.types import Timestamp
 
 router = APIRouter(prefix="/api/v1/devices", tags=["readings"])
 
@@ -21,8 +21,8 @@ def read_device_readings(
     device_id: str,
     conn: ConnDep,
     caller: StaffDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
     bucket: Bucket = "raw",
     limit: Annotated[int, Query(ge=1, le=service.MAX_ROWS)] = service.MAX_ROWS,
 ) -> ReadingSeries:

@@ -17,6 +17,7 @@ from typing import Final
 from openpyxl import load_workbook
 
 from api.roster.errors import RosterUnreadable
+from api.spreadsheet import csv_bytes
 
 MAX_ROWS: Final = 5000
 MAX_CONTACTS: Final = 3
@@ -98,7 +99,10 @@ def _csv_table(content: bytes) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as exc:  # e.g. a field over csv's 128 KiB limit: not a roster
+        raise RosterUnreadable(f"not a readable CSV file ({exc})") from exc
 
 
 def _check_unpacked_size(content: bytes) -> None:
@@ -194,8 +198,4 @@ def template_csv() -> bytes:
         "contact2_relation": "邻居",
         "contact2_phone": "13800000001",
     }
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(TEMPLATE_HEADER)
-    writer.writerow([example.get(key, "") for key in COLUMNS])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    return csv_bytes(TEMPLATE_HEADER, [[example.get(key, "") for key in COLUMNS]])

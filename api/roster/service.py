@@ -10,9 +10,16 @@ import psycopg
 from api.contacts.channels import channel_problem, policy_problem
 from api.errors import BadRequest
 from api.registry_common import Scope, log_registry
-from api.roster.parser import RosterRow, read_roster
+from api.roster.parser import (
+    COLUMNS,
+    MAX_CONTACTS,
+    TEMPLATE_HEADER,
+    RosterRow,
+    read_roster,
+)
 from api.roster.schemas import AcceptedRow, RejectedField, RosterReport
 from api.roster.validate import PlannedSite, Problem, plan_row
+from api.spreadsheet import csv_bytes
 from core.db import load_queries
 
 Q = load_queries("api.roster", "queries.sql")
@@ -188,3 +195,26 @@ def _store(
         detail={"row": plan.row, "contacts": len(plan.contacts), "warnings": plan.warnings},
     )
     return site_id
+
+
+# A county's roster fits; a city exports per district (the caller's scope).
+EXPORT_MAX_ROWS = 50_000
+
+
+def export_roster(conn: psycopg.Connection[Any], *, scope: Scope) -> bytes:
+    """The households and venues in scope as a CSV in the import's columns.
+
+    Cells go out through api.spreadsheet, which neutralises anything a spreadsheet would run
+    as a formula (the import stores such cells verbatim and only warns).
+    """
+    limit = {"scope": scope, "limit": EXPORT_MAX_ROWS}
+    rows = conn.execute(Q["export_sites"], limit).fetchall()
+    lines = []
+    for row in rows:
+        cells: dict[str, Any] = {key: row.get(key) for key in COLUMNS}
+        for n, contact in enumerate(row["contacts"][:MAX_CONTACTS], start=1):
+            cells[f"contact{n}_name"] = contact["name"]
+            cells[f"contact{n}_relation"] = contact["relation"]
+            cells[f"contact{n}_phone"] = contact["phone"]
+        lines.append([cells.get(key) for key in COLUMNS])
+    return csv_bytes(TEMPLATE_HEADER, lines)

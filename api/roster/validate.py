@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from api.roster.parser import MAX_CONTACTS, RosterRow
 from api.sites.schemas import HOUSEHOLD_CATEGORIES, VENUE_CATEGORIES
+from api.spreadsheet import is_formula_like
 
 KINDS: Final = {"住户": "household", "家庭": "household", "household": "household",
                 "场所": "venue", "九小场所": "venue", "venue": "venue"}  # fmt: skip
@@ -98,6 +99,13 @@ def plan_row(
     site = _site_fields(cells, kind, bad)
     site["category"] = category
     planned = PlannedSite(row.number, cells.get("village", ""), site)
+    # Kept verbatim (it is someone's data) but flagged: every export neutralises it
+    # (api/spreadsheet.py), so it can never run as a formula in the centre's spreadsheet.
+    planned.warnings.extend(
+        f"{name} starts like a spreadsheet formula: stored as text, neutralised in exports"
+        for name, value in cells.items()
+        if is_formula_like(value)
+    )
     for n in range(1, MAX_CONTACTS + 1):
         contact = _contact(row, n, planned, bad)
         if contact is not None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from api.contacts.schemas import ContactRead
 from api.devices.schemas import DeviceRead
+from api.types import NOT_BLANK
 
 HOUSEHOLD_CATEGORIES: Final = ("elderly_alone", "widowed", "disabled", "dementia", "other_at_risk")
 VENUE_CATEGORIES: Final = (
@@ -16,8 +17,12 @@ VENUE_CATEGORIES: Final = (
     "other_venue",
 )  # fmt: skip
 SiteKind = Literal["household", "venue"]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)
+]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=NOT_BLANK)
+]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{4,22}$")
 ]

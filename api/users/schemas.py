@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.types import Timestamp
 
 StaffRole = Literal["administrator", "operator", "installer", "viewer"]
 Locale = Literal["zh-CN", "en"]
@@ -62,7 +64,7 @@ class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     role: StaffRole
     org_id: int | None = Field(default=None, ge=1)
-    expires_at: AwareDatetime | None = None
+    expires_at: Timestamp | None = None
 
 
 class ApiKeyRead(BaseModel):

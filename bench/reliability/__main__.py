@@ -2,7 +2,10 @@
 
 Runs on private PostgreSQL and Mosquitto in a temporary folder (as the tests do) and writes
 the figures to ``bench/results/reliability.json``. ``--scenario NAME`` runs one fault,
-``--soak-only`` only the soak, ``--soak-minutes`` shortens it for a trial.
+``--soak-only`` only the soak, ``--soak-minutes`` shortens it for a trial. ``--delivery`` runs
+the delivery scenarios (``bench/reliability/delivery.py``: ``slow_provider``,
+``kill_mid_retry_500``, ``kill_mid_retry_hang``; also by name with ``--scenario``), each
+``--repeat`` times.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench.reliability import delivery
 from bench.reliability.harness import Servers
 from bench.reliability.scenarios import Rig, faults, run
 from bench.reliability.soak import soak
@@ -27,6 +31,11 @@ from core.migrate import migrate
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "reliability.json"
 LONG_HOLD = {"provider_slow": 120.0}  # "slow for minutes"
+DELIVERY = {
+    "slow_provider": delivery.slow_provider,
+    "kill_mid_retry_500": lambda url, folder: delivery.kill_mid_retry(url, folder, fault="500"),
+    "kill_mid_retry_hang": lambda url, folder: delivery.kill_mid_retry(url, folder, fault="hang"),
+}
 
 
 def fresh_database(pg: LocalPostgres) -> str:
@@ -47,6 +56,8 @@ def main() -> None:
     parser.add_argument("--short", action="store_true", help="the test suite's small load")
     parser.add_argument("--soak-minutes", type=int, default=10)
     parser.add_argument("--soak-rate", type=float, default=10_000.0, help="msg/s (half of max)")
+    parser.add_argument("--delivery", action="store_true", help="the delivery scenarios")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each delivery scenario")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="smokewatch-reliability-"))
@@ -56,9 +67,19 @@ def main() -> None:
             LocalPostgres(workdir / "pg", fsync=True) as pg,
             LocalMosquitto(workdir / "mqtt") as broker,
         ):
-            names = args.scenario or ([] if args.soak_only else list(faults()))
+            names = args.scenario or ([] if args.soak_only or args.delivery else list(faults()))
+            if args.delivery:
+                names = [*names, *DELIVERY]
             report["scenarios"] = []
             for name in names:
+                if name in DELIVERY:
+                    for run_no in range(args.repeat):
+                        folder = workdir / f"{name}-{run_no}"
+                        folder.mkdir()
+                        row = DELIVERY[name](fresh_database(pg), folder)
+                        print(json.dumps(row, ensure_ascii=False), flush=True)
+                        report["scenarios"].append(row)
+                    continue
                 fault = faults()[name]
                 folder = workdir / name
                 folder.mkdir()

@@ -2,8 +2,8 @@
 
 Paths ``/ok/<who>`` always answer 200 ``{"errcode": 0}``. Paths ``/flaky/<who>`` obey
 ``fault``: ``None`` (healthy), ``"hang"`` (never answers while the fault lasts), ``"500"``,
-``"err"`` (200 with an error code in the body, as WeCom/DingTalk do) or ``"slow"`` (answers
-after ``slow_s``). Every request is recorded with its arrival time.
+``"err"`` (200 with an error code in the body, as WeCom/DingTalk do, echoing the path) or
+``"slow"`` (answers after ``slow_s``). Every request is recorded with its arrival time.
 """
 
 from __future__ import annotations
@@ -87,8 +87,11 @@ class Receiver:
             return 200, b'{"errcode": 0}'
         if fault == "500":
             return 500, b"internal error"
-        if fault == "err":
-            return 200, b'{"errcode": 93000, "errmsg": "invalid webhook url"}'
+        if fault == "err":  # echoes the path, as providers echo the number they refused
+            return (
+                200,
+                b'{"errcode": 93000, "errmsg": "invalid webhook url ' + path.encode() + b'"}',
+            )
         if fault == "slow":
             time.sleep(self.slow_s)
         return 200, b'{"errcode": 0, "errmsg": "ok"}'
