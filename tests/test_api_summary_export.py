@@ -6,36 +6,16 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from api.incidents import service as incidents
-from api.summary.export import neutralise_formula
 from tests.api_support import ApiWorld
 from tests.ops_support import raise_alarm, seed_world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+86", "'+86"),
-        ("-1+2", "'-1+2"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tcmd", "'\tcmd"),
-        ("南张村", "南张村"),
-        (-3, -3),
-        (None, None),
-    ],
-)
-def test_neutralise_formula_cells(value: Any, expected: Any) -> None:
-    assert neutralise_formula(value) == expected
 
 
 def test_export_monthly_statistics_csv_and_xlsx(api_client: TestClient, api: ApiWorld) -> None:

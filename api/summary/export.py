@@ -1,19 +1,17 @@
 """Monthly statistics for the fire-safety committee, per village and sub-district, as CSV or
-XLSX. Every text cell goes through :func:`neutralise_formula` first: a household or village
-name typed as ``=HYPERLINK(...)`` must reach a spreadsheet as text, never as a formula."""
+XLSX, written by api/spreadsheet.py: a village name typed as ``=HYPERLINK(...)`` reaches a
+spreadsheet as text, never as a formula."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from openpyxl import Workbook
 from psycopg.rows import dict_row
 
+from api.spreadsheet import csv_bytes, xlsx_bytes
 from core.db import load_queries
 
 Q = load_queries("api.summary", "queries.sql")
@@ -33,17 +31,6 @@ COLUMNS = (
 )
 _SUMMED = ("sites", "fire_alarms", "tamper_alarms", "real_fires", "false_alarms", "tests",
            "device_faults")  # fmt: skip
-# What spreadsheet programs read as the start of a formula (OWASP CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def neutralise_formula(value: Any) -> Any:
-    """Text starting like a formula gets a leading apostrophe; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def month_bounds(month: str, tz: str = "Asia/Shanghai") -> tuple[datetime, datetime]:
     """[first instant, first instant of the next month) of ``YYYY-MM`` in the local zone."""
     year, mon = (int(part) for part in month.split("-"))
@@ -73,30 +60,18 @@ def monthly_rows(
     return rows + list(totals.values())
 
 
-def _cells(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    head = [f"{zh} / {en}" for _, zh, en in COLUMNS]
-    body = [[neutralise_formula(row.get(key)) for key, _, _ in COLUMNS] for row in rows]
-    return [head, *body]
+def _table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    header = [f"{zh} / {en}" for _, zh, en in COLUMNS]
+    return header, [[row.get(key) for key, _, _ in COLUMNS] for row in rows]
 
 
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel on a Chinese Windows opens it right."""
-    out = io.StringIO()
-    csv.writer(out).writerows(_cells(rows))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """UTF-8 with a byte-order mark, formula-like text neutralised (api/spreadsheet.py)."""
+    header, body = _table(rows)
+    return csv_bytes(header, body)
 
 
 def to_xlsx(rows: list[dict[str, Any]], *, month: str) -> bytes:
-    """One sheet named after the month; text cells typed as strings."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = month
-    for line in _cells(rows):
-        sheet.append(line)
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never 'f', whatever the text looks like
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """One sheet named after the month; text cells neutralised and typed as text."""
+    header, body = _table(rows)
+    return xlsx_bytes(header, body, title=month)
