@@ -131,6 +131,8 @@ def current_caller(
     presented = bearer.credentials if bearer else None
     if api_key or (presented and presented.startswith(API_KEY_PREFIX)):
         return _caller_from_key(conn, api_key or presented or "")
+    if not presented and cookie and cookie.startswith(API_KEY_PREFIX):
+        return _caller_from_key(conn, cookie)  # a wall screen's display key (auth/display)
     token = presented or cookie
     if not token:
         raise Unauthorized()
@@ -201,6 +203,11 @@ def _caller_from_key(conn: psycopg.Connection[Any], key: str) -> Caller:
         scope_paths=(row["org_path"],) if row["org_id"] is not None else ("",),
         org_id=row["org_id"],
     )
+
+
+def caller_from_key(conn: psycopg.Connection[Any], key: str) -> Caller:
+    """Verify an API key and read its caller; raise :class:`Unauthorized` when invalid."""
+    return _caller_from_key(conn, key)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

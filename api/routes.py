@@ -15,6 +15,7 @@ from api.contacts.routes import router as contacts_router
 from api.device_health.routes import router as device_health_router
 from api.devices.routes import router as devices_router
 from api.events.routes import router as events_router
+from api.handover.routes import router as handover_router
 from api.health import router as health_router
 from api.incidents.routes import router as incidents_router
 from api.live.routes import router as live_router
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     roster_router,
     device_health_router,
     incidents_router,
+    handover_router,
     work_orders_router,
     commands_router,
     events_router,

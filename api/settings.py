@@ -81,6 +81,12 @@ class ApiSettings(CommonSettings):
     # What {s} in the tile URL takes in turn: "abc" for most servers, "01234567" for Tianditu.
     api_map_subdomains: str = Field(default="abc", min_length=1, max_length=16)
 
+    # How long a wall screen's display cookie (POST /auth/display with an API key) lives; the
+    # key can be revoked at any time. Browsers cap cookies at about 400 days.
+    api_display_cookie_ttl_s: int = Field(default=365 * 86400, ge=3600, le=400 * 86400)
+    # The monitoring centre's duty phone, shown with a call button on the relative's page.
+    api_centre_phone: str | None = Field(default=None, max_length=40)
+
     # Broker admin (Mosquitto dynamic security): when set, device credentials are mirrored.
     broker_admin_url: SecretStr | None = None
 

@@ -38,6 +38,9 @@ PHONE: dict[str, Any] = {
     "device_scale_factor": 2,
     "is_mobile": True,
     "has_touch": True,
+    # Relatives and installers open the pages on Android phones.
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36",
 }
 # Somewhere in Rencheng district, Jining: the map needs real coordinates.
 JINING = (35.414, 116.587)
@@ -120,6 +123,44 @@ def open_tab(browser: Any, size: dict[str, Any], *, lang: str = "zh-CN") -> Tab:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.set_default_timeout(15_000)
     return Tab(page, errors)
+
+
+AXE = ROOT / "build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# Impacts that fail a page; "moderate" and "minor" findings are reported in the message only.
+AXE_FAILING = ("serious", "critical")
+
+
+def axe_source() -> str:
+    """axe-core's script (scripts/test installs it under build/axe); CI fails without it."""
+    found = Path(os.environ.get("SMOKEWATCH_AXE", AXE))
+    if found.exists():
+        return found.read_text(encoding="utf-8")
+    reason = f"axe-core is not installed at {found} (scripts/test installs it with npm)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def assert_accessible(tab: Tab, *, context: str = "document") -> list[dict[str, Any]]:
+    """Run axe-core over the page as it is now; fail on any serious or critical violation.
+
+    The script is evaluated through the debugging protocol, which the pages' Content Security
+    Policy does not govern (a <script> tag with it would be refused, as it should be)."""
+    page = tab.page
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source() + "\n;undefined")
+    result = page.evaluate(
+        """async (context) => {
+          const r = await axe.run(context === "document" ? document : context,
+            { resultTypes: ["violations"] });
+          return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+        }""",
+        context,
+    )
+    failing = [v for v in result if v["impact"] in AXE_FAILING]
+    assert not failing, f"axe-core on {page.url}: {failing}"
+    return list(result)
 
 
 def login(tab: Tab, base_url: str, user: ApiUser, *, next_path: str) -> None:

@@ -93,6 +93,46 @@ def test_bind_device_and_read_in_household_file(api_client: TestClient, api: Api
     assert elsewhere.status_code == 404
 
 
+def test_bind_device_bound_elsewhere_needs_confirmed_move(
+    api_client: TestClient, api: ApiWorld
+) -> None:
+    tree = api.tree()
+    headers = api.headers("installer", org=tree.village)
+    old_site = make_site(api_client, headers, tree.village, "老刘")
+    new_site = make_site(api_client, headers, tree.village, "新张")
+    register(api_client, headers, "NZ-H0005")
+    api_client.put(
+        "/api/v1/devices/NZ-H0005/binding", json={"site_id": old_site, "room": "客厅"},
+        headers=headers,
+    )  # fmt: skip
+
+    silent = api_client.put(
+        "/api/v1/devices/NZ-H0005/binding", json={"site_id": new_site, "room": "厨房"},
+        headers=headers,
+    )  # fmt: skip
+
+    assert silent.status_code == 409, silent.text
+    assert silent.json()["error"]["code"] == "bound_elsewhere"
+    assert "老刘" in silent.json()["error"]["message"]
+    assert api_client.get("/api/v1/devices/NZ-H0005", headers=headers).json()["site_id"] == old_site
+    moved = api_client.put(
+        "/api/v1/devices/NZ-H0005/binding",
+        json={"site_id": new_site, "room": "厨房", "move": True}, headers=headers,
+    )  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["site_id"] == new_site
+    old_file = api_client.get(f"/api/v1/sites/{old_site}", headers=headers).json()
+    assert old_file["devices"] == []
+    lost = [h for h in old_file["history"] if h["action"] == "device_unbound"]
+    assert lost[0]["device_id"] == "NZ-H0005"
+    assert lost[0]["detail"]["moved_to_name"] == "新张"
+    again = api_client.put(
+        "/api/v1/devices/NZ-H0005/binding", json={"site_id": new_site, "room": "卧室"},
+        headers=headers,
+    )  # fmt: skip
+    assert again.status_code == 200, "re-binding at the same site is no move"
+
+
 def test_list_devices_by_state(api_client: TestClient, api: ApiWorld) -> None:
     tree = api.tree()
     headers = api.headers("operator", org=tree.village)

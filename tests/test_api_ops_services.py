@@ -63,6 +63,11 @@ def test_list_incidents_item_has_contract_shape(db: Conn, world: World) -> None:
         ({"status": "resolved"}, {"old_a"}),
         ({"kind": "tamper"}, {"tamper_a"}),
         ({"status": "triggered", "kind": "fire"}, {"fire_a"}),
+        ({"outcome": "test"}, {"old_a"}),
+        # Opened three days ago, closed just now: "recently closed" goes by the closing time.
+        ({"resolved_since": datetime.now(UTC) - timedelta(days=1)}, {"old_a"}),
+        ({"q": "no such place"}, set()),
+        ({"q": "%"}, set()),  # a literal percent sign, not a wildcard
     ],
 )
 def test_list_incidents_filters_select_expected(

@@ -79,7 +79,12 @@ def test_read_relative_view_shows_own_household_only(
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["incident"]["id"] == street.my_incident
-    assert body["site"] == {"name": "东村王家", "address": "东村一组m号"}
+    assert {k: body["site"][k] for k in ("name", "address")} == {
+        "name": "东村王家", "address": "东村一组m号"
+    }  # fmt: skip
+    assert body["centre_phone"] is None  # not configured
+    assert all(p["phone"] is None or p["role"] not in ("grid_worker", "village_cadre")
+               for p in body["told"])  # fmt: skip
     assert [d["id"] for d in body["devices"]] == [street.mine.device_id]
     assert street.neighbour.device_id not in answer.text
     assert "东村一组n号" not in answer.text

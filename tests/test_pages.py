@@ -32,6 +32,7 @@ from tests.pages_support import (
     PHONE,
     Programme,
     Tab,
+    assert_accessible,
     login,
     operator_for,
     org_of,
@@ -170,6 +171,7 @@ def test_acknowledge_incident_from_board_then_resolve(
         for expected in ("李桂兰", "李钥匙", "李小明", house.device_id, "卧室"):
             assert expected in file_text, (expected, file_text)
         screenshot(tab, "board-desktop-household-file")
+        tab.page.keyboard.press("Escape")  # the drawer is modal: close it to reach the list
         row.click()
         drawer = tab.page.locator("#drawer-body[data-status='acknowledged']")
         drawer.wait_for()
@@ -195,6 +197,7 @@ def test_acknowledge_incident_from_board_then_resolve(
             "outcome": "false_alarm",
             "false_alarm_cause": "cooking",
         }
+        tab.page.keyboard.press("Escape")
         # Device health per village leads to the list of those devices.
         village = tab.page.locator(f"#villages tr[data-org-id='{prog.villages[0]}']")
         village.locator("button[data-list='offline']").click()
@@ -228,6 +231,7 @@ def test_acknowledge_relative_link_on_phone(browser, api, api_settings, database
         box = button.bounding_box()
         assert box and box["height"] >= 80 and box["width"] >= 300, "a big button on a phone"
         screenshot(tab, "relative-phone")
+        assert_accessible(tab)
         button.click()
         tab.page.wait_for_selector("#acknowledged")
         assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (incident_id,)) == (
@@ -243,6 +247,7 @@ def test_acknowledge_relative_link_on_phone(browser, api, api_settings, database
             "acknowledged"
         )
         screenshot(tab, "relative-phone-confirm")
+        assert_accessible(tab)
         tab.page.fill("#confirm textarea[name='note']", "烧水壶的蒸汽")
         tab.page.click("#confirm button[data-action='confirm']")
         tab.page.wait_for_selector("#reported")
@@ -260,6 +265,7 @@ def test_acknowledge_relative_link_on_phone(browser, api, api_settings, database
             "report_note": "烧水壶的蒸汽",
         }
         screenshot(tab, "relative-phone-reported")
+        assert_accessible(tab)
         devices = tab.page.locator("#devices li")
         assert devices.count() == 1
         tab.assert_no_script_errors()
@@ -320,7 +326,11 @@ def test_board_keeps_ringing_after_field_answer_until_operator_acknowledges(
         row.click()
         drawer = tab.page.locator("#drawer-body[data-status='reported']")
         drawer.wait_for()
+        # Nothing is preselected; one press copies the field report into the form.
+        assert drawer.locator("select[name='outcome']").input_value() == ""
+        drawer.locator("button[data-action='use-report']").click()
         assert drawer.locator("select[name='outcome']").input_value() == "false_alarm"
+        assert drawer.locator("select[name='false_alarm_cause']").input_value() == "cooking"
         drawer.locator("button[data-action='resolve']").click()
         wait_for(lambda: row.count() == 0)
         assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (incident_id,)) == (
@@ -345,6 +355,7 @@ def test_commission_simulated_detector_from_installer_page(
         tab = open_tab(PHONE)
         login(tab, base, installer, next_path="/ui/install")
         screenshot(tab, "install-phone")
+        assert_accessible(tab)
         # Find: the household from the roster is there...
         tab.page.fill("#site-q", "王秀英")
         tab.page.click("#site-search button[type=submit]")
@@ -382,6 +393,7 @@ def test_commission_simulated_detector_from_installer_page(
         tab.page.click("#start-test")
         tab.page.wait_for_selector("#commission-state[data-state='waiting']")
         screenshot(tab, "install-phone-waiting")
+        assert_accessible(tab)
         detector = Detector(device_id=device_id, prefix=prefix)
         with Publisher(mqtt_broker.url) as pub:
             # The installer presses the test button: a test event with the detector's readings.
@@ -391,6 +403,7 @@ def test_commission_simulated_detector_from_installer_page(
         result = tab.page.inner_text("#commission-state")
         assert f"{detector.signal_dbm} dBm" in result, result
         screenshot(tab, "install-phone-passed")
+        assert_accessible(tab)
         tab.assert_no_script_errors()
 
         desktop = open_tab(DESKTOP)
@@ -406,6 +419,7 @@ def test_show_login_page_in_both_languages(browser, api, api_settings, db) -> No
             tab.page.wait_for_selector("body[data-ready='1']")
             assert tab.page.inner_text("h1") == "登录烟感守护"
             screenshot(tab, f"login-{name}")
+            assert_accessible(tab)
         tab.page.click("#lang")
         assert tab.page.inner_text("h1") == "Log in to Smokewatch"
         tab.page.reload()
@@ -416,6 +430,7 @@ def test_show_login_page_in_both_languages(browser, api, api_settings, db) -> No
         tab.page.fill("#password", "wrong password")
         tab.page.click("#login button[type=submit]")
         tab.page.wait_for_selector("#login-error:not([hidden])")
+        assert_accessible(tab)
         # A page that needs a login sends the browser to the login page and back.
         tab.page.goto(f"{base}/ui/board")
         tab.page.wait_for_url(f"{base}/ui/login?next=%2Fui%2Fboard")

@@ -8,8 +8,17 @@ from fastapi import APIRouter, Depends, Request, Response
 from psycopg_pool import ConnectionPool
 
 from api.auth import service
-from api.auth.schemas import LoginCreate, MeRead, PasswordUpdate, TokenRead
-from api.deps import SESSION_COOKIE, CallerDep, ConnDep, PasswordsDep, SettingsDep, get_pool
+from api.auth.schemas import DisplayCreate, LoginCreate, MeRead, PasswordUpdate, TokenRead
+from api.deps import (
+    SESSION_COOKIE,
+    CallerDep,
+    ConnDep,
+    PasswordsDep,
+    SettingsDep,
+    caller_from_key,
+    get_pool,
+)
+from api.errors import Forbidden
 from api.settings import ApiSettings
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -74,6 +83,32 @@ def _set_session_cookie(response: Response, token: TokenRead, settings: ApiSetti
         samesite="strict",
         path="/",
     )
+
+
+# Roles a wall screen may run as: watching (viewer) or a centre's own screen (operator); never
+# an administrator's or installer's key left on a screen in a public room.
+_DISPLAY_ROLES = ("viewer", "operator")
+
+
+@router.post("/auth/display", status_code=204)
+def create_display_session(data: DisplayCreate, conn: ConnDep, settings: SettingsDep) -> Response:
+    """Put a wall screen in service with an API key made for it: the key goes in the
+    ``sw_session`` cookie for ``api_display_cookie_ttl_s`` (not the 12-hour login lifetime);
+    revoking the key ends the display at once."""
+    caller = caller_from_key(conn, data.api_key)
+    if caller.role not in _DISPLAY_ROLES:
+        raise Forbidden("a display key must have the viewer or operator role")
+    response = Response(status_code=204)
+    response.set_cookie(
+        SESSION_COOKIE,
+        data.api_key,
+        max_age=settings.api_display_cookie_ttl_s,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="strict",
+        path="/",
+    )
+    return response
 
 
 @router.post("/auth/logout", status_code=204)

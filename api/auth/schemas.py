@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class LoginCreate(BaseModel):
@@ -61,3 +61,11 @@ class PasswordUpdate(BaseModel):
 
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=10, max_length=1024)
+
+
+class DisplayCreate(BaseModel):
+    """Body of POST /api/v1/auth/display: an API key made for a wall screen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: Annotated[str, StringConstraints(min_length=8, max_length=200)]

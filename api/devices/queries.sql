@@ -84,8 +84,13 @@ VALUES (%(codec)s, %(external_id)s, %(device_id)s)
 ON CONFLICT (codec, external_id) DO NOTHING
 RETURNING device_id
 
+-- name: site_label
+-- How a site is named to a person: resident (or name) and address.
+SELECT coalesce(s.resident_name, s.name) || '（' || s.address || '）' AS label
+FROM sites s WHERE s.id = %(site_id)s
+
 -- name: bindable_site
-SELECT s.id, s.name FROM sites s JOIN organisations o ON o.id = s.org_id
+SELECT s.id, s.name, s.address FROM sites s JOIN organisations o ON o.id = s.org_id
 WHERE s.id = %(site_id)s AND o.path LIKE ANY(%(scope)s) AND s.archived_at IS NULL
 
 -- name: bind_device

@@ -81,6 +81,9 @@ class BindingUpdate(BaseModel):
     room: Short
     position: Short | None = None
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    # A detector bound to another site moves only when the caller says so: binding it silently
+    # would leave that household without its detector.
+    move: bool = False
 
 
 class DeviceReplace(BaseModel):

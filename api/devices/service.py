@@ -34,6 +34,12 @@ from core.db import load_queries
 
 Q = load_queries("api.devices", "queries.sql")
 
+
+class BoundElsewhere(Conflict):
+    """The detector is bound to another site and the caller did not confirm moving it."""
+
+    code = "bound_elsewhere"
+
 SORTS = {
     "id": "d.id",
     "status": "d.status",
@@ -236,15 +242,25 @@ def bind_device(
     ).fetchone()
     if site is None:
         raise NotFound("no such site")
-    conn.execute(Q["bind_device"], {**data.model_dump(), "device_id": device_id, "actor": actor})
-    if device["site_id"] is not None and device["site_id"] != data.site_id:
+    moving = device["site_id"] is not None and device["site_id"] != data.site_id
+    if moving and not data.move:
+        text = _bound_elsewhere_text(conn, device_id=device_id, site_id=device["site_id"])
+        raise BoundElsewhere(text)
+    values = data.model_dump(exclude={"move"})
+    conn.execute(Q["bind_device"], {**values, "device_id": device_id, "actor": actor})
+    if moving:
         log_registry(
             conn,
             action="device_unbound",
             actor=actor,
             site_id=device["site_id"],
             device_id=device_id,
-            detail={"moved_to_site": data.site_id, "room": device["room"]},
+            detail={
+                "moved_to_site": data.site_id,
+                "moved_to_name": site["name"],
+                "moved_to_address": site["address"],
+                "room": device["room"],
+            },
         )
     log_registry(
         conn,
@@ -255,6 +271,18 @@ def bind_device(
         detail={"room": data.room, "position": data.position},
     )
     return read_device(conn, scope=scope, device_id=device_id)
+
+
+def _bound_elsewhere_text(
+    conn: psycopg.Connection[Any], *, device_id: str, site_id: int
+) -> str:
+    where = conn.execute(Q["site_label"], {"site_id": site_id}).fetchone()
+    name = where["label"] if where else f"#{site_id}"
+    return (
+        f"探测器 {device_id} 已绑定在 {name}；移机须确认，原住户将失去这个探测器 / "
+        f"detector {device_id} is bound to {name}; moving it needs confirmation, "
+        "and that household loses this detector"
+    )
 
 
 def replace_device(

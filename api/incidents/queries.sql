@@ -20,6 +20,14 @@ WITH filtered AS (
       AND (%(since)s::timestamptz IS NULL OR i.opened_at >= %(since)s)
       AND (%(until)s::timestamptz IS NULL OR i.opened_at < %(until)s)
       AND (%(id)s::bigint IS NULL OR i.id = %(id)s)
+      -- History: closed since (the board's "recently closed"), outcome, and a search over the
+      -- address, household, resident and detector.
+      AND (%(resolved_since)s::timestamptz IS NULL OR i.resolved_at >= %(resolved_since)s)
+      AND (%(outcome)s::text IS NULL OR i.outcome = %(outcome)s)
+      AND (%(q)s::text IS NULL OR i.device_id ILIKE %(q)s OR EXISTS (
+              SELECT 1 FROM sites qs WHERE qs.id = i.site_id
+                AND (qs.address ILIKE %(q)s OR qs.name ILIKE %(q)s
+                     OR qs.resident_name ILIKE %(q)s)))
 ),
 page AS (
     -- Sort and cut the narrow rows first, then read the page's full rows.

@@ -24,7 +24,7 @@ from api.incidents.schemas import (
     IncidentStatusFilter,
 )
 from api.types import Timestamp
-from core.incidents import IncidentClosed, InvalidTransition, OutcomeRequired
+from core.incidents import IncidentClosed, InvalidTransition, Outcome, OutcomeRequired
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 Reader = Annotated[Caller, require("administrator", "operator", "viewer")]
@@ -54,6 +54,9 @@ def read_incidents(
     device_id: str | None = None,
     since: Timestamp | None = None,
     until: Timestamp | None = None,
+    resolved_since: Timestamp | None = None,
+    outcome: Outcome | None = None,
+    q: Annotated[str | None, Query(max_length=64)] = None,
     sort: IncidentSort = "-opened_at",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -69,6 +72,9 @@ def read_incidents(
         device_id=device_id,
         since=since,
         until=until,
+        resolved_since=resolved_since,
+        outcome=outcome,
+        q=q,
         sort=sort,
         limit=limit,
         offset=offset,

@@ -133,6 +133,14 @@ class Attempt(BaseModel):
     channel: str
     ok: bool
     answer: str | None
+    # Additive, for a readable table: who the person is, which wave and round, the outcome
+    # code (delivered, failed, timeout, unsupported, rate_limited) and how long it took.
+    role: str | None = None
+    wave: int | None = None
+    round: int | None = None
+    purpose: str | None = None
+    outcome: str | None = None
+    elapsed_ms: int | None = None
 
 
 class IncidentDetail(IncidentRead):

@@ -47,6 +47,9 @@ def list_incidents(
     device_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    resolved_since: datetime | None = None,
+    outcome: str | None = None,
+    q: str | None = None,
     sort: str = "-opened_at",
     limit: int = 50,
     offset: int = 0,
@@ -66,6 +69,9 @@ def list_incidents(
                 "device_id": device_id,
                 "since": since,
                 "until": until,
+                "resolved_since": resolved_since,
+                "outcome": outcome,
+                "q": f"%{_escape_like(q)}%" if q else None,
                 "id": None,
                 "sort": sort,
                 "limit": limit,
@@ -77,6 +83,11 @@ def list_incidents(
     )
     assert row is not None
     return int(row["total"]), list(row["items"])
+
+
+def _escape_like(text: str) -> str:
+    # '%' and '_' typed in a search are literal characters, not wildcards.
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def read_incident(conn: psycopg.Connection[Any], *, scope: list[str], incident_id: int) -> Row:
@@ -95,6 +106,9 @@ def read_incident(conn: psycopg.Connection[Any], *, scope: list[str], incident_i
                 "device_id": None,
                 "since": None,
                 "until": None,
+                "resolved_since": None,
+                "outcome": None,
+                "q": None,
                 "id": incident_id,
                 "sort": "-opened_at",
                 "limit": 1,
@@ -121,6 +135,12 @@ def read_incident_detail(
             "channel": a["scheme"],
             "ok": a["outcome"] == "delivered",
             "answer": redact(a["response"]) if a["response"] is not None else a["outcome"],
+            "role": a["role"],
+            "wave": a["wave"],
+            "round": a["round"],
+            "purpose": a["purpose"],
+            "outcome": a["outcome"],
+            "elapsed_ms": a["elapsed_ms"],
         }
         for a in incident_attempts(conn, incident_id)
         if a["at"] is not None

@@ -114,6 +114,11 @@ def read_ui_config(settings: SettingsDep) -> dict[str, object]:
     }
 
 
+@router.get("/favicon.ico", include_in_schema=False)  # browsers ask for it on every page
+def read_favicon() -> FileResponse:
+    return FileResponse(STATIC / "img" / "favicon.svg", media_type="image/svg+xml")
+
+
 class PageFiles(StaticFiles):
     """api/pages/static, mounted at ``/ui/static`` (Starlette's StaticFiles: no path leaves
     the folder). Anything odd is a 404, never a 500: a NUL byte or an undecodable name once

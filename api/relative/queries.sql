@@ -11,14 +11,20 @@ ORDER BY (i.status <> 'resolved') DESC, i.priority, i.opened_at DESC
 LIMIT 1;
 
 -- name: household
-SELECT s.id, s.name, s.address, o.path
+SELECT s.id, s.name, s.address, s.resident_name, s.phone, s.key_holder_name, s.key_holder_phone,
+       o.path
 FROM sites s JOIN organisations o ON o.id = s.org_id
 WHERE s.id = %(site_id)s;
 
 -- name: household_devices
 SELECT d.id, d.room, d.position,
        CASE
-           WHEN ds.alarm_active THEN 'alarm'
+           -- A detector still latched in alarm after its incident was closed is not shown
+           -- "in alarm": the centre has dealt with it (the next clear or test resets it).
+           WHEN ds.alarm_active AND EXISTS (
+               SELECT 1 FROM incidents oi
+               WHERE oi.device_id = d.id AND oi.status <> 'resolved'
+                 AND oi.kind IN ('fire', 'heat')) THEN 'alarm'
            WHEN ds.tamper_active OR ds.fault_active THEN 'fault'
            WHEN NOT (coalesce(ds.online, false) AND coalesce(ds.offline_deadline > now(), false))
                THEN 'offline'
@@ -47,3 +53,21 @@ FROM incidents i
 JOIN devices d ON d.id = i.device_id
 LEFT JOIN contacts ac ON ac.id = i.ack_contact_id
 WHERE i.id = %(incident_id)s AND i.site_id = %(site_id)s;
+
+-- name: told
+-- Who this incident paged, once per person: best delivery, whether they answered. Phones only
+-- of the household's own contacts.
+SELECT c.name, c.role,
+       CASE WHEN c.site_id = %(site_id)s THEN c.phone END AS phone,
+       coalesce(bool_or(n.status = 'delivered'), false) AS delivered,
+       -- IN over nullable columns is NULL when nothing matches: coalesce to false.
+       coalesce(bool_or(c.id IN (i.field_contact_id, i.report_contact_id, i.ack_contact_id)),
+                false) AS answered,
+       min(c.priority) AS priority
+FROM notifications n
+JOIN incidents i ON i.id = n.incident_id
+JOIN contacts c ON c.id = n.contact_id
+WHERE n.incident_id = %(incident_id)s AND i.site_id = %(site_id)s
+  AND n.purpose IN ('page', 'repage', 'same_day_call')
+GROUP BY c.id, c.name, c.role, c.site_id, c.phone
+ORDER BY answered DESC, priority, c.name;

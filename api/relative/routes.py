@@ -38,11 +38,19 @@ def lifecycle_errors() -> Iterator[None]:
         raise BadRequest(str(exc)) from exc
 
 
+def _shown(view: dict[str, object], settings: SettingsDep) -> RelativeView:
+    """The view with the monitoring centre's number, which the deployment configures."""
+    return RelativeView.model_validate({**view, "centre_phone": settings.api_centre_phone})
+
+
 @router.get("/{token}", response_model=RelativeView)
-def read_household(token: str, conn: ConnDep, caller: RelativeDep) -> RelativeView:
-    """The alert (if any), the household and its detectors; 404 for any invalid link."""
+def read_household(
+    token: str, conn: ConnDep, caller: RelativeDep, settings: SettingsDep
+) -> RelativeView:
+    """The alert (if any), who was told, the household and its detectors; 404 for any
+    invalid link."""
     grant = service.grant_for(caller, token=token)
-    return RelativeView.model_validate(service.view(conn, grant))
+    return _shown(service.view(conn, grant), settings)
 
 
 @router.post("/{token}/acknowledge", response_model=RelativeView)
@@ -54,7 +62,7 @@ def acknowledge_household_incident(
     secret = settings.ack_secret.get_secret_value()
     grant = service.grant_for(caller, token=token)
     with lifecycle_errors():
-        return RelativeView.model_validate(service.acknowledge(conn, grant, ack_secret=secret))
+        return _shown(service.acknowledge(conn, grant, ack_secret=secret), settings)
 
 
 @router.post("/{token}/report", response_model=RelativeView)
@@ -70,7 +78,7 @@ def create_household_report(
             conn, grant, ack_secret=secret, outcome=body.outcome, cause=body.false_alarm_cause,
             note=body.note,
         )  # fmt: skip
-    return RelativeView.model_validate(view)
+    return _shown(view, settings)
 
 
 @router.post("/{token}/resolve", response_model=RelativeView)
@@ -86,4 +94,4 @@ def resolve_household_incident(
             conn, grant, ack_secret=secret, outcome=body.outcome, cause=body.false_alarm_cause,
             note=body.note,
         )  # fmt: skip
-    return RelativeView.model_validate(view)
+    return _shown(view, settings)

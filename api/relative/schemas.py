@@ -13,10 +13,26 @@ DeviceState = Literal["alarm", "fault", "offline", "low_battery", "ok"]
 
 
 class Household(BaseModel):
-    """The household's name and address."""
+    """The household's name and address, and the numbers to call there."""
 
     name: str
     address: str
+    resident_name: str | None = None
+    phone: str | None = None
+    key_holder_name: str | None = None
+    key_holder_phone: str | None = None
+
+
+class ToldPerson(BaseModel):
+    """Someone this incident paged: who, as what, how far the page got, whether they answered.
+    The phone only for the household's own contacts (family, neighbour, key holder), never a
+    grid worker's or cadre's private number."""
+
+    name: str
+    role: str
+    phone: str | None
+    delivered: bool
+    answered: bool
 
 
 class HouseholdDevice(BaseModel):
@@ -47,7 +63,8 @@ class RelativeReportRead(BaseModel):
 
 class RelativeIncident(BaseModel):
     """What a relative sees of an incident: what, when, how far along. Never the monitoring
-    centre's notes, the resident's situation, coordinates, the assignee or who was paged;
+    centre's notes, the resident's situation, coordinates or the assignee (who was paged is
+    the view's ``told``, with phones of the household's own contacts only);
     who acknowledged only as a role word (``family``, ``grid_worker``...; null for the
     monitoring centre or when nobody has). ``centre_closes``: only the monitoring centre
     closes this incident (fire, heat): the link reports what was found instead."""
@@ -73,6 +90,8 @@ class RelativeView(BaseModel):
     incident: RelativeIncident | None
     site: Household
     devices: list[HouseholdDevice]
+    told: list[ToldPerson] = Field(default_factory=list)
+    centre_phone: str | None = None
 
 
 class RelativeResolve(BaseModel):

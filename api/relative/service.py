@@ -89,10 +89,19 @@ def view(conn: psycopg.Connection[Any], grant: Grant) -> Row:
     incident_id = _incident_id(conn, grant)
     incident = None if incident_id is None else _incident(conn, grant, incident_id)
     devices = _cur(conn).execute(Q["household_devices"], {"site_id": grant.site_id}).fetchall()
+    told = (
+        []
+        if incident_id is None
+        else _cur(conn)
+        .execute(Q["told"], {"incident_id": incident_id, "site_id": grant.site_id})
+        .fetchall()
+    )
+    keys = ("name", "address", "resident_name", "phone", "key_holder_name", "key_holder_phone")
     return {
         "incident": incident,
-        "site": {"name": site["name"], "address": site["address"]},
+        "site": {k: site[k] for k in keys},
         "devices": devices,
+        "told": told,
     }
 
 

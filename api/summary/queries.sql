@@ -142,3 +142,34 @@ GROUP BY s.id
 ORDER BY s.id
 LIMIT %(limit)s
 ) m;
+
+-- name: monthly_by_village
+-- The fire-safety committee's month: per village or community in scope, with its parent
+-- sub-district; incidents opened in [start, end) in that organisation or below.
+WITH area AS (
+    SELECT o.id, o.name, o.path, p.name AS sub_district
+    FROM organisations o
+    LEFT JOIN organisations p ON p.id = o.parent_id
+    WHERE o.level IN ('village', 'community') AND o.path LIKE ANY(%(scope)s)
+),
+inc AS (
+    SELECT a.id AS area_id, i.id, i.kind, i.outcome, i.opened_at, i.acknowledged_at
+    FROM area a
+    JOIN organisations io ON io.path LIKE a.path || '%%'
+    JOIN incidents i ON i.org_id = io.id
+    WHERE i.opened_at >= %(start)s AND i.opened_at < %(end)s
+)
+SELECT a.sub_district, a.name AS village,
+       (SELECT count(*) FROM sites s JOIN organisations so ON so.id = s.org_id
+        WHERE so.path LIKE a.path || '%%' AND s.archived_at IS NULL) AS sites,
+       count(inc.id) FILTER (WHERE inc.kind IN ('fire', 'heat')) AS fire_alarms,
+       count(inc.id) FILTER (WHERE inc.kind = 'tamper') AS tamper_alarms,
+       count(inc.id) FILTER (WHERE inc.outcome = 'real_fire') AS real_fires,
+       count(inc.id) FILTER (WHERE inc.outcome = 'false_alarm') AS false_alarms,
+       count(inc.id) FILTER (WHERE inc.outcome = 'test') AS tests,
+       count(inc.id) FILTER (WHERE inc.outcome = 'device_fault') AS device_faults,
+       round(avg(extract(epoch FROM inc.acknowledged_at - inc.opened_at)))::bigint AS avg_ack_s
+FROM area a
+LEFT JOIN inc ON inc.area_id = a.id
+GROUP BY a.id, a.name, a.sub_district, a.path
+ORDER BY a.path

@@ -6,12 +6,12 @@ document the shapes in OpenAPI and the tests hold the two together.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ConnDep, StaffDep
-from api.summary import service
+from api.summary import export, service
 from api.summary.schemas import DashboardRead, MapSite, VillageRead
 
 router = APIRouter(prefix="/api/v1", tags=["summary"])
@@ -51,3 +51,21 @@ def read_map_sites(
     """Sites with coordinates and state (alarm, fault, offline, ok, no_device)."""
     body = service.map_sites(conn, scope=caller.scope_like(), org_id=org_id, limit=limit)
     return Response(body, media_type="application/json")
+
+
+@router.get("/summary/monthly", response_class=Response)
+def read_monthly_statistics(
+    conn: ConnDep,
+    caller: StaffDep,
+    month: Annotated[str, Query(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")],
+    format: Literal["csv", "xlsx"] = "xlsx",
+) -> Response:
+    """The month's statistics per village and sub-district for the fire-safety committee, as
+    an XLSX workbook or a CSV file (formula-like text neutralised)."""
+    rows = export.monthly_rows(conn, scope=caller.scope_like(), month=month)
+    name = f"smokewatch-{month}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "csv":
+        return Response(export.to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(export.to_xlsx(rows, month=month), media_type=media, headers=headers)

@@ -17,12 +17,31 @@ export class AlarmSound {
     this.wanted = false;
     document.body.dataset.alarmSounds = "0";
     document.body.dataset.alarmPlaying = "0";
+    document.body.dataset.spoken = "0";
     banner?.addEventListener("click", () => this.unlock());
+    // Ask for the click at once, not only when the first fire arrives: a browser that refuses
+    // audio before a gesture leaves the context suspended, and the banner says so now.
+    try { this.context(); } catch { /* no Web Audio */ }
+    this.showBanner();
+  }
+
+  /** Say `text` aloud (browser speech synthesis, Chinese or English voice) when sound is on;
+   * <body data-spoken> counts the announcements and data-last-spoken holds the last one. */
+  speak(text, lang = "zh-CN") {
+    if (!this.enabled || !("speechSynthesis" in window)) return;
+    const utterance = new SpeechSynthesisUtterance(text);
+    utterance.lang = lang;
+    utterance.rate = 0.9;
+    window.speechSynthesis.speak(utterance);
+    document.body.dataset.spoken = String(Number(document.body.dataset.spoken) + 1);
+    document.body.dataset.lastSpoken = text;
   }
 
   async unlock() {
     this.context();
     try { await this.ctx.resume(); } catch { /* still blocked */ }
+    // Speech needs the same gesture in some browsers: an empty utterance primes it.
+    if ("speechSynthesis" in window) window.speechSynthesis.speak(new SpeechSynthesisUtterance(""));
     this.showBanner();
     if (this.wanted) this.burst();
   }
@@ -61,7 +80,7 @@ export class AlarmSound {
   }
 
   showBanner() {
-    if (this.banner) this.banner.hidden = !(this.ctx && this.ctx.state !== "running" && this.wanted);
+    if (this.banner) this.banner.hidden = !(this.enabled && this.ctx && this.ctx.state !== "running");
   }
 
   async burst() {

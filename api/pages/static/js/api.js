@@ -1,6 +1,6 @@
 // The pages' one way to call the API: same origin, the sw_session cookie, the contract's error shape.
 
-import { t } from "./i18n.js";
+import { lang, t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, code, message, fields = []) {
@@ -13,7 +13,11 @@ export class ApiError extends Error {
   /** A short text for the user, in the page's language. */
   get userText() {
     const known = t(`error.${this.code}`);
-    return known === `error.${this.code}` ? this.message || t("common.error") : known;
+    if (known !== `error.${this.code}`) return known;
+    // The server's bilingual messages read "中文 / English": the half in the page's language.
+    const both = /^(.*[\u4e00-\u9fff].*?) \/ (.+)$/s.exec(this.message ?? "");
+    if (both) return lang() === "en" ? both[2] : both[1];
+    return this.message || t("common.error");
   }
 }
 

@@ -2,9 +2,10 @@
 
 import { api } from "./api.js";
 import { acknowledge, answeredLines, needsCentre, refreshIncident } from "./board.js";
+import { showDrawer } from "./board-drawer.js";
 import { openSiteFile } from "./board-file.js";
 import { $, announce, h, when } from "./dom.js";
-import { CAUSES, OUTCOMES, label, t } from "./i18n.js";
+import { CAUSES, OUTCOMES, actorText, label, t } from "./i18n.js";
 
 let shownId = null;
 
@@ -18,7 +19,7 @@ function timeline(item) {
     const person = people.get(e.contact_id);
     const detail = e.detail && typeof e.detail === "object" ? e.detail : {};
     const parts = [
-      e.actor,
+      actorText(e.actor),
       person ? t("detail.person", { name: person.name, role: label("role", person.role) }) : null,
       detail.wave ? t("detail.wave", { n: detail.wave }) : null,
       detail.via ?? detail.channel ?? null,
@@ -32,36 +33,82 @@ function timeline(item) {
   return h("ol", { class: "timeline", id: "timeline" }, rows);
 }
 
+// Apprise schemes (and our own plugins) by the kind of channel a person recognises.
+const CHANNEL_CLASS = {
+  aliyunsms: "sms", tencentsms: "sms", sms: "sms", alivoice: "voice", voice: "voice",
+  wecombot: "wechat", wechat: "wechat", wxpusher: "wechat", pushplus: "wechat", schan: "wechat",
+  serverchan: "wechat", dingtalk: "dingtalk", feishu: "feishu", lark: "feishu",
+  json: "webhook", jsons: "webhook", form: "webhook", forms: "webhook", xml: "webhook",
+  mailto: "email", mailtos: "email",
+};
+export const channelClass = (scheme) => CHANNEL_CLASS[String(scheme ?? "").toLowerCase()] ?? "other";
+
+function attemptResult(a) {
+  return a.outcome ?? (a.ok ? "delivered" : "failed");
+}
+
+/** Attempts grouped by person, wave, round, channel class and result: a wave retried four
+ * times on one channel is one row "×4"; the providers' own answers open on demand. */
 function attempts(item) {
-  const rows = (item.attempts ?? []).map((a) =>
-    h("tr", { class: a.ok ? "ok" : "failed" },
-      h("td", {}, when(a.at)),
-      h("td", {}, typeof a.contact === "object" ? a.contact?.name ?? "" : a.contact ?? ""),
-      h("td", {}, label("channel", a.channel)),
-      h("td", {}, a.ok ? t("detail.ok") : t("detail.failed")),
-      h("td", {}, a.answer ?? "")));
-  return h("table", { class: "attempts", id: "attempts" }, h("tbody", {}, rows));
+  const groups = new Map();
+  for (const a of item.attempts ?? []) {
+    const who = typeof a.contact === "object" ? a.contact?.name ?? "" : a.contact ?? "";
+    const key = [who, a.wave, a.round, channelClass(a.channel), attemptResult(a)].join("|");
+    const g = groups.get(key) ?? { first: a, who, items: [] };
+    g.items.push(a);
+    groups.set(key, g);
+  }
+  const head = ["detail.col.time", "detail.col.person", "detail.col.wave", "detail.col.channel",
+    "detail.col.result", "detail.col.details"];
+  const rows = [...groups.values()].map(({ first, who, items }) => {
+    const result = attemptResult(first);
+    return h("tr", { class: first.ok ? "ok" : "failed", "data-result": result },
+      h("td", { class: "nowrap" }, when(first.at)),
+      h("td", { class: "person" }, who || t("common.none"),
+        first.role ? h("small", { class: "muted" }, ` · ${label("role", first.role)}`) : null),
+      h("td", { class: "nowrap" }, first.wave ? t("detail.wave", { n: first.wave }) : "–",
+        first.round ? ` · ${t("detail.round", { n: first.round })}` : ""),
+      h("td", { class: "nowrap", title: first.channel }, label("channelclass", channelClass(first.channel))),
+      h("td", { class: "nowrap" }, h("span", { class: `result result-${result}` }, label("result", result)),
+        items.length > 1 ? ` ×${items.length}` : ""),
+      h("td", {}, h("details", {}, h("summary", {}, t("detail.show")),
+        h("ul", { class: "raw" }, items.map((a) => h("li", {}, when(a.at), " · ", a.channel,
+          a.elapsed_ms !== null && a.elapsed_ms !== undefined ? ` · ${a.elapsed_ms} ms` : "",
+          h("br"), h("code", {}, a.answer ?? "")))))));
+  });
+  return h("table", { class: "attempts", id: "attempts" },
+    h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", {}, rows));
 }
 
 function select(name, values, group, extra = {}) {
-  return h("select", { name, ...extra }, values.map((v) => h("option", { value: v }, label(group, v))));
+  // Nothing chosen at first: an outcome is the operator's decision, never a default.
+  return h("select", { name, required: true, ...extra },
+    h("option", { value: "", disabled: true, selected: true }, t("detail.choose")),
+    values.map((v) => h("option", { value: v }, label(group, v))));
 }
 
 function resolveForm(item) {
   const cause = select("false_alarm_cause", CAUSES, "cause", { "aria-label": t("detail.cause") });
   const causeField = h("label", { class: "field" }, t("detail.cause"), cause);
   const outcome = select("outcome", OUTCOMES, "outcome", { "aria-label": t("detail.outcome") });
-  // Reviewing a field report: start from what was reported; the operator's choice is final.
-  if (item.report) {
-    outcome.value = item.report.outcome;
-    if (item.report.false_alarm_cause) cause.value = item.report.false_alarm_cause;
-  }
-  const syncCause = () => { causeField.hidden = outcome.value !== "false_alarm"; };
+  const syncCause = () => {
+    causeField.hidden = outcome.value !== "false_alarm";
+    cause.required = outcome.value === "false_alarm";
+  };
   outcome.addEventListener("change", syncCause);
   syncCause();
+  // Reviewing a field report: one press copies what was reported; the operator's choice is final.
+  const useReport = item.report
+    ? h("button", { type: "button", "data-action": "use-report", onclick: () => {
+        outcome.value = item.report.outcome;
+        syncCause();
+        if (item.report.false_alarm_cause) cause.value = item.report.false_alarm_cause;
+      } }, t("detail.use_report", { outcome: label("outcome", item.report.outcome) }))
+    : null;
   const note = h("textarea", { name: "note", rows: "2", "aria-label": t("common.note") });
   return h("form", {
-    class: "resolve-form", id: "resolve-form",
+    class: "resolve-form drawer-section", id: "resolve-form", "data-section": "resolve",
     onsubmit: async (e) => {
       e.preventDefault();
       const body = { outcome: outcome.value };
@@ -70,20 +117,46 @@ function resolveForm(item) {
       await act(item.id, "resolve", body);
     },
   },
+    useReport,
     h("label", { class: "field" }, t("detail.outcome"), outcome),
     causeField,
     h("label", { class: "field" }, t("common.note"), note),
     h("button", { type: "submit", class: "primary", "data-action": "resolve" }, t("detail.resolve")));
 }
 
-async function assignForm(item) {
-  const contacts = item.site?.id
-    ? (await api(`/sites/${item.site.id}`).catch(() => null))?.contacts ?? []
-    : [];
+/** A phone number as a tel: link; a masked number (viewers) as plain text. */
+function phoneLink(number, who) {
+  if (!number) return h("span", { class: "muted" }, t("detail.no_phone"));
+  if (number.includes("*")) return h("span", {}, number);
+  return h("a", { class: "call", href: `tel:${number.replace(/[^\d+]/g, "")}`,
+    "aria-label": t("detail.call", { who, number }) }, `☎ ${number}`);
+}
+
+/** Whom to call: the household's own phone, the key holder, every contact in order. */
+function callSection(file) {
+  if (!file) return null;
+  const rows = [];
+  const resident = file.resident_name ?? file.name;
+  rows.push(h("li", { "data-call": "site" }, h("span", {}, resident, " · ", t("detail.site_phone")),
+    phoneLink(file.phone, resident)));
+  if (file.key_holder_name || file.key_holder_phone) {
+    const who = file.key_holder_name ?? t("file.key_holder");
+    rows.push(h("li", { "data-call": "key_holder" }, h("span", {}, who, " · ", t("file.key_holder")),
+      phoneLink(file.key_holder_phone, who)));
+  }
+  for (const c of file.contacts ?? []) {
+    rows.push(h("li", { "data-call": "contact", "data-contact-id": c.id },
+      h("span", {}, c.name, " · ", label("role", c.role)), phoneLink(c.phone, c.name)));
+  }
+  return h("section", { class: "drawer-section", id: "call-list", "data-section": "call" },
+    h("h3", {}, t("detail.calls")), h("ul", { class: "calls" }, rows));
+}
+
+function assignForm(item, contacts) {
   const choice = h("select", { name: "contact_id", "aria-label": t("detail.assign_to") },
     contacts.map((c) => h("option", { value: c.id }, `${c.name} · ${label("role", c.role)}`)));
   return h("form", {
-    class: "assign-form",
+    class: "assign-form drawer-section", "data-section": "assign",
     onsubmit: async (e) => {
       e.preventDefault();
       await act(item.id, "assign", { contact_id: Number(choice.value) });
@@ -112,8 +185,8 @@ function facts(item) {
     fact("file.situation", (site.resident_situation ?? []).join("、")),
     fact("detail.opened_at", when(item.opened_at)),
     fact("detail.events", item.event_count),
-    fact("detail.acknowledged_by", item.acknowledged_by),
-    fact("detail.centre_acknowledged_by", item.centre_acknowledged_by),
+    fact("detail.acknowledged_by", actorText(item.acknowledged_by)),
+    fact("detail.centre_acknowledged_by", actorText(item.centre_acknowledged_by)),
     item.field_answer || item.report
       ? [h("dt", {}, t(item.report ? "detail.report" : "detail.field_answer")),
         h("dd", { id: "field-answer" }, ...answeredLines(item).slice(0, 1),
@@ -141,15 +214,36 @@ async function draw(item) {
     site.id
       ? h("button", { type: "button", "data-action": "open-file", onclick: () => openSiteFile(site.id) },
         t("detail.open_file"))
-      : null);
-  const assign = open ? await assignForm(item) : null;
+      : null,
+    h("button", { type: "button", "data-action": "print", onclick: () => window.print() }, t("detail.print")));
+  const file = site.id ? await api(`/sites/${site.id}`).catch(() => null) : null;
+  // Closing comes after the centre has the incident: no resolve form while it still rings.
+  const resolvable = open && !needsCentre(item);
+  // The printed incident report (处置单): a heading and signature lines only paper shows.
+  const sheet = h("header", { class: "print-only report-head", "data-section": "print-head" },
+    h("h1", {}, t("detail.report_title")),
+    h("p", {}, `#${item.id} · ${label("kind", item.kind)} · ${label("status", item.status)} · `,
+      t("detail.printed_at", { time: when(new Date().toISOString()) })));
+  const signatures = h("footer", { class: "print-only report-sign" },
+    h("p", {}, t("detail.sign_operator")), h("p", {}, t("detail.sign_supervisor")));
   body.replaceChildren(...[
+    sheet,
     facts(item),
     actions,
-    assign,
-    open ? resolveForm(item) : null,
-    h("h3", {}, t("detail.timeline")), timeline(item),
-    h("h3", {}, t("detail.attempts")), attempts(item)].filter(Boolean));
+    callSection(file),
+    open ? assignForm(item, file?.contacts ?? []) : null,
+    resolvable ? resolveForm(item) : null,
+    open && !resolvable
+      ? h("p", { class: "muted drawer-section", id: "resolve-later", "data-section": "resolve" },
+        t("detail.resolve_after_ack"))
+      : null,
+    h("section", { class: "drawer-section", "data-section": "timeline" },
+      h("h3", {}, t("detail.timeline")), timeline(item)),
+    h("section", { class: "drawer-section", "data-section": "attempts" },
+      h("h3", {}, t("detail.attempts")), attempts(item)),
+    signatures].filter(Boolean));
+  // The button that was pressed may be gone with the redraw: keep focus in the dialog.
+  if (!$("#drawer").contains(document.activeElement)) $("#drawer-title").focus();
 }
 
 /** A live change of the shown incident: same status, so keep the forms (someone may be typing)
@@ -170,8 +264,7 @@ function update(item) {
 /** Show incident `id` in the drawer. */
 export async function openIncident(id) {
   shownId = id;
-  const drawer = $("#drawer");
-  drawer.hidden = false;
+  showDrawer();
   try {
     await draw(await api(`/incidents/${id}`));
   } catch (err) {

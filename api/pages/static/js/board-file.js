@@ -2,8 +2,9 @@
 // commissioning record and incident history; found through the board's site search.
 
 import { api } from "./api.js";
+import { showDrawer } from "./board-drawer.js";
 import { $, announce, ago, h, when } from "./dom.js";
-import { label, t } from "./i18n.js";
+import { actorText, label, t } from "./i18n.js";
 
 /** The state word of a device from whatever the API gives (a word or a state object). */
 export function deviceState(device) {
@@ -35,16 +36,25 @@ function commissioningText(device) {
   return parts.filter(Boolean).join(" · ");
 }
 
+function battery(pct) {
+  return pct === null || pct === undefined ? "–" : `${Math.round(pct)}%`;
+}
+
 function section(title, list) {
   const empty = list.tagName !== "TABLE" && !list.children.length;
   return h("section", { class: "file-section" }, h("h3", {}, t(title)),
     empty ? h("p", { class: "muted" }, t("common.none")) : list);
 }
 
+function movedTo(record) {
+  const d = record.detail;
+  if (record.action !== "device_unbound" || !d?.moved_to_name) return "";
+  return ` · ${t("file.moved_to", { name: d.moved_to_name, address: d.moved_to_address ?? "" })}`;
+}
+
 export async function openSiteFile(siteId) {
-  const drawer = $("#drawer");
-  drawer.hidden = false;
   $("#drawer-title").textContent = t("file.title");
+  showDrawer();
   const body = $("#drawer-body");
   delete body.dataset.incidentId;
   delete body.dataset.status;
@@ -60,7 +70,9 @@ export async function openSiteFile(siteId) {
   const contacts = file.contacts ?? [];
   const devices = file.devices ?? [];
   const history = file.incidents ?? file.recent_incidents ?? [];
+  const inService = devices.filter((d) => d.status !== "removed");
   body.replaceChildren(
+    inService.length ? null : h("p", { class: "notice warn", id: "file-no-detector", role: "status" }, t("file.no_detector")),
     h("dl", { class: "facts household-file" },
       h("dt", {}, t("file.resident")), h("dd", {}, site.resident_name ?? site.name),
       h("dt", {}, t("install.site.category")), h("dd", {}, label("category", site.category)),
@@ -75,17 +87,17 @@ export async function openSiteFile(siteId) {
       h("thead", {}, h("tr", {}, ["install.device_id", "file.room", "file.state", "file.battery",
         "file.last_seen", "file.commissioning"].map((k) => h("th", { scope: "col" }, t(k))))),
       h("tbody", {}, devices.map((d) => h("tr", {},
-        h("td", {}, d.id), h("td", {}, [d.room, d.position].filter(Boolean).join(" · ")),
-        h("td", {}, stateBadge(deviceState(d))),
-        h("td", {}, d.state?.battery_pct ?? d.battery_pct ?? "–"),
+        h("td", { class: "nowrap" }, d.id), h("td", {}, [d.room, d.position].filter(Boolean).join(" · ")),
+        h("td", { class: "nowrap" }, stateBadge(deviceState(d))),
+        h("td", { class: "nowrap" }, battery(d.state?.battery_pct ?? d.battery_pct)),
         h("td", {}, ago(d.state?.last_seen ?? d.last_seen)),
         h("td", {}, commissioningText(d))))))),
     section("file.history", h("ul", { class: "history" }, history.map((i) =>
       h("li", {}, when(i.opened_at), " · ", label("kind", i.kind), " · ", label("status", i.status),
         i.outcome ? ` · ${label("outcome", i.outcome)}` : "")))),
     section("file.records", h("ul", { class: "history", id: "file-records" }, (file.history ?? []).map((r) =>
-      h("li", {}, when(r.at), " · ", label("registry", r.action), r.device_id ? ` · ${r.device_id}` : "",
-        r.actor ? ` · ${r.actor}` : "")))),
+      h("li", { "data-action": r.action }, when(r.at), " · ", label("registry", r.action),
+        r.device_id ? ` · ${r.device_id}` : "", movedTo(r), r.actor ? ` · ${actorText(r.actor)}` : "")))),
   );
 }
 

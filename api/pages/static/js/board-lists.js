@@ -1,6 +1,7 @@
 // Device lists behind the village health counts: which detectors are offline, low on battery,
 // tampered with or faulty in one village, each leading to its household file.
 
+import { showDrawer } from "./board-drawer.js";
 import { api } from "./api.js";
 import { openSiteFile } from "./board-file.js";
 import { $, ago, h } from "./dom.js";
@@ -9,8 +10,8 @@ import { label, t } from "./i18n.js";
 export const LIST_STATES = ["low_battery", "offline", "tamper", "fault"];
 
 export async function openDeviceList(village, state) {
-  $("#drawer").hidden = false;
   $("#drawer-title").textContent = `${village.name} · ${label("state", state)}`;
+  showDrawer();
   const body = $("#drawer-body");
   delete body.dataset.incidentId;
   delete body.dataset.status;

@@ -42,7 +42,44 @@ function tileUrl(template, z, x, y, subdomains = "abc") {
   return template.replace("{z}", z).replace("{x}", x).replace("{y}", y).replace("{s}", sub);
 }
 
-export function drawMap(container, sites, config = {}) {
+let current = null; // the site whose dot holds the map's one tab stop
+
+const STEP = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+
+function moveFocus(e, ring) {
+  const at = ring.indexOf(e.target);
+  if (at < 0) return;
+  let next = null;
+  if (e.key in STEP) next = ring[(at + STEP[e.key] + ring.length) % ring.length];
+  else if (e.key === "Home") next = ring[0];
+  else if (e.key === "End") next = ring[ring.length - 1];
+  else if (e.key === "Enter" || e.key === " ") {
+    e.preventDefault();
+    openSiteFile(Number(e.target.dataset.siteId));
+    return;
+  }
+  if (!next) return;
+  e.preventDefault();
+  e.target.setAttribute("tabindex", "-1");
+  next.setAttribute("tabindex", "0");
+  next.focus();
+}
+
+let drawn = null; // { container, sites, config } of the last drawing
+let liveAlarms = new Set(); // sites with an open fire or heat incident in the board's list
+
+/** The board's live list says which sites have an open fire: the map and its legend follow
+ * it at once instead of waiting for the next summary (one source for the count). */
+export function setOpenAlarms(siteIds) {
+  const next = new Set(siteIds);
+  if (next.size === liveAlarms.size && [...next].every((id) => liveAlarms.has(id))) return;
+  liveAlarms = next;
+  if (drawn) drawMap(drawn.container, drawn.sites, drawn.config);
+}
+
+export function drawMap(container, serverSites, config = {}) {
+  drawn = { container, sites: serverSites, config };
+  const sites = serverSites.map((s) => (liveAlarms.has(s.site_id) ? { ...s, state: "alarm" } : s));
   const width = container.clientWidth || 600;
   const height = container.clientHeight || 400;
   const placed = sites.filter((s) => s.latitude !== null && s.longitude !== null
@@ -75,18 +112,25 @@ export function drawMap(container, sites, config = {}) {
     const order = (s) => STATES.length - STATES.indexOf(s.state);
     const dots = placed.map((s, i) => [s, xy[i]]).sort((a, b) => order(b[0]) - order(a[0]));
     const layer = svg("g", { class: "sites" });
+    // One tab stop for the whole map (roving tabindex): arrows walk the sites, alarms first.
+    const walk = [...dots].sort((a, b) => order(b[0]) - order(a[0])
+      || String(a[0].name).localeCompare(String(b[0].name), "zh-CN"));
+    const stop = walk.some(([s]) => s.site_id === current) ? current : walk[0]?.[0].site_id;
+    const byId = new Map();
     for (const [s, [x, y]] of dots.reverse()) {
       const title = svg("title");
       title.textContent = `${s.name} · ${label("state", s.state)}`;
       const dot = svg("circle", {
         cx: x - ox, cy: y - oy, r: s.state === "alarm" ? 11 : 7,
-        class: `site state-${s.state}`, "data-site-id": s.site_id, tabindex: 0, role: "button",
-        "aria-label": title.textContent,
+        class: `site state-${s.state}`, "data-site-id": s.site_id, role: "button",
+        tabindex: s.site_id === stop ? 0 : -1, "aria-label": title.textContent,
       }, title);
       dot.addEventListener("click", () => openSiteFile(s.site_id));
-      dot.addEventListener("keydown", (e) => { if (e.key === "Enter") openSiteFile(s.site_id); });
+      byId.set(s.site_id, dot);
       layer.append(dot);
     }
+    layer.addEventListener("keydown", (e) => moveFocus(e, walk.map(([s]) => byId.get(s.site_id))));
+    layer.addEventListener("focusin", (e) => { current = Number(e.target.dataset.siteId); });
     root.append(layer);
   }
   if (config.map_attribution) {
@@ -95,7 +139,8 @@ export function drawMap(container, sites, config = {}) {
     root.append(note);
   }
   container.replaceChildren(root);
-  container.setAttribute("aria-label", STATES.map((s) => `${label("state", s)} ${counts[s] ?? 0}`).join(", "));
+  container.setAttribute("aria-label", `${t("board.map")}: ${
+    STATES.map((s) => `${label("state", s)} ${counts[s] ?? 0}`).join(", ")}. ${t("board.map_keys")}`);
   const legend = container.parentElement.querySelector(".legend");
   legend?.replaceChildren(...STATES.map((s) =>
     h("li", {}, h("span", { class: `swatch state-${s}`, "aria-hidden": "true" }),

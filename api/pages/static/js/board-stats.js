@@ -41,9 +41,10 @@ function countCell(village, state, tone) {
   }, String(n)));
 }
 
-function progress(value) {
+function progress(value, name) {
   const pct = value === null || value === undefined ? 0 : value <= 1 ? value * 100 : value;
-  return h("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+  return h("div", { class: "progress", role: "progressbar", "aria-label": name,
+    "aria-valuemin": "0", "aria-valuemax": "100",
     "aria-valuenow": pct.toFixed(0) },
   h("span", { style: `width:${Math.min(100, pct)}%` }), h("em", {}, `${pct.toFixed(0)}%`));
 }
@@ -82,7 +83,7 @@ export function drawStats({ dashboard, villages }) {
       h("tbody", {}, villages.map((v) => h("tr", { dataset: { orgId: String(v.org_id) } },
         h("th", { scope: "row" }, v.name),
         h("td", {}, v.sites), h("td", {}, v.devices),
-        h("td", {}, progress(v.installed_pct)),
+        h("td", {}, progress(v.installed_pct, `${v.name} · ${t("board.installed")}`)),
         h("td", { class: v.online_rate !== null && v.online_rate < 0.95 ? "warn" : "" }, percent(v.online_rate)),
         countCell(v, "low_battery", "warn"),
         countCell(v, "offline", "warn"),

@@ -4,11 +4,14 @@
 import { AlarmSound } from "./alarm-sound.js";
 import { ApiError, api, logout, pageConfig, requireLogin, toLogin } from "./api.js";
 import { openIncident, refreshDrawer } from "./board-detail.js";
+import { bindDrawer } from "./board-drawer.js";
 import { bindSiteSearch } from "./board-file.js";
-import { drawMap } from "./board-map.js";
+import { openHandover } from "./board-handover.js";
+import { loadRecent, openHistory } from "./board-history.js";
+import { drawMap, setOpenAlarms } from "./board-map.js";
 import { drawStats } from "./board-stats.js";
 import { $, announce, clock, h, secondsSince } from "./dom.js";
-import { applyI18n, bindLangSwitch, label, t } from "./i18n.js";
+import { actorText, applyI18n, bindLangSwitch, label, lang, t } from "./i18n.js";
 
 const ALARM_KINDS = new Set(["fire", "heat"]);
 const ALARM_EVENTS = new Set(["alarm", "high_temperature", "tamper"]);
@@ -21,20 +24,30 @@ let sound;
 export const needsCentre = (i) => i.status !== "resolved" && !i.centre_acknowledged_at;
 const kindRank = (i) => (needsCentre(i) ? 0 : 1) * 10 + (i.status === "reported" ? 0 : 5) + (i.priority ?? 9) / 10;
 
-// One name per person: the best state reached (delivered > sending > pending > failed).
-const PAGE_RANK = { delivered: 4, sending: 3, pending: 2, failed: 1, cancelled: 0 };
+// One name per person: the best state reached (answered > delivered > sending > pending >
+// failed). "Answered" is the person whose "on my way" or report the incident carries: a page
+// delivered is not a person reached, and the two never share a mark.
+const PAGE_RANK = { answered: 5, delivered: 4, sending: 3, pending: 2, failed: 1, cancelled: 0 };
+// Past this without the centre's acknowledgement a row says so (the target is seconds).
+export const OVERDUE_S = 120;
+
+function answeredName(item) {
+  return item.report?.name ?? item.field_answer?.name ?? null;
+}
 
 function pagedList(item) {
   const people = new Map();
+  const answerer = answeredName(item);
   for (const p of item.paged ?? []) {
     const key = p.contact_id ?? p.name;
+    const status = answerer && p.name === answerer ? "answered" : p.status;
     const seen = people.get(key);
-    if (!seen || (PAGE_RANK[p.status] ?? 0) > (PAGE_RANK[seen.status] ?? 0)) people.set(key, p);
+    if (!seen || (PAGE_RANK[status] ?? 0) > (PAGE_RANK[seen.status] ?? 0)) people.set(key, { ...p, status });
   }
   if (!people.size) return t("common.none");
   return [...people.values()].map((p) => h("span", {
-    class: `paged-person paged-${p.status}`,
-    title: `${label("role", p.role)} · ${label("page", p.status)} · ${p.channel ?? ""}`,
+    class: `paged-person paged-${p.status}`, "data-page": p.status,
+    title: `${label("role", p.role)} · ${label("page", p.status)} · ${label("channel", p.channel ?? "")}`,
   }, p.name ?? "?"));
 }
 
@@ -53,12 +66,12 @@ export function answeredLines(item) {
       name: r.name ?? "?", role: label("role", r.role), outcome: outcomeText(r.outcome, r.false_alarm_cause) })));
   } else if (item.field_answer) {
     const f = item.field_answer;
-    lines.push(h("div", { class: "answered field-answer" }, "✔ ", t("board.field_answer", {
+    lines.push(h("div", { class: "answered field-answer" }, "★ ", t("board.field_answer", {
       name: f.name ?? "?", role: label("role", f.role), time: hhmm(f.at) })));
   }
   if (item.centre_acknowledged_at) {
     lines.push(h("div", { class: "answered centre-ack" }, "✔ ",
-      t("board.centre_ack", { name: item.centre_acknowledged_by ?? "" })));
+      t("board.centre_ack", { name: actorText(item.centre_acknowledged_by) ?? "" })));
   } else if (lines.length) {
     lines.push(h("div", { class: "unanswered centre-silent" }, t("board.centre_silent")));
   } else {
@@ -76,7 +89,7 @@ function row(item) {
         onclick: (e) => { e.stopPropagation(); acknowledge(item.id); },
       }, t("detail.acknowledge"))
     : null;
-  return h("tr", {
+  const tr = h("tr", {
     class: `incident kind-${item.kind} status-${item.status}${triggered ? " flash" : ""}`,
     tabindex: "0",
     dataset: { incidentId: String(item.id), status: item.status, kind: item.kind, deviceId: item.device?.id ?? "",
@@ -96,8 +109,18 @@ function row(item) {
       h("div", { class: "paged-list" }, pagedList(item)),
       ...answeredLines(item)),
     h("td", { class: "status" }, h("span", { class: `status-label status-${item.status}` },
-      label("status", item.status)), ack),
+      label("status", item.status)), h("span", { class: "overdue-flag", hidden: true }), ack),
   );
+  markOverdue(tr);
+  return tr;
+}
+
+/** Every "open incidents" figure on the screen is the list's own length: one source, so the
+ * key figures never disagree with the rows while the minute-old summary catches up. */
+function syncCounts(open) {
+  const figure = $("#kpis [data-kpi='open_incidents'] dd");
+  if (figure) figure.textContent = String(open);
+  figure?.parentElement.classList.toggle("alert", open > 0);
 }
 
 const announced = new Set();
@@ -108,8 +131,11 @@ function announceNew(items) {
     if (!needsCentre(i) || announced.has(i.id)) continue;
     announced.add(i.id);
     const region = $("#alarm-announcer");
-    if (region) region.textContent = t("board.new_alarm", {
+    const text = t("board.new_alarm", {
       kind: label("kind", i.kind), address: i.site?.address ?? "", room: i.device?.room ?? "" });
+    if (region) region.textContent = text;
+    // A new fire's address read out across the room, in the page's language.
+    if (ALARM_KINDS.has(i.kind)) sound.speak(text, lang());
   }
 }
 
@@ -117,8 +143,17 @@ function render() {
   const items = [...incidents.values()]
     .filter((i) => i.status !== "resolved")
     .sort((a, b) => kindRank(a) - kindRank(b) || Date.parse(b.opened_at) - Date.parse(a.opened_at));
+  // A redraw must not throw keyboard users out of the list: focus goes back to the same row.
+  const focused = document.activeElement?.closest?.("tr.incident");
+  const focusedAck = document.activeElement?.dataset?.action === "acknowledge";
   $("#incident-rows").replaceChildren(...items.map(row));
+  if (focused) {
+    const again = $(`tr.incident[data-incident-id="${focused.dataset.incidentId}"]`);
+    (focusedAck ? again?.querySelector("[data-action='acknowledge']") ?? again : again)?.focus();
+  }
   announceNew(items);
+  syncCounts(items.length);
+  setOpenAlarms(items.filter((i) => ALARM_KINDS.has(i.kind) && i.site?.id).map((i) => i.site.id));
   $("#no-incidents").hidden = items.length > 0;
   $("#incident-count").textContent = items.length ? `(${items.length})` : "";
   // The siren stops only when an operator acknowledges, not when someone in the field answers.
@@ -127,10 +162,24 @@ function render() {
   sound.update(ringing);
 }
 
+/** Mark rows the centre has left unacknowledged too long: a ten-second-old alarm and a
+ * ten-minute-old one must not look the same. */
+function markOverdue(rowEl) {
+  const since = rowEl.querySelector("td.elapsed")?.dataset.since;
+  const late = rowEl.dataset.centre === "waiting" && since && secondsSince(since) >= OVERDUE_S;
+  rowEl.classList.toggle("overdue", Boolean(late));
+  const flag = rowEl.querySelector(".overdue-flag");
+  if (flag) {
+    flag.hidden = !late;
+    if (late) flag.textContent = t("board.overdue", { n: Math.floor(secondsSince(since) / 60) });
+  }
+}
+
 function tick() {
   for (const cell of document.querySelectorAll("td.elapsed[data-since]")) {
     cell.textContent = clock(secondsSince(cell.dataset.since));
   }
+  for (const rowEl of document.querySelectorAll("tr.incident")) markOverdue(rowEl);
   $("#now").textContent = new Date().toLocaleTimeString();
 }
 
@@ -139,6 +188,7 @@ async function loadIncidents() {
   incidents.clear();
   for (const item of page.items) incidents.set(item.id, item);
   render();
+  loadRecent().catch(() => {});
 }
 
 /** Fetch one incident again (after a live event or an action) and redraw. */
@@ -169,12 +219,18 @@ function refreshListSoon() {
   listTimer = setTimeout(() => loadIncidents().catch(() => {}), 150);
 }
 
+/** The live stream's state in the page's language (again after a language switch). */
+function showLiveState() {
+  const state = $("#live-state");
+  state.textContent = state.dataset.state === "open" ? `● ${t("board.live")}` : t("board.offline");
+}
+
 function connectLive() {
   const state = $("#live-state");
   const source = new EventSource("/api/v1/live", { withCredentials: true });
   const show = (name) => {
     state.dataset.state = name;
-    state.textContent = name === "open" ? `● ${t("board.live")}` : t("board.offline");
+    showLiveState();
   };
   show("connecting");
   source.addEventListener("open", () => { show("open"); refreshListSoon(); });
@@ -193,6 +249,7 @@ function connectLive() {
     const data = JSON.parse(e.data);
     refreshIncident(data.incident_id).catch(() => refreshListSoon());
     refreshSideSoon();
+    loadRecent().catch(() => {});
   });
   source.addEventListener("event", (e) => {
     const data = JSON.parse(e.data);
@@ -232,6 +289,50 @@ async function loadSide() {
     dashboard: dashboard.status === "fulfilled" ? dashboard.value : null,
     villages: villages.status === "fulfilled" ? villages.value : null,
   });
+  syncCounts([...incidents.values()].filter((i) => i.status !== "resolved").length);
+}
+
+/** The monthly statistics links follow the chosen month (last month by default). */
+function bindExport() {
+  const month = $("#export-month");
+  const last = new Date();
+  last.setDate(0);
+  month.value = `${last.getFullYear()}-${String(last.getMonth() + 1).padStart(2, "0")}`;
+  const sync = () => {
+    for (const format of ["xlsx", "csv"]) {
+      $(`#export-${format}`).href = `/api/v1/summary/monthly?month=${encodeURIComponent(month.value)}&format=${format}`;
+    }
+  };
+  month.addEventListener("change", sync);
+  sync();
+}
+
+// Day and night themes for the control room's light; the choice is remembered.
+function showTheme() {
+  const day = localStorage.getItem("sw.theme") === "day";
+  document.documentElement.dataset.theme = day ? "day" : "night";
+  const btn = $("#theme-toggle");
+  btn.textContent = t(day ? "board.theme_day" : "board.theme_night");
+  btn.setAttribute("aria-pressed", String(day));
+}
+
+// Wall-screen mode: full screen, and a screen wake lock so the display never sleeps on duty
+// (taken again when the page becomes visible: browsers drop it when hidden).
+let wakeLock = null;
+async function keepAwake() {
+  try {
+    wakeLock = await navigator.wakeLock?.request("screen");
+    document.body.dataset.wakeLock = wakeLock ? "1" : "0";
+  } catch {
+    document.body.dataset.wakeLock = "0";
+  }
+}
+
+async function wallMode() {
+  sound.unlock();
+  try { await document.documentElement.requestFullscreen?.(); } catch { /* refused: carry on */ }
+  document.body.classList.add("wall");
+  await keepAwake();
 }
 
 function showSoundState() {
@@ -246,10 +347,18 @@ async function main() {
   showSoundState();
   $("#sound-toggle").addEventListener("click", () => { sound.unlock(); sound.setEnabled(!sound.enabled); });
   document.addEventListener("click", () => sound.unlock(), { once: true });
-  bindLangSwitch($("#lang"), () => { render(); showSoundState(); loadSide(); });
+  showTheme();
+  $("#theme-toggle").addEventListener("click", () => {
+    localStorage.setItem("sw.theme", localStorage.getItem("sw.theme") === "day" ? "night" : "day");
+    showTheme();
+  });
+  $("#wall-mode").addEventListener("click", wallMode);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && document.body.classList.contains("wall")) keepAwake();
+  });
+  bindLangSwitch($("#lang"), () => { render(); showSoundState(); showTheme(); showLiveState(); loadSide(); loadRecent(); });
   $("#logout").addEventListener("click", logout);
-  $("#drawer-close").addEventListener("click", () => { $("#drawer").hidden = true; });
-  document.addEventListener("keydown", (e) => { if (e.key === "Escape") $("#drawer").hidden = true; });
+  bindDrawer();
   let me;
   try {
     me = await requireLogin();
@@ -265,6 +374,9 @@ async function main() {
   $("#me").textContent = me.name ?? me.username ?? "";
   config = await pageConfig().catch(() => ({}));
   bindSiteSearch();
+  $("#history-open").addEventListener("click", openHistory);
+  $("#handover-open").addEventListener("click", openHandover);
+  bindExport();
   await loadIncidents().catch((err) => {
     if (err instanceof ApiError && err.status === 401) toLogin();
     announce(err.userText ?? String(err), "error");

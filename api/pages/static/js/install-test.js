@@ -8,8 +8,15 @@ import { lang, t } from "./i18n.js";
 
 const POLL_MS = 1000;
 let timer = null;
+let last = null; // the run and result on screen, redrawn when the language changes
+
+/** Draw the shown test again (in the language just chosen). */
+export function redrawCommissioning() {
+  if (last) draw(last.run, last.result);
+}
 
 function draw(run, result) {
+  last = { run, result };
   const state = result?.state ?? run.state ?? "waiting";
   const leftSeconds = run.expires_at
     ? Math.max(0, Math.ceil((Date.parse(run.expires_at) - Date.now()) / 1000)) : null;

@@ -7,7 +7,7 @@
 import { api, logout, requireLogin } from "./api.js";
 import { $, announce, h } from "./dom.js";
 import { applyI18n, bindLangSwitch, label, lang, t } from "./i18n.js";
-import { startCommissioning } from "./install-test.js";
+import { redrawCommissioning, startCommissioning } from "./install-test.js";
 
 const CATEGORIES = {
   household: ["elderly_alone", "widowed", "disabled", "dementia", "other_at_risk"],
@@ -90,8 +90,129 @@ function chooseSite(s) {
   $("#site-chosen").hidden = false;
   $("#site-pick").hidden = true;
   $("#step-bind").hidden = false;
+  $("#step-contacts").hidden = false;
   $("#install").dataset.siteId = String(s.id);
+  loadContacts();
   $("#device-id").focus();
+}
+
+// Field-level messages: the input is marked invalid and names its message (screen readers
+// read it with the field); typing again clears it.
+function fieldError(input, message) {
+  const id = `${input.id}-error`;
+  let note = document.getElementById(id);
+  if (!note) {
+    note = h("small", { class: "field-error", id, role: "alert" });
+    input.insertAdjacentElement("afterend", note);
+    input.addEventListener("input", () => clearError(input), { once: true });
+  }
+  note.textContent = message;
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", id);
+}
+
+function clearError(input) {
+  document.getElementById(`${input.id}-error`)?.remove();
+  input.removeAttribute("aria-invalid");
+  input.removeAttribute("aria-describedby");
+}
+
+// Mainland numbers: a mobile (11 digits from 1) or a landline with its area code (0...),
+// optionally +86, with spaces or hyphens as people write them.
+const PHONE = /^(?:\+?86)?(?:1[3-9]\d{9}|0\d{9,11})$/;
+
+export function phoneOk(value) {
+  return PHONE.test(value.replace(/[\s()-]/g, ""));
+}
+
+/** Check the inputs; mark each wrong one; the first wrong one takes focus. */
+function check(rules) {
+  let first = null;
+  for (const [input, message] of rules) {
+    if (message) {
+      fieldError(input, message);
+      first ??= input;
+    } else {
+      clearError(input);
+    }
+  }
+  first?.focus();
+  return !first;
+}
+
+function coordinate(input, max, rangeKey) {
+  const raw = input.value.trim();
+  if (raw === "") return [null, null];
+  const n = Number(raw);
+  if (!Number.isFinite(n)) return [null, t("install.err.number")];
+  if (Math.abs(n) > max) return [null, t(rangeKey)];
+  return [n, null];
+}
+
+/** The server's 422 fields shown next to their inputs (by the body field's name). */
+function showServerFields(err, form) {
+  let shown = false;
+  for (const f of err.fields ?? []) {
+    const name = String(f.field).split(".").pop();
+    const input = form.querySelector(`[name="${name}"]`);
+    if (input) {
+      fieldError(input, t("install.err.server"));
+      shown = true;
+    }
+  }
+  return shown;
+}
+
+const CONTACT_ROLES = ["family", "neighbour", "key_holder", "guardian", "resident"];
+const ENOUGH_CONTACTS = 3;
+
+async function loadContacts() {
+  let file = null;
+  try {
+    file = await api(`/sites/${site.id}`);
+  } catch (err) {
+    announce(errorText(err), "error");
+    return;
+  }
+  const contacts = file.contacts ?? [];
+  $("#contact-list").replaceChildren(...contacts.map((c) => h("li", { "data-contact-id": c.id },
+    h("span", {}, h("strong", {}, c.name), " · ", label("role", c.role)), h("span", {}, c.phone ?? ""))));
+  const missing = Math.max(0, ENOUGH_CONTACTS - contacts.length);
+  $("#contacts-title").dataset.count = String(contacts.length);
+  $("#contact-list").setAttribute("aria-label",
+    missing ? t("install.contact.need", { n: missing }) : t("install.contact.enough"));
+  $("#contact-list").dataset.missing = String(missing);
+}
+
+async function addContact(e) {
+  e.preventDefault();
+  const name = $("#c-name");
+  const phone = $("#c-phone");
+  const ok = check([
+    [name, name.value.trim() ? null : t("install.err.required")],
+    [phone, !phone.value.trim() ? t("install.err.required") : phoneOk(phone.value) ? null : t("install.err.phone")],
+  ]);
+  if (!ok) return;
+  const count = Number($("#contacts-title").dataset.count ?? 0);
+  const body = { site_id: site.id, name: name.value.trim(), role: $("#c-role").value,
+    phone: phone.value.trim(), priority: count + 1 };
+  try {
+    await api("/contacts", { method: "POST", body });
+  } catch (err) {
+    if (!showServerFields(err, $("#contact-form"))) announce(errorText(err), "error");
+    return;
+  }
+  announce(t("install.contact.added", { name: body.name }));
+  name.value = "";
+  phone.value = "";
+  await loadContacts();
+  name.focus();
+}
+
+function fillRoles() {
+  const chosen = $("#c-role").value;
+  $("#c-role").replaceChildren(...CONTACT_ROLES.map((r) => h("option", { value: r }, label("role", r))));
+  if (chosen) $("#c-role").value = chosen;
 }
 
 function fillCategories() {
@@ -102,6 +223,7 @@ function fillCategories() {
 function drawStaticLabels() {
   for (const option of $("#f-kind").options) option.textContent = label("sitekind", option.value);
   fillCategories();
+  fillRoles();
   drawOwnText();
 }
 
@@ -123,11 +245,18 @@ async function loadOrganisations() {
 async function searchSites(e) {
   e.preventDefault();
   try {
+    // An empty search lists the sites nearest to hand (the first page), never nothing.
     const q = encodeURIComponent($("#site-q").value.trim());
     const page = await api(`/sites?q=${q}&limit=20`);
+    if (!page.items.length) {
+      $("#site-results").replaceChildren(h("li", { class: "muted", id: "no-sites" }, t("install.no_sites")));
+      return;
+    }
     $("#site-results").replaceChildren(...page.items.map((s) => h("li", {},
       h("span", {}, `${s.resident_name ?? s.name}`, h("br"), h("small", { class: "muted" }, s.address)),
-      h("button", { type: "button", "data-site-id": s.id, onclick: () => chooseSite(s) }, "✓"))));
+      h("button", { type: "button", "data-site-id": s.id, onclick: () => chooseSite(s),
+        "aria-label": t("install.pick_site", { name: `${s.resident_name ?? s.name} ${s.address}` }) },
+      t("install.pick")))));
   } catch (err) {
     announce(err.userText ?? String(err), "error");
   }
@@ -135,17 +264,28 @@ async function searchSites(e) {
 
 async function createSite(e) {
   e.preventDefault();
-  const number = (v) => (v.trim() === "" ? null : Number(v));
+  const [lat, latError] = coordinate($("#f-lat"), 90, "install.err.lat_range");
+  const [lon, lonError] = coordinate($("#f-lon"), 180, "install.err.lon_range");
+  const half = !latError && !lonError && (lat === null) !== (lon === null);
+  const phone = $("#f-phone").value.trim();
+  const ok = check([
+    [$("#f-name"), $("#f-name").value.trim() ? null : t("install.err.required")],
+    [$("#f-address"), $("#f-address").value.trim() ? null : t("install.err.required")],
+    [$("#f-phone"), phone && !phoneOk(phone) ? t("install.err.phone") : null],
+    [$("#f-lat"), latError ?? (half && lat === null ? t("install.err.pair") : null)],
+    [$("#f-lon"), lonError ?? (half && lon === null ? t("install.err.pair") : null)],
+  ]);
+  if (!ok) return;
   const body = {
     org_id: Number($("#f-org").value), kind: $("#f-kind").value, category: $("#f-category").value,
     name: $("#f-name").value.trim(), address: $("#f-address").value.trim(),
-    resident_name: $("#f-resident").value.trim() || null, phone: $("#f-phone").value.trim() || null,
-    latitude: number($("#f-lat").value), longitude: number($("#f-lon").value),
+    resident_name: $("#f-resident").value.trim() || null, phone: phone || null,
+    latitude: lat, longitude: lon,
   };
   try {
     chooseSite(await api("/sites", { method: "POST", body }));
   } catch (err) {
-    announce(err.fields?.length ? err.fields.map((f) => `${f.field}: ${f.message}`).join("; ") : err.userText, "error");
+    if (!showServerFields(err, $("#site-form"))) announce(errorText(err), "error");
   }
 }
 
@@ -238,6 +378,13 @@ function errorText(err) {
   return err.fields?.length ? err.fields.map((f) => f.message).join("; ") : err.userText ?? String(err);
 }
 
+let boundText = null; // [key, params] of the binding notice, redrawn in the other language
+
+function showBound(key, params) {
+  boundText = [key, params];
+  $("#bound").textContent = t(key, params);
+}
+
 async function registerDevice(e) {
   e.preventDefault();
   stopScan();
@@ -302,27 +449,66 @@ async function fixIdentity(e) {
   }
 }
 
-async function bind(e) {
-  e.preventDefault();
-  stopScan();
-  const id = $("#device-id").value.trim();
+function bindingBody(move = false) {
   const body = { site_id: site.id, room: $("#room").value.trim() };
   if ($("#position").value.trim()) body.position = $("#position").value.trim();
   if ($("#notes").value.trim()) body.notes = $("#notes").value.trim();
+  if (move) body.move = true;
+  return body;
+}
+
+async function bind(e) {
+  e.preventDefault();
+  stopScan();
+  await sendBinding($("#device-id").value.trim(), false);
+}
+
+async function sendBinding(id, move) {
+  const body = bindingBody(move);
+  $("#device-id").value = id;
+  let device;
   try {
-    await api(`/devices/${encodeURIComponent(id)}/binding`, { method: "PUT", body });
+    device = await api(`/devices/${encodeURIComponent(id)}/binding`, { method: "PUT", body });
   } catch (err) {
-    announce(err.userText ?? String(err), "error");
+    if (err.code === "bound_elsewhere") return askToMove(id, err);
+    const unknown = err.status === 404 && err.message === "no such device";
+    // Labels print ids in capitals; a lower-case typing of one is the same detector.
+    if (unknown && id !== id.toUpperCase()) return sendBinding(id.toUpperCase(), move);
+    announce(unknown ? t("install.no_device", { id }) : errorText(err), "error");
     return;
   }
+  $("#move-confirm").hidden = true;
   deviceId = id;
   $("#bind-form").hidden = true;
-  $("#bound").textContent = t("install.bound", { id, room: body.room });
+  if (move) showBound("install.moved", { id, from: pending?.from ?? "", room: body.room });
+  else showBound("install.bound", { id, room: device.room ?? body.room });
   $("#bound").hidden = false;
   $("#step-test").hidden = false;
   $("#install").dataset.deviceId = id;
   $("#start-test").focus();
   $("#step-test").scrollIntoView({ block: "start" });
+}
+
+let pending = null;
+
+// A detector bound to another household moves only after the installer confirms, having read
+// where it hangs now: that household loses it.
+async function askToMove(id, err) {
+  let where = null;
+  try {
+    where = await api(`/devices/${encodeURIComponent(id)}`);
+  } catch {
+    where = null;
+  }
+  const name = where?.site?.name ?? "";
+  $("#move-text").textContent = where?.site
+    ? t("install.move_text", { id, site: name, address: where.site.address,
+      room: where.room ? ` · ${where.room}` : "" })
+    : err.message;
+  pending = { id, from: name };
+  $("#move-confirm").hidden = false;
+  $("#move-confirm").dataset.deviceId = id;
+  $("#move-no").focus();
 }
 
 function nextDevice() {
@@ -340,7 +526,11 @@ function nextDevice() {
 async function main() {
   applyI18n();
   drawStaticLabels();
-  bindLangSwitch($("#lang"), drawStaticLabels);
+  bindLangSwitch($("#lang"), () => {
+    drawStaticLabels();
+    if (boundText) showBound(...boundText);
+    redrawCommissioning();
+  });
   $("#logout").addEventListener("click", logout);
   try {
     await requireLogin();
@@ -349,6 +539,7 @@ async function main() {
   }
   $("#site-search").addEventListener("submit", searchSites);
   $("#site-form").addEventListener("submit", createSite);
+  $("#contact-form").addEventListener("submit", addContact);
   $("#f-kind").addEventListener("change", fillCategories);
   $("#locate").addEventListener("click", locate);
   $("#site-change").addEventListener("click", () => {
@@ -366,6 +557,12 @@ async function main() {
   $("#bind-form").addEventListener("submit", bind);
   $("#start-test").addEventListener("click", () => startCommissioning(deviceId));
   $("#next-device").addEventListener("click", nextDevice);
+  $("#move-yes").addEventListener("click", () => sendBinding(pending.id, true));
+  $("#move-no").addEventListener("click", () => {
+    pending = null;
+    $("#move-confirm").hidden = true;
+    $("#device-id").focus();
+  });
   await Promise.all([loadOrganisations(), loadModels()]);
   document.body.dataset.ready = "1";
 }

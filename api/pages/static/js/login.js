@@ -30,4 +30,18 @@ $("#login").addEventListener("submit", async (e) => {
     error.hidden = false;
   }
 });
+// A wall screen: an API key made for it becomes a long-lived session (revoked with the key).
+$("#display-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const error = $("#display-error");
+  error.hidden = true;
+  try {
+    await api("/auth/display", { method: "POST", body: { api_key: $("#display-key").value.trim() } });
+    location.assign("/ui/board");
+  } catch (err) {
+    error.textContent = err instanceof ApiError && (err.status === 401 || err.status === 422)
+      ? t("login.display_failed") : err.userText ?? String(err);
+    error.hidden = false;
+  }
+});
 document.body.dataset.ready = "1";

@@ -83,29 +83,81 @@ function step(inc) {
     reportChoices(inc));
 }
 
+function telLink(number, who) {
+  if (!number) return null;
+  return h("a", { class: "call", href: `tel:${number.replace(/[^\d+]/g, "")}`,
+    "aria-label": t("relative.call", { who, number }) }, `☎ ${number}`);
+}
+
+function callCard(site) {
+  const rows = [];
+  if (data.centre_phone) {
+    rows.push(h("li", { "data-call": "centre" }, h("strong", {}, t("relative.centre")),
+      telLink(data.centre_phone, t("relative.centre"))));
+  }
+  if (site?.phone) {
+    const who = site.resident_name ?? site.name;
+    rows.push(h("li", { "data-call": "site" }, h("span", {}, who, " · ", t("relative.home_phone")),
+      telLink(site.phone, who)));
+  }
+  if (site?.key_holder_phone) {
+    const who = site.key_holder_name ?? t("relative.key_holder");
+    rows.push(h("li", { "data-call": "key_holder" }, h("span", {}, who, " · ", t("relative.key_holder")),
+      telLink(site.key_holder_phone, who)));
+  }
+  if (!rows.length) return null;
+  return h("section", { class: "card", id: "calls" }, h("h2", {}, t("relative.calls")),
+    h("ul", { class: "list calls" }, rows));
+}
+
+function toldCard(inc) {
+  if (!inc) return null;
+  const told = data.told ?? [];
+  const state = (p) => (p.answered ? "answered" : p.delivered ? "delivered" : "pending");
+  return h("section", { class: "card", id: "told" }, h("h2", {}, t("relative.told")),
+    told.length
+      ? h("ul", { class: "list" }, told.map((p) => h("li", { "data-told": state(p) },
+        h("span", {}, h("strong", {}, p.name), " · ", label("role", p.role), h("br"),
+          h("small", { class: `told-${state(p)}` }, t(`relative.told.${state(p)}`))),
+        telLink(p.phone, p.name))))
+      : h("p", { class: "muted" }, t("relative.told_none")));
+}
+
+function elapsedText(inc) {
+  // A closed incident stops the clock: how long it lasted, not a timer still running.
+  if (inc.status === "resolved" && inc.resolved_at) {
+    const lasted = Math.max(0, Math.floor((Date.parse(inc.resolved_at) - Date.parse(inc.opened_at)) / 1000));
+    return h("span", { id: "elapsed" }, t("relative.duration", { time: clock(lasted) }));
+  }
+  return h("span", { id: "elapsed", "data-since": inc.opened_at }, clock(secondsSince(inc.opened_at)));
+}
+
 function draw() {
   const { incident, site, devices } = data;
   const inc = incident ?? {};
   const status = inc.status;
   $("#relative").dataset.status = status ?? "";
-  $("#content").replaceChildren(
+  $("#content").replaceChildren(...[
     h("section", { class: "card", "aria-live": "polite" },
       h("p", { class: `alert-head kind-${inc.kind}` }, label("kind", inc.kind), " · ", label("status", status)),
       h("dl", { class: "facts" },
         h("dt", {}, t("relative.where")), h("dd", {}, [site?.name, site?.address].filter(Boolean).join(" · ")),
         h("dt", {}, t("relative.room")), h("dd", {}, inc.device?.room ?? t("common.unknown")),
         h("dt", {}, t("relative.since")),
-        h("dd", {}, when(inc.opened_at), " (", h("span", { id: "elapsed", "data-since": inc.opened_at },
-          clock(secondsSince(inc.opened_at))), ")")),
-      status !== "resolved" ? h("p", { class: "notice warn" }, t("relative.call119")) : null,
+        h("dd", {}, when(inc.opened_at), " (", elapsedText(inc), ")")),
+      incident && status !== "resolved" ? h("p", { class: "notice warn" }, t("relative.call119")) : null,
       incident ? step(inc) : null),
+    incident ? h("section", { class: "card", id: "next" }, h("h2", {}, t("relative.next")),
+      h("p", {}, t(`relative.next.${status === "in_progress" ? "acknowledged" : status}`))) : null,
+    callCard(site),
+    toldCard(incident),
     h("section", { class: "card" }, h("h2", {}, t("relative.devices")),
       h("ul", { class: "list", id: "devices" }, (devices ?? []).map((d) => {
         const state = deviceState(d);
         return h("li", { dataset: { deviceId: d.id } }, h("span", {}, d.room ?? d.id),
           h("span", { class: `badge state-${state}` }, label("state", state)));
       }))),
-  );
+  ].filter(Boolean));
 }
 
 async function load() {
@@ -124,7 +176,7 @@ applyI18n();
 bindLangSwitch($("#lang"), () => data && draw());
 await load();
 setInterval(() => {
-  const el = $("#elapsed");
+  const el = $("#elapsed[data-since]");
   if (el) el.textContent = clock(secondsSince(el.dataset.since));
 }, 1000);
 setInterval(() => { if (!choice && !pickingCause) load(); }, 10_000);
