@@ -1,0 +1,34 @@
+-- Issue 18: whether a person was reached, not only whether a provider accepted the request.
+--
+-- Each attempt keeps the provider's id for it (Aliyun BizId / CallId, Tencent SerialNo /
+-- CallId), so the provider's receipts (SMS status reports, call results, keypresses) find it.
+ALTER TABLE notification_attempts
+    ADD COLUMN provider_ref text,
+    -- reached: delivered to the handset or the call answered; not_reached: the SMS failed at
+    -- the handset or the call was not answered (busy, no answer, powered off...).
+    ADD COLUMN reach text CHECK (reach IN ('reached', 'not_reached')),
+    ADD COLUMN reach_at timestamptz,
+    -- The provider's own words for the receipt (shown only in the attempt detail).
+    ADD COLUMN reach_detail text,
+    -- The person pressed 1 on the call (or replied 1 to the SMS).
+    ADD COLUMN acknowledged_at timestamptz;
+
+CREATE INDEX notification_attempts_ref_idx ON notification_attempts (provider_ref)
+    WHERE provider_ref IS NOT NULL;
+
+-- Providers retry their callbacks: each item is kept once by its own natural key, so a retry
+-- is a no-op (the first insert wins and only it has effects).
+CREATE TABLE callback_receipts (
+    provider     text NOT NULL,
+    kind         text NOT NULL,
+    item_key     text NOT NULL,
+    received_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    body         jsonb NOT NULL,
+    PRIMARY KEY (provider, kind, item_key)
+);
+
+ALTER TABLE incident_log DROP CONSTRAINT incident_log_action_check;
+ALTER TABLE incident_log ADD CONSTRAINT incident_log_action_check CHECK (action IN (
+    'opened', 'event_joined', 'cleared_by_device', 'silenced', 'planned', 'delivered',
+    'delivery_failed', 'acknowledged', 'in_progress', 'reported', 'resolved', 'repaged',
+    'note', 'assigned', 'round', 'escalated', 'notified', 'reached', 'not_reached'));

@@ -1,0 +1,191 @@
+"""Issue 18: reach, keypress and reply, through the real plugins, the provider emulators and the
+API's callback endpoints served by a real uvicorn; alerting runs as a real worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from alerting.channels import send_once
+from api.settings import ApiSettings
+from core.localservers import LocalMosquitto
+from core.localservers.providers import ProviderEmulator
+from tests.alerting_support import (
+    alerting_settings,
+    raise_event,
+    running_alerting,
+    scalar,
+    seed_household,
+)
+from tests.api_support import make_api_settings
+from tests.support import wait_until
+
+TOKEN = "callback-token-" + "z" * 24
+KEY_ID, SECRET = "emu-key-id", "emu-secret-Δ/+="
+NUMBERS = {
+    "resident": "13800000001",
+    "family": "13800000002",
+    "grid_worker": "13800000003",
+    "village_cadre": "13800000004",
+    "neighbour": "13800000005",
+    "key_holder": "13800000006",
+    "duty_desk": "13800000007",
+    "supervisor": "13800000008",
+}
+
+
+@pytest.fixture
+def api_settings(database_url: str, mqtt_broker: LocalMosquitto) -> ApiSettings:
+    return make_api_settings(database_url, mqtt_broker.url, callback_token=TOKEN)
+
+
+def url_for(kind: str, endpoint: str, number: str, *, secret: str = SECRET) -> str:
+    auth = f"{KEY_ID}:{requests.utils.quote(secret, safe='')}"
+    if kind == "aliyun_voice":
+        return f"alivoice://{auth}@TTS_1/{number}?endpoint={endpoint}&ack=TTS_2"
+    if kind == "aliyun_sms":
+        return f"aliyunsms://{auth}@SMS_1/{number}?endpoint={endpoint}&sign=SW"
+    if kind == "tencent_sms":
+        return f"tencentsms://{auth}@1400000001/100/+86{number}?endpoint={endpoint}&sign=SW"
+    return f"tencentvoice://{auth}@1400000002/200/+86{number}?endpoint={endpoint}"
+
+
+@pytest.fixture
+def world(request: pytest.FixtureRequest, api_server: str, db: Any) -> Iterator[Any]:
+    """An emulator of ``request.param`` calling back our API, and a household paged by it."""
+    kind = request.param
+    with ProviderEmulator(
+        kind, key_id=KEY_ID, secret=SECRET, callbacks=api_server, token=TOKEN
+    ) as emu:
+        house = seed_household(
+            db, lambda name: [url_for(kind, emu.url, NUMBERS[name.split("-", 1)[1]])]
+        )
+        for role, contact_id in house.contacts.items():
+            db.execute("UPDATE contacts SET phone = %s WHERE id = %s", (NUMBERS[role], contact_id))
+        yield emu, house
+
+
+def numbers_called(emu: ProviderEmulator) -> set[str]:
+    return {m.number[-11:] for m in emu.inbox}
+
+
+@pytest.mark.parametrize("world", ["aliyun_voice", "tencent_voice"], indirect=True)
+def test_advance_unanswered_call_to_next_contact_without_waiting(
+    world: Any, database_url: str, db: Any
+) -> None:
+    emu, house = world
+    for role in ("resident", "family", "grid_worker"):
+        emu.behave(NUMBERS[role], handset="no_answer")
+    # Wave 2 is ten minutes away: only "not reached" can bring it forward within the test.
+    with running_alerting(alerting_settings(database_url, alerting_wave2_after_s=600.0)):
+        raise_event(db, house.device_id, "alarm")
+        wait_until(lambda: {NUMBERS["village_cadre"], NUMBERS["neighbour"]} <= numbers_called(emu))
+    reach = db.execute(
+        "SELECT a.reach, a.reach_detail FROM notification_attempts a"
+        " JOIN notifications n ON n.id = a.notification_id WHERE n.wave = 1"
+    ).fetchall()
+    assert reach and all(r["reach"] == "not_reached" for r in reach)
+    assert scalar(db, "SELECT count(*) FROM incident_log WHERE action = 'not_reached'") == 3
+    assert scalar(db, "SELECT status FROM incidents") == "triggered"
+
+
+@pytest.mark.parametrize("world", ["aliyun_voice", "tencent_voice"], indirect=True)
+def test_acknowledge_incident_by_pressing_1_as_that_contact(
+    world: Any, database_url: str, db: Any
+) -> None:
+    emu, house = world
+    emu.behave(NUMBERS["family"], press="1")
+    with running_alerting(alerting_settings(database_url)):
+        raise_event(db, house.device_id, "alarm")
+        incident = wait_until(
+            lambda: db.execute(
+                "SELECT * FROM incidents WHERE field_acknowledged_at IS NOT NULL"
+            ).fetchone()
+        )
+    assert incident["status"] == "acknowledged"
+    assert incident["field_contact_id"] == house.contacts["family"]
+    assert incident["centre_acknowledged_at"] is None  # the board still shows it to the centre
+    assert "pressed 1" in incident["field_acknowledged_by"]
+    pressed = db.execute(
+        "SELECT reach, acknowledged_at FROM notification_attempts WHERE acknowledged_at IS NOT NULL"
+    ).fetchall()
+    assert len(pressed) == 1 and pressed[0]["reach"] == "reached"
+
+
+@pytest.mark.parametrize("world", ["aliyun_sms", "tencent_sms"], indirect=True)
+def test_sms_reply_keeps_note_then_1_acknowledges(world: Any, database_url: str, db: Any) -> None:
+    emu, house = world
+    with running_alerting(alerting_settings(database_url)):
+        raise_event(db, house.device_id, "alarm")
+        wait_until(lambda: NUMBERS["grid_worker"] in numbers_called(emu))
+        wait_until(lambda: scalar(db, "SELECT count(*) FROM notification_attempts"
+                                      " WHERE reach = 'reached'") >= 3)  # fmt: skip
+        assert emu.reply(NUMBERS["grid_worker"], "我在外地，让邻居去看看") == 200
+        note = db.execute("SELECT * FROM incident_log WHERE action = 'note'").fetchone()
+        assert note["contact_id"] == house.contacts["grid_worker"]
+        assert note["detail"]["note"] == "我在外地，让邻居去看看"
+        assert scalar(db, "SELECT status FROM incidents") == "triggered"
+        assert emu.reply(NUMBERS["grid_worker"], " 1 ") == 200
+    incident = db.execute("SELECT * FROM incidents").fetchone()
+    assert incident["status"] == "acknowledged"
+    assert incident["field_contact_id"] == house.contacts["grid_worker"]
+
+
+@pytest.mark.parametrize("world", ["aliyun_sms"], indirect=True)
+def test_sms_failed_at_handset_moves_on_and_receipt_retry_changes_nothing(
+    world: Any, database_url: str, db: Any, api_server: str
+) -> None:
+    emu, house = world
+    emu.behave(NUMBERS["resident"], handset="fail")
+    with running_alerting(alerting_settings(database_url, alerting_wave2_after_s=600.0)):
+        raise_event(db, house.device_id, "alarm")
+        wait_until(lambda: NUMBERS["village_cadre"] in numbers_called(emu))
+    failed = next(m for m in emu.inbox if m.number == NUMBERS["resident"])
+    logged = scalar(db, "SELECT count(*) FROM incident_log WHERE action = 'not_reached'")
+    # The provider retries the same report: accepted, nothing changes.
+    item = [{"biz_id": failed.ref, "phone_number": failed.number, "success": False,
+             "err_code": "MK:0001", "err_msg": "x", "report_time": ""}]  # fmt: skip
+    answer = requests.post(
+        f"{api_server}/callbacks/aliyun/sms-report", params={"token": TOKEN}, json=item, timeout=5
+    )
+    assert answer.status_code == 200 and answer.json() == {"code": 0, "msg": "成功"}
+    assert scalar(db, "SELECT count(*) FROM incident_log WHERE action = 'not_reached'") == logged
+
+
+CALLBACKS = [
+    ("/callbacks/aliyun/sms-report", [{"biz_id": "1", "phone_number": "1", "success": True}]),
+    ("/callbacks/aliyun/sms-up", [{"phone_number": "13800000001", "content": "1"}]),
+    ("/callbacks/aliyun/voice-report", [{"call_id": "1", "status_code": "300000", "dtmf": "1"}]),
+    ("/callbacks/tencent/sms-status", [{"sid": "1", "mobile": "1", "report_status": "SUCCESS"}]),
+    ("/callbacks/tencent/sms-reply", {"mobile": "13800000001", "text": "1", "time": 1}),
+    ("/callbacks/tencent/voice", {"voicekey_callback": {"callid": "1", "keypress": "1"}}),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), CALLBACKS)
+@pytest.mark.parametrize("token", [None, "wrong-token", TOKEN[:-1]])
+def test_reject_callback_without_token_nothing_stored(
+    api_client: Any, db: Any, path: str, body: Any, token: str | None
+) -> None:
+    answer = api_client.post(path, params={"token": token} if token else {}, json=body)
+    assert answer.status_code == 401
+    assert "token" in answer.text
+    assert scalar(db, "SELECT count(*) FROM callback_receipts") == 0
+
+
+@pytest.mark.parametrize("kind", ["aliyun_sms", "aliyun_voice", "tencent_sms", "tencent_voice"])
+def test_emulator_refuses_request_signed_with_another_secret(kind: str) -> None:
+    with ProviderEmulator(kind, key_id=KEY_ID, secret=SECRET) as emu:
+        good = send_once(url_for(kind, emu.url, "13800000001"), title="", body="测试", timeout_s=3)
+        bad = send_once(
+            url_for(kind, emu.url, "13800000001", secret="other"),
+            title="",
+            body="测试",
+            timeout_s=3,
+        )
+    assert good.ok and good.ref
+    assert not bad.ok and emu.refused == ["signature"]
+    assert len(emu.inbox) == 1 and emu.inbox[0].text == "测试"
