@@ -32,3 +32,27 @@ ALTER TABLE incident_log ADD CONSTRAINT incident_log_action_check CHECK (action 
     'opened', 'event_joined', 'cleared_by_device', 'silenced', 'planned', 'delivered',
     'delivery_failed', 'acknowledged', 'in_progress', 'reported', 'resolved', 'repaged',
     'note', 'assigned', 'round', 'escalated', 'notified', 'reached', 'not_reached'));
+
+-- Tencent voice calls (VMS) go to their own API host (per-destination caps).
+CREATE OR REPLACE FUNCTION sw_send_host(url text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT lower(coalesce(
+        substring(url FROM '[?&]endpoint=(?:https?(?::|%3[aA])(?:/|%2[fF]){2})?([^&/%?#]+)'),
+        CASE lower(split_part(url, '://', 1))
+            WHEN 'aliyunsms' THEN 'dysmsapi.aliyuncs.com'
+            WHEN 'alivoice' THEN 'dyvmsapi.aliyuncs.com'
+            WHEN 'tencentsms' THEN 'sms.tencentcloudapi.com'
+            WHEN 'tencentvoice' THEN 'vms.tencentcloudapi.com'
+            WHEN 'wecombot' THEN 'qyapi.weixin.qq.com'
+            WHEN 'wxwork' THEN 'qyapi.weixin.qq.com'
+            WHEN 'wecom' THEN 'qyapi.weixin.qq.com'
+            WHEN 'dingtalk' THEN 'oapi.dingtalk.com'
+            WHEN 'feishu' THEN 'open.feishu.cn'
+            WHEN 'pushplus' THEN 'www.pushplus.plus'
+            WHEN 'schan' THEN 'sctapi.ftqq.com'
+            WHEN 'wxpusher' THEN 'wxpusher.zjiecode.com'
+        END,
+        substring(url FROM '^[^:/]+://(?:[^@/?#]*@)?([^/?#]+)'),
+        url
+    ))
+$$;
