@@ -136,7 +136,7 @@ def test_sms_reply_keeps_note_then_1_acknowledges(world: Any, database_url: str,
 
 @pytest.mark.parametrize("world", ["aliyun_sms"], indirect=True)
 def test_sms_failed_at_handset_moves_on_and_receipt_retry_changes_nothing(
-    world: Any, database_url: str, db: Any, api_server: str
+    world: Any, database_url: str, db: Any, api_server: str, api: Any
 ) -> None:
     emu, house = world
     emu.behave(NUMBERS["resident"], handset="fail")
@@ -153,6 +153,17 @@ def test_sms_failed_at_handset_moves_on_and_receipt_retry_changes_nothing(
     )
     assert answer.status_code == 200 and answer.json() == {"code": 0, "msg": "成功"}
     assert scalar(db, "SELECT count(*) FROM incident_log WHERE action = 'not_reached'") == logged
+    # The API (and the board) show reach per person with the channel class, not a scheme.
+    wait_until(lambda: scalar(db, "SELECT count(*) FROM notification_attempts"
+                                  " WHERE reach = 'reached'") >= 2)  # fmt: skip
+    incident_id = scalar(db, "SELECT id FROM incidents")
+    detail = api.client.get(f"/api/v1/incidents/{incident_id}", headers=api.admin_headers()).json()
+    reach = {p["contact_id"]: (p["channel"], p["reach"]) for p in detail["paged"]}
+    assert reach[house.contacts["resident"]] == ("sms", "not_reached")
+    assert reach[house.contacts["family"]] == ("sms", "reached")
+    resident = [a for a in detail["attempts"] if a["reach"] == "not_reached"]
+    assert resident and resident[0]["channel"] == "sms" and resident[0]["scheme"] == "aliyunsms"
+    assert "MK:0001" in resident[0]["reach_detail"]
 
 
 CALLBACKS = [

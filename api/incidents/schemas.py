@@ -60,9 +60,12 @@ class Paged(BaseModel):
     contact_id: int | None
     name: str | None
     role: str | None
-    channel: str
+    channel: str  # sms, voice, wechat, chat or webhook (never a provider's scheme)
     status: str
     at: datetime
+    # How far it got: sent, reached (delivered to the handset, call answered), not_reached,
+    # acknowledged; else the page's status (pending, sending, failed, cancelled).
+    reach: str = "sent"
 
 
 class FieldAnswer(BaseModel):
@@ -130,9 +133,13 @@ class Attempt(BaseModel):
 
     at: datetime
     contact: str | None
-    channel: str
+    channel: str  # sms, voice, wechat, chat or webhook
+    scheme: str  # the Apprise scheme (aliyunsms, json...), for the detail
     ok: bool
     answer: str | None
+    reach: str | None = None  # reached / not_reached by the provider's receipt
+    reach_detail: str | None = None  # the provider's own words for the receipt
+    acknowledged: bool = False  # pressed 1 / replied 1 on this attempt
 
 
 class IncidentDetail(IncidentRead):

@@ -118,9 +118,13 @@ def read_incident_detail(
         {
             "at": a["at"],
             "contact": a["name"],
-            "channel": a["scheme"],
+            "channel": a["channel_class"],
+            "scheme": a["scheme"],
             "ok": a["outcome"] == "delivered",
             "answer": redact(a["response"]) if a["response"] is not None else a["outcome"],
+            "reach": a["reach"],
+            "reach_detail": redact(a["reach_detail"]) if a["reach_detail"] else None,
+            "acknowledged": a["acknowledged_at"] is not None,
         }
         for a in incident_attempts(conn, incident_id)
         if a["at"] is not None

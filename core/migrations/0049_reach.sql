@@ -56,3 +56,18 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         url
     ))
 $$;
+
+-- The class of a channel (an Apprise URL or its scheme) as people know it: what the board and
+-- the API show instead of a scheme such as json or aliyunsms.
+CREATE FUNCTION sw_channel_class(url text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE lower(split_part(url, ':', 1))
+        WHEN 'aliyunsms' THEN 'sms' WHEN 'tencentsms' THEN 'sms' WHEN 'sms' THEN 'sms'
+        WHEN 'alivoice' THEN 'voice' WHEN 'tencentvoice' THEN 'voice' WHEN 'ttscall' THEN 'voice'
+        WHEN 'wecombot' THEN 'wechat' WHEN 'wxwork' THEN 'wechat' WHEN 'wecom' THEN 'wechat'
+        WHEN 'wechat' THEN 'wechat' WHEN 'wxpusher' THEN 'wechat' WHEN 'pushplus' THEN 'wechat'
+        WHEN 'schan' THEN 'wechat'
+        WHEN 'dingtalk' THEN 'chat' WHEN 'feishu' THEN 'chat'
+        ELSE 'webhook'
+    END
+$$;
