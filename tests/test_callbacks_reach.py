@@ -200,3 +200,16 @@ def test_emulator_refuses_request_signed_with_another_secret(kind: str) -> None:
     assert good.ok and good.ref
     assert not bad.ok and emu.refused == ["signature"]
     assert len(emu.inbox) == 1 and emu.inbox[0].text == "测试"
+
+
+def test_wecom_bot_reaches_emulator_with_its_key_only() -> None:
+    key = "3f8e2a6c-1b7d-4e0a-9c55-0d2b7e6f4a11"
+    with ProviderEmulator("wecom", secret=key) as emu:
+        good = send_once(f"wecombot://{key}?endpoint={emu.url}", title="", body="火警", timeout_s=3)
+        wrong = "0" * 8 + key[8:]
+        bad = send_once(
+            f"wecombot://{wrong}?endpoint={emu.url}", title="", body="火警", timeout_s=3
+        )
+    assert good.ok
+    assert not bad.ok and "93000" in bad.response  # HTTP 200 with an error body: not delivered
+    assert [m.text for m in emu.inbox] == ["火警"]
