@@ -46,7 +46,7 @@ class CheckedWeComBot(_BodyChecked, wecombot.NotifyWeComBot):
             self.api_url = f"{endpoint.rstrip('/')}/cgi-bin/webhook/send?key={self.key}"
 
     @staticmethod
-    def parse_url(url: str, *args: Any, **kwargs: Any) -> dict[str, Any] | None:  # type: ignore[override]
+    def parse_url(url: str, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         results: dict[str, Any] | None = wecombot.NotifyWeComBot.parse_url(url)
         if results:
             results["endpoint"] = results["qsd"].get("endpoint")
