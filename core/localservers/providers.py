@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,11 +85,14 @@ class ProviderEmulator:
         secret: str = "emulator-secret",  # noqa: S107 - a test server's own key
         callbacks: str | None = None,
         token: str | None = None,
+        on_message: Callable[[Message], None] | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown provider {kind!r}")
         self.kind, self.key_id, self.secret = kind, key_id, secret
         self.callbacks, self.token = callbacks, token
+        # Told of every arrival (the demo's inbox shows them as a phone would).
+        self.on_message = on_message
         self.default = Behaviour()
         self.behaviours: dict[str, Behaviour] = {}
         self.inbox: list[Message] = []
@@ -148,7 +152,8 @@ class ProviderEmulator:
     # --- requests -----------------------------------------------------------------------
 
     def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
-        """Verify, answer, and schedule the handset's receipts."""
+        """Verify, answer, and schedule the handset's receipts (also callable from another
+        server: the demo inbox serves the emulators under its own port)."""
         if self.kind.startswith("aliyun"):
             return self._aliyun(raw)
         if self.kind.startswith("tencent"):
@@ -306,6 +311,8 @@ class ProviderEmulator:
         message = Message(self.kind, number, text, ref, datetime.now(UTC))
         with self._lock:
             self.inbox.append(message)
+        if self.on_message is not None:
+            self.on_message(message)
         if self.kind != "wecom" and self.callbacks:
             threading.Thread(
                 target=self._play, args=(message, behaviour), daemon=True, name="handset"
