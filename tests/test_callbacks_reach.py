@@ -213,3 +213,35 @@ def test_wecom_bot_reaches_emulator_with_its_key_only() -> None:
     assert good.ok
     assert not bad.ok and "93000" in bad.response  # HTTP 200 with an error body: not delivered
     assert [m.text for m in emu.inbox] == ["火警"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/callbacks/aliyun/sms-report", [{"phone_number": "13800000001", "success": True}]),
+        ("/callbacks/tencent/voice", {"something_else": {}}),
+        ("/callbacks/tencent/sms-status", ["not an object"]),
+    ],
+)
+def test_reject_callback_not_in_provider_shape_nothing_stored(
+    api_client: Any, db: Any, path: str, body: Any
+) -> None:
+    answer = api_client.post(path, params={"token": TOKEN}, json=body)
+    assert answer.status_code == 400 and "callback" in answer.text
+    assert scalar(db, "SELECT count(*) FROM callback_receipts") == 0
+
+
+def test_reply_from_number_never_paged_changes_nothing(api_client: Any, db: Any) -> None:
+    body = {"mobile": "13912345678", "nationcode": "86", "text": "1", "time": 1, "sign": ""}
+    for _ in range(2):  # the provider retries: one stored item
+        answer = api_client.post("/callbacks/tencent/sms-reply", params={"token": TOKEN}, json=body)
+        assert answer.status_code == 200 and answer.json() == {"result": 0, "errmsg": "OK"}
+    assert scalar(db, "SELECT count(*) FROM callback_receipts") == 1
+    assert scalar(db, "SELECT count(*) FROM incident_log") == 0
+
+
+def test_receipt_for_unknown_request_is_retried_not_kept(api_client: Any, db: Any) -> None:
+    item = [{"call_id": "no-such-call", "status_code": "200005", "start_time": "", "duration": "0"}]
+    answer = api_client.post("/callbacks/aliyun/voice-report", params={"token": TOKEN}, json=item)
+    assert answer.status_code == 503  # the provider retries; our attempt may not be recorded yet
+    assert scalar(db, "SELECT count(*) FROM callback_receipts") == 0
