@@ -53,14 +53,14 @@ def apply_receipt(conn: psycopg.Connection[Any], receipt: Receipt) -> str:
                 .fetchone()
             )
             if first and attempt["incident_id"] and attempt["contact_id"]:
-                _acknowledge(
+                ok = _acknowledge(
                     conn,
                     incident_id=attempt["incident_id"],
                     contact_id=attempt["contact_id"],
                     how="pressed 1",
                     at=receipt.at,
                 )
-                done = "acknowledged"
+                done = "acknowledged" if ok else "closed"
         if receipt.reached is None:
             return done
         reach = "reached" if receipt.reached else "not_reached"

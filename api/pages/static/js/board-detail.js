@@ -39,7 +39,9 @@ function attempts(item) {
       h("td", {}, typeof a.contact === "object" ? a.contact?.name ?? "" : a.contact ?? ""),
       h("td", {}, label("channel", a.channel)),
       h("td", {}, a.ok ? t("detail.ok") : t("detail.failed")),
-      h("td", {}, a.answer ?? "")));
+      h("td", {}, a.acknowledged ? label("reach", "acknowledged")
+        : a.reach ? label("reach", a.channel === "voice" ? `${a.reach}.voice` : a.reach) : ""),
+      h("td", {}, [a.answer, a.reach_detail].filter(Boolean).join(" | "))));
   return h("table", { class: "attempts", id: "attempts" }, h("tbody", {}, rows));
 }
 
