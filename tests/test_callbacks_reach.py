@@ -245,3 +245,36 @@ def test_receipt_for_unknown_request_is_retried_not_kept(api_client: Any, db: An
     answer = api_client.post("/callbacks/aliyun/voice-report", params={"token": TOKEN}, json=item)
     assert answer.status_code == 503  # the provider retries; our attempt may not be recorded yet
     assert scalar(db, "SELECT count(*) FROM callback_receipts") == 0
+
+
+def test_advance_unanswered_call_to_same_persons_sms_at_once(
+    api_server: str, database_url: str, db: Any
+) -> None:
+    with (
+        ProviderEmulator("aliyun_voice", key_id=KEY_ID, secret=SECRET, callbacks=api_server,
+                         token=TOKEN) as voice,
+        ProviderEmulator("aliyun_sms", key_id=KEY_ID, secret=SECRET, callbacks=api_server,
+                         token=TOKEN) as sms,
+    ):  # fmt: skip
+
+        def channels(name: str) -> list[str]:
+            number = NUMBERS[name.split("-", 1)[1]]
+            return [
+                url_for("aliyun_voice", voice.url, number),
+                url_for("aliyun_sms", sms.url, number),
+            ]
+
+        house = seed_household(db, channels)
+        voice.behave(NUMBERS["resident"], handset="off")
+        with running_alerting(alerting_settings(database_url)):
+            raise_event(db, house.device_id, "alarm")
+            wait_until(lambda: NUMBERS["resident"] in numbers_called(sms))
+            # Those who answered their call get no SMS: the call reached them.
+            wait_until(lambda: scalar(db, "SELECT count(*) FROM notification_attempts"
+                                          " WHERE reach = 'reached'") >= 3)  # fmt: skip
+        assert numbers_called(sms) == {NUMBERS["resident"]}
+    row = db.execute(
+        "SELECT n.status, n.delivered_via FROM notifications n WHERE n.contact_id = %s",
+        (house.contacts["resident"],),
+    ).fetchone()
+    assert (row["status"], row["delivered_via"]) == ("delivered", 1)  # the SMS, after the call
