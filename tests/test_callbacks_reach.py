@@ -278,3 +278,20 @@ def test_advance_unanswered_call_to_same_persons_sms_at_once(
         (house.contacts["resident"],),
     ).fetchone()
     assert (row["status"], row["delivered_via"]) == ("delivered", 1)  # the SMS, after the call
+
+
+def test_refuse_provider_callbacks_when_no_token_configured(
+    database_url: str, mqtt_broker: LocalMosquitto, db: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    settings = make_api_settings(database_url, mqtt_broker.url)  # no callback_token
+    with TestClient(create_app(settings)) as client:
+        answer = client.post(
+            "/callbacks/tencent/sms-reply", params={"token": "anything"},
+            json={"mobile": "13800000000", "text": "1", "time": 1},
+        )  # fmt: skip
+    assert answer.status_code == 401 and "not configured" in answer.text
+    assert db.execute("SELECT count(*) AS n FROM callback_receipts").fetchone()["n"] == 0
