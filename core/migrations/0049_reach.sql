@@ -27,11 +27,20 @@ CREATE TABLE callback_receipts (
     PRIMARY KEY (provider, kind, item_key)
 );
 
-ALTER TABLE incident_log DROP CONSTRAINT incident_log_action_check;
-ALTER TABLE incident_log ADD CONSTRAINT incident_log_action_check CHECK (action IN (
-    'opened', 'event_joined', 'cleared_by_device', 'silenced', 'planned', 'delivered',
-    'delivery_failed', 'acknowledged', 'in_progress', 'reported', 'resolved', 'repaged',
-    'note', 'assigned', 'round', 'escalated', 'notified', 'reached', 'not_reached'));
+-- The audit log says when a person was reached or not. The allowed actions are extended in
+-- place rather than listed again, so actions other migrations added (device commands) are kept.
+DO $$
+DECLARE
+    def text;
+BEGIN
+    SELECT pg_get_constraintdef(oid) INTO def FROM pg_constraint
+    WHERE conrelid = 'incident_log'::regclass AND conname = 'incident_log_action_check';
+    IF def IS NOT NULL AND position('''not_reached''' IN def) = 0 THEN
+        ALTER TABLE incident_log DROP CONSTRAINT incident_log_action_check;
+        EXECUTE 'ALTER TABLE incident_log ADD CONSTRAINT incident_log_action_check '
+            || replace(def, 'ARRAY[', 'ARRAY[''reached''::text, ''not_reached''::text, ');
+    END IF;
+END $$;
 
 -- Tencent voice calls (VMS) go to their own API host (per-destination caps).
 CREATE OR REPLACE FUNCTION sw_send_host(url text) RETURNS text
