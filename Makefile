@@ -9,9 +9,15 @@ test:
 lint:
 	.venv/bin/ruff check . && .venv/bin/mypy
 
-# Rewrite tests/reference_schema.txt after adding a migration; review the diff and commit both.
+# Rewrite tests/reference_schema.txt (plain PostgreSQL) and tests/reference_schema_timescaledb.txt
+# after adding a migration; review the diff and commit them with it. The TimescaleDB one needs
+# binaries that have it: SMOKEWATCH_PG_BINDIR, or the tree ../shared/timescaledb/install builds.
 reference-schema:
-	.venv/bin/python -m tests.reference_schema --write
+	@bindir="$${SMOKEWATCH_PG_BINDIR:-}"; \
+	if [ -z "$$bindir" ] && [ -x ../shared/timescaledb/install ]; then \
+		bindir="$$(../shared/timescaledb/install "$$PWD/build/timescaledb-pg15" | tail -n 1)"; \
+	fi; \
+	SMOKEWATCH_PG_BINDIR="$$bindir" .venv/bin/python -m tests.reference_schema --write
 
 # A private PostgreSQL and Mosquitto in .smokewatch/servers until Ctrl-C (prints their URLs).
 servers:

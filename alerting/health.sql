@@ -192,3 +192,8 @@ RETURNING id, kind, subject, count, (xmax = 0) AS created;
 UPDATE health_flags SET status = 'cleared', cleared_at = %(now)s
 WHERE status = 'open' AND updated_at <= %(now)s - %(window)s::interval
 RETURNING id;
+
+-- name: storage_health
+-- Retention, compression and the hourly aggregate judged by what they left behind, in both
+-- storage modes (migration 0044); TimescaleDB's job_stats are not trusted (15.20 quirk).
+SELECT metric, tbl, value FROM sw_storage_health()

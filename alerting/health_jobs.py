@@ -92,4 +92,19 @@ def run_maintenance(
     return MaintenanceResult(len(eol), len(removed), new, len(cleared))
 
 
-__all__ = ["JobsConfig", "MaintenanceResult", "refresh_village_health", "run_maintenance"]
+def storage_health(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], float]:
+    """Retention, compression and aggregate freshness by their effects, keyed (metric, table)."""
+    return {
+        (row["metric"], row["tbl"]): float(row["value"])
+        for row in conn.execute(Q["storage_health"])
+        if row["value"] is not None
+    }
+
+
+__all__ = [
+    "JobsConfig",
+    "MaintenanceResult",
+    "refresh_village_health",
+    "run_maintenance",
+    "storage_health",
+]

@@ -16,7 +16,12 @@ from typing import Any
 import psycopg
 
 from alerting import metrics
-from alerting.health_jobs import JobsConfig, refresh_village_health, run_maintenance
+from alerting.health_jobs import (
+    JobsConfig,
+    refresh_village_health,
+    run_maintenance,
+    storage_health,
+)
 from alerting.settings import AlertingSettings
 from alerting.watchdog import Watchdog, WatchdogConfig
 from core.db import connect
@@ -119,6 +124,8 @@ class HealthRunner:
         if mono - self._last_maintenance >= self.settings.alerting_maintenance_every_s:
             self._last_maintenance = mono
             run_maintenance(conn, now=now, config=self.jobs)
+            for (name, table), value in storage_health(conn).items():
+                metrics.STORAGE.labels(name, table).set(value)
 
 
 __all__ = ["HealthRunner", "watchdog_config"]

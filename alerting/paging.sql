@@ -3,7 +3,7 @@
 
 -- name: schedule_rounds
 UPDATE incidents SET round_at = %(round_at)s, escalate_at = %(escalate_at)s
-WHERE id = %(id)s;
+WHERE id = ANY(%(ids)s);
 
 -- name: due_rounds
 -- Unanswered fires whose next round is due soon (planned ahead, sent on time).

@@ -8,6 +8,7 @@ incident row (``round_at``, ``escalate_at``); alerting/rounds.py plans those whe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,56 +88,43 @@ def plan_pages(
     round_base: int = 0,
 ) -> list[Planned]:
     """Write the incident's waves (and repeats of the last) to the outbox."""
-    kind = template or incident["kind"]
-    if purpose == "same_day_call":
-        waves: list[tuple[tuple[str, ...], float]] = [(SAME_DAY_CALL_ROLES, 0.0)]
-    else:
-        waves = list(zip(policy.wave_roles, policy.wave_delays_s, strict=False))
-    people = [wave_contacts(conn, site=site, roles=roles) for roles, _ in waves]
-    schedule: list[tuple[int, int, float]] = [(i, 0, delay) for i, (_, delay) in enumerate(waves)]
-    staffed = [i for i, wave_people in enumerate(people) if wave_people]
-    if purpose == "page" and staffed:
-        last = staffed[-1]  # repeat the last wave that has anybody in it
-        for repeat in range(1, policy.repeat_last + 1):
-            schedule.append((last, repeat, waves[last][1] + repeat * policy.repeat_every_s))
+    rows = page_rows(
+        incident=incident,
+        site=site,
+        room=room,
+        policy=policy,
+        settings=settings,
+        now=now,
+        contacts=lambda roles: wave_contacts(conn, site=site, roles=roles),
+        purpose=purpose,
+        template=template,
+        round_base=round_base,
+    )
     if purpose == "page" and incident["kind"] in PAGING_KINDS:
-        _schedule_rounds(conn, incident["id"], policy, now, max(d for _, _, d in schedule))
+        schedule_rounds(conn, [incident["id"]], policy, now)
     planned: list[Planned] = []
-    seen: set[int] = set()
-    for wave, repeat, delay in schedule:
-        told_before = list({c["id"]: c for w in range(wave + 1) for c in people[w]}.values())
-        for contact in people[wave]:
-            if repeat == 0 and contact["id"] in seen:
-                continue  # one person in two roles is paged once per round
-            seen.add(contact["id"])
-            row = _plan_one(
-                conn,
-                incident=incident,
-                site=site,
-                room=room,
-                contact=contact,
-                others=[c for c in told_before if c["id"] != contact["id"]],
-                kind=kind,
-                purpose=purpose,
-                wave=wave + 1,
-                round_=round_base + repeat,
-                due=now + timedelta(seconds=delay),
-                settings=settings,
-                now=now,
-            )
-            if row is not None:
-                planned.append(row)
+    for row in rows:
+        done = _insert_one(conn, row, now)
+        if done is not None:
+            planned.append(done)
     return planned
 
 
-def _schedule_rounds(
+def schedule_rounds(
     conn: psycopg.Connection[Any],
-    incident_id: int,
+    incident_ids: list[int],
     policy: EscalationPolicy,
     now: datetime,
-    last_delay_s: float,
 ) -> None:
-    """Rounds start one gap after the last planned page; supervisors after their wait."""
+    """Rounds start one gap after the last planned wave; supervisors after their wait.
+
+    For many incidents of one policy at once (a storm's batch): one statement.
+    """
+    if not incident_ids:
+        return
+    last_delay_s = max(policy.wave_delays_s, default=0.0)
+    if policy.repeat_last:
+        last_delay_s += policy.repeat_last * policy.repeat_every_s
     first_round = None
     if policy.max_rounds is None or policy.max_rounds > 0:
         first_round = now + timedelta(seconds=last_delay_s + policy.round_gap_s(0))
@@ -144,12 +132,72 @@ def _schedule_rounds(
     if policy.max_escalations is None or policy.max_escalations > 0:
         escalate = now + timedelta(seconds=policy.supervisor_after_s)
     conn.execute(
-        PQ["schedule_rounds"], {"id": incident_id, "round_at": first_round, "escalate_at": escalate}
+        PQ["schedule_rounds"],
+        {"ids": incident_ids, "round_at": first_round, "escalate_at": escalate},
     )
 
 
-def plan_one(
-    conn: psycopg.Connection[Any],
+def page_rows(
+    *,
+    incident: Row,
+    site: Row | None,
+    room: str | None,
+    policy: EscalationPolicy,
+    settings: AlertingSettings,
+    now: datetime,
+    contacts: Callable[[tuple[str, ...]], list[Row]],
+    purpose: str = "page",
+    template: str | None = None,
+    round_base: int = 0,
+) -> list[Row]:
+    """The outbox rows of the incident's waves, in planning order, without writing them.
+
+    ``contacts(roles)`` gives the wave's people (a query, or a batch's prefetched contacts).
+    """
+    kind = template or incident["kind"]
+    if purpose == "same_day_call":
+        waves: list[tuple[tuple[str, ...], float]] = [(SAME_DAY_CALL_ROLES, 0.0)]
+    else:
+        waves = list(zip(policy.wave_roles, policy.wave_delays_s, strict=False))
+    people = [contacts(roles) for roles, _ in waves]
+    schedule: list[tuple[int, int, float]] = [(i, 0, delay) for i, (_, delay) in enumerate(waves)]
+    staffed = [i for i, wave_people in enumerate(people) if wave_people]
+    if purpose == "page" and staffed:
+        last = staffed[-1]  # repeat the last wave that has anybody in it
+        for repeat in range(1, policy.repeat_last + 1):
+            schedule.append((last, repeat, waves[last][1] + repeat * policy.repeat_every_s))
+    rows: list[Row] = []
+    seen: set[int] = set()
+    # A repeat of a wave tells the same person the same thing: render it once.
+    first: dict[tuple[int, int], Row] = {}
+    for wave, repeat, delay in schedule:
+        told_before = list({c["id"]: c for w in range(wave + 1) for c in people[w]}.values())
+        for contact in people[wave]:
+            if repeat == 0 and contact["id"] in seen:
+                continue  # one person in two roles is paged once per round
+            seen.add(contact["id"])
+            rows.append(
+                row := page_row(
+                    like=first.get((wave, contact["id"])),
+                    incident=incident,
+                    site=site,
+                    room=room,
+                    contact=contact,
+                    others=[c for c in told_before if c["id"] != contact["id"]],
+                    kind=kind,
+                    purpose=purpose,
+                    wave=wave + 1,
+                    round_=round_base + repeat,
+                    due=now + timedelta(seconds=delay),
+                    settings=settings,
+                    now=now,
+                )
+            )
+            first.setdefault((wave, contact["id"]), row)
+    return rows
+
+
+def page_row(
     *,
     incident: Row,
     site: Row | None,
@@ -163,44 +211,25 @@ def plan_one(
     due: datetime,
     settings: AlertingSettings,
     now: datetime,
+    like: Row | None = None,
     extra: dict[str, str] | None = None,
-) -> Planned | None:
-    """Write one page (or escalation) for one contact to the outbox; None if already there."""
-    return _plan_one(
-        conn,
-        incident=incident,
-        site=site,
-        room=room,
-        contact=contact,
-        others=others,
-        kind=kind,
-        purpose=purpose,
-        wave=wave,
-        round_=round_,
-        due=due,
-        settings=settings,
-        now=now,
-        extra=extra,
-    )
+) -> Row:
+    """One outbox row: the rendered messages, the acknowledge link, the due time.
 
-
-def _plan_one(
-    conn: psycopg.Connection[Any],
-    *,
-    incident: Row,
-    site: Row | None,
-    room: str | None,
-    contact: Row,
-    others: list[Row],
-    kind: str,
-    purpose: str,
-    wave: int,
-    round_: int,
-    due: datetime,
-    settings: AlertingSettings,
-    now: datetime,
-    extra: dict[str, str] | None = None,
-) -> Planned | None:
+    ``like``: a row already rendered for the same incident, person and wave (a repeat), whose
+    messages and link are reused instead of rendered again.
+    """
+    if like is not None:
+        return _row(
+            incident=incident,
+            contact=contact,
+            purpose=purpose,
+            wave=wave,
+            round_=round_,
+            due=due,
+            settings=settings,
+            rendered=like,
+        )
     locale = contact["locale"] or settings.alerting_locale
     token = make_ack_token(
         incident_id=incident["id"],
@@ -223,6 +252,31 @@ def _plan_one(
     }
     values |= extra or {}
     messages = render_all(kind, locale, values, contact["channels"])
+    title = next(iter(messages.values()))["title"] if messages else ""
+    rendered = {"messages": messages, "title": title, "ack_url": ack_url}
+    return _row(
+        incident=incident,
+        contact=contact,
+        purpose=purpose,
+        wave=wave,
+        round_=round_,
+        due=due,
+        settings=settings,
+        rendered=rendered,
+    )
+
+
+def _row(
+    *,
+    incident: Row,
+    contact: Row,
+    purpose: str,
+    wave: int,
+    round_: int,
+    due: datetime,
+    settings: AlertingSettings,
+    rendered: Row,
+) -> Row:
     due = release_time(
         due,
         priority=incident["priority"],
@@ -230,40 +284,78 @@ def _plan_one(
         end=contact["quiet_hours_end"] or settings.alerting_quiet_end,
         tz=settings.timezone,
     )
-    title = next(iter(messages.values()))["title"] if messages else ""
-    row = conn.execute(
-        Q["plan_notification"],
-        {
-            "purpose": purpose,
-            "incident_id": incident["id"],
-            "contact_id": contact["id"],
-            "wave": wave,
-            "round": round_,
-            "priority": incident["priority"],
-            "due_at": due,
-            "channels": list(contact["channels"]),
-            "messages": Jsonb(messages),
-            "title": title,
-            "ack_url": ack_url,
-            "event_id": incident["first_event_id"],
-            "event_at": incident["first_event_at"],
-            "dedupe_key": f"{purpose}:{incident['id']}:{contact['id']}:{wave}:{round_}",
-        },
+    return {
+        "purpose": purpose,
+        "incident_id": incident["id"],
+        "contact_id": contact["id"],
+        "wave": wave,
+        "round": round_,
+        "priority": incident["priority"],
+        "due_at": due,
+        "channels": list(contact["channels"]),
+        "messages": rendered["messages"],
+        "title": rendered["title"],
+        "ack_url": rendered["ack_url"],
+        "event_id": incident["first_event_id"],
+        "event_at": incident["first_event_at"],
+        "dedupe_key": f"{purpose}:{incident['id']}:{contact['id']}:{wave}:{round_}",
+    }
+
+
+def plan_one(
+    conn: psycopg.Connection[Any],
+    *,
+    incident: Row,
+    site: Row | None,
+    room: str | None,
+    contact: Row,
+    others: list[Row],
+    kind: str,
+    purpose: str,
+    wave: int,
+    round_: int,
+    due: datetime,
+    settings: AlertingSettings,
+    now: datetime,
+    extra: dict[str, str] | None = None,
+) -> Planned | None:
+    """Write one page (or escalation) for one contact to the outbox; None if already there."""
+    row = page_row(
+        incident=incident,
+        site=site,
+        room=room,
+        contact=contact,
+        others=others,
+        kind=kind,
+        purpose=purpose,
+        wave=wave,
+        round_=round_,
+        due=due,
+        settings=settings,
+        now=now,
+        extra=extra,
+    )
+    return _insert_one(conn, row, now)
+
+
+def _insert_one(conn: psycopg.Connection[Any], row: Row, now: datetime) -> Planned | None:
+    inserted = conn.execute(
+        Q["plan_notification"], row | {"messages": Jsonb(row["messages"])}
     ).fetchone()
-    if row is None:
+    if inserted is None:
         return None
     log_action(
         conn,
-        incident_id=incident["id"],
+        incident_id=row["incident_id"],
         action="planned",
         at=now,
-        contact_id=contact["id"],
+        contact_id=row["contact_id"],
         detail={
-            "wave": wave,
-            "round": round_,
-            "due_at": due.isoformat(),
-            "purpose": purpose,
-            "notification_id": row["id"],
+            "wave": row["wave"],
+            "round": row["round"],
+            "due_at": row["due_at"].isoformat(),
+            "purpose": row["purpose"],
+            "notification_id": inserted["id"],
         },
     )
-    return Planned(row["id"], contact["id"], wave, due)
+    return Planned(inserted["id"], row["contact_id"], row["wave"], row["due_at"])

@@ -1,22 +1,30 @@
-"""Turn pending events into incidents, work orders and planned pages, one event per transaction.
+"""Turn pending events into incidents, work orders and planned pages, a batch per transaction.
 
-The event's removal from ``pending_events``, the incident change and every notification it
-plans commit together (the outbox), then a NOTIFY on our channel wakes the senders. An event
-that fails is pushed behind the others and parked after a few tries, so one bad item never
-stalls another household's alarm.
+A processor claims up to ``limit`` pending events (fire first, at most one per device so that
+a device's events keep their order, SKIP LOCKED so that several processors share the queue)
+and handles them in one transaction: fire and heat alarms set-based (alerting/batch.py), the
+rest one by one; then the pending rows go, and one NOTIFY wakes the senders. Removal, incident
+changes and every planned page commit together (the outbox).
+
+One household's bad data never blocks the others: when the batch fails, it is rolled back to
+its savepoint and its events are handled again one at a time, each under its own savepoint;
+the one that fails again is pushed behind the others, retried alone, and parked in
+``dead_letters`` with its reason after a few tries.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
 
+from alerting import metrics
+from alerting.batch import page_many
 from alerting.planner import plan_pages
 from alerting.policy import policy_for_site
 from alerting.settings import AlertingSettings
@@ -58,6 +66,14 @@ class Handled:
     planned: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Pending events, and how long the oldest due one has waited."""
+
+    pending: int
+    oldest_s: float
+
+
 class EventProcessor:
     """Claims and handles pending events."""
 
@@ -67,30 +83,106 @@ class EventProcessor:
 
     def process_one(self, conn: psycopg.Connection[Any]) -> Handled | None:
         """Handle the most urgent pending event; None when there is none."""
+        handled = self.process_batch(conn, limit=1)
+        return handled[0] if handled else None
+
+    def process_batch(self, conn: psycopg.Connection[Any], *, limit: int) -> list[Handled]:
+        """Claim up to ``limit`` pending events and handle them; [] when there is none."""
         with conn.transaction():
-            event = conn.execute(Q["claim_event"]).fetchone()
-            if event is None:
-                for orphan in conn.execute(Q["orphan_pending"]).fetchall():
-                    log.warning(
-                        "dropping pending event %s without an event row", orphan["event_id"]
-                    )
-                    conn.execute(Q["done_event"], {"event_id": orphan["event_id"]})
-                return None
-            try:
-                with conn.transaction():
-                    handled = self._handle(conn, event)
-                    conn.execute(Q["done_event"], {"event_id": event["event_id"]})
-                    if handled.planned:
-                        conn.execute(
-                            "SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(handled.incident_id))
-                        )
-                return handled
-            except (psycopg.OperationalError, psycopg.InterfaceError):
-                raise
-            except Exception as exc:
-                log.exception("event %s (%s) failed", event["event_id"], event["type"])
-                self._retry_or_park(conn, event, exc)
-                return Handled(event["event_id"], event["type"])
+            events = conn.execute(
+                Q["claim_events"], {"limit": limit, "now": self.clock()}
+            ).fetchall()
+            if not events:
+                self._drop_orphans(conn)
+                return []
+            now = self.clock()
+            for event in events:
+                wait = (now - event["enqueued_at"]).total_seconds()
+                metrics.EVENT_WAIT.observe(max(wait, 0.0))
+            # An event that failed before is handled alone: it cannot drag a batch down again.
+            fresh = [e for e in events if not e["attempts"]]
+            handled = {h.event_id: h for h in self._handle_together(conn, fresh)}
+            for event in events:
+                if event["attempts"]:
+                    handled[event["event_id"]] = self._handle_alone(conn, event)
+            if any(h.planned for h in handled.values()):
+                conn.execute("SELECT pg_notify(%s, 'events')", (NOTIFY_CHANNEL,))
+        return [handled[e["event_id"]] for e in events]
+
+    def measure_backlog(self, conn: psycopg.Connection[Any]) -> Backlog:
+        """Set the pending-events gauges from the table (true during a storm, not every 30 s)."""
+        row = conn.execute(Q["backlog"]).fetchone() or {}
+        backlog = Backlog(int(row.get("pending") or 0), float(row.get("oldest_s") or 0.0))
+        metrics.PENDING_EVENTS.set(backlog.pending)
+        metrics.PENDING_EVENT_AGE.set(backlog.oldest_s)
+        return backlog
+
+    def _drop_orphans(self, conn: psycopg.Connection[Any]) -> None:
+        for orphan in conn.execute(Q["orphan_pending"]).fetchall():
+            log.warning("dropping pending event %s without an event row", orphan["event_id"])
+            conn.execute(Q["done_event"], {"event_id": orphan["event_id"]})
+
+    def _handle_together(
+        self, conn: psycopg.Connection[Any], events: Sequence[Row]
+    ) -> list[Handled]:
+        """The whole batch under one savepoint; on failure, each event under its own."""
+        if not events:
+            return []
+        try:
+            with conn.transaction():
+                return self._handle(conn, events)
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise
+        except Exception as exc:
+            if len(events) == 1:
+                return [self._failed(conn, events[0], exc)]
+            log.warning(
+                "a batch of %d events failed (%s: %s); handling them one by one",
+                len(events),
+                type(exc).__name__,
+                exc,
+            )
+            return [self._handle_alone(conn, event) for event in events]
+
+    def _handle_alone(self, conn: psycopg.Connection[Any], event: Row) -> Handled:
+        try:
+            with conn.transaction():
+                return self._handle(conn, [event])[0]
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise
+        except Exception as exc:
+            return self._failed(conn, event, exc)
+
+    def _failed(self, conn: psycopg.Connection[Any], event: Row, exc: Exception) -> Handled:
+        log.error(
+            "event %s (%s) of %s failed: %s: %s",
+            event["event_id"],
+            event["type"],
+            event["device_id"],
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+        )
+        self._retry_or_park(conn, event, exc)
+        return Handled(event["event_id"], event["type"])
+
+    def _handle(self, conn: psycopg.Connection[Any], events: Sequence[Row]) -> list[Handled]:
+        """Handle ``events`` (at most one per device) and delete their pending rows."""
+        now = self.clock()
+        paging = [e for e in events if e["type"] in PAGING]
+        handled: dict[int, Handled] = {}
+        if paging:
+            kinds = [PAGING[EventType(e["type"])] for e in paging]
+            results = page_many(conn, paging, kinds, settings=self.settings, now=now)
+            for event, (incident_id, planned) in zip(paging, results, strict=True):
+                handled[event["event_id"]] = Handled(
+                    event["id"], event["type"], incident_id, planned
+                )
+        for event in events:
+            if event["event_id"] not in handled:
+                handled[event["event_id"]] = self._handle_other(conn, event, now)
+        conn.execute(Q["done_events"], {"event_ids": [e["event_id"] for e in events]})
+        return [handled[e["event_id"]] for e in events]
 
     def _retry_or_park(self, conn: psycopg.Connection[Any], event: Row, exc: Exception) -> None:
         row = conn.execute(
@@ -109,16 +201,26 @@ class EventProcessor:
                 },
             )
             conn.execute(Q["done_event"], {"event_id": event["event_id"]})
+            metrics.PARKED_EVENTS.labels(event["type"]).inc()
+            # A parked fire alarm paged nobody: say so as loudly as the log can.
+            level = logging.CRITICAL if event["type"] in PAGING else logging.ERROR
+            log.log(
+                level,
+                "event %s (%s) of %s parked after %d attempts: %s",
+                event["event_id"],
+                event["type"],
+                event["device_id"],
+                row["attempts"],
+                type(exc).__name__,
+            )
 
-    def _handle(self, conn: psycopg.Connection[Any], event: Row) -> Handled:
-        now = self.clock()
+    def _handle_other(self, conn: psycopg.Connection[Any], event: Row, now: datetime) -> Handled:
+        """Every event that is not a fire or heat alarm, one at a time (never a storm's bulk)."""
         try:
             kind = EventType(event["type"])
         except ValueError:
             log.warning("unknown event type %r from %s", event["type"], event["device_id"])
             return Handled(event["id"], event["type"])
-        if kind in PAGING:
-            return self._page(conn, event, PAGING[kind], now)
         if kind in (EventType.ALARM_CLEARED, EventType.SILENCED):
             action = "cleared_by_device" if kind == EventType.ALARM_CLEARED else "silenced"
             changed = mark_device_state(
@@ -163,37 +265,6 @@ class EventProcessor:
                     log.info("outage %s closed: its last device is back", outage["id"])
         # test, weak_signal and the rest are stored by ingest and never page.
         return Handled(event["id"], event["type"])
-
-    def _page(self, conn: psycopg.Connection[Any], event: Row, kind: str, now: datetime) -> Handled:
-        policy = policy_for_site(conn, event["site_id"], self.settings)
-        opened = open_or_join(
-            conn,
-            device_id=event["device_id"],
-            site_id=event["site_id"],
-            kind=kind,
-            priority=int(Priority.FIRE),
-            event_id=event["id"],
-            event_at=event["received_at"],
-            repage_after=timedelta(seconds=policy.repage_after_s),
-            now=now,
-        )
-        if not opened.created:
-            return Handled(event["id"], event["type"], opened.incident["id"])
-        site = self._site(conn, event["site_id"])
-        planned = plan_pages(
-            conn,
-            incident=opened.incident,
-            site=site,
-            room=event["room"],
-            policy=policy,
-            settings=self.settings,
-            now=now,
-        )
-        if not planned:
-            log.error(
-                "incident %s at site %s has nobody to page", opened.incident["id"], event["site_id"]
-            )
-        return Handled(event["id"], event["type"], opened.incident["id"], len(planned))
 
     def _same_day_call(self, conn: psycopg.Connection[Any], event: Row, now: datetime) -> Handled:
         policy = policy_for_site(conn, event["site_id"], self.settings)

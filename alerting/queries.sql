@@ -1,16 +1,25 @@
 -- Queries of the alert engine. Events in, incidents and notifications out.
 
--- name: claim_event
-SELECT p.event_id, p.attempts, e.id, e.device_id, e.ts, e.received_at, e.stored_at, e.type,
-       e.priority, coalesce(e.site_id, d.site_id) AS site_id, e.data, d.room,
-       s.org_id, s.kind AS site_kind
+-- name: claim_events
+-- A batch of pending events, fire first. Per-device order: an event is taken only when no
+-- earlier event of its device is still pending (claimed by another processor or not), so an
+-- alarm is always handled before its clear; an earlier event that already failed once no
+-- longer holds its device back (a poison event must not delay that device's next fire alarm).
+-- %(now)s lets a test clock make a retried event due; in service it is the real clock.
+SELECT p.event_id, p.attempts, p.enqueued_at, e.id, e.device_id, e.ts, e.received_at,
+       e.stored_at, e.type, e.priority, coalesce(e.site_id, d.site_id) AS site_id, e.data,
+       d.room, s.org_id, s.kind AS site_kind
 FROM pending_events p
 JOIN events e ON e.id = p.event_id AND e.ts = p.event_ts
 LEFT JOIN devices d ON d.id = e.device_id
 LEFT JOIN sites s ON s.id = coalesce(e.site_id, d.site_id)
-WHERE p.enqueued_at <= clock_timestamp()
+WHERE p.enqueued_at <= greatest(clock_timestamp(), %(now)s)
+  AND NOT EXISTS (
+      SELECT 1 FROM pending_events q
+      WHERE q.device_id = p.device_id AND q.attempts = 0
+        AND (q.event_ts, q.event_id) < (p.event_ts, p.event_id))
 ORDER BY p.priority, p.enqueued_at
-LIMIT 1
+LIMIT %(limit)s
 FOR UPDATE OF p SKIP LOCKED;
 
 -- name: orphan_pending
@@ -21,6 +30,18 @@ LIMIT 10 FOR UPDATE SKIP LOCKED;
 
 -- name: done_event
 DELETE FROM pending_events WHERE event_id = %(event_id)s;
+
+-- name: done_events
+DELETE FROM pending_events WHERE event_id = ANY(%(event_ids)s);
+
+-- name: backlog
+-- What the pending-events gauges show: how many wait (as the self-watch's health query counts
+-- them), and for how long the oldest that is due has (events put back for a retry are not).
+SELECT count(*) AS pending,
+       coalesce(extract(epoch FROM clock_timestamp()
+                        - min(enqueued_at) FILTER (WHERE enqueued_at <= clock_timestamp())),
+                0) AS oldest_s
+FROM pending_events;
 
 -- name: retry_event
 -- A failed event goes behind the others (one bad item never stalls another household).
@@ -49,6 +70,70 @@ WHERE s.id = %(site_id)s
 UNION ALL
 SELECT p.config, 1, 0 FROM escalation_policies p WHERE p.site_id = %(site_id)s
 ORDER BY specificity, depth;
+
+-- name: policy_overrides_for_sites
+-- policy_overrides for a batch of sites at once (same order per site).
+SELECT s.id AS site_id, p.config, 0 AS specificity, length(o.path) AS depth
+FROM sites s
+JOIN organisations so ON so.id = s.org_id
+JOIN organisations o ON so.path LIKE o.path || '%%'
+JOIN escalation_policies p ON p.org_id = o.id
+WHERE s.id = ANY(%(site_ids)s)
+UNION ALL
+SELECT p.site_id, p.config, 1, 0 FROM escalation_policies p WHERE p.site_id = ANY(%(site_ids)s)
+ORDER BY site_id, specificity, depth;
+
+-- name: sites
+SELECT s.*, o.path AS org_path FROM sites s JOIN organisations o ON o.id = s.org_id
+WHERE s.id = ANY(%(site_ids)s);
+
+-- name: contacts_for_sites
+-- contacts_for_roles for a batch of sites: each site's own contacts and those of every
+-- organisation above it, tagged with the site they were found for. Two index lookups instead
+-- of one OR that no index answers.
+SELECT for_site, id, name, role, priority, phone, channels, quiet_hours_start, quiet_hours_end,
+       locale
+FROM (
+    SELECT s.id AS for_site, c.*
+    FROM sites s JOIN contacts c ON c.site_id = s.id
+    WHERE s.id = ANY(%(site_ids)s)
+    UNION
+    SELECT s.id, c.*
+    FROM sites s
+    JOIN organisations so ON so.id = s.org_id
+    JOIN organisations o ON so.path LIKE o.path || '%%'
+    JOIN contacts c ON c.org_id = o.id
+    WHERE s.id = ANY(%(site_ids)s)
+) c
+WHERE c.active AND cardinality(c.channels) > 0 AND c.role = ANY(%(roles)s)
+ORDER BY for_site, priority, id;
+
+-- name: plan_notifications
+-- Every page of a batch of incidents in one statement, each with its 'planned' audit row.
+-- ``rows`` is a JSON array of notifications as plan_notification takes them, plus ``ord``
+-- (planning order) and ``due_iso`` (the due time as the audit log spells it).
+WITH r AS (
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+        ord integer, purpose text, incident_id bigint, contact_id bigint, wave smallint,
+        round smallint, priority smallint, due_at timestamptz, channels text[], messages jsonb,
+        title text, ack_url text, event_id bigint, event_at timestamptz, dedupe_key text,
+        due_iso text)
+), planned AS (
+    INSERT INTO notifications (purpose, incident_id, contact_id, wave, round, priority, due_at,
+                               channels, messages, title, ack_url, event_id, event_at, dedupe_key)
+    SELECT purpose, incident_id, contact_id, wave, round, priority, due_at, channels, messages,
+           title, ack_url, event_id, event_at, dedupe_key
+    FROM r ORDER BY ord
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id, dedupe_key
+)
+INSERT INTO incident_log (incident_id, at, action, contact_id, detail)
+SELECT r.incident_id, %(now)s, 'planned', r.contact_id,
+       jsonb_build_object('wave', r.wave, 'round', r.round, 'due_at', r.due_iso,
+                          'purpose', r.purpose, 'notification_id', p.id)
+FROM planned p JOIN r ON r.dedupe_key = p.dedupe_key
+ORDER BY r.ord
+RETURNING incident_id, contact_id;
 
 -- name: contacts_for_roles
 -- The site's own contacts and those of every organisation above it.
@@ -158,7 +243,9 @@ SELECT
     (SELECT count(*) FROM notifications WHERE status = 'pending' AND due_at <= %(now)s) AS due_unsent,
     (SELECT extract(epoch FROM %(now)s - min(due_at)) FROM notifications
       WHERE status = 'pending' AND due_at <= %(now)s) AS queue_age,
-    (SELECT count(*) FROM pending_events) AS pending_events;
+    (SELECT count(*) FROM pending_events) AS pending_events,
+    (SELECT extract(epoch FROM clock_timestamp() - min(enqueued_at)) FROM pending_events
+      WHERE enqueued_at <= clock_timestamp()) AS pending_event_age;
 
 -- name: failure_rates
 SELECT scheme, count(*) AS total,

@@ -1,9 +1,11 @@
-"""The alerting service loop: LISTEN, handle events, plan, claim, send, sweep, watch.
+"""The alerting service loop: LISTEN, claim, send, sweep, watch; events on their own threads.
 
-One thread owns the loop and its two connections (one LISTENs on ``smokewatch_events`` and
-our ``smokewatch_notifications``; one does the work); sends run in a thread pool, never on
-the loop. Polling every ``poll_interval_s`` is the backstop for a lost NOTIFY. Several
-processes may run this at once: events and notifications are claimed with SKIP LOCKED.
+Event processor threads (alerting/event_workers.py) turn pending events into incidents and
+planned pages in batches and NOTIFY ``smokewatch_notifications``. One thread owns the service
+loop and its two connections (one LISTENs on that channel; one does the work); sends run in
+a thread pool, never on the loop. Polling every ``poll_interval_s`` is the backstop for a
+lost NOTIFY. Several processes may run this at once: events and notifications are claimed
+with SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import psycopg
 from alerting import metrics, outbox
 from alerting.delivery import Dispatcher
 from alerting.digest import plan_digests
+from alerting.event_workers import EventWorkers
 from alerting.health_runner import HealthRunner
 from alerting.notices import plan_notices
 from alerting.planner import plan_pages
@@ -37,9 +40,6 @@ from core.incidents import log_action
 
 log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
-EVENTS_CHANNEL = "smokewatch_events"
-# Work done per loop turn before looking at the queue again (bounded loops).
-EVENTS_PER_TURN = 200
 HOUSEKEEPING_EVERY_S = 5.0
 RECONNECT_MIN_S = 0.5
 STUCK_DUE_WAIT_S = 0.2
@@ -75,6 +75,7 @@ class AlertingService:
             name="alerting",
         )
         self.processor = EventProcessor(settings, clock)
+        self.events = EventWorkers(settings, self.processor, self.stop_event)
         self.watch = SelfWatch(settings)
         self.health = HealthRunner(settings, clock, self.stop_event)
         self._watching = threading.Lock()
@@ -96,6 +97,7 @@ class AlertingService:
         dispatcher = Dispatcher(self.settings, self.pool, self.worker, self.clock, self.stop_event)
         if self.settings.alerting_watchdog_enabled:
             self.health.start()
+        self.events.start()
         log.info("alerting worker %s started", self.worker)
         self._delay = RECONNECT_MIN_S
         turns = 0
@@ -115,6 +117,7 @@ class AlertingService:
             self.stop_event.set()
             dispatcher.close()  # steps in flight finish (bounded by the request timeout)
         self.health.join(timeout=30)
+        self.events.join(timeout=30)
         self.pool.close()
         log.info("alerting worker %s stopped", self.worker)
 
@@ -123,7 +126,6 @@ class AlertingService:
             connect(self.settings.database_url, autocommit=True) as listen,
             connect(self.settings.database_url, autocommit=True) as work,
         ):
-            listen.execute(f"LISTEN {EVENTS_CHANNEL}")
             listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self._delay = RECONNECT_MIN_S  # connected again: the next outage starts short
             while not self.stop_event.is_set():
@@ -135,12 +137,8 @@ class AlertingService:
         return turns
 
     def _turn(self, conn: psycopg.Connection[Any], dispatcher: Dispatcher) -> None:
-        for _ in range(EVENTS_PER_TURN):
-            handled = self.processor.process_one(conn)
-            if handled is None:
-                break
-            metrics.EVENTS.labels(handled.type).inc()
-            dispatcher.claim_and_send(conn, fire_only=True)  # a fire goes before the next event
+        # Events become incidents on their own threads (alerting/event_workers.py); this loop
+        # only keeps house and sends.
         mono = time.monotonic()
         if mono - self._last_housekeeping >= HOUSEKEEPING_EVERY_S:
             self._last_housekeeping = mono

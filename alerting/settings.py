@@ -98,6 +98,11 @@ class AlertingSettings(CommonSettings):
     # Toggles (online/offline or alarm/clear events) in 24 h that make a device "flapping".
     alerting_flap_threshold: int = Field(default=6, ge=2)
 
+    # Event processing (issue 22: alarm storms): threads per process claiming batches of up
+    # to this many events per transaction (fire first, one event per device per batch).
+    alerting_event_processors: int = Field(default=2, ge=1, le=16)
+    alerting_event_batch: int = Field(default=100, ge=1, le=1000)
+
     alerting_worker_name: str = ""
 
     @field_validator("ack_base_url")

@@ -37,13 +37,20 @@ class SelfWatch:
         due, age = int(health.get("due_unsent") or 0), float(health.get("queue_age") or 0.0)
         metrics.DUE_UNSENT.set(due)
         metrics.QUEUE_AGE.set(age)
-        metrics.PENDING_EVENTS.set(int(health.get("pending_events") or 0))
+        pending = int(health.get("pending_events") or 0)
+        event_age = float(health.get("pending_event_age") or 0.0)
+        metrics.PENDING_EVENTS.set(pending)
+        metrics.PENDING_EVENT_AGE.set(event_age)
         found: list[str] = []
         if (
             due >= self.settings.alerting_backlog_threshold
             or age >= self.settings.alerting_backlog_age_threshold_s
         ):
             found.append(f"backlog: {due} due unsent, oldest {age:.0f} s")
+        # Events not yet turned into incidents page nobody: an engine that falls behind (or
+        # whose processors stopped) is as bad as a stuck outbox.
+        if event_age >= self.settings.alerting_backlog_age_threshold_s:
+            found.append(f"event backlog: {pending} events waiting, oldest {event_age:.0f} s")
         for row in conn.execute(
             Q["failure_rates"], {"window": self.settings.alerting_failure_window_s}
         ):

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from api.auth.routes import router as auth_router
 from api.callbacks.routes import router as callbacks_router
+from api.commands.routes import router as commands_router
 from api.commissioning.routes import router as commissioning_router
 from api.contacts.routes import router as contacts_router
 from api.device_health.routes import router as device_health_router
@@ -42,6 +43,7 @@ ROUTERS: list[APIRouter] = [
     device_health_router,
     incidents_router,
     work_orders_router,
+    commands_router,
     events_router,
     readings_router,
     summary_router,

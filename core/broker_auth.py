@@ -45,7 +45,8 @@ SERVICE_ROLES = ("smokewatch-ingest", "smokewatch-sim", "smokewatch-api")
 # Every service account's name starts with this; no device may be registered under it.
 SERVICE_ACCOUNT_PREFIX = "smokewatch-"
 # Ingest opens one MQTT session per lane; each is its own account bound to its own client id.
-INGEST_LANES = ("events", "telemetry", "codecs")
+# "commands": the command dispatcher's session (sends commands, receives the answers).
+INGEST_LANES = ("events", "telemetry", "codecs", "commands")
 # The API's one broker connection: its readiness probe (an MQTT CONNECT, then DISCONNECT).
 API_READY_CLIENT = "smokewatch-api-ready"
 
@@ -104,13 +105,26 @@ def service_role_acls(
         trees = (everything, *vendor_filters)
         topics = [*trees, *(f"$share/+/{tree}" for tree in trees)]
         kinds = ("subscribePattern", "unsubscribePattern")
-        return [acl(kind, topic) for kind in kinds for topic in topics]
+        reads = [acl(kind, topic) for kind in kinds for topic in topics]
+        return reads + [acl("publishClientSend", t) for t in command_topics(prefix, vendor_filters)]
     if role == "smokewatch-sim":  # simulates many devices through one connection
         return [acl("publishClientSend", everything), acl("subscribePattern", everything)]
     if role == "smokewatch-api":  # commissioning watches tests; downlinks go to devices
         return [acl("publishClientSend", f"{prefix}/+/downlink"),
                 acl("subscribePattern", everything)]  # fmt: skip
     raise BrokerAuthError(f"unknown service role {role!r}")
+
+
+def command_topics(prefix: str, vendor_filters: tuple[str, ...]) -> list[str]:
+    """Where ingest's command dispatcher publishes (issue 19): native downlinks, zigbee2mqtt
+    ``<name>/set`` (inside the tree it reads) and ChirpStack ``command/down``."""
+    topics = [f"{prefix}/+/downlink"]
+    for tree in vendor_filters:
+        if tree.endswith("/event/+"):
+            topics.append(tree.removesuffix("event/+") + "command/down")
+        elif tree.endswith("/#"):
+            topics.append(tree)
+    return topics
 
 
 class DynsecAdmin:

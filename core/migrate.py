@@ -23,6 +23,13 @@ from core.errors import MigrationError
 log = logging.getLogger(__name__)
 
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# Files that were corrected after release, with the checksums they had before. A database that
+# applied the earlier text is up to date: the correction only matters to databases that have not
+# applied the file yet. 0001: CREATE EXTENSION timescaledb used to be attempted on a server that
+# did not preload it, which kills the connection (issue 16).
+_SUPERSEDED = {
+    1: {"22a83b5d9ca401750246a011ccb65a66aa0b66ecbe0e6207d563ebde712c2916"},
+}
 # Any constant works; it only has to be the same for every smokewatch process.
 _LOCK_KEY = 0x5_30CE_0A7C
 
@@ -61,6 +68,8 @@ def migrate(database_url: str) -> list[Migration]:
     """Apply every pending migration; return the ones applied (empty when up to date)."""
     applied_now: list[Migration] = []
     with translated_errors(), connect(database_url, autocommit=True) as conn:
+        # The server's NOTICEs (the storage mode chosen by 0001, TimescaleDB's hints) go to the log.
+        conn.add_notice_handler(_log_notice)
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             _ensure_history_table(conn)
@@ -70,7 +79,10 @@ def migrate(database_url: str) -> list[Migration]:
             }
             for migration in available_migrations():
                 if migration.version in done:
-                    if done[migration.version] != migration.checksum:
+                    recorded = done[migration.version]
+                    if recorded != migration.checksum and recorded not in _SUPERSEDED.get(
+                        migration.version, ()
+                    ):
                         raise MigrationError(
                             f"migration {migration.version:04d}_{migration.name} was changed "
                             "after it was applied; add a new migration instead"
@@ -78,9 +90,82 @@ def migrate(database_url: str) -> list[Migration]:
                     continue
                 _apply(conn, migration)
                 applied_now.append(migration)
+            mode = storage_mode(conn)
+            log.info("storage mode: %s (%s)", mode.name, mode.reason)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+            _unlock(conn)
     return applied_now
+
+
+def _unlock(conn: psycopg.Connection[Any]) -> None:
+    """Release the migration lock; a dead connection released it already.
+
+    Never let this hide the error that brought us here: after a FATAL the connection is closed,
+    and "the connection is closed" would replace the migration's real error.
+    """
+    if conn.closed or conn.broken:
+        return
+    try:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    except psycopg.Error as exc:
+        log.warning("could not release the migration lock (the session ends anyway): %s", exc)
+
+
+def _log_notice(diagnostic: psycopg.errors.Diagnostic) -> None:
+    log.info("database: %s", diagnostic.message_primary)
+
+
+@dataclass(frozen=True, slots=True)
+class StorageMode:
+    """How readings and events are stored, and why."""
+
+    name: str  # "timescaledb", "plain", or "plain, conversion pending"
+    reason: str
+
+
+def storage_mode(conn: psycopg.Connection[Any]) -> StorageMode:
+    """Which layout this database has, and why (for the log and ``smokewatch timescale``)."""
+    row = conn.execute(_STORAGE_MODE).fetchone()
+    assert row is not None  # one row by construction
+    preloaded = "timescaledb" in (row["preload"] or "")
+    hypertable = bool(row["installed"]) and bool(
+        conn.execute(_IS_HYPERTABLE, {"table": "readings"}).fetchone()
+    )
+    if hypertable:
+        return StorageMode(
+            "timescaledb", f"readings is a hypertable, TimescaleDB {row['installed']}"
+        )
+    if row["installed"]:
+        return StorageMode(
+            "plain, conversion pending",
+            f"TimescaleDB {row['installed']} is installed but readings is a plain table; "
+            "plain retention keeps running until `smokewatch timescale convert`",
+        )
+    if not row["available"]:
+        return StorageMode("plain", "timescaledb is not installed on this server")
+    if not preloaded:
+        return StorageMode(
+            "plain",
+            f"timescaledb {row['available']} is installed but not in shared_preload_libraries "
+            f"({row['preload'] or 'empty'})",
+        )
+    return StorageMode(
+        "plain",
+        f"timescaledb {row['available']} is preloaded but not created in this database; "
+        "run `smokewatch timescale convert`",
+    )
+
+
+_STORAGE_MODE = """
+SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
+       (SELECT default_version FROM pg_available_extensions
+        WHERE name = 'timescaledb') AS available,
+       current_setting('shared_preload_libraries') AS preload
+"""
+_IS_HYPERTABLE = """
+SELECT 1 FROM timescaledb_information.hypertables
+WHERE hypertable_schema = current_schema() AND hypertable_name = %(table)s
+"""
 
 
 def _ensure_history_table(conn: psycopg.Connection[Any]) -> None:

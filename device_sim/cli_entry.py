@@ -17,6 +17,7 @@ from typing import Literal, TextIO
 import orjson
 
 from core.db import connect, wait_for_database
+from device_sim.commands import NativeResponder
 from device_sim.detector import Detector, SiteKind, build_fleet, numbered_ids, programme_ids
 from device_sim.errors import SimConfigError
 from device_sim.load import LoadOptions, LoadReport
@@ -78,6 +79,7 @@ class SimOptions:
     register: bool = False  # register the fleet in the database first
     dry_run: bool = False  # print JSON lines instead of publishing (implies virtual time)
     record: bool = False  # keep every message in the report
+    obey_commands: bool = True  # answer <prefix>/<id>/downlink (device_sim/commands.py)
     seed: int | None = None
     scenario_specs: tuple[ScenarioSpec, ...] = field(init=False, default=())
 
@@ -133,6 +135,10 @@ def run(settings: SimSettings, options: SimOptions, *, out: TextIO | None = None
             result = register_programme(conn, fleet)
         log.info("registered %d new devices (%d sites)", result.devices_added, result.sites)
     sink = _make_sink(settings, options, fleet)
+    responder = None
+    if options.obey_commands and not options.dry_run:
+        responder = NativeResponder(settings.mqtt, settings.topic_prefix, fleet)
+        responder.start()
     try:
         sim = Simulation(
             fleet,
@@ -157,6 +163,8 @@ def run(settings: SimSettings, options: SimOptions, *, out: TextIO | None = None
         )
     finally:
         sink.close()
+        if responder is not None:
+            responder.stop()
     if options.dry_run and out is not None and isinstance(sink, MemorySink):
         for message in sink.messages:
             out.write(_json_line(message.topic, message.payload, message.retain) + "\n")

@@ -47,6 +47,9 @@ class Detector:
     boot: int = 1
     silent: bool = False
     battery_low: bool = False
+    # Set by commands (device_sim/commands.py): reporting period and a remote silence's end.
+    heartbeat_s: int = 3600
+    silenced_until: datetime | None = None
     last_message: OutMessage | None = None
     rng: random.Random = field(init=False, repr=False)
     _signal_base: int = field(init=False, repr=False)

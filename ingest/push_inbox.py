@@ -20,6 +20,7 @@ from core.db import connect, load_queries, translated_errors
 from core.errors import DatabaseUnavailable, DecodeError
 from ingest import metrics
 from ingest.codec_store import CodecStore
+from ingest.commands.ctwing import record_command_responses
 from ingest.inbound import Inbound
 from ingest.store import WriteResult, _dead_letter, _insert_dead_letter
 
@@ -59,6 +60,7 @@ class InboxStore(CodecStore):
         items = [_inbound(row) for row in rows]
         result = WriteResult()
         self._write_in(conn, items, result)
+        record_command_responses(conn, rows)  # CTWing receipts of our commands (issue 19)
         conn.execute(Q["delete_inbox"], {"ids": [row["id"] for row in rows]})
         # Counted before commit: a rolled-back claim is counted again when retried (rare).
         metrics.PUSH_PROCESSED.inc(len(rows))

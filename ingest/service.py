@@ -13,9 +13,11 @@ import psycopg
 
 from core.broker_auth import ingest_lane_client_id
 from core.codecs.registry import CodecRegistry, default_registry
-from core.db import connect, is_timescale, load_queries, wait_for_database
+from core.db import connect, load_queries, wait_for_database
 from core.errors import DatabaseUnavailable
 from ingest.codec_store import CodecStore
+from ingest.commands.dispatcher import CommandDispatcher
+from ingest.commands.transports import Topics
 from ingest.decoders import native_decoder
 from ingest.lane import MqttLane
 from ingest.push_inbox import InboxStore, InboxWorker
@@ -77,6 +79,9 @@ class IngestService:
                 poll_s=settings.ingest_push_poll_s,
                 batch=settings.ingest_push_batch,
             )
+        self.commands: CommandDispatcher | None = None
+        if settings.ingest_commands:
+            self.commands = _command_dispatcher(settings, share)
 
     def _add_codec_lane(self, share: str) -> None:
         """Vendor MQTT formats: their own session and writer, so they never slow native lanes."""
@@ -126,13 +131,16 @@ class IngestService:
             lane.start()
         if self.inbox is not None:
             self.inbox.start()
+        if self.commands is not None:
+            self.commands.start()
         threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True).start()
         if self.settings.ingest_heartbeat_s:
             threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         log.info("ingest started as %s", self.settings.ingest_client_id)
 
     def wait_connected(self, timeout: float) -> bool:
-        return all(lane.wait_connected(timeout) for lane in self.lanes)
+        lanes = all(lane.wait_connected(timeout) for lane in self.lanes)
+        return lanes and (self.commands is None or self.commands.wait_connected(timeout))
 
     def stop(self) -> None:
         """Flush: stop taking messages, commit and ack what was received, disconnect."""
@@ -142,6 +150,8 @@ class IngestService:
         if self.inbox is not None:
             self.inbox.stop()
             self.inbox.join(timeout=30)
+        if self.commands is not None:
+            self.commands.stop()
         for writer in self.writers:
             writer.stop()
         for writer in self.writers:
@@ -192,14 +202,16 @@ class IngestService:
                 self._stopped.wait(self.settings.ingest_heartbeat_s)
 
     def _housekeeping(self) -> None:
-        """Retention on plain PostgreSQL (TimescaleDB has its own policies)."""
+        """Retention of every table that promises one, in both storage modes.
+
+        sw_apply_retention leaves hypertables to TimescaleDB's policies and deletes from plain
+        tables (plain PostgreSQL, or a database not yet converted) and from dead_letters.
+        """
         interval = self.settings.ingest_retention_interval_s
         while not self._stopped.wait(interval):
             try:
                 with connect(self.settings.database_url, autocommit=True) as conn:
                     conn.execute(Q["expire_dedupe_keys"])
-                    if is_timescale(conn):
-                        continue
                     # One worker at a time; the others skip this round.
                     got = conn.execute("SELECT pg_try_advisory_lock(5301) AS got").fetchone()
                     if not got or not got["got"]:
@@ -214,3 +226,26 @@ class IngestService:
                     log.info("retention removed %s rows", row["deleted"] if row else 0)
             except DatabaseUnavailable as exc:
                 log.warning("retention skipped: %s", exc)
+
+
+def _command_dispatcher(settings: IngestSettings, share: str) -> CommandDispatcher:
+    """The command path (ingest/commands/): sends commands, records the devices' answers."""
+    client_id = ingest_lane_client_id(
+        settings.ingest_client_id, "commands", settings.mqtt_client_suffix
+    )
+    return CommandDispatcher(
+        database_url=settings.database_url,
+        endpoint=settings.mqtt_for(client_id),
+        client_id=client_id,
+        topics=Topics(
+            prefix=settings.topic_prefix,
+            zigbee2mqtt_base=settings.zigbee2mqtt_base_topic.strip("/"),
+            chirpstack_prefix=settings.chirpstack_topic_prefix.strip("/"),
+            chirpstack_application_id=settings.chirpstack_application_id,
+        ),
+        share=share,
+        poll_s=settings.ingest_commands_poll_s,
+        session_expiry_s=settings.ingest_session_expiry_s,
+        ctwing_config=settings.ctwing_command_config(),
+        onenet_config=settings.onenet_command_config(),
+    )

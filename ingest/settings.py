@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -10,6 +11,8 @@ from core.codecs.registry import CodecConfig, CodecName
 from core.codecs.thing_model import PropertyMap, property_maps
 from core.config import CommonSettings
 from core.errors import ConfigurationError
+from ingest.commands.ctwing import CtwingConfig
+from ingest.commands.onenet import OnenetConfig
 
 
 def _default_client_id() -> str:
@@ -55,6 +58,29 @@ class IngestSettings(CommonSettings):
     # Home Assistant MQTT discovery (opt in: add "homeassistant" to SMOKEWATCH_INGEST_CODECS).
     homeassistant_discovery_prefix: str = "homeassistant"
     homeassistant_state_topics: tuple[str, ...] = ("+/binary_sensor/+/state", "+/sensor/+/state")
+    # Device commands (issue 19, ingest/commands/): the dispatcher's poll (retries, expiry) and
+    # the ChirpStack application whose command/down topic reaches the LoRaWAN detectors.
+    ingest_commands: bool = True
+    ingest_commands_poll_s: float = Field(default=1.0, gt=0, le=60)
+    chirpstack_application_id: str | None = None
+    # CTWing AEP command delivery (ingest/commands/ctwing.py): the API's base URL (the
+    # programme's AEP endpoint), the application's key and secret, the product's MasterKey and
+    # id, and the product's service per command kind, e.g. SMOKEWATCH_CTWING_COMMANDS=
+    # '{"silence": {"serviceIdentifier": "cmd", "params": {"muffling": 0}}}'.
+    ctwing_command_url: str | None = None
+    ctwing_app_key: str | None = None
+    ctwing_app_secret: SecretStr | None = None
+    ctwing_master_key: SecretStr | None = None
+    ctwing_product_id: int | None = None
+    ctwing_commands: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # OneNET property set (ingest/commands/onenet.py): API base URL, project, the token's
+    # resource (userid/<id> or projectid/<id>/groupid/<id>) and access key, and the product's
+    # properties per command kind, e.g. '{"silence": {"params": {"silence": true}}}'.
+    onenet_api_url: str | None = None
+    onenet_project_id: str | None = None
+    onenet_api_res: str | None = None
+    onenet_access_key: SecretStr | None = None
+    onenet_commands: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("onenet_token", mode="before")
     @classmethod
@@ -71,6 +97,35 @@ class IngestSettings(CommonSettings):
                 "enabled (or leave onenet out of SMOKEWATCH_INGEST_CODECS)"
             )
         return self
+
+    def ctwing_command_config(self) -> CtwingConfig | None:
+        """CTWing command delivery, when every part of it is configured."""
+        parts = (self.ctwing_command_url, self.ctwing_app_key, self.ctwing_app_secret,
+                 self.ctwing_master_key, self.ctwing_product_id)  # fmt: skip
+        if any(part is None for part in parts):
+            return None
+        assert self.ctwing_app_secret is not None and self.ctwing_master_key is not None
+        return CtwingConfig(
+            url=str(self.ctwing_command_url),
+            app_key=str(self.ctwing_app_key),
+            app_secret=self.ctwing_app_secret.get_secret_value(),
+            master_key=self.ctwing_master_key.get_secret_value(),
+            product_id=int(self.ctwing_product_id or 0),
+            services=self.ctwing_commands,
+        )
+
+    def onenet_command_config(self) -> OnenetConfig | None:
+        """OneNET command delivery, when every part of it is configured."""
+        if not (self.onenet_api_url and self.onenet_project_id and self.onenet_api_res
+                and self.onenet_access_key):  # fmt: skip
+            return None
+        return OnenetConfig(
+            url=self.onenet_api_url,
+            project_id=self.onenet_project_id,
+            res=self.onenet_api_res,
+            access_key=self.onenet_access_key.get_secret_value(),
+            properties=self.onenet_commands,
+        )
 
     def codec_config(self) -> CodecConfig:
         """What the codecs need from these settings."""

@@ -31,6 +31,43 @@ def migrate() -> None:
         click.echo("database schema is up to date")
 
 
+@main.group()
+def timescale() -> None:
+    """TimescaleDB: the storage mode, and converting a plain-PostgreSQL database."""
+
+
+@timescale.command("status")
+def timescale_status() -> None:
+    """Say which storage mode the database is in, and why."""
+    from core.db import connect, wait_for_database
+    from core.migrate import storage_mode
+
+    settings = CommonSettings()
+    setup_logging(settings)
+    wait_for_database(settings.database_url)
+    with connect(settings.database_url) as conn:
+        mode = storage_mode(conn)
+    click.echo(f"storage mode: {mode.name} ({mode.reason})")
+
+
+@timescale.command("convert")
+@click.option("--batch-rows", default=200_000, show_default=True, help="rows per committed batch")
+def timescale_convert(batch_rows: int) -> None:
+    """Turn readings and events into hypertables with their policies (resumable, online)."""
+    from core.db import wait_for_database
+    from core.migrate import migrate as apply_migrations
+    from core.timescale import ConversionError, convert
+
+    settings = CommonSettings()
+    setup_logging(settings)
+    wait_for_database(settings.database_url)
+    apply_migrations(settings.database_url)
+    try:
+        convert(settings.database_url, batch_rows=batch_rows, report=click.echo)
+    except ConversionError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command()
 def ingest() -> None:
     """Store every detector message in PostgreSQL, exactly once."""

@@ -1,5 +1,12 @@
 """Shared fixtures: a private PostgreSQL and Mosquitto per session, a fresh database per test.
 
+Storage mode: the private PostgreSQL preloads TimescaleDB whenever its binaries have it
+(``SMOKEWATCH_PG_BINDIR`` names them, see core/localservers/binaries.py), so the migrations
+take the TimescaleDB path; ``SMOKEWATCH_TEST_STORAGE=plain`` turns the preload off (and so
+tests the fallback of a server that has the extension but did not preload it), ``timescaledb``
+insists on it. Tests marked ``storage`` (the modules in STORAGE_MODULES, or ``pytestmark``) are
+the ones CI runs in both modes (scripts/test).
+
 The servers run on free loopback ports in a temporary folder that is removed at the end of the
 session; set ``SMOKEWATCH_TEST_KEEP=1`` to keep it (logs and data) for debugging. Each test that
 asks for ``database_url`` gets its own database cloned from a migrated template, which takes a
@@ -21,7 +28,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
-from core.localservers import LocalMosquitto, LocalPostgres
+from core.localservers import LocalMosquitto, LocalPostgres, has_timescaledb
 from core.migrate import migrate
 
 # API fixtures (api_settings, api_client, api, api_server): see tests/api_support.py;
@@ -29,8 +36,34 @@ from core.migrate import migrate
 pytest_plugins = ["tests.api_support", "tests.pages_support"]
 
 KEEP = os.environ.get("SMOKEWATCH_TEST_KEEP") == "1"
+STORAGE = os.environ.get("SMOKEWATCH_TEST_STORAGE", "auto")
 TEMPLATE_DATABASE = "smokewatch_template"
 _kept: list[Path] = []
+# The storage-related part of the suite: what CI also runs on TimescaleDB. A module elsewhere
+# joins with ``pytestmark = pytest.mark.storage``.
+STORAGE_MODULES = frozenset(
+    {
+        "test_migrations",
+        "test_timescale",
+        "test_ingest",
+        "test_ingest_dead_letters",
+        "test_ingest_faults",
+        "test_ingest_with_simulator",
+        "test_health_jobs",
+        "test_health_watchdog",
+        "test_health_village",
+        "test_health_ingest_beat",
+        "test_api_devices",
+        "test_api_summary",
+        "test_api_device_health",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in STORAGE_MODULES:
+            item.add_marker(pytest.mark.storage)
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +84,23 @@ def servers_dir() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def pg_server(servers_dir: Path) -> Iterator[LocalPostgres]:
     """A private PostgreSQL: ``.admin_url``, ``.url_for(db)``, ``.stop(mode)``, ``.start()``."""
-    with LocalPostgres(servers_dir / "postgres", fsync=False) as server:
+    if STORAGE not in ("auto", "plain", "timescaledb"):
+        raise pytest.UsageError(f"SMOKEWATCH_TEST_STORAGE={STORAGE}: auto, plain or timescaledb")
+    preload = {"auto": None, "plain": False, "timescaledb": True}[STORAGE]
+    server = LocalPostgres(servers_dir / "postgres", fsync=False, timescaledb=preload)
+    if STORAGE == "timescaledb" and not has_timescaledb(server.bindir):
+        raise pytest.UsageError(
+            f"SMOKEWATCH_TEST_STORAGE=timescaledb but {server.bindir} has no TimescaleDB; "
+            "set SMOKEWATCH_PG_BINDIR to a tree that has it (../shared/timescaledb/install)"
+        )
+    with server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def storage_mode(pg_server: LocalPostgres) -> str:
+    """``timescaledb`` when the session's server preloads TimescaleDB, else ``plain``."""
+    return "timescaledb" if pg_server.timescaledb else "plain"
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +139,12 @@ def template_database(pg_server: LocalPostgres) -> str:
         # Nobody may connect to it: CREATE DATABASE ... TEMPLATE fails while anyone is.
         conn.execute(
             sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(name)
+        )
+        # TimescaleDB's scheduler keeps a connection to every database with the extension;
+        # once connections are refused it cannot come back, so end the one it holds.
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (TEMPLATE_DATABASE,),
         )
     return TEMPLATE_DATABASE
 

@@ -3,14 +3,17 @@
 ``describe`` lists every extension, table, view, column (type, nullability, default), constraint,
 index, trigger, sequence and function of the application's schemas, one per line and sorted, so
 a diff shows exactly what a migration changed. ``tests/test_migrations.py`` compares a freshly
-migrated database with ``tests/reference_schema.txt``.
+migrated database with ``tests/reference_schema.txt`` (plain PostgreSQL) or
+``tests/reference_schema_timescaledb.txt`` (TimescaleDB), whichever the session runs on.
 
-After adding a migration, regenerate the file and review the diff with the migration:
+After adding a migration, regenerate the files and review the diff with the migration:
 
     .venv/bin/python -m tests.reference_schema --write     (or: make reference-schema)
 
 It starts a private PostgreSQL in a temporary folder, migrates an empty database and writes
-the description; ``--check`` only compares and prints the difference.
+the description, once without TimescaleDB and once with it when the PostgreSQL binaries have
+it (``SMOKEWATCH_PG_BINDIR``; without them the TimescaleDB file is left as it is, and says
+so); ``--check`` only compares and prints the difference.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from typing import Any
 import psycopg
 
 REFERENCE = Path(__file__).with_name("reference_schema.txt")
+REFERENCES = {
+    "plain": REFERENCE,
+    "timescaledb": Path(__file__).with_name("reference_schema_timescaledb.txt"),
+}
 # Only what migrations create; TimescaleDB's own schemas are not ours to describe.
 _OURS = """
     n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -110,25 +117,27 @@ def describe_url(url: str) -> str:
         return describe(conn)
 
 
-def diff(expected: str, actual: str) -> str:
+def diff(expected: str, actual: str, *, reference: Path = REFERENCE) -> str:
     """A unified diff of reference against actual, empty when equal."""
     return "".join(
         difflib.unified_diff(
             expected.splitlines(keepends=True),
             actual.splitlines(keepends=True),
-            fromfile=str(REFERENCE),
+            fromfile=str(reference),
             tofile="migrated database",
         )
     )
 
 
-def _migrated_description() -> str:
+def _migrated_description(mode: str) -> str:
     from core.localservers import LocalPostgres
     from core.migrate import migrate
 
     with (
         tempfile.TemporaryDirectory(prefix="smokewatch-schema-") as folder,
-        LocalPostgres(Path(folder) / "postgres", fsync=False) as server,
+        LocalPostgres(
+            Path(folder) / "postgres", fsync=False, timescaledb=mode == "timescaledb"
+        ) as server,
     ):
         with psycopg.connect(server.admin_url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE schema_reference")
@@ -137,18 +146,33 @@ def _migrated_description() -> str:
 
 
 def main(argv: list[str]) -> int:
+    from core.localservers import has_timescaledb, postgres_bindir
+
     if argv not in (["--write"], ["--check"]):
         print("usage: python -m tests.reference_schema --write | --check", file=sys.stderr)
         return 2
-    actual = _migrated_description()
-    if argv == ["--write"]:
-        REFERENCE.write_text(actual, encoding="utf-8")
-        print(f"wrote {REFERENCE} ({actual.count(chr(10))} lines)")
-        return 0
-    expected = REFERENCE.read_text(encoding="utf-8") if REFERENCE.exists() else ""
-    difference = diff(expected, actual)
-    print(difference or "the migrations build the reference schema")
-    return 1 if difference else 0
+    modes = ["plain"]
+    if has_timescaledb(postgres_bindir()):
+        modes.append("timescaledb")
+    else:
+        print(
+            f"{postgres_bindir()} has no TimescaleDB: {REFERENCES['timescaledb'].name} not "
+            "checked; set SMOKEWATCH_PG_BINDIR (../shared/timescaledb/install prints it)",
+            file=sys.stderr,
+        )
+    status = 0
+    for mode in modes:
+        path = REFERENCES[mode]
+        actual = _migrated_description(mode)
+        if argv == ["--write"]:
+            path.write_text(actual, encoding="utf-8")
+            print(f"wrote {path} ({actual.count(chr(10))} lines)")
+            continue
+        expected = path.read_text(encoding="utf-8") if path.exists() else ""
+        difference = diff(expected, actual, reference=path)
+        print(difference or f"the migrations build {path.name}")
+        status |= 1 if difference else 0
+    return status
 
 
 if __name__ == "__main__":

@@ -292,6 +292,22 @@ MATRIX: list[Case] = [
     Case("installer", "GET", "/api/v1/live", 403),
     Case("anonymous", "GET", "/api/v1/relative/not-a-link", 404),
     Case("anonymous", "POST", "/api/v1/relative/not-a-link/acknowledge", 404),
+    # --- device commands (issue 19): staff in scope; the rules refine by kind ----------------
+    *every(STAFF, "GET", "/api/v1/devices/{device_in_village}/commands", 200),
+    Case("anonymous", "GET", "/api/v1/devices/{device_in_village}/commands", 401),
+    *every(("operator", "installer", "viewer"), "GET",
+           "/api/v1/devices/{device_in_other_village}/commands", 404),
+    *every(("administrator", "operator", "installer"), "POST",
+           "/api/v1/devices/{device_in_village}/commands", 201, body={"kind": "self_test"}),
+    Case("viewer", "POST", "/api/v1/devices/{device_in_village}/commands", 403,
+         {"kind": "self_test"}),
+    Case("installer", "POST", "/api/v1/devices/{device_in_other_village}/commands", 404,
+         {"kind": "self_test"}),
+    *every(("administrator", "operator", "viewer"), "GET",
+           "/api/v1/incidents/{incident_in_village}/commands", 200),
+    Case("operator", "GET", "/api/v1/incidents/{incident_in_other_village}/commands", 404),
+    Case("anonymous", "GET", "/api/v1/relative/not-a-link/commands", 404),
+    Case("anonymous", "POST", "/api/v1/relative/not-a-link/silence", 404, {"confirmed": True}),
     # --- pages -------------------------------------------------------------------------------
     # The shells hold no data (their scripts call the API above with the caller's credentials).
     *every(("anonymous", "viewer"), "GET", "/ui/board", 200),

@@ -226,7 +226,8 @@ def test_setup_service_accounts_twice_and_connect(secure_broker: LocalMosquitto)
         broker_ingest_workers=("smokewatch-ingest-0",),
     )  # fmt: skip
     accounts = ["smokewatch-ingest-0-events-k3x9", "smokewatch-ingest-0-telemetry-k3x9",
-                "smokewatch-ingest-0-codecs-k3x9", "smokewatch-api-ready-k3x9"]  # fmt: skip
+                "smokewatch-ingest-0-codecs-k3x9", "smokewatch-ingest-0-commands-k3x9",
+                "smokewatch-api-ready-k3x9"]  # fmt: skip
     assert setup(settings) == accounts
     rotated = settings.model_copy(update={"broker_ingest_password": SecretStr("second")})
     assert setup(rotated) == accounts

@@ -118,7 +118,8 @@ def acl_patterns() -> dict[str, list[re.Pattern[str]]]:
 
 SERVICE_IDS = [
     *(ingest_lane_client_id(w, lane, suffix) for w in ("smokewatch-ingest-0", "smokewatch-ingest-1")
-      for lane in ("events", "telemetry", "codecs") for suffix in ("", "a1B2c3d4e5f6a7b8")),
+      for lane in ("events", "telemetry", "codecs", "commands")
+      for suffix in ("", "a1B2c3d4e5f6a7b8")),
     service_client_id(API_READY_CLIENT, ""),
     service_client_id(API_READY_CLIENT, "a1B2c3d4e5f6a7b8"),
 ]  # fmt: skip

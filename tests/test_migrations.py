@@ -13,7 +13,7 @@ import core.migrate
 from core.db import is_timescale
 from core.errors import MigrationError
 from core.migrate import Migration, available_migrations, migrate
-from tests.reference_schema import REFERENCE, describe_url, diff
+from tests.reference_schema import REFERENCES, describe_url, diff
 
 
 def applied_versions(url: str) -> list[int]:
@@ -37,13 +37,16 @@ def test_migrate_twice_changes_nothing(empty_database_url: str) -> None:
     assert describe_url(empty_database_url) == before
 
 
-def test_migrations_build_the_reference_schema(empty_database_url: str) -> None:
+def test_migrations_build_the_reference_schema(empty_database_url: str, storage_mode: str) -> None:
     migrate(empty_database_url)
 
-    difference = diff(REFERENCE.read_text(encoding="utf-8"), describe_url(empty_database_url))
+    reference = REFERENCES[storage_mode]
+    difference = diff(
+        reference.read_text(encoding="utf-8"), describe_url(empty_database_url), reference=reference
+    )
     assert not difference, (
-        "the migrated schema differs from tests/reference_schema.txt; if the change is intended, "
-        "run `.venv/bin/python -m tests.reference_schema --write` and commit the file with the "
+        f"the migrated schema differs from {reference}; if the change is intended, "
+        "run `make reference-schema` (both modes) and commit the files with the "
         f"migration:\n{difference}"
     )
 
@@ -95,24 +98,38 @@ def test_migrate_concurrently_applies_each_migration_once(empty_database_url: st
     assert applied_versions(empty_database_url) == [m.version for m in available_migrations()]
 
 
-def test_timescale_is_off_on_plain_postgresql(db: psycopg.Connection[DictRow]) -> None:
-    # The private test server has no TimescaleDB; the migrations took the plain-PostgreSQL path.
-    assert is_timescale(db) is False
+def test_storage_layout_follows_the_server(
+    db: psycopg.Connection[DictRow], storage_mode: str
+) -> None:
+    # The session's server preloads TimescaleDB when its binaries have it (tests/conftest.py).
+    timescale = storage_mode == "timescaledb"
+    assert is_timescale(db) is timescale
     kinds = db.execute(
         "SELECT relname, relkind FROM pg_class WHERE relname IN ('readings', 'readings_hourly')"
     ).fetchall()
     assert {row["relname"]: row["relkind"] for row in kinds} == {
         "readings": "r",
-        "readings_hourly": "v",
+        "readings_hourly": "v",  # the plain view, or the continuous aggregate's user view
     }
+    layout = db.execute("SELECT sw_timescale_layout() AS hypertables").fetchone()
+    assert layout == {"hypertables": timescale}
 
 
-# (table, age of the old row, age of the kept row); defaults of sw_apply_retention.
-RETENTION_CASES = [
-    ("readings", timedelta(days=401), timedelta(days=399)),
-    ("events", timedelta(days=1101), timedelta(days=1099)),
-    ("dead_letters", timedelta(days=91), timedelta(days=89)),
-]
+# (table, age of the old row, age of the kept row) per storage mode, for the default promises
+# (readings 400 days, events 1100, dead letters 90). TimescaleDB drops whole chunks (readings
+# 30 days, events 90), so there a row goes within one chunk interval after its promise.
+RETENTION_CASES = {
+    "plain": [
+        ("readings", timedelta(days=401), timedelta(days=399)),
+        ("events", timedelta(days=1101), timedelta(days=1099)),
+        ("dead_letters", timedelta(days=91), timedelta(days=89)),
+    ],
+    "timescaledb": [
+        ("readings", timedelta(days=400 + 61), timedelta(days=399)),
+        ("events", timedelta(days=1100 + 181), timedelta(days=1099)),
+        ("dead_letters", timedelta(days=91), timedelta(days=89)),
+    ],
+}
 
 INSERT = {
     "readings": "INSERT INTO readings (device_id, ts, received_at, msg_key) "
@@ -125,28 +142,42 @@ INSERT = {
 AGE = {"readings": "ts", "events": "ts", "dead_letters": "received_at"}
 
 
-@pytest.mark.parametrize(("table", "old", "recent"), RETENTION_CASES)
-def test_apply_retention_deletes_old_rows_and_keeps_recent_ones(
-    db: psycopg.Connection[DictRow], table: str, old: timedelta, recent: timedelta
+@pytest.mark.parametrize("case", range(3))
+def test_retention_deletes_old_rows_and_keeps_recent_ones(
+    db: psycopg.Connection[DictRow], storage_mode: str, case: int
 ) -> None:
+    table, old, recent = RETENTION_CASES[storage_mode][case]
     db.execute(INSERT[table], {"age": old, "key": 1})
     db.execute(INSERT[table], {"age": recent, "key": 2})
 
     deleted = db.execute("SELECT sw_apply_retention() AS n").fetchone()
+    if storage_mode == "timescaledb" and table != "dead_letters":
+        # A hypertable is left to its retention policy: run it as the scheduler would.
+        assert deleted == {"n": 0}
+        job = db.execute(
+            "SELECT job_id FROM timescaledb_information.jobs "
+            "WHERE proc_name = 'policy_retention' AND hypertable_name = %s",
+            (table,),
+        ).fetchone()
+        assert job is not None
+        db.execute("CALL run_job(%s)", (job["job_id"],))
+    else:
+        assert deleted == {"n": 1}
 
-    assert deleted == {"n": 1}
     left = db.execute(f"SELECT now() - {AGE[table]} AS age FROM {table}").fetchall()
     assert len(left) == 1
     assert left[0]["age"] < recent + timedelta(minutes=1)
 
 
-def test_apply_retention_deletes_in_bounded_batches(db: psycopg.Connection[DictRow]) -> None:
+def test_apply_retention_deletes_in_bounded_batches(
+    db: psycopg.Connection[DictRow], storage_mode: str
+) -> None:
+    # Plain tables are deleted from in batches; on TimescaleDB dead letters still are.
+    table = "readings" if storage_mode == "plain" else "dead_letters"
     for key in range(5):
-        db.execute(INSERT["readings"], {"age": timedelta(days=500), "key": key})
+        db.execute(INSERT[table], {"age": timedelta(days=500), "key": key})
 
-    rounds = [
-        db.execute("SELECT sw_apply_retention(batch => 2) AS n").fetchone() for _ in range(4)
-    ]
+    rounds = [db.execute("SELECT sw_apply_retention(batch => 2) AS n").fetchone() for _ in range(4)]
 
     assert rounds == [{"n": 2}, {"n": 2}, {"n": 1}, {"n": 0}]
-    assert db.execute("SELECT count(*) AS n FROM readings").fetchone() == {"n": 0}
+    assert db.execute(f"SELECT count(*) AS n FROM {table}").fetchone() == {"n": 0}

@@ -13,7 +13,7 @@ the ``postgres`` system user and the folder is made reachable for that user.
 packages that are missing; ``python -m core.localservers serve FOLDER`` runs both until Ctrl-C.
 """
 
-from core.localservers.binaries import mosquitto_binary, postgres_bindir
+from core.localservers.binaries import has_timescaledb, mosquitto_binary, postgres_bindir
 from core.localservers.mosquitto import LocalMosquitto
 from core.localservers.postgres import LocalPostgres, StopMode
 from core.localservers.process import LOOPBACK, LocalServerError, free_port
@@ -25,6 +25,7 @@ __all__ = [
     "LocalServerError",
     "StopMode",
     "free_port",
+    "has_timescaledb",
     "mosquitto_binary",
     "postgres_bindir",
 ]

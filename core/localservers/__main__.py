@@ -1,4 +1,8 @@
-"""``python -m core.localservers check | serve FOLDER``: find binaries, or run both servers."""
+"""``python -m core.localservers check | timescaledb | serve FOLDER``.
+
+``check`` finds the binaries; ``timescaledb`` prints the PostgreSQL bin folder when it has
+TimescaleDB (exit 0) or says why not on stderr (exit 1); ``serve`` runs both servers.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from core.localservers import (
     LocalMosquitto,
     LocalPostgres,
     LocalServerError,
+    has_timescaledb,
     mosquitto_binary,
     postgres_bindir,
 )
@@ -26,6 +31,20 @@ def check() -> int:
             print(f"{package}: {exc}", file=sys.stderr)
             missing.append(package)
     print(" ".join(missing))
+    return 0
+
+
+def timescaledb() -> int:
+    """Print the bin folder when its PostgreSQL has TimescaleDB; say why not otherwise."""
+    try:
+        bindir = postgres_bindir()
+    except LocalServerError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if not has_timescaledb(bindir):
+        print(f"{bindir} has no TimescaleDB (set SMOKEWATCH_PG_BINDIR)", file=sys.stderr)
+        return 1
+    print(bindir)
     return 0
 
 
@@ -50,9 +69,11 @@ def serve(folder: Path) -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["check"]:
         return check()
+    if argv[:1] == ["timescaledb"]:
+        return timescaledb()
     if argv[:1] == ["serve"] and len(argv) == 2:
         return serve(Path(argv[1]).resolve())
-    print("usage: python -m core.localservers check | serve FOLDER", file=sys.stderr)
+    print("usage: python -m core.localservers check | timescaledb | serve FOLDER", file=sys.stderr)
     return 2
 
 

@@ -11,14 +11,25 @@ from pathlib import Path
 
 from core.localservers.process import LocalServerError
 
+# Names the PostgreSQL binaries to use (a folder with initdb and postgres), for example the
+# private TimescaleDB tree that ../shared/timescaledb/install prints. Unset: search the machine.
+BINDIR_VARIABLE = "SMOKEWATCH_PG_BINDIR"
+
 
 @cache
 def postgres_bindir(preferred_major: int = 15) -> Path:
     """The folder holding ``initdb`` and ``postgres``, preferring the given major version.
 
-    Looks at ``pg_config --bindir``, then Debian's ``/usr/lib/postgresql/*/bin``, then PATH.
-    ``pg_config`` alone is not enough: the client package ships it without a server.
+    ``SMOKEWATCH_PG_BINDIR`` wins when set. Otherwise looks at ``pg_config --bindir``, then
+    Debian's ``/usr/lib/postgresql/*/bin``, then PATH. ``pg_config`` alone is not enough: the
+    client package ships it without a server.
     """
+    named = os.environ.get(BINDIR_VARIABLE)
+    if named:
+        bindir = Path(named).resolve()
+        if not all(os.access(bindir / name, os.X_OK) for name in ("initdb", "postgres")):
+            raise LocalServerError(f"{BINDIR_VARIABLE}={named} holds no initdb and postgres")
+        return bindir
     candidates: list[Path] = []
     pg_config = shutil.which("pg_config")
     if pg_config:
@@ -52,6 +63,19 @@ def postgres_major(bindir: Path) -> int | None:
     )
     match = re.search(r"\(PostgreSQL\) (\d+)", found.stdout)
     return int(match.group(1)) if match else None
+
+
+def has_timescaledb(bindir: Path) -> bool:
+    """True when the server in ``bindir`` can load TimescaleDB (its control file is installed).
+
+    PostgreSQL finds its share folder relative to its binaries: ``../share`` in a source build,
+    ``../../../share/postgresql/<major>`` in Debian's layout.
+    """
+    major = postgres_major(bindir)
+    shares = [bindir.parent / "share", bindir.parent / "share" / "postgresql"]
+    if major is not None and len(bindir.parents) > 3:
+        shares.append(bindir.parents[3] / "share" / "postgresql" / str(major))
+    return any((share / "extension" / "timescaledb.control").exists() for share in shares)
 
 
 @cache

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from core.localservers.binaries import postgres_bindir
+from core.localservers.binaries import has_timescaledb, postgres_bindir
 from core.localservers.process import (
     LOOPBACK,
     ChildServer,
@@ -42,6 +42,9 @@ class LocalPostgres(ChildServer):
     ``fsync=False`` trades crash safety of the machine (not of the server) for speed: right for
     tests, where a killed or restarted server must still lose nothing it committed.
     ``settings`` adds or overrides ``postgresql.conf`` values (``shared_preload_libraries``...).
+    ``timescaledb``: preload TimescaleDB; None (the default) does so whenever the binaries have
+    it, because the extension cannot be created on a server that did not preload it, and
+    a machine that has it must test what production runs.
     """
 
     name = "postgres"
@@ -56,6 +59,7 @@ class LocalPostgres(ChildServer):
         fsync: bool = True,
         settings: Mapping[str, str] | None = None,
         bindir: Path | None = None,
+        timescaledb: bool | None = None,
         startup_timeout: float = 60.0,
     ) -> None:
         super().__init__(folder, port=port, startup_timeout=startup_timeout)
@@ -63,6 +67,19 @@ class LocalPostgres(ChildServer):
         self.fsync = fsync
         self.settings = dict(settings or {})
         self._bindir = bindir
+        self._timescaledb = timescaledb
+
+    @property
+    def timescaledb(self) -> bool:
+        """True when this server preloads TimescaleDB."""
+        if self._timescaledb is None:
+            self._timescaledb = has_timescaledb(self.bindir)
+        return self._timescaledb
+
+    @timescaledb.setter
+    def timescaledb(self, preload: bool) -> None:
+        """Preload TimescaleDB or not from the next start on (as an operator would)."""
+        self._timescaledb = preload
 
     @property
     def bindir(self) -> Path:
@@ -144,7 +161,17 @@ class LocalPostgres(ChildServer):
             "timezone": "UTC",
             "log_timezone": "UTC",
             "log_line_prefix": "%m [%p] %q%u@%d ",
-        } | self.settings
+        }
+        if self.timescaledb:
+            values |= {
+                "shared_preload_libraries": "timescaledb",
+                # No internet on test machines; and nothing of ours is reported anywhere.
+                "timescaledb.telemetry_level": "off",
+                # One scheduler per database with the extension, plus the jobs they start.
+                "max_worker_processes": "32",
+                "timescaledb.max_background_workers": "24",
+            }
+        values |= self.settings
         return "".join(f"{key} = '{_quote(value)}'\n" for key, value in values.items())
 
     def _command(self) -> list[str]:

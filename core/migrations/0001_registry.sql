@@ -1,16 +1,28 @@
 -- The registry: who is protected, where, by which detector, and whom to call.
 
--- TimescaleDB is used when the server offers it. Creating the extension fails when it is
--- installed but not preloaded; we then fall back to plain PostgreSQL rather than refusing.
+-- TimescaleDB is used when the server offers it: available AND preloaded. The decision is made
+-- before CREATE EXTENSION because on a server that did not preload the library that statement
+-- raises FATAL and closes the connection, which no EXCEPTION block can catch. The NOTICE says
+-- which mode was chosen and why; smokewatch migrate logs it. (This block was changed after
+-- release; core/migrate.py accepts the earlier checksum of this file.)
 DO $$
+DECLARE
+    preloaded boolean := EXISTS (
+        SELECT 1
+        FROM unnest(string_to_array(current_setting('shared_preload_libraries'), ',')) AS lib
+        WHERE regexp_replace(btrim(lib, ' "'), '^.*/|\.so$', '', 'g') ~ '^timescaledb(-[0-9.]+)?$');
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
-       AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
-        BEGIN
-            CREATE EXTENSION timescaledb;
-        EXCEPTION WHEN OTHERS THEN
-            RAISE NOTICE 'timescaledb is available but could not be created (%), using plain PostgreSQL', SQLERRM;
-        END;
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
+        RAISE NOTICE 'storage mode: TimescaleDB (the extension is already installed)';
+    ELSIF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') THEN
+        RAISE NOTICE 'storage mode: plain PostgreSQL (timescaledb is not installed on this server)';
+    ELSIF NOT preloaded THEN
+        RAISE NOTICE 'storage mode: plain PostgreSQL (timescaledb is installed but not in '
+            'shared_preload_libraries = ''%''; preload it, restart, then run '
+            'smokewatch timescale convert)', current_setting('shared_preload_libraries');
+    ELSE
+        CREATE EXTENSION timescaledb;
+        RAISE NOTICE 'storage mode: TimescaleDB (available and preloaded: extension created)';
     END IF;
 END
 $$;

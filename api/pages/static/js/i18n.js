@@ -290,6 +290,7 @@ const DICT = {
     "action.repaged": "再次呼叫",
     "action.note": "备注",
     "action.assigned": "已指派",
+    "action.command": "远程指令",
   },
   en: {
     "app.name": "Smokewatch",
@@ -576,6 +577,7 @@ const DICT = {
     "action.repaged": "Paged again",
     "action.note": "Note",
     "action.assigned": "Assigned",
+    "action.command": "Remote command",
   },
 };
 
