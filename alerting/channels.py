@@ -35,6 +35,8 @@ class AttemptResult:
     outcome: str
     response: str
     elapsed_ms: int
+    # The provider's id for this request (BizId, CallId, SerialNo), for its receipts.
+    ref: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -100,7 +102,7 @@ def send_once(url: str, *, title: str, body: str, timeout_s: float) -> AttemptRe
     answer = getattr(plugin, "last_response", None) or ""
     response = scrub(" | ".join(filter(None, [answer, *logs])))[:1000]
     if ok:
-        return AttemptResult("delivered", response, elapsed)
+        return AttemptResult("delivered", response, elapsed, getattr(plugin, "last_ref", None))
     if "Timeout" in answer or "timed out" in response.lower() or "timeout" in response.lower():
         return AttemptResult("timeout", response, elapsed)
     return AttemptResult("failed", response, elapsed)

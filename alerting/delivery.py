@@ -133,6 +133,7 @@ class Sender:
                 response=result.response,
                 elapsed_ms=result.elapsed_ms,
                 worker=self.worker,
+                provider_ref=result.ref,
             )
 
     def _reschedule(

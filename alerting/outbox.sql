@@ -65,9 +65,9 @@ RETURNING id;
 
 -- name: record_attempt
 INSERT INTO notification_attempts (notification_id, channel_index, scheme, destination, outcome,
-                                   response, elapsed_ms, worker)
+                                   response, elapsed_ms, worker, provider_ref)
 VALUES (%(id)s, %(channel_index)s, %(scheme)s, %(destination)s, %(outcome)s, %(response)s,
-        %(elapsed_ms)s, %(worker)s);
+        %(elapsed_ms)s, %(worker)s, %(provider_ref)s);
 
 -- name: mark_delivered
 UPDATE notifications

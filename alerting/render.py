@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from alerting.errors import TemplateMissing
 
 SMS_SCHEMES = frozenset({"aliyunsms", "tencentsms", "sms"})
-VOICE_SCHEMES = frozenset({"alivoice", "ttscall"})
+VOICE_SCHEMES = frozenset({"alivoice", "tencentvoice", "ttscall"})
 CHANNELS = ("chat", "sms", "voice")
 # One SMS segment carries 70 Chinese characters; with an address and a link we allow a
 # two-segment long SMS and shorten optional parts before that.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth.routes import router as auth_router
+from api.callbacks.routes import router as callbacks_router
 from api.commands.routes import router as commands_router
 from api.commissioning.routes import router as commissioning_router
 from api.contacts.routes import router as contacts_router
@@ -31,6 +32,7 @@ from api.work_orders.routes import router as work_orders_router
 
 ROUTERS: list[APIRouter] = [
     health_router,
+    callbacks_router,
     auth_router,
     users_router,
     organisations_router,

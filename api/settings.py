@@ -98,13 +98,19 @@ class ApiSettings(CommonSettings):
     # configured on the CTWing side (https://<host>/ingest/ctwing?token=<it>). Unset: accepted
     # without it in development and test; refused in production (every CTWing push).
     ctwing_push_token: SecretStr | None = None
+    # Provider callbacks (/callbacks/<provider>/...?token=<it>): their HTTP pushes carry no
+    # signature, so this shared secret goes in the callback URL set in each provider console.
+    # Unset: every callback is refused (fail closed).
+    callback_token: SecretStr | None = None
     # Per source address on /ingest/*: this many pushes a second sustained, burst at once.
     ingest_push_rate_per_s: float = Field(default=50.0, gt=0, le=100_000)
     ingest_push_burst: int = Field(default=500, ge=1, le=1_000_000)
     ctwing_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     onenet_property_maps: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
-    @field_validator("onenet_token", "ctwing_push_token", "broker_admin_url", mode="before")
+    @field_validator(
+        "onenet_token", "ctwing_push_token", "callback_token", "broker_admin_url", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # docker-compose passes an unset variable as an empty string.
@@ -142,6 +148,9 @@ class ApiSettings(CommonSettings):
         if self.ctwing_push_token is not None:
             check_secret(self.ctwing_push_token.get_secret_value(), self.environment,
                          "SMOKEWATCH_CTWING_PUSH_TOKEN")  # fmt: skip
+        if self.callback_token is not None:
+            check_secret(self.callback_token.get_secret_value(), self.environment,
+                         "SMOKEWATCH_CALLBACK_TOKEN")  # fmt: skip
         return self
 
     @property

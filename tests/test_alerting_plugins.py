@@ -197,7 +197,9 @@ def carried_text(request: Received) -> str:
     if request.path.startswith("/tencent"):
         return str(json.loads(request.body)["TemplateParamSet"][0])
     params = dict(parse_qsl(request.body.decode()))
-    return str(json.loads(params.get("TemplateParam") or params["TtsParam"])["content"])
+    # SMS: TemplateParam; IvrCall (interactive, the default): StartTtsParams; SingleCallByTts.
+    tts = params.get("TemplateParam") or params.get("StartTtsParams") or params["TtsParam"]
+    return str(json.loads(tts)["content"])
 
 
 def test_json_webhook_error_body_counts_as_failure() -> None:

@@ -90,7 +90,16 @@ def test_seed_twice_changes_nothing_but_the_inbox_port(db: psycopg.Connection[Di
     seed(db, inbox_port=9999)
     assert table_counts(db) == first
     urls = [u for r in db.execute("SELECT channels FROM contacts") for u in r["channels"]]
-    assert urls and all(u.startswith("json://127.0.0.1:9999/inbox/") for u in urls)
+    # WeChat is a JSON post to the inbox; SMS and calls go to the emulators the inbox serves.
+    assert urls and all(
+        u.startswith("json://127.0.0.1:9999/inbox/")
+        or (u.startswith(("aliyunsms://", "alivoice://"))
+            and "endpoint=http://127.0.0.1:9999/emu/aliyun-" in u)
+        for u in urls
+    )  # fmt: skip
+    assert any(u.startswith("alivoice://") for u in urls)
+    assert any(u.startswith("aliyunsms://") for u in urls)
+    assert not any("8765" in u for u in urls)
 
 
 def test_plan_is_deterministic_and_names_the_story_places() -> None:

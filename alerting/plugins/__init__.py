@@ -7,7 +7,12 @@ from typing import Any
 from apprise.manager_plugins import NotificationManager
 
 from alerting.plugins.checked import CheckedDingTalk, CheckedJSON, CheckedWeComBot
-from alerting.plugins.cloud import NotifyAliyunSMS, NotifyAliyunVoice, NotifyTencentSMS
+from alerting.plugins.cloud import (
+    NotifyAliyunSMS,
+    NotifyAliyunVoice,
+    NotifyTencentSMS,
+    NotifyTencentVoice,
+)
 
 _registered = False
 
@@ -25,6 +30,7 @@ def register() -> None:
         NotifyAliyunSMS,
         NotifyAliyunVoice,
         NotifyTencentSMS,
+        NotifyTencentVoice,
     )
     for plugin in plugins:
         manager.add(plugin, force=True)

@@ -35,7 +35,22 @@ class CheckedJSON(_BodyChecked, custom_json.NotifyJSON):
 
 
 class CheckedWeComBot(_BodyChecked, wecombot.NotifyWeComBot):
-    """``wecombot://``: WeCom group bots answer 200 with ``errcode`` on failure."""
+    """``wecombot://``: WeCom group bots answer 200 with ``errcode`` on failure.
+
+    ``?endpoint=http://host:port`` sends to another host with the same path and ``key`` (the
+    provider emulator in tests and the demo, or a relay)."""
+
+    def __init__(self, key: str, endpoint: str | None = None, **kwargs: Any) -> None:
+        super().__init__(key, **kwargs)
+        if endpoint:
+            self.api_url = f"{endpoint.rstrip('/')}/cgi-bin/webhook/send?key={self.key}"
+
+    @staticmethod
+    def parse_url(url: str, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        results: dict[str, Any] | None = wecombot.NotifyWeComBot.parse_url(url)
+        if results:
+            results["endpoint"] = results["qsd"].get("endpoint")
+        return results
 
 
 class CheckedDingTalk(_BodyChecked, dingtalk.NotifyDingTalk):

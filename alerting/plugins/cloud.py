@@ -1,10 +1,18 @@
-"""Custom Apprise plugins for what Apprise lacks: Aliyun SMS, Aliyun voice (TTS call), Tencent SMS.
+"""Custom Apprise plugins for what Apprise lacks: Aliyun SMS and voice, Tencent SMS and voice.
 
 URLs (secrets in the user:password part, masked in logs by Apprise's privacy mode)::
 
     aliyunsms://KeyId:Secret@TemplateCode/13800000000?sign=SignName&param=content
-    alivoice://KeyId:Secret@TtsCode/13800000000?show=CalledShowNumber&param=content
+    alivoice://KeyId:Secret@TtsCode/13800000000?show=CalledShowNumber&param=content&ack=TtsCode2
     tencentsms://SecretId:SecretKey@SdkAppId/TemplateId/+8613800000000?sign=SignName
+    tencentvoice://SecretId:SecretKey@VoiceSdkAppid/TemplateId/+8613800000000
+
+Voice calls are interactive: Aliyun ``IvrCall`` reads the alert (start code ``TtsCode``) and
+maps key 1 (``MenuKeyMap``) to the ``ack=`` confirmation prompt; the keypress comes back in
+the call-status receipt (``dtmf``). ``mode=tts`` keeps the one-way ``SingleCallByTts``.
+Tencent ``SendTtsVoice`` templates ask to press 1; the keypress comes back by the voice
+callback (``voicekey_callback``). Each plugin keeps the provider's id for the request
+(``last_ref``: BizId, CallId, SerialNo) so receipts find the attempt.
 
 SMS and voice need templates approved by the provider; the message body goes into the
 template variable named by ``param`` (Aliyun) or as the only template parameter (Tencent).
@@ -36,6 +44,7 @@ class _CloudPlugin(NotifyBase):
     default_endpoint = ""
     request_rate_per_sec = 0
     last_response: str | None = None
+    last_ref: str | None = None
 
     def __init__(
         self,
@@ -84,6 +93,41 @@ class _CloudPlugin(NotifyBase):
         )
         return response
 
+    def _tc3_post(
+        self, service: str, action: str, version: str, payload: bytes
+    ) -> tuple[requests.Response | None, dict[str, Any]]:
+        """A signed Tencent Cloud API 3.0 request; (response, its ``Response`` object)."""
+        where = urlsplit(self.endpoint)
+        host, path = where.netloc, where.path.rstrip("/") + "/"
+        timestamp = int(time.time())
+        content_type = "application/json; charset=utf-8"
+        headers = {
+            "Authorization": tc3_authorization(
+                secret_id=self.key_id,
+                secret_key=self.key_secret,
+                service=service,
+                host=host,
+                payload=payload,
+                timestamp=timestamp,
+                content_type=content_type,
+                path=path,
+            ),
+            "Content-Type": content_type,
+            "Host": host,
+            "X-TC-Action": action,
+            "X-TC-Version": version,
+            "X-TC-Timestamp": str(timestamp),
+            "X-TC-Region": self.options.get("region", "ap-guangzhou"),
+        }
+        response = self._post(self.endpoint + "/", data=payload, headers=headers)
+        if response is None:
+            return None, {}
+        try:
+            answer = response.json().get("Response", {})
+        except (ValueError, AttributeError):
+            answer = {}
+        return response, answer if isinstance(answer, dict) else {}
+
 
 class NotifyAliyunSMS(_CloudPlugin):
     """Aliyun (Alibaba Cloud) SMS, Dysmsapi ``SendSms``, RPC signature V2."""
@@ -92,6 +136,10 @@ class NotifyAliyunSMS(_CloudPlugin):
     protocol = "aliyunsms"  # type: ignore[assignment]
     default_endpoint = "https://dysmsapi.aliyuncs.com"
     action, version = "SendSms", "2017-05-25"
+    ref_key = "BizId"
+
+    def _action(self) -> str:
+        return self.action
 
     def _params(self, body: str) -> dict[str, str]:
         template, numbers = self.targets[0], self.targets[1:]
@@ -110,7 +158,7 @@ class NotifyAliyunSMS(_CloudPlugin):
             return False
         params: dict[str, str] = {
             "AccessKeyId": self.key_id,
-            "Action": self.action,
+            "Action": self._action(),
             "Format": "JSON",
             "RegionId": self.options.get("region", "cn-hangzhou"),
             "SignatureMethod": "HMAC-SHA1",
@@ -129,6 +177,7 @@ class NotifyAliyunSMS(_CloudPlugin):
         except ValueError:
             answer = {}
         if response.status_code == 200 and answer.get("Code") == "OK":
+            self.last_ref = str(answer.get(self.ref_key) or "") or None
             return True
         self.logger.warning(
             "%s refused: %s", self.service_name,
@@ -138,15 +187,33 @@ class NotifyAliyunSMS(_CloudPlugin):
 
 
 class NotifyAliyunVoice(NotifyAliyunSMS):
-    """Aliyun voice notification, Dyvmsapi ``SingleCallByTts`` (a text-to-speech call)."""
+    """Aliyun voice, Dyvmsapi ``IvrCall`` (press 1 to confirm) or ``SingleCallByTts``."""
 
     service_name = "Aliyun voice call"
     protocol = "alivoice"
     default_endpoint = "https://dyvmsapi.aliyuncs.com"
-    action, version = "SingleCallByTts", "2017-05-25"
+    action, version = "IvrCall", "2017-05-25"
+    ref_key = "CallId"
+
+    def _action(self) -> str:
+        return "SingleCallByTts" if self.options.get("mode") == "tts" else "IvrCall"
 
     def _params(self, body: str) -> dict[str, str]:
         template, numbers = self.targets[0], self.targets[1:]
+        tts = orjson.dumps({self.options.get("param", "content"): body}).decode()
+        if self._action() == "IvrCall":
+            # Key 1 plays the confirmation prompt (ack=, else the alert again); the key itself
+            # reaches us in the call-status receipt, which acknowledges the incident.
+            key_one = {"Key": "1", "Code": self.options.get("ack", template), "TtsParams": tts}
+            return {
+                "CalledNumber": numbers[0],
+                "CalledShowNumber": self.options.get("show", ""),
+                "StartCode": template,
+                "StartTtsParams": tts,
+                "MenuKeyMap": orjson.dumps([key_one]).decode(),
+                "PlayTimes": self.options.get("times", "2"),
+                "Timeout": self.options.get("keywait_ms", "10000"),
+            }
         # One call per request; extra numbers are separate contacts, not a broadcast.
         return {
             "CalledNumber": numbers[0],
@@ -180,35 +247,9 @@ class NotifyTencentSMS(_CloudPlugin):
                 "TemplateParamSet": [body],
             }
         )
-        where = urlsplit(self.endpoint)
-        host, path = where.netloc, where.path.rstrip("/") + "/"
-        timestamp = int(time.time())
-        content_type = "application/json; charset=utf-8"
-        headers = {
-            "Authorization": tc3_authorization(
-                secret_id=self.key_id,
-                secret_key=self.key_secret,
-                service="sms",
-                host=host,
-                payload=payload,
-                timestamp=timestamp,
-                content_type=content_type,
-                path=path,
-            ),
-            "Content-Type": content_type,
-            "Host": host,
-            "X-TC-Action": "SendSms",
-            "X-TC-Version": "2021-01-11",
-            "X-TC-Timestamp": str(timestamp),
-            "X-TC-Region": self.options.get("region", "ap-guangzhou"),
-        }
-        response = self._post(self.endpoint + "/", data=payload, headers=headers)
+        response, answer = self._tc3_post("sms", "SendSms", "2021-01-11", payload)
         if response is None:
             return False
-        try:
-            answer = response.json().get("Response", {})
-        except (ValueError, AttributeError):
-            answer = {}
         statuses = answer.get("SendStatusSet") or []
         if (
             response.status_code == 200
@@ -216,8 +257,51 @@ class NotifyTencentSMS(_CloudPlugin):
             and statuses
             and all(s.get("Code") == "Ok" for s in statuses)
         ):
+            self.last_ref = str(statuses[0].get("SerialNo") or "") or None
             return True
         error = answer.get("Error") or (statuses[0] if statuses else {})
+        self.logger.warning(
+            "%s refused: %s", self.service_name,
+            redact(f"{error.get('Code')} {error.get('Message')}"),
+        )  # fmt: skip
+        return False
+
+
+class NotifyTencentVoice(_CloudPlugin):
+    """Tencent Cloud voice messages (VMS) ``SendTtsVoice`` (API 2020-09-02), TC3 signature.
+
+    The template reads the alert and asks to press 1; the key comes back by the VMS voice
+    callback (``voicekey_callback``), the call result by ``voiceprompt_callback``.
+    """
+
+    service_name = "Tencent Cloud voice call"  # type: ignore[assignment]
+    protocol = "tencentvoice"  # type: ignore[assignment]
+    default_endpoint = "https://vms.tencentcloudapi.com"
+
+    def send(
+        self, body: str, title: str = "", notify_type: NotifyType = NotifyType.INFO, **kwargs: Any
+    ) -> bool:
+        if len(self.targets) < 3:
+            self.logger.warning("%s: needs VoiceSdkAppid/TemplateId/number", self.service_name)
+            return False
+        app_id, template, number = self.targets[0], self.targets[1], self.targets[2]
+        payload = orjson.dumps(
+            {
+                "TemplateId": template,
+                "TemplateParamSet": [body],
+                "CalledNumber": number,
+                "VoiceSdkAppid": app_id,
+                "PlayTimes": int(self.options.get("times", "2")),
+            }
+        )
+        response, answer = self._tc3_post("vms", "SendTtsVoice", "2020-09-02", payload)
+        if response is None:
+            return False
+        status = answer.get("SendStatus") or {}
+        if response.status_code == 200 and "Error" not in answer and status.get("CallId"):
+            self.last_ref = str(status["CallId"])
+            return True
+        error = answer.get("Error") or {}
         self.logger.warning(
             "%s refused: %s", self.service_name,
             redact(f"{error.get('Code')} {error.get('Message')}"),

@@ -77,8 +77,21 @@ items AS (
         'paged', coalesce((
             SELECT json_agg(json_build_object(
                        'contact_id', n.contact_id, 'name', c.name, 'role', c.role,
-                       'channel', split_part(n.channels[coalesce(n.delivered_via, 0) + 1], ':', 1),
-                       'status', n.status, 'at', coalesce(n.sent_at, n.due_at))
+                       'channel', sw_channel_class(
+                           n.channels[coalesce(n.delivered_via, n.channel_index, 0) + 1]),
+                       'status', n.status, 'at', coalesce(n.sent_at, n.due_at),
+                       -- sent -> reached (handset / call answered) -> acknowledged
+                       'reach', CASE
+                           WHEN p.field_contact_id = n.contact_id
+                                AND p.field_acknowledged_at IS NOT NULL THEN 'acknowledged'
+                           WHEN n.status <> 'delivered' THEN n.status
+                           ELSE coalesce((
+                               SELECT CASE WHEN a.acknowledged_at IS NOT NULL
+                                           THEN 'acknowledged' ELSE a.reach END
+                               FROM notification_attempts a
+                               WHERE a.notification_id = n.id
+                                 AND a.channel_index = n.delivered_via
+                               ORDER BY a.id DESC LIMIT 1), 'sent') END)
                    ORDER BY n.wave, n.round, n.id)
             FROM notifications n
             LEFT JOIN contacts c ON c.id = n.contact_id

@@ -60,9 +60,12 @@ class Paged(BaseModel):
     contact_id: int | None
     name: str | None
     role: str | None
-    channel: str
+    channel: str  # sms, voice, wechat, chat or webhook (never a provider's scheme)
     status: str
     at: datetime
+    # How far it got: sent, reached (delivered to the handset, call answered), not_reached,
+    # acknowledged; else the page's status (pending, sending, failed, cancelled).
+    reach: str = "sent"
 
 
 class FieldAnswer(BaseModel):
@@ -130,7 +133,8 @@ class Attempt(BaseModel):
 
     at: datetime
     contact: str | None
-    channel: str
+    channel: str  # sms, voice, wechat, chat or webhook
+    scheme: str  # the Apprise scheme (aliyunsms, json...), for the detail
     ok: bool
     answer: str | None
     # Additive, for a readable table: who the person is, which wave and round, the outcome
@@ -141,6 +145,9 @@ class Attempt(BaseModel):
     purpose: str | None = None
     outcome: str | None = None
     elapsed_ms: int | None = None
+    reach: str | None = None  # reached / not_reached by the provider's receipt
+    reach_detail: str | None = None  # the provider's own words for the receipt
+    acknowledged: bool = False  # pressed 1 / replied 1 on this attempt
 
 
 class IncidentDetail(IncidentRead):

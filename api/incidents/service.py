@@ -132,7 +132,8 @@ def read_incident_detail(
         {
             "at": a["at"],
             "contact": a["name"],
-            "channel": a["scheme"],
+            "channel": a["channel_class"],
+            "scheme": a["scheme"],
             "ok": a["outcome"] == "delivered",
             "answer": redact(a["response"]) if a["response"] is not None else a["outcome"],
             "role": a["role"],
@@ -141,6 +142,9 @@ def read_incident_detail(
             "purpose": a["purpose"],
             "outcome": a["outcome"],
             "elapsed_ms": a["elapsed_ms"],
+            "reach": a["reach"],
+            "reach_detail": redact(a["reach_detail"]) if a["reach_detail"] else None,
+            "acknowledged": a["acknowledged_at"] is not None,
         }
         for a in incident_attempts(conn, incident_id)
         if a["at"] is not None

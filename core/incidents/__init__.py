@@ -25,7 +25,12 @@ from core.incidents.lifecycle import (
     resolve_incident,
     start_progress,
 )
-from core.incidents.links import acknowledge_by_link, report_by_link, resolve_by_link
+from core.incidents.links import (
+    acknowledge_by_link,
+    acknowledge_by_phone,
+    report_by_link,
+    resolve_by_link,
+)
 from core.incidents.tokens import AckClaim, check_ack_secret, make_ack_token, verify_ack_token
 from core.incidents.views import (
     describe_incident,
@@ -49,6 +54,7 @@ __all__ = [
     "Party",
     "Status",
     "acknowledge_by_link",
+    "acknowledge_by_phone",
     "acknowledge_incident",
     "add_note",
     "assign_incident",

@@ -102,3 +102,25 @@ def resolve_by_link(
         party=Party.FIELD,
         now=now,
     )
+
+
+def acknowledge_by_phone(
+    conn: psycopg.Connection[Any],
+    *,
+    incident_id: int,
+    contact_id: int,
+    how: str,
+    now: datetime | None = None,
+) -> Row:
+    """A paged contact pressed 1 on the call or replied 1 to the SMS: the same field
+    acknowledgement ("on my way") as the link, as that contact; the centre still closes."""
+    row = _rows(conn).execute(Q["contact_name"], {"id": contact_id}).fetchone()
+    name = row["name"] if row else f"contact {contact_id}"
+    return acknowledge_incident(
+        conn,
+        incident_id=incident_id,
+        actor=f"{name} ({how})",
+        contact_id=contact_id,
+        party=Party.FIELD,
+        now=now,
+    )

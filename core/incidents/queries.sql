@@ -138,7 +138,8 @@ RETURNING *;
 -- Every delivery attempt of an incident's notifications, for its timeline.
 SELECT n.id AS notification_id, n.purpose, n.wave, n.round, n.contact_id, c.name, c.role,
        n.status, n.due_at, n.sent_at, a.at, a.channel_index, a.scheme, a.outcome, a.response,
-       a.elapsed_ms
+       a.elapsed_ms, sw_channel_class(a.scheme) AS channel_class, a.reach, a.reach_detail,
+       a.acknowledged_at
 FROM notifications n
 LEFT JOIN contacts c ON c.id = n.contact_id
 LEFT JOIN notification_attempts a ON a.notification_id = n.id

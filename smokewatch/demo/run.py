@@ -8,6 +8,7 @@ line in :func:`services`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import shutil
@@ -177,6 +178,9 @@ def _child_env(
         "SMOKEWATCH_API_PORT": str(api_port),
         "SMOKEWATCH_API_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         "SMOKEWATCH_API_SECRET": secret,
+        # The emulated SMS and voice providers (in the inbox) call back the API with this.
+        "SMOKEWATCH_CALLBACK_TOKEN": hashlib.sha256(f"callbacks:{secret}".encode()).hexdigest(),
+        "SMOKEWATCH_DEMO_API_URL": f"http://127.0.0.1:{api_port}",
         "SMOKEWATCH_INGEST_CLIENT_ID": f"smokewatch-demo-ingest-{inbox_port}",
         "SMOKEWATCH_DEMO_DIR": str(folder),
         "SMOKEWATCH_DEMO_INBOX_PORT": str(inbox_port),

@@ -22,6 +22,10 @@ class DemoSettings(CommonSettings):
     demo_alerting: bool = False  # whether an alert engine runs (the director acts only then)
     # Set by smokewatch.demo.detach in the orchestrator it starts in a new session.
     demo_detached: bool = False
+    # Where the emulated providers push receipts, keypresses and replies (the demo's API), and
+    # the token the API expects (SMOKEWATCH_CALLBACK_TOKEN, shared).
+    demo_api_url: str = ""
+    callback_token: SecretStr | None = None
     demo_life_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     def database_configured(self) -> bool:

@@ -19,6 +19,8 @@ TEXT: Final = {
         "resolve": "结案", "outcome": "结果", "cause": "误报原因", "note": "备注",
         "done": "已完成", "invalid": "链接无效或已过期", "back": "返回收件箱",
         "wave": "第{n}轮", "call": "来电（文字转语音）",
+        "press": "按 1 确认（我马上去）", "reply": "回复短信",
+        "reply_hint": "回复1确认，或写一句话", "simple": "简易页",
     },
     "en": {
         "title": "Demo inbox", "intro": "SMS, voice calls and WeChat messages sent during the "
@@ -31,6 +33,8 @@ TEXT: Final = {
         "resolve": "Resolve", "outcome": "Outcome", "cause": "False-alarm cause", "note": "Note",
         "done": "Done", "invalid": "This link is invalid or has expired", "back": "Back to inbox",
         "wave": "wave {n}", "call": "Call (text to speech)",
+        "press": "Press 1 (on my way)", "reply": "Reply",
+        "reply_hint": "1 to acknowledge, or a note", "simple": "simple page",
     },
 }  # fmt: skip
 OUTCOMES: Final = {
@@ -85,7 +89,13 @@ def _page(lang: str, title: str, body: str, *, refresh: bool = False) -> str:
     )
 
 
-def inbox_page(messages: list[InboxMessage], people: dict[str, dict[str, Any]], lang: str) -> str:
+def inbox_page(
+    messages: list[InboxMessage],
+    people: dict[str, dict[str, Any]],
+    lang: str,
+    *,
+    product: str = "",
+) -> str:
     """One phone per recipient, newest message first."""
     t = _t(lang)
     other = "en" if lang != "en" else "zh-CN"
@@ -99,7 +109,7 @@ def inbox_page(messages: list[InboxMessage], people: dict[str, dict[str, Any]], 
             escape(str(x)) for x in (person.get("name"), person.get("role_label"), phone) if x
         )
         place = escape(str(person.get("site_name") or person.get("org_name") or ""))
-        bubbles = "".join(_bubble(m, t, lang) for m in reversed(items))
+        bubbles = "".join(_bubble(m, t, lang, product) for m in reversed(items))
         phones.append(f'<div class="phone"><div class="who">{who}<br><small>{place}</small>'
                       f"</div>{bubbles}</div>")  # fmt: skip
     content = "".join(phones) or f"<p style='padding:16px'>{escape(t['empty'])}</p>"
@@ -110,13 +120,28 @@ def inbox_page(messages: list[InboxMessage], people: dict[str, dict[str, Any]], 
     return _page(lang, t["title"], body, refresh=True)
 
 
-def _bubble(m: InboxMessage, t: dict[str, str], lang: str) -> str:
+def _bubble(m: InboxMessage, t: dict[str, str], lang: str, product: str = "") -> str:
     label = t["call"] if m.channel == "voice" else t.get(m.channel, m.channel)
     title = f"<b>{escape(m.title)}</b>\n" if m.title else ""
     link = ""
-    if m.ack_url:
+    if m.ack_url and product:
+        # The link opens the product's own page for relatives (the API's /a/<token>), as a
+        # relative's phone would; the inbox's own simple page stays as a second link.
+        token = m.ack_url.rstrip("/").rsplit("/", 1)[-1]
+        sep = "&" if "?" in m.ack_url else "?"
+        simple = f'<a href="{escape(m.ack_url)}{sep}lang={lang}">{t["simple"]}</a>'
+        link = (f'<br><a class="ack" href="{escape(product)}/a/{escape(token)}">{t["ack"]}</a>'
+                f" <small>{simple}</small>")  # fmt: skip
+    elif m.ack_url:
         sep = "&" if "?" in m.ack_url else "?"
         link = f'<br><a class="ack" href="{escape(m.ack_url)}{sep}lang={lang}">{t["ack"]}</a>'
+    if m.ref and m.channel == "voice":
+        link += (f'<form method="post" action="/press/{escape(m.ref)}?lang={lang}">'
+                 f'<button>{escape(t["press"])}</button></form>')  # fmt: skip
+    elif m.ref and m.channel == "sms":
+        link += (f'<form method="post" action="/reply/{escape(m.ref)}?lang={lang}">'
+                 f'<input name="text" placeholder="{escape(t["reply_hint"])}">'
+                 f'<button>{escape(t["reply"])}</button></form>')  # fmt: skip
     return (
         f'<div class="msg {escape(m.channel)}"><div class="meta">{escape(label)} · '
         f"{escape(m.at[11:19])} UTC</div>{title}{escape(m.body)}{link}</div>"

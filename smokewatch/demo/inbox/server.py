@@ -1,6 +1,10 @@
 """The inbox's HTTP server (stdlib): receives Apprise ``json://`` posts, serves pages and links.
 
 ``POST /inbox/<channel>/<phone>``  what the alert engine sends (Apprise's JSON body)
+``POST /emu/aliyun-sms|aliyun-voice``  the emulated Aliyun SMS and voice APIs (signed requests
+                                   from the real plugins; receipts go to the API's callbacks)
+``POST /press/<ref>``               "press 1" on an emulated call: the keypress callback
+``POST /reply/<ref>``               reply to an emulated SMS (form field ``text``)
 ``GET /``                          the inbox, one phone per recipient (``?lang=en``)
 ``GET /api/messages``              the same as JSON, for tests
 ``GET|POST /a/<token>``            the acknowledge link: view, acknowledge, resolve
@@ -29,9 +33,11 @@ from core.incidents import (
     resolve_by_link,
     verify_ack_token,
 )
+from core.localservers.providers import Message, ProviderEmulator
 from core.logging import setup_logging
 from smokewatch.demo.inbox.page import ack_page, error_page, inbox_page
 from smokewatch.demo.inbox.store import InboxStore
+from smokewatch.demo.seed.plan import DEMO_KEY_ID, DEMO_KEY_SECRET
 from smokewatch.demo.settings import DemoSettings
 
 log = logging.getLogger(__name__)
@@ -58,6 +64,42 @@ class InboxApp:
         self._people: dict[str, dict[str, Any]] = {}
         self._people_at = 0.0
         self._lock = threading.Lock()
+        token = settings.callback_token.get_secret_value() if settings.callback_token else None
+        callbacks = settings.demo_api_url or None
+        self.emulators = {
+            path: ProviderEmulator(
+                kind, key_id=DEMO_KEY_ID, secret=DEMO_KEY_SECRET, callbacks=callbacks,
+                token=token, on_message=self._arrived,
+            )
+            for path, kind in (("aliyun-sms", "aliyun_sms"), ("aliyun-voice", "aliyun_voice"))
+        }  # fmt: skip
+        self.by_ref: dict[str, tuple[ProviderEmulator, Message]] = {}
+
+    def _arrived(self, message: Message) -> None:
+        channel = "voice" if message.kind.endswith("voice") else "sms"
+        emulator = self.emulators["aliyun-voice" if channel == "voice" else "aliyun-sms"]
+        with self._lock:
+            self.by_ref[message.ref] = (emulator, message)
+        self.store.add(
+            channel=channel, phone=message.number, title="", body=message.text, ref=message.ref
+        )
+        log.info("inbox: emulated %s to %s", channel, message.number)
+
+    def press(self, ref: str) -> bool:
+        """Press 1 on the emulated call ``ref``; whether the API took it."""
+        with self._lock:
+            found = self.by_ref.get(ref)
+        if found is None or not found[0].kind.endswith("voice"):
+            return False
+        return found[0].press(found[1], "1") == 200
+
+    def reply(self, ref: str, text: str) -> bool:
+        """Reply ``text`` to the emulated SMS ``ref``; whether the API took it."""
+        with self._lock:
+            found = self.by_ref.get(ref)
+        if found is None or not found[0].kind.endswith("sms") or not text.strip():
+            return False
+        return found[0].reply(found[1].number, text.strip()[:200]) == 200
 
     def people(self) -> dict[str, dict[str, Any]]:
         """Phone number -> name, role, place (refreshed every 30 s)."""
@@ -94,7 +136,10 @@ class Handler(BaseHTTPRequestHandler):
         lang = parse_qs(url.query).get("lang", ["zh-CN"])[0]
         app = self.server.app
         if url.path == "/":
-            self._send(200, inbox_page(app.store.all(), app.people(), lang))
+            self._send(
+                200,
+                inbox_page(app.store.all(), app.people(), lang, product=app.settings.demo_api_url),
+            )
         elif url.path == "/api/messages":
             self._send(200, app.store.as_json(app.people()), "application/json")
         elif url.path == "/healthz":
@@ -109,8 +154,19 @@ class Handler(BaseHTTPRequestHandler):
         length = min(int(self.headers.get("Content-Length") or 0), _MAX_BODY)
         raw = self.rfile.read(length)
         parts = url.path.strip("/").split("/")
+        app = self.server.app
         if len(parts) == 3 and parts[0] == "inbox":
             self._receive(parts[1], parts[2], raw)
+        elif len(parts) == 2 and parts[0] == "emu" and parts[1] in app.emulators:
+            status, answer = app.emulators[parts[1]].handle(url.path, dict(self.headers), raw)
+            self._send(status, orjson.dumps(answer), "application/json")
+        elif len(parts) == 2 and parts[0] in ("press", "reply"):
+            form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+            if parts[0] == "press":
+                app.press(parts[1])
+            else:
+                app.reply(parts[1], form.get("text", ""))
+            self._redirect("/" + (f"?{url.query}" if url.query else ""))
         elif url.path.startswith("/a/"):
             form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
             lang = parse_qs(url.query).get("lang", ["zh-CN"])[0]
@@ -161,6 +217,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send(400, error_page(lang, f"{exc.__class__.__name__}: {exc}"))
         except SmokewatchError as exc:
             self._send(503, error_page(lang, str(exc)))
+
+    def _redirect(self, where: str) -> None:
+        self.send_response(303)
+        self.send_header("Location", where)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _send(self, status: int, body: str | bytes, content_type: str = "text/html") -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body

@@ -25,6 +25,8 @@ class InboxMessage:
     title: str
     body: str
     ack_url: str | None
+    # The provider's id of an emulated SMS or call (press 1 / reply act on it); "" otherwise.
+    ref: str = ""
 
 
 class InboxStore:
@@ -39,7 +41,9 @@ class InboxStore:
                 if line.strip():
                     self._messages.append(InboxMessage(**orjson.loads(line)))
 
-    def add(self, *, channel: str, phone: str, title: str, body: str) -> InboxMessage:
+    def add(
+        self, *, channel: str, phone: str, title: str, body: str, ref: str = ""
+    ) -> InboxMessage:
         """Store one arrival; the acknowledge link is found in the text."""
         link = _LINK.search(body)
         with self._lock:
@@ -51,6 +55,7 @@ class InboxStore:
                 title=title,
                 body=body,
                 ack_url=link.group(0) if link else None,
+                ref=ref,
             )
             self._messages.append(message)
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -280,6 +280,21 @@ def _commissioning(
     }
 
 
+# The emulated Aliyun account of the demo (core.localservers.providers, served by the inbox):
+# SMS and calls go through the real plugins, signed, and come back as receipts and keypresses.
+DEMO_KEY_ID = "demo-key-id"
+DEMO_KEY_SECRET = "demo-key-secret"  # noqa: S105 - the emulator's own key, not a real one
+
+
 def channel_url(inbox_prefix: str, contact: Contact) -> str:
-    """The Apprise URL that delivers this contact's messages to the demo inbox."""
+    """The Apprise URL that delivers this contact's messages to the demo inbox: SMS and voice
+    through the Aliyun plugins to the emulators the inbox serves, WeChat as a JSON post."""
+    host = inbox_prefix.split("://", 1)[1].split("/", 1)[0]
+    auth = f"{DEMO_KEY_ID}:{DEMO_KEY_SECRET}"
+    if contact.channel == "sms":
+        return (f"aliyunsms://{auth}@SMS_DEMO/{contact.phone}?sign=SW"
+                f"&endpoint=http://{host}/emu/aliyun-sms")  # fmt: skip
+    if contact.channel == "voice":
+        return (f"alivoice://{auth}@TTS_DEMO/{contact.phone}?show=05370000000&ack=TTS_ACK"
+                f"&endpoint=http://{host}/emu/aliyun-voice")  # fmt: skip
     return f"{inbox_prefix}{contact.channel}/{contact.phone}"

@@ -37,12 +37,17 @@ WHERE NOT EXISTS (
 
 -- name: point_channels_at_inbox
 -- The inbox may listen on another port than last time; keep the order of each channel list.
+-- JSON posts go to /inbox/..., the emulated SMS and voice providers answer under /emu/....
 UPDATE contacts c
 SET channels = ARRAY(
-    SELECT regexp_replace(u.url, '^json://127\.0\.0\.1:[0-9]+/inbox/', %(prefix)s)
+    SELECT regexp_replace(
+               regexp_replace(u.url, '^json://127\.0\.0\.1:[0-9]+/inbox/', %(prefix)s),
+               'endpoint=http://127\.0\.0\.1:[0-9]+/emu/', 'endpoint=http://' || %(host)s || '/emu/')
     FROM unnest(c.channels) WITH ORDINALITY AS u (url, n) ORDER BY u.n)
 WHERE EXISTS (SELECT 1 FROM unnest(c.channels) AS u (url)
-              WHERE u.url ~ '^json://127\.0\.0\.1:[0-9]+/inbox/' AND NOT starts_with(u.url, %(prefix)s));
+              WHERE (u.url ~ '^json://127\.0\.0\.1:[0-9]+/inbox/' AND NOT starts_with(u.url, %(prefix)s))
+                 OR (u.url ~ 'endpoint=http://127\.0\.0\.1:[0-9]+/emu/'
+                     AND strpos(u.url, 'endpoint=http://' || %(host)s || '/emu/') = 0));
 
 -- name: insert_device
 -- The devices_state_row trigger gives each new device its device_state row.

@@ -74,7 +74,10 @@ def seed(
                 for c in programme.contacts
             ],
         )  # fmt: skip
-        cur.execute(QUERIES["point_channels_at_inbox"], {"prefix": prefix})
+        cur.execute(
+            QUERIES["point_channels_at_inbox"],
+            {"prefix": prefix, "host": f"127.0.0.1:{inbox_port}"},
+        )
         cur.executemany(
             QUERIES["insert_device"],
             [

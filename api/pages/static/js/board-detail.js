@@ -35,13 +35,24 @@ function timeline(item) {
 
 // Apprise schemes (and our own plugins) by the kind of channel a person recognises.
 const CHANNEL_CLASS = {
-  aliyunsms: "sms", tencentsms: "sms", sms: "sms", alivoice: "voice", voice: "voice",
+  aliyunsms: "sms", tencentsms: "sms", sms: "sms", alivoice: "voice", tencentvoice: "voice", voice: "voice",
   wecombot: "wechat", wechat: "wechat", wxpusher: "wechat", pushplus: "wechat", schan: "wechat",
   serverchan: "wechat", dingtalk: "dingtalk", feishu: "feishu", lark: "feishu",
   json: "webhook", jsons: "webhook", form: "webhook", forms: "webhook", xml: "webhook",
   mailto: "email", mailtos: "email",
 };
 export const channelClass = (scheme) => CHANNEL_CLASS[String(scheme ?? "").toLowerCase()] ?? "other";
+
+// The API names the class (sms, voice, wechat, chat, webhook); "chat" is told apart by scheme.
+const SERVER_CLASSES = new Set(["sms", "voice", "wechat", "webhook"]);
+const attemptClass = (a) => (SERVER_CLASSES.has(a.channel) ? a.channel : channelClass(a.scheme ?? a.channel));
+
+/** Reach by the provider's receipt, or "acknowledged" when the person pressed/replied 1. */
+function attemptReach(a) {
+  if (a.acknowledged) return "acknowledged";
+  if (!a.reach) return "";
+  return attemptClass(a) === "voice" ? `${a.reach}.voice` : a.reach;
+}
 
 function attemptResult(a) {
   return a.outcome ?? (a.ok ? "delivered" : "failed");
@@ -53,13 +64,13 @@ function attempts(item) {
   const groups = new Map();
   for (const a of item.attempts ?? []) {
     const who = typeof a.contact === "object" ? a.contact?.name ?? "" : a.contact ?? "";
-    const key = [who, a.wave, a.round, channelClass(a.channel), attemptResult(a)].join("|");
+    const key = [who, a.wave, a.round, attemptClass(a), attemptResult(a), attemptReach(a)].join("|");
     const g = groups.get(key) ?? { first: a, who, items: [] };
     g.items.push(a);
     groups.set(key, g);
   }
   const head = ["detail.col.time", "detail.col.person", "detail.col.wave", "detail.col.channel",
-    "detail.col.result", "detail.col.details"];
+    "detail.col.result", "detail.col.reach", "detail.col.details"];
   const rows = [...groups.values()].map(({ first, who, items }) => {
     const result = attemptResult(first);
     return h("tr", { class: first.ok ? "ok" : "failed", "data-result": result },
@@ -68,13 +79,14 @@ function attempts(item) {
         first.role ? h("small", { class: "muted" }, ` · ${label("role", first.role)}`) : null),
       h("td", { class: "nowrap" }, first.wave ? t("detail.wave", { n: first.wave }) : "–",
         first.round ? ` · ${t("detail.round", { n: first.round })}` : ""),
-      h("td", { class: "nowrap", title: first.channel }, label("channelclass", channelClass(first.channel))),
+      h("td", { class: "nowrap", title: first.scheme ?? first.channel }, label("channelclass", attemptClass(first))),
       h("td", { class: "nowrap" }, h("span", { class: `result result-${result}` }, label("result", result)),
         items.length > 1 ? ` ×${items.length}` : ""),
+      h("td", { class: "nowrap" }, attemptReach(first) ? label("reach", attemptReach(first)) : ""),
       h("td", {}, h("details", {}, h("summary", {}, t("detail.show")),
-        h("ul", { class: "raw" }, items.map((a) => h("li", {}, when(a.at), " · ", a.channel,
+        h("ul", { class: "raw" }, items.map((a) => h("li", {}, when(a.at), " · ", a.scheme ?? a.channel,
           a.elapsed_ms !== null && a.elapsed_ms !== undefined ? ` · ${a.elapsed_ms} ms` : "",
-          h("br"), h("code", {}, a.answer ?? "")))))));
+          h("br"), h("code", {}, [a.answer, a.reach_detail].filter(Boolean).join(" | "))))))));
   });
   return h("table", { class: "attempts", id: "attempts" },
     h("thead", {}, h("tr", {}, head.map((k) => h("th", { scope: "col" }, t(k))))),

@@ -46,9 +46,18 @@ function pagedList(item) {
   }
   if (!people.size) return t("common.none");
   return [...people.values()].map((p) => h("span", {
-    class: `paged-person paged-${p.status}`, "data-page": p.status,
+    class: `paged-person paged-${p.status} reach-${p.reach ?? "sent"}`, "data-page": p.status,
+    "data-reach": p.reach ?? "sent",
     title: `${label("role", p.role)} · ${label("page", p.status)} · ${label("channel", p.channel ?? "")}`,
-  }, p.name ?? "?"));
+  }, `${p.name ?? "?"} ${reachText(p)}`));
+}
+
+/** Reach, not just sends: "短信 已送达", "电话 未接听", "已确认" (issue 18). */
+export function reachText(p) {
+  const reach = p.reach ?? "sent";
+  const byVoice = p.channel === "voice" && (reach === "reached" || reach === "not_reached");
+  const word = byVoice ? label("reach", `${reach}.voice`) : label("reach", reach);
+  return reach === "acknowledged" ? word : `${label("channel", p.channel)}${word}`;
 }
 
 const hhmm = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });

@@ -1,0 +1,1 @@
+"""Provider callbacks: receipts, keypresses and SMS replies (``/callbacks/<provider>/...``)."""
