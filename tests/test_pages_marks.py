@@ -76,7 +76,7 @@ def test_show_page_marks_overdue_rows_and_tamper_apart_from_fire(
         records = page.locator("#attempts")
         wait_for(lambda: records.locator("tbody tr").count() > 0)
         assert records.locator("thead th").all_inner_texts() == [
-            "时间", "联系人", "波次", "渠道", "结果", "详情"
+            "时间", "联系人", "波次", "渠道", "结果", "触达", "详情"
         ]  # fmt: skip
         first = records.locator("tbody tr").first
         cells = first.locator("td").all_inner_texts()
