@@ -50,3 +50,14 @@ EVENT_TO_DELIVERY = Histogram(
     "From the event's arrival to a wave-1 page being accepted by the provider",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 60),
 )
+BROKEN_DATA = Counter(
+    "smokewatch_alerting_broken_data_total",
+    "Broken household data a fire alarm worked around: a policy override (the defaults were"
+    " used) or a contact (skipped); fix the row",
+    ["kind"],
+)
+CENTRE_PAGED_ALARMS = Counter(
+    "smokewatch_alerting_centre_paged_alarms_total",
+    "Fire or heat alarms whose household could not be paged, so the monitoring centre was",
+    ["reason"],
+)

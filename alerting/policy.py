@@ -32,6 +32,11 @@ SAME_DAY_CALL_ROLES: tuple[str, ...] = ("guardian", "family", "grid_worker")
 DUTY_DESK_ROLE = "duty_desk"
 # Incident kinds that page until answered and escalate to supervisors.
 PAGING_KINDS = frozenset({"fire", "heat"})
+# How each scalar key of an override is read: a wrong type fails at the merge, where the
+# override is named, not later in the middle of planning a fire's pages.
+_FLOATS = frozenset({"repeat_every_s", "repage_after_s", "supervisor_after_s"})
+_INTS = frozenset({"repeat_last", "max_repages"})
+_OPTIONAL_INTS = frozenset({"max_rounds", "max_escalations"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,12 @@ class EscalationPolicy:
                 value = tuple(float(v) for v in raw)
             elif key in ("supervisor_roles", "answer_notices"):
                 value = tuple(str(v) for v in raw)
+            elif key in _FLOATS:
+                value = _number(key, raw, float)
+            elif key in _INTS or (key in _OPTIONAL_INTS and raw is not None):
+                value = _number(key, raw, int)
+            elif key == "tamper_same_day_call" and not isinstance(raw, bool):
+                raise ValueError(f"{key} must be true or false, not {raw!r}")
             changes[key] = value
         policy = replace(self, **changes)
         if len(policy.wave_delays_s) < len(policy.wave_roles):
@@ -98,6 +109,13 @@ class EscalationPolicy:
         if any(gap <= 0 for gap in policy.repeat_intervals_s):
             raise ValueError("repeat intervals must be positive")
         return policy
+
+
+def _number(key: str, raw: Any, kind: type[float] | type[int]) -> Any:
+    """``raw`` as a number, refusing text and booleans that Python would quietly accept."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ValueError(f"{key} must be a number, not {raw!r}")
+    return kind(raw)
 
 
 def policy_for_site(

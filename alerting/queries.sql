@@ -73,14 +73,15 @@ ORDER BY specificity, depth;
 
 -- name: policy_overrides_for_sites
 -- policy_overrides for a batch of sites at once (same order per site).
-SELECT s.id AS site_id, p.config, 0 AS specificity, length(o.path) AS depth
+SELECT s.id AS site_id, p.id AS policy_id, p.config, 0 AS specificity, length(o.path) AS depth
 FROM sites s
 JOIN organisations so ON so.id = s.org_id
 JOIN organisations o ON so.path LIKE o.path || '%%'
 JOIN escalation_policies p ON p.org_id = o.id
 WHERE s.id = ANY(%(site_ids)s)
 UNION ALL
-SELECT p.site_id, p.config, 1, 0 FROM escalation_policies p WHERE p.site_id = ANY(%(site_ids)s)
+SELECT p.site_id, p.id, p.config, 1, 0
+FROM escalation_policies p WHERE p.site_id = ANY(%(site_ids)s)
 ORDER BY site_id, specificity, depth;
 
 -- name: sites

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from prometheus_client import REGISTRY
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from alerting.processor import MAX_EVENT_ATTEMPTS, EventProcessor
 from alerting.watch import SelfWatch
@@ -127,10 +126,15 @@ def test_poison_event_is_parked_with_its_reason_and_the_batch_goes_on(
     devices = households(db, 5)
     poison = devices[2]
     site = scalar(db, "SELECT site_id FROM devices WHERE id = %s", (poison,))
-    # One household's bad data: a policy with three waves and one delay.
+    # Data no fallback mends (a broken policy override no longer poisons a fire: it pages with
+    # the defaults, tests/test_alerting_bad_data.py): a site whose incidents cannot be written.
     db.execute(
-        "INSERT INTO escalation_policies (site_id, config) VALUES (%s, %s)",
-        (site, Jsonb({"wave_delays_s": [0]})),
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN RAISE EXCEPTION 'incident refused for site %', NEW.site_id; END $$"
+    )
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON incidents FOR EACH ROW"
+        f" WHEN (NEW.site_id = {int(site)}) EXECUTE FUNCTION refuse()"
     )
     for device in devices:
         raise_event(db, device, "alarm")
@@ -156,7 +160,7 @@ def test_poison_event_is_parked_with_its_reason_and_the_batch_goes_on(
     ).fetchall()
     assert len(parked) == 1
     assert parked[0]["device_id"] == poison and parked[0]["reason_code"] == "alerting_failed"
-    assert "every wave needs a delay" in parked[0]["reason"]
+    assert "incident refused for site" in parked[0]["reason"]
     assert (
         REGISTRY.get_sample_value("smokewatch_alerting_parked_events_total", {"type": "alarm"})
         == (parked_before or 0) + 1
