@@ -196,10 +196,14 @@ def _rows_for(
             skip_unusable=True,
         )
         ranked.extend((row["due_at"], rank, number, row) for rank, row in enumerate(planned))
-    # Written (and so, among pages due at the same moment, claimed: best effort, the outbox
-    # orders by priority and due time only) one person per household before a second one, so
-    # that in a storm every household's first page goes out before anyone's second.
-    rows = [row for *_, row in sorted(ranked, key=lambda item: item[:3])]
+    # Written one person per household before a second one, and each page keeps its place
+    # among its incident's pages (person_order): the outbox claims by priority, then that
+    # place, so in a storm every household's first page goes out before anyone's second,
+    # across batches too.
+    rows: list[Row] = []
+    for *_, rank, _number, row in sorted(ranked, key=lambda item: item[:3]):
+        row["person_order"] = rank
+        rows.append(row)
     for ord_, row in enumerate(rows):
         row["ord"] = ord_
         row["due_iso"] = row["due_at"].isoformat()

@@ -118,12 +118,13 @@ WITH r AS (
         ord integer, purpose text, incident_id bigint, contact_id bigint, wave smallint,
         round smallint, priority smallint, due_at timestamptz, channels text[], messages jsonb,
         title text, ack_url text, event_id bigint, event_at timestamptz, dedupe_key text,
-        due_iso text)
+        due_iso text, person_order smallint)
 ), planned AS (
     INSERT INTO notifications (purpose, incident_id, contact_id, wave, round, priority, due_at,
-                               channels, messages, title, ack_url, event_id, event_at, dedupe_key)
+                               channels, messages, title, ack_url, event_id, event_at, dedupe_key,
+                               person_order)
     SELECT purpose, incident_id, contact_id, wave, round, priority, due_at, channels, messages,
-           title, ack_url, event_id, event_at, dedupe_key
+           title, ack_url, event_id, event_at, dedupe_key, coalesce(person_order, 0)
     FROM r ORDER BY ord
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id, dedupe_key

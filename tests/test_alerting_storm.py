@@ -12,6 +12,7 @@ import psycopg
 from prometheus_client import REGISTRY
 from psycopg.rows import dict_row
 
+from alerting import outbox
 from alerting.processor import MAX_EVENT_ATTEMPTS, EventProcessor
 from alerting.watch import SelfWatch
 from tests.alerting_support import (
@@ -254,3 +255,26 @@ def test_self_watch_reports_events_waiting_too_long(database_url: str, db) -> No
 
     assert any(p.startswith("event backlog: 1 events waiting") for p in problems)
     assert REGISTRY.get_sample_value("smokewatch_alerting_pending_events") == 1
+
+
+def test_claim_takes_every_household_first_person_before_anyone_second(
+    database_url: str, db
+) -> None:
+    devices = households(db, 6)
+    clock = Clock()
+    processor = EventProcessor(alerting_settings(database_url), clock)
+    for batch in (devices[:3], devices[3:]):  # two batches, the second planned a second later
+        for device in batch:
+            raise_event(db, device, "alarm")
+        drain(processor, db)
+        clock.now += timedelta(seconds=1)
+
+    claimed = outbox.claim_due(db, worker="w", now=clock.now, limit=6, lease_s=10.0)
+
+    owners = db.execute(
+        "SELECT n.id, i.device_id, n.person_order FROM notifications n"
+        " JOIN incidents i ON i.id = n.incident_id WHERE n.id = ANY(%s)",
+        ([r["id"] for r in claimed],),
+    ).fetchall()
+    assert sorted(r["device_id"] for r in owners) == sorted(devices), "one page per household"
+    assert {r["person_order"] for r in owners} == {0}
