@@ -23,7 +23,7 @@ import psycopg
 
 from alerting import metrics
 from alerting.planner import page_rows, schedule_rounds
-from alerting.policy import PAGING_KINDS, EscalationPolicy
+from alerting.policy import PAGING_KINDS, EscalationPolicy, merged_override
 from alerting.settings import AlertingSettings
 from core.db import load_queries
 from core.domain import Priority
@@ -50,9 +50,7 @@ def policies_for_sites(
         if site_id in broken:
             continue
         try:
-            if not isinstance(row["config"], dict):
-                raise ValueError(f"config is {type(row['config']).__name__}, not an object")
-            policies[site_id] = policies[site_id].merged(row["config"])
+            policies[site_id] = merged_override(policies[site_id], row["config"])
         except (ValueError, TypeError, KeyError) as exc:
             broken.add(site_id)
             policies[site_id] = defaults

@@ -11,6 +11,7 @@ paged hears who answered and how it ended (``answer_notices``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -19,6 +20,7 @@ import psycopg
 from alerting.settings import AlertingSettings
 from core.db import load_queries
 
+log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
 
 DEFAULT_WAVE_ROLES: tuple[tuple[str, ...], ...] = (
@@ -121,10 +123,32 @@ def _number(key: str, raw: Any, kind: type[float] | type[int]) -> Any:
 def policy_for_site(
     conn: psycopg.Connection[Any], site_id: int | None, settings: AlertingSettings
 ) -> EscalationPolicy:
-    """Defaults, then organisation overrides from the top down, then the site's own."""
-    policy = EscalationPolicy.defaults(settings)
+    """Defaults, then organisation overrides from the top down, then the site's own.
+
+    A site whose overrides do not merge into a valid policy gets the defaults (logged): its
+    fire's rounds, re-pages and notices must go on as the first page did (alerting/batch.py).
+    """
+    defaults = EscalationPolicy.defaults(settings)
     if site_id is None:
-        return policy
+        return defaults
+    policy = defaults
     for row in conn.execute(Q["policy_overrides"], {"site_id": site_id}):
-        policy = policy.merged(row["config"])
+        try:
+            policy = merged_override(policy, row["config"])
+        except (ValueError, TypeError, KeyError) as exc:
+            log.error(
+                "escalation policy override %s is broken (%s: %s); site %s uses the default policy",
+                row["policy_id"],
+                type(exc).__name__,
+                exc,
+                site_id,
+            )
+            return defaults
     return policy
+
+
+def merged_override(policy: EscalationPolicy, config: Any) -> EscalationPolicy:
+    """``policy`` with one override row's config merged; ValueError when it is not valid."""
+    if not isinstance(config, dict):
+        raise ValueError(f"config is {type(config).__name__}, not an object")
+    return policy.merged(config)

@@ -61,14 +61,14 @@ WHERE s.id = %(site_id)s;
 
 -- name: policy_overrides
 -- Organisation overrides from the top of the hierarchy down, then the site's own (last wins).
-SELECT p.config, 0 AS specificity, length(o.path) AS depth
+SELECT p.id AS policy_id, p.config, 0 AS specificity, length(o.path) AS depth
 FROM sites s
 JOIN organisations so ON so.id = s.org_id
 JOIN organisations o ON so.path LIKE o.path || '%%'
 JOIN escalation_policies p ON p.org_id = o.id
 WHERE s.id = %(site_id)s
 UNION ALL
-SELECT p.config, 1, 0 FROM escalation_policies p WHERE p.site_id = %(site_id)s
+SELECT p.id, p.config, 1, 0 FROM escalation_policies p WHERE p.site_id = %(site_id)s
 ORDER BY specificity, depth;
 
 -- name: policy_overrides_for_sites

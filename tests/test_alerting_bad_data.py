@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg.types.json import Jsonb
 
+from alerting.policy import EscalationPolicy, policy_for_site
 from alerting.processor import MAX_EVENT_ATTEMPTS, EventProcessor
 from tests.alerting_support import alerting_settings, raise_event, receiver, scalar, seed_household
 
@@ -79,6 +80,8 @@ def test_fire_pages_with_default_policy_and_without_bad_contact(
     assert any(f"override {override} is broken" in m and "repeat_every_s" in m for m in messages)
     assert any(f"contact {family} has bad data" in m and "skipped" in m for m in messages)
     assert any(f"contact {resident} has bad data" in m for m in messages)
+    # The fire's rounds, re-pages and notices read the policy one site at a time: same fallback.
+    assert policy_for_site(db, broken.site_id, settings) == EscalationPolicy.defaults(settings)
 
 
 def test_fire_with_nobody_usable_to_page_pages_the_centre_at_once(database_url: str, db) -> None:
