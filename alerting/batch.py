@@ -21,8 +21,9 @@ from typing import Any
 import orjson
 import psycopg
 
+from alerting import metrics
 from alerting.planner import page_rows, schedule_rounds
-from alerting.policy import PAGING_KINDS, EscalationPolicy
+from alerting.policy import PAGING_KINDS, EscalationPolicy, merged_override
 from alerting.settings import AlertingSettings
 from core.db import load_queries
 from core.domain import Priority
@@ -36,11 +37,32 @@ Row = dict[str, Any]
 def policies_for_sites(
     conn: psycopg.Connection[Any], site_ids: Sequence[int], settings: AlertingSettings
 ) -> dict[int, EscalationPolicy]:
-    """:func:`alerting.policy.policy_for_site` for many sites in one query."""
+    """:func:`alerting.policy.policy_for_site` for many sites in one query.
+
+    A fire must page even when someone broke a site's override: a site whose overrides do
+    not merge into a valid policy gets the defaults, and the broken override is logged.
+    """
     defaults = EscalationPolicy.defaults(settings)
     policies = dict.fromkeys(site_ids, defaults)
+    broken: set[int] = set()
     for row in conn.execute(Q["policy_overrides_for_sites"], {"site_ids": list(site_ids)}):
-        policies[row["site_id"]] = policies[row["site_id"]].merged(row["config"])
+        site_id = row["site_id"]
+        if site_id in broken:
+            continue
+        try:
+            policies[site_id] = merged_override(policies[site_id], row["config"])
+        except (ValueError, TypeError, KeyError) as exc:
+            broken.add(site_id)
+            policies[site_id] = defaults
+            metrics.BROKEN_DATA.labels("policy").inc()
+            log.error(
+                "escalation policy override %s is broken (%s: %s); site %s pages with the"
+                " default policy",
+                row["policy_id"],
+                type(exc).__name__,
+                exc,
+                site_id,
+            )
     return policies
 
 
@@ -51,11 +73,11 @@ def page_many(
     *,
     settings: AlertingSettings,
     now: datetime,
-) -> list[tuple[int | None, int]]:
+) -> list[tuple[int, int, bool]]:
     """Open or join each event's incident and plan the new incidents' pages.
 
-    ``kinds[i]`` is the incident kind of ``events[i]``; returns (incident id, pages planned)
-    per event, in order.
+    ``kinds[i]`` is the incident kind of ``events[i]``; returns (incident id, pages planned,
+    opened) per event, in order: an opened incident with no page planned paged nobody.
     """
     site_ids = sorted({e["site_id"] for e in events if e["site_id"] is not None})
     policies = policies_for_sites(conn, site_ids, settings)
@@ -96,7 +118,9 @@ def page_many(
                 log.error(
                     "incident %s at site %s has nobody to page", incident["id"], event["site_id"]
                 )
-    return [(o.incident["id"], planned[o.incident["id"]] if o.created else 0) for o in opened]
+    return [
+        (o.incident["id"], planned[o.incident["id"]] if o.created else 0, o.created) for o in opened
+    ]
 
 
 def _schedule_rounds(
@@ -117,6 +141,18 @@ def _with_roles(contacts: list[Row], roles: tuple[str, ...]) -> list[Row]:
     return [c for c in contacts if c["role"] in roles]
 
 
+def usable(contact: Row) -> tuple[Row | None, str | None]:
+    """The contact with only their usable channels (None if none is), and what was wrong."""
+    channels = contact.get("channels")
+    if not isinstance(channels, list):
+        return None, "channels is not a list"
+    good = [u for u in channels if isinstance(u, str) and u.split("://", 1)[0] and "://" in u]
+    if len(good) == len(channels):
+        return contact, None
+    bad = ", ".join(repr(str(u)[:40]) for u in channels if u not in good)
+    return (contact | {"channels": good} if good else None), f"not an Apprise URL: {bad}"
+
+
 def _rows_for(
     conn: psycopg.Connection[Any],
     new: list[tuple[Row, Row]],
@@ -129,8 +165,20 @@ def _rows_for(
     sites = {s["id"]: s for s in conn.execute(Q["sites"], {"site_ids": site_ids})}
     roles = sorted({r for e, _ in new for wave in policy_of(e).wave_roles for r in wave})
     people: dict[int, list[Row]] = defaultdict(list)
+    unusable: set[int] = set()
     for contact in conn.execute(Q["contacts_for_sites"], {"site_ids": site_ids, "roles": roles}):
-        people[contact["for_site"]].append(contact)
+        checked, problem = usable(contact)
+        if problem is not None and contact["id"] not in unusable:
+            unusable.add(contact["id"])  # an organisation's contact comes once per site
+            metrics.BROKEN_DATA.labels("contact").inc()
+            log.error(
+                "contact %s has bad data (%s); %s",
+                contact["id"],
+                problem,
+                "skipped" if checked is None else "paged on their other channels",
+            )
+        if checked is not None:
+            people[contact["for_site"]].append(checked)
     ranked: list[tuple[datetime, int, int, Row]] = []
     for number, (event, incident) in enumerate(new):
         site = sites.get(incident["site_id"]) if incident["site_id"] else None
@@ -143,12 +191,17 @@ def _rows_for(
             settings=settings,
             now=now,
             contacts=partial(_with_roles, mine),
+            skip_unusable=True,
         )
         ranked.extend((row["due_at"], rank, number, row) for rank, row in enumerate(planned))
-    # Written (and so, among pages due at the same moment, claimed: best effort, the outbox
-    # orders by priority and due time only) one person per household before a second one, so
-    # that in a storm every household's first page goes out before anyone's second.
-    rows = [row for *_, row in sorted(ranked, key=lambda item: item[:3])]
+    # Written one person per household before a second one, and each page keeps its place
+    # among its incident's pages (person_order): the outbox claims by priority, then that
+    # place, so in a storm every household's first page goes out before anyone's second,
+    # across batches too.
+    rows: list[Row] = []
+    for *_, rank, _number, row in sorted(ranked, key=lambda item: item[:3]):
+        row["person_order"] = rank
+        rows.append(row)
     for ord_, row in enumerate(rows):
         row["ord"] = ord_
         row["due_iso"] = row["due_at"].isoformat()

@@ -73,8 +73,10 @@ class Sender:
         url = channels[index]
         limited = self._rate_limited(url, row["priority"] <= Priority.FIRE)
         if limited is not None:
-            self._record(row, index, url, AttemptResult("rate_limited", "", 0))
-            self._reschedule(row, index, attempt - 1, due=limited, error="rate limited")
+            attempted = self._attempt(row, index, url, AttemptResult("rate_limited", "", 0))
+            self._reschedule(
+                row, index, attempt - 1, due=limited, error="rate limited", attempted=attempted
+            )
             return "deferred", None
         if row.get("skip"):
             # Its destination is timing out for other pages right now: waiting for another
@@ -88,9 +90,9 @@ class Sender:
                 body=message["body"],
                 timeout_s=self.settings.alerting_request_timeout_s,
             )
-        self._record(row, index, url, result)
+        attempted = self._attempt(row, index, url, result)
         if result.ok:
-            self._finish_delivered(row, index, scheme_of(url))
+            self._finish_delivered(row, index, scheme_of(url), attempted)
             return "delivered", result
         error = f"{scheme_of(url)}: {result.outcome} {result.response}"
         now = self.clock()
@@ -103,11 +105,13 @@ class Sender:
         elif index + 1 < len(channels):
             due, next_index, next_attempt = now, index + 1, 0  # fall back at once
         else:
-            self._finish_failed(row, error, attempts=1)
+            self._finish_failed(row, error, attempted=attempted)
             return "failed", result
         if self.stop.is_set():
             due, error = now, "worker stopped"
-        self._reschedule(row, next_index, next_attempt, due=due, attempts=1, error=error)
+        self._reschedule(
+            row, next_index, next_attempt, due=due, attempts=1, error=error, attempted=attempted
+        )
         return "retry", result
 
     def _rate_limited(self, url: str, fire: bool) -> datetime | None:
@@ -120,49 +124,73 @@ class Sender:
             return None  # fire alarms ignore our own limits (the provider's still apply)
         return window + timedelta(minutes=1)
 
-    def _record(self, row: Row, index: int, url: str, result: AttemptResult) -> None:
+    def _attempt(self, row: Row, index: int, url: str, result: AttemptResult) -> Row:
+        """The attempt's record, written with the row's next state in one statement."""
         metrics.ATTEMPTS.labels(scheme_of(url), result.outcome).inc()
-        with self.pool.connection() as conn:
-            outbox.record_attempt(
-                conn,
-                id=row["id"],
-                channel_index=index,
-                scheme=scheme_of(url),
-                destination=destination_of(url),
-                outcome=result.outcome,
-                response=result.response,
-                elapsed_ms=result.elapsed_ms,
-                worker=self.worker,
-                provider_ref=result.ref,
-            )
+        return {
+            "id": row["id"],
+            "channel_index": index,
+            "scheme": scheme_of(url),
+            "destination": destination_of(url),
+            "outcome": result.outcome,
+            "response": result.response,
+            "elapsed_ms": result.elapsed_ms,
+            "worker": self.worker,
+            "provider_ref": result.ref,
+        }
+
+    def _write(self, write: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+        """Run one finishing statement on a pooled connection, once more if it had died.
+
+        The senders' pool does not check a connection at every checkout (a round trip per
+        page in a storm): a connection that died while idle fails here instead; the pool
+        drops it, the others are checked, and the statement runs again. Every finishing
+        statement only changes a row still leased to us, so a second run after a lost reply
+        changes nothing (only the attempt's record may be kept twice).
+        """
+        try:
+            with self.pool.connection() as conn:
+                return write(conn)
+        except psycopg.OperationalError as exc:
+            log.warning("finishing a step failed (%s); retrying on a fresh connection", exc)
+            self.pool.check()
+            with self.pool.connection() as conn:
+                return write(conn)
 
     def _reschedule(
-        self, row: Row, index: int, attempt: int, *, due: datetime, error: str, attempts: int = 0
+        self,
+        row: Row,
+        index: int,
+        attempt: int,
+        *,
+        due: datetime,
+        error: str,
+        attempts: int = 0,
+        attempted: Row | None = None,
     ) -> None:
-        with self.pool.connection() as conn:
-            ours = outbox.reschedule(
-                conn,
-                notification_id=row["id"],
-                worker=self.worker,
-                due_at=due,
-                channel_index=index,
-                channel_attempt=max(attempt, 0),
-                attempts=attempts,
-                error=error,
+        values: Row = {
+            "worker": self.worker,
+            "due_at": due,
+            "channel_index": index,
+            "channel_attempt": max(attempt, 0),
+            "attempts": attempts,
+            "error": error,
+        }
+        if attempted is None:
+            ours = self._write(
+                lambda conn: outbox.reschedule(conn, notification_id=row["id"], **values)
+            )
+        else:
+            ours = self._write(
+                lambda conn: outbox.step_rescheduled(
+                    conn, record_index=attempted["channel_index"], **(attempted | values)
+                )
             )
         if not ours:
             log.warning("lost the lease of notification %s", row["id"])
 
-    def _finish_delivered(self, row: Row, index: int, via: str) -> None:
-        with self.pool.connection() as conn:
-            done = outbox.mark_delivered(
-                conn,
-                notification_id=row["id"],
-                worker=self.worker,
-                channel_index=index,
-                attempts=1,
-                via=via,
-            )
+    def _finish_delivered(self, row: Row, index: int, via: str, attempted: Row) -> None:
+        done = self._write(lambda conn: outbox.step_delivered(conn, via=via, **attempted))
         if done is None:
             log.warning("lost the lease of notification %s before it was marked", row["id"])
             return
@@ -170,17 +198,22 @@ class Sender:
         if done["wave"] == 1 and done["event_at"] is not None:
             metrics.EVENT_TO_DELIVERY.observe((done["sent_at"] - done["event_at"]).total_seconds())
 
-    def _finish_failed(self, row: Row, error: str, *, attempts: int = 0) -> None:
-        with self.pool.connection() as conn:
-            outbox.mark_failed(
-                conn,
-                notification_id=row["id"],
-                worker=self.worker,
-                attempts=attempts,
-                error=error,
-                status="failed",
-                now=self.clock(),
+    def _finish_failed(self, row: Row, error: str, *, attempted: Row | None = None) -> None:
+        now = self.clock()
+        if attempted is None:  # no attempt this step: the last one was cut off
+            self._write(
+                lambda conn: outbox.mark_failed(
+                    conn,
+                    notification_id=row["id"],
+                    worker=self.worker,
+                    attempts=0,
+                    error=error,
+                    status="failed",
+                    now=now,
+                )
             )
+        else:
+            self._write(lambda conn: outbox.step_failed(conn, error=error, now=now, **attempted))
         metrics.NOTIFICATIONS.labels("failed").inc()
         log.error("notification %s failed on every channel: %s", row["id"], redact(error)[:300])
 

@@ -56,3 +56,14 @@ STORAGE = Gauge(
     "oldest_row_age_s, chunks_awaiting_compression, aggregate_lag_s",
     ["metric", "table"],
 )
+BROKEN_DATA = Counter(
+    "smokewatch_alerting_broken_data_total",
+    "Broken household data a fire alarm worked around: a policy override (the defaults were"
+    " used) or a contact (skipped); fix the row",
+    ["kind"],
+)
+CENTRE_PAGED_ALARMS = Counter(
+    "smokewatch_alerting_centre_paged_alarms_total",
+    "Fire or heat alarms whose household could not be paged, so the monitoring centre was",
+    ["reason"],
+)

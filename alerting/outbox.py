@@ -203,6 +203,54 @@ def reschedule(
     return row is not None
 
 
+def step_delivered(conn: psycopg.Connection[Any], *, via: str, **attempt: Any) -> Row | None:
+    """Record the attempt and mark the row delivered with its audit row: one statement.
+
+    ``attempt``: id, channel_index, scheme, destination, outcome, response, elapsed_ms,
+    worker. None when the lease was no longer ours (the attempt is recorded all the same).
+    """
+    return conn.execute(Q["step_delivered"], attempt | {"via": via}).fetchone()
+
+
+def step_rescheduled(
+    conn: psycopg.Connection[Any],
+    *,
+    record_index: int,
+    due_at: datetime,
+    channel_index: int,
+    channel_attempt: int,
+    attempts: int,
+    error: str,
+    **attempt: Any,
+) -> bool:
+    """Record the attempt (on channel ``record_index``) and hand the row back as its next
+    step, in one statement; still ours?"""
+    row = conn.execute(
+        Q["step_rescheduled"],
+        attempt
+        | {
+            "record_index": record_index,
+            "due_at": due_at,
+            "channel_index": channel_index,
+            "channel_attempt": channel_attempt,
+            "attempts": attempts,
+            "error": redact(error)[:500],
+        },
+    ).fetchone()
+    return row is not None
+
+
+def step_failed(
+    conn: psycopg.Connection[Any], *, error: str, now: datetime, **attempt: Any
+) -> Row | None:
+    """Record the last attempt and mark the row failed with its audit row: one statement."""
+    shown = redact(error)
+    return conn.execute(
+        Q["step_failed"],
+        attempt | {"error": shown[:500], "short_error": shown[:200], "now": now},
+    ).fetchone()
+
+
 def sweep_expired(conn: psycopg.Connection[Any]) -> list[int]:
     """Return rows held by dead workers to the queue; cancel what was answered meanwhile."""
     with conn.transaction():
@@ -229,5 +277,8 @@ __all__ = [
     "release_expired",
     "renew_leases",
     "reschedule",
+    "step_delivered",
+    "step_failed",
+    "step_rescheduled",
     "sweep_expired",
 ]

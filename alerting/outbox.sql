@@ -13,7 +13,8 @@ RETURNING id;
 
 -- name: due_candidates
 -- Pages go out only while nobody has answered; re-pages only while still unresolved.
--- Fire first (priority), then the oldest due; rows whose destination is at its cap are
+-- Fire first (priority), then every household's first person before anyone's second
+-- (person_order), then the oldest due; rows whose destination is at its cap are
 -- skipped, so a hanging provider's queue never hides another household's page.
 -- A row whose last attempt on a channel was interrupted moves to the next channel.
 SELECT n.id, n.priority, h.host, h.position >= cardinality(n.channels) AS last_channel
@@ -31,7 +32,7 @@ WHERE n.status = 'pending' AND n.due_at <= %(now)s AND n.priority <= %(max_prior
   AND (n.purpose <> 'repage' OR i.status IN ('acknowledged', 'in_progress'))
   AND h.host <> ALL(%(blocked)s)
   AND (%(only)s::text[] IS NULL OR h.host = ANY(%(only)s::text[]))
-ORDER BY n.priority, n.due_at
+ORDER BY n.priority, n.person_order, n.due_at, n.id
 LIMIT %(window)s
 FOR UPDATE OF n SKIP LOCKED;
 
@@ -109,3 +110,62 @@ FROM incidents i
 WHERE i.id = n.incident_id AND n.status = 'pending'
   AND ((n.purpose IN ('page', 'same_day_call') AND i.status <> 'triggered')
        OR (n.purpose = 'repage' AND i.status = 'resolved'));
+
+-- Finishing a step, one statement each (the send path of a storm, docs/benchmarks.md): the
+-- attempt's record, the row's new state and its audit row go together in one round trip,
+-- atomic on an autocommit connection. The attempt is kept even when the lease was lost (the
+-- request did leave); the row and the audit log change only while the lease is ours.
+
+-- name: step_delivered
+WITH attempt AS (
+    INSERT INTO notification_attempts (notification_id, channel_index, scheme, destination,
+                                       outcome, response, elapsed_ms, worker, provider_ref)
+    VALUES (%(id)s, %(channel_index)s, %(scheme)s, %(destination)s, %(outcome)s, %(response)s,
+            %(elapsed_ms)s, %(worker)s, %(provider_ref)s)
+), done AS (
+    UPDATE notifications
+    SET status = 'delivered', sent_at = clock_timestamp(), delivered_via = %(channel_index)s,
+        attempts = attempts + 1, lease_owner = NULL, lease_until = NULL, last_error = NULL
+    WHERE id = %(id)s AND status = 'sending' AND lease_owner = %(worker)s
+    RETURNING id, incident_id, contact_id, wave, event_at, sent_at
+), audit AS (
+    INSERT INTO incident_log (incident_id, at, action, contact_id, detail)
+    SELECT incident_id, sent_at, 'delivered', contact_id,
+           jsonb_build_object('notification_id', id, 'wave', wave, 'via', %(via)s::text)
+    FROM done WHERE incident_id IS NOT NULL
+)
+SELECT incident_id, contact_id, wave, event_at, sent_at FROM done;
+
+-- name: step_rescheduled
+WITH attempt AS (
+    INSERT INTO notification_attempts (notification_id, channel_index, scheme, destination,
+                                       outcome, response, elapsed_ms, worker, provider_ref)
+    VALUES (%(id)s, %(record_index)s, %(scheme)s, %(destination)s, %(outcome)s, %(response)s,
+            %(elapsed_ms)s, %(worker)s, %(provider_ref)s)
+)
+UPDATE notifications
+SET status = 'pending', due_at = %(due_at)s, channel_index = %(channel_index)s,
+    channel_attempt = %(channel_attempt)s, attempts = attempts + %(attempts)s,
+    lease_owner = NULL, lease_until = NULL, last_error = %(error)s
+WHERE id = %(id)s AND status = 'sending' AND lease_owner = %(worker)s
+RETURNING id;
+
+-- name: step_failed
+WITH attempt AS (
+    INSERT INTO notification_attempts (notification_id, channel_index, scheme, destination,
+                                       outcome, response, elapsed_ms, worker, provider_ref)
+    VALUES (%(id)s, %(channel_index)s, %(scheme)s, %(destination)s, %(outcome)s, %(response)s,
+            %(elapsed_ms)s, %(worker)s, %(provider_ref)s)
+), done AS (
+    UPDATE notifications
+    SET status = 'failed', attempts = attempts + 1, lease_owner = NULL, lease_until = NULL,
+        last_error = %(error)s
+    WHERE id = %(id)s AND status = 'sending' AND lease_owner = %(worker)s
+    RETURNING id, incident_id, contact_id, wave
+), audit AS (
+    INSERT INTO incident_log (incident_id, at, action, contact_id, detail)
+    SELECT incident_id, %(now)s, 'delivery_failed', contact_id,
+           jsonb_build_object('notification_id', id, 'error', %(short_error)s::text)
+    FROM done WHERE incident_id IS NOT NULL
+)
+SELECT incident_id, contact_id, wave FROM done;

@@ -8,6 +8,7 @@ incident row (``round_at``, ``escalate_at``); alerting/rounds.py plans those whe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from alerting.settings import AlertingSettings
 from core.db import load_queries
 from core.incidents import log_action, make_ack_token
 
+log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
 PQ = load_queries("alerting", "paging.sql")
 Row = dict[str, Any]
@@ -149,10 +151,13 @@ def page_rows(
     purpose: str = "page",
     template: str | None = None,
     round_base: int = 0,
+    skip_unusable: bool = False,
 ) -> list[Row]:
     """The outbox rows of the incident's waves, in planning order, without writing them.
 
     ``contacts(roles)`` gives the wave's people (a query, or a batch's prefetched contacts).
+    ``skip_unusable``: a person whose page cannot be prepared (bad data) is logged and left
+    out instead of failing the whole household (fire and heat alarms).
     """
     kind = template or incident["kind"]
     if purpose == "same_day_call":
@@ -176,8 +181,8 @@ def page_rows(
             if repeat == 0 and contact["id"] in seen:
                 continue  # one person in two roles is paged once per round
             seen.add(contact["id"])
-            rows.append(
-                row := page_row(
+            try:
+                row = page_row(
                     like=first.get((wave, contact["id"])),
                     incident=incident,
                     site=site,
@@ -192,7 +197,18 @@ def page_rows(
                     settings=settings,
                     now=now,
                 )
-            )
+            except Exception as exc:
+                if not skip_unusable:
+                    raise
+                log.error(
+                    "contact %s skipped for incident %s: their page cannot be prepared (%s: %s)",
+                    contact.get("id"),
+                    incident["id"],
+                    type(exc).__name__,
+                    exc,
+                )
+                continue
+            rows.append(row)
             first.setdefault((wave, contact["id"]), row)
     return rows
 

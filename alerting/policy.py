@@ -11,6 +11,7 @@ paged hears who answered and how it ended (``answer_notices``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -19,6 +20,7 @@ import psycopg
 from alerting.settings import AlertingSettings
 from core.db import load_queries
 
+log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
 
 DEFAULT_WAVE_ROLES: tuple[tuple[str, ...], ...] = (
@@ -32,6 +34,11 @@ SAME_DAY_CALL_ROLES: tuple[str, ...] = ("guardian", "family", "grid_worker")
 DUTY_DESK_ROLE = "duty_desk"
 # Incident kinds that page until answered and escalate to supervisors.
 PAGING_KINDS = frozenset({"fire", "heat"})
+# How each scalar key of an override is read: a wrong type fails at the merge, where the
+# override is named, not later in the middle of planning a fire's pages.
+_FLOATS = frozenset({"repeat_every_s", "repage_after_s", "supervisor_after_s"})
+_INTS = frozenset({"repeat_last", "max_repages"})
+_OPTIONAL_INTS = frozenset({"max_rounds", "max_escalations"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,12 @@ class EscalationPolicy:
                 value = tuple(float(v) for v in raw)
             elif key in ("supervisor_roles", "answer_notices"):
                 value = tuple(str(v) for v in raw)
+            elif key in _FLOATS:
+                value = _number(key, raw, float)
+            elif key in _INTS or (key in _OPTIONAL_INTS and raw is not None):
+                value = _number(key, raw, int)
+            elif key == "tamper_same_day_call" and not isinstance(raw, bool):
+                raise ValueError(f"{key} must be true or false, not {raw!r}")
             changes[key] = value
         policy = replace(self, **changes)
         if len(policy.wave_delays_s) < len(policy.wave_roles):
@@ -100,13 +113,42 @@ class EscalationPolicy:
         return policy
 
 
+def _number(key: str, raw: Any, kind: type[float] | type[int]) -> Any:
+    """``raw`` as a number, refusing text and booleans that Python would quietly accept."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ValueError(f"{key} must be a number, not {raw!r}")
+    return kind(raw)
+
+
 def policy_for_site(
     conn: psycopg.Connection[Any], site_id: int | None, settings: AlertingSettings
 ) -> EscalationPolicy:
-    """Defaults, then organisation overrides from the top down, then the site's own."""
-    policy = EscalationPolicy.defaults(settings)
+    """Defaults, then organisation overrides from the top down, then the site's own.
+
+    A site whose overrides do not merge into a valid policy gets the defaults (logged): its
+    fire's rounds, re-pages and notices must go on as the first page did (alerting/batch.py).
+    """
+    defaults = EscalationPolicy.defaults(settings)
     if site_id is None:
-        return policy
+        return defaults
+    policy = defaults
     for row in conn.execute(Q["policy_overrides"], {"site_id": site_id}):
-        policy = policy.merged(row["config"])
+        try:
+            policy = merged_override(policy, row["config"])
+        except (ValueError, TypeError, KeyError) as exc:
+            log.error(
+                "escalation policy override %s is broken (%s: %s); site %s uses the default policy",
+                row["policy_id"],
+                type(exc).__name__,
+                exc,
+                site_id,
+            )
+            return defaults
     return policy
+
+
+def merged_override(policy: EscalationPolicy, config: Any) -> EscalationPolicy:
+    """``policy`` with one override row's config merged; ValueError when it is not valid."""
+    if not isinstance(config, dict):
+        raise ValueError(f"config is {type(config).__name__}, not an object")
+    return policy.merged(config)

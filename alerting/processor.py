@@ -10,6 +10,12 @@ One household's bad data never blocks the others: when the batch fails, it is ro
 its savepoint and its events are handled again one at a time, each under its own savepoint;
 the one that fails again is pushed behind the others, retried alone, and parked in
 ``dead_letters`` with its reason after a few tries.
+
+A fire or heat alarm never pages nobody quietly: bad household data is worked around where it
+can be (alerting/batch.py: a broken policy override gives way to the defaults, a contact with
+bad data is skipped), and an alarm whose household still cannot be paged (no usable person, or
+its handling failed) pages the monitoring centre at once, after the transaction, through the
+self-watch path (alerting/watch.py), and again if it is finally parked.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from alerting.batch import page_many
 from alerting.planner import plan_pages
 from alerting.policy import policy_for_site
 from alerting.settings import AlertingSettings
+from alerting.watch import page_centre
 from core.db import load_queries
 from core.domain import EventType, Priority
 from core.incidents import mark_device_state, open_or_join
@@ -64,6 +71,8 @@ class Handled:
     type: str
     incident_id: int | None = None
     planned: int = 0
+    # Why this fire or heat alarm paged nobody in its household (the centre is paged).
+    unpaged: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +116,10 @@ class EventProcessor:
                     handled[event["event_id"]] = self._handle_alone(conn, event)
             if any(h.planned for h in handled.values()):
                 conn.execute("SELECT pg_notify(%s, 'events')", (NOTIFY_CHANNEL,))
+        # After the commit: a network call must not hold the batch's locks.
+        for event in events:
+            if (reason := handled[event["event_id"]].unpaged) is not None:
+                self._page_centre(conn, event, reason)
         return [handled[e["event_id"]] for e in events]
 
     def measure_backlog(self, conn: psycopg.Connection[Any]) -> Backlog:
@@ -163,8 +176,17 @@ class EventProcessor:
             exc,
             exc_info=exc,
         )
-        self._retry_or_park(conn, event, exc)
-        return Handled(event["event_id"], event["type"])
+        attempts, parked = self._retry_or_park(conn, event, exc)
+        unpaged = None
+        if event["type"] in PAGING and (attempts == 1 or parked):
+            # At once on the first failure (retries take ~31 s), and once more when parked.
+            why = f"{type(exc).__name__}: {exc}"[:300]
+            unpaged = (
+                f"parked after {attempts} attempts ({why})"
+                if parked
+                else (f"could not be handled ({why}); retrying")
+            )
+        return Handled(event["event_id"], event["type"], unpaged=unpaged)
 
     def _handle(self, conn: psycopg.Connection[Any], events: Sequence[Row]) -> list[Handled]:
         """Handle ``events`` (at most one per device) and delete their pending rows."""
@@ -174,9 +196,14 @@ class EventProcessor:
         if paging:
             kinds = [PAGING[EventType(e["type"])] for e in paging]
             results = page_many(conn, paging, kinds, settings=self.settings, now=now)
-            for event, (incident_id, planned) in zip(paging, results, strict=True):
+            for event, (incident_id, planned, opened) in zip(paging, results, strict=True):
+                nobody = f"incident {incident_id} has nobody usable to page"
                 handled[event["event_id"]] = Handled(
-                    event["id"], event["type"], incident_id, planned
+                    event["id"],
+                    event["type"],
+                    incident_id,
+                    planned,
+                    nobody if opened and not planned else None,
                 )
         for event in events:
             if event["event_id"] not in handled:
@@ -184,10 +211,14 @@ class EventProcessor:
         conn.execute(Q["done_events"], {"event_ids": [e["event_id"] for e in events]})
         return [handled[e["event_id"]] for e in events]
 
-    def _retry_or_park(self, conn: psycopg.Connection[Any], event: Row, exc: Exception) -> None:
+    def _retry_or_park(
+        self, conn: psycopg.Connection[Any], event: Row, exc: Exception
+    ) -> tuple[int, bool]:
+        """Put the event back for a later try, or park it; (attempts so far, parked)."""
         row = conn.execute(
             Q["retry_event"], {"event_id": event["event_id"], "delay": 2.0 ** event["attempts"]}
         ).fetchone()
+        attempts = int(row["attempts"]) if row else event["attempts"] + 1
         if row and row["attempts"] >= MAX_EVENT_ATTEMPTS:
             payload = orjson.dumps(
                 {"event_id": event["event_id"], "type": event["type"]}, default=str
@@ -213,6 +244,8 @@ class EventProcessor:
                 row["attempts"],
                 type(exc).__name__,
             )
+            return attempts, True
+        return attempts, False
 
     def _handle_other(self, conn: psycopg.Connection[Any], event: Row, now: datetime) -> Handled:
         """Every event that is not a fire or heat alarm, one at a time (never a storm's bulk)."""
@@ -294,6 +327,32 @@ class EventProcessor:
             purpose="same_day_call",
         )
         return Handled(event["id"], event["type"], opened.incident["id"], len(planned))
+
+    def _page_centre(self, conn: psycopg.Connection[Any], event: Row, reason: str) -> None:
+        """Tell the monitoring centre which device and household to call, and why."""
+        place = f"site {event['site_id']}"
+        try:
+            with conn.transaction():
+                site = self._site(conn, event["site_id"])
+            if site:
+                place += f" {site['name']}, {site['address'] or '-'}, {site['phone'] or '-'}"
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise
+        except Exception as exc:  # the site row may be the bad data: page without it
+            log.warning("site %s unreadable for the centre's page: %s", event["site_id"], exc)
+        label = "heat" if event["type"] == EventType.HIGH_TEMPERATURE else "fire"
+        problem = (
+            f"{label.upper()} ALARM from device {event['device_id']} ({place}, room "
+            f"{event['room'] or '-'}, event {event['event_id']}) paged nobody in the household:"
+            f" {reason}. Call the household now."
+        )
+        log.critical("%s", problem)
+        metrics.CENTRE_PAGED_ALARMS.labels(
+            "parked"
+            if reason.startswith("parked")
+            else ("failed" if "could not be handled" in reason else "nobody")
+        ).inc()
+        page_centre(self.settings, problem, self.clock())
 
     @staticmethod
     def _site(conn: psycopg.Connection[Any], site_id: int | None) -> Row | None:

@@ -61,26 +61,27 @@ WHERE s.id = %(site_id)s;
 
 -- name: policy_overrides
 -- Organisation overrides from the top of the hierarchy down, then the site's own (last wins).
-SELECT p.config, 0 AS specificity, length(o.path) AS depth
+SELECT p.id AS policy_id, p.config, 0 AS specificity, length(o.path) AS depth
 FROM sites s
 JOIN organisations so ON so.id = s.org_id
 JOIN organisations o ON so.path LIKE o.path || '%%'
 JOIN escalation_policies p ON p.org_id = o.id
 WHERE s.id = %(site_id)s
 UNION ALL
-SELECT p.config, 1, 0 FROM escalation_policies p WHERE p.site_id = %(site_id)s
+SELECT p.id, p.config, 1, 0 FROM escalation_policies p WHERE p.site_id = %(site_id)s
 ORDER BY specificity, depth;
 
 -- name: policy_overrides_for_sites
 -- policy_overrides for a batch of sites at once (same order per site).
-SELECT s.id AS site_id, p.config, 0 AS specificity, length(o.path) AS depth
+SELECT s.id AS site_id, p.id AS policy_id, p.config, 0 AS specificity, length(o.path) AS depth
 FROM sites s
 JOIN organisations so ON so.id = s.org_id
 JOIN organisations o ON so.path LIKE o.path || '%%'
 JOIN escalation_policies p ON p.org_id = o.id
 WHERE s.id = ANY(%(site_ids)s)
 UNION ALL
-SELECT p.site_id, p.config, 1, 0 FROM escalation_policies p WHERE p.site_id = ANY(%(site_ids)s)
+SELECT p.site_id, p.id, p.config, 1, 0
+FROM escalation_policies p WHERE p.site_id = ANY(%(site_ids)s)
 ORDER BY site_id, specificity, depth;
 
 -- name: sites
@@ -117,12 +118,13 @@ WITH r AS (
         ord integer, purpose text, incident_id bigint, contact_id bigint, wave smallint,
         round smallint, priority smallint, due_at timestamptz, channels text[], messages jsonb,
         title text, ack_url text, event_id bigint, event_at timestamptz, dedupe_key text,
-        due_iso text)
+        due_iso text, person_order smallint)
 ), planned AS (
     INSERT INTO notifications (purpose, incident_id, contact_id, wave, round, priority, due_at,
-                               channels, messages, title, ack_url, event_id, event_at, dedupe_key)
+                               channels, messages, title, ack_url, event_id, event_at, dedupe_key,
+                               person_order)
     SELECT purpose, incident_id, contact_id, wave, round, priority, due_at, channels, messages,
-           title, ack_url, event_id, event_at, dedupe_key
+           title, ack_url, event_id, event_at, dedupe_key, coalesce(person_order, 0)
     FROM r ORDER BY ord
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id, dedupe_key

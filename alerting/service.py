@@ -67,12 +67,17 @@ class AlertingService:
             worker or settings.alerting_worker_name or f"{socket.gethostname()}:{os.getpid()}"
         )
         self.stop_event = threading.Event()
-        self.pool = make_pool(
+        self.pool = make_pool(settings.database_url, min_size=1, max_size=4, name="alerting")
+        # The senders' own: each finished step is one statement on it (alerting/outbox.sql,
+        # step_*), so no BEGIN/COMMIT and no check at checkout; a dead connection is retried
+        # by the sender. Senders hold a connection only between requests, never during one.
+        self.send_pool = make_pool(
             settings.database_url,
             min_size=1,
-            # Senders hold a connection only between requests, never during one.
-            max_size=min(settings.alerting_workers, 8) + 3,
-            name="alerting",
+            max_size=min(settings.alerting_workers, 8),
+            name="alerting-send",
+            autocommit=True,
+            check=False,
         )
         self.processor = EventProcessor(settings, clock)
         self.events = EventWorkers(settings, self.processor, self.stop_event)
@@ -94,7 +99,10 @@ class AlertingService:
         reconnects; rows it held are resumed through their leases.
         """
         self.pool.open(wait=True, timeout=30)
-        dispatcher = Dispatcher(self.settings, self.pool, self.worker, self.clock, self.stop_event)
+        self.send_pool.open(wait=True, timeout=30)
+        dispatcher = Dispatcher(
+            self.settings, self.send_pool, self.worker, self.clock, self.stop_event
+        )
         if self.settings.alerting_watchdog_enabled:
             self.health.start()
         self.events.start()
@@ -118,6 +126,7 @@ class AlertingService:
             dispatcher.close()  # steps in flight finish (bounded by the request timeout)
         self.health.join(timeout=30)
         self.events.join(timeout=30)
+        self.send_pool.close()
         self.pool.close()
         log.info("alerting worker %s stopped", self.worker)
 

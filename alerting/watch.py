@@ -90,21 +90,29 @@ class SelfWatch:
         if self.last_alert and (now - self.last_alert).total_seconds() < REALERT_AFTER_S:
             return found
         self.last_alert = now
-        problem = "; ".join(found)
-        for url in self.settings.alerting_monitoring_urls:
-            message = render(
-                "selfwatch",
-                channel_of(url),
-                self.settings.alerting_locale,
-                {"problem": problem, "time": now.isoformat(timespec="seconds")},
-            )
-            result = send_once(
-                url,
-                title=message.title,
-                body=message.body,
-                timeout_s=self.settings.alerting_request_timeout_s,
-            )
-            log.warning(
-                "self-watch page (%s) via %s: %s", problem, url.split(":")[0], result.outcome
-            )
+        page_centre(self.settings, "; ".join(found), now)
         return found
+
+
+def page_centre(settings: AlertingSettings, problem: str, now: datetime) -> int:
+    """Page every ``monitoring_urls`` destination about ``problem``; how many accepted it."""
+    if not settings.alerting_monitoring_urls:
+        log.critical("nobody to tell (no alerting_monitoring_urls): %s", problem)
+        return 0
+    accepted = 0
+    for url in settings.alerting_monitoring_urls:
+        message = render(
+            "selfwatch",
+            channel_of(url),
+            settings.alerting_locale,
+            {"problem": problem, "time": now.isoformat(timespec="seconds")},
+        )
+        result = send_once(
+            url,
+            title=message.title,
+            body=message.body,
+            timeout_s=settings.alerting_request_timeout_s,
+        )
+        accepted += result.ok
+        log.warning("self-watch page (%s) via %s: %s", problem, url.split(":")[0], result.outcome)
+    return accepted

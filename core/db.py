@@ -91,17 +91,29 @@ def wait_for_database(url: str, *, timeout: float = 30.0) -> None:
 
 
 def make_pool(
-    url: str, *, min_size: int = 1, max_size: int = 10, name: str = "smokewatch"
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    name: str = "smokewatch",
+    autocommit: bool = False,
+    check: bool = True,
 ) -> ConnectionPool:
-    """Build a pool that is not yet open; open it in the service's start-up with ``wait=True``."""
+    """Build a pool that is not yet open; open it in the service's start-up with ``wait=True``.
+
+    ``check``: test every connection at checkout (one round trip) so callers never see one
+    that died while idle; a caller that retries on a dead connection itself (the alert
+    engine's senders, one statement per step) turns it off. ``autocommit``: for callers
+    whose every statement stands alone, saving BEGIN and COMMIT round trips.
+    """
     return ConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
         open=False,
         name=name,
-        kwargs={"row_factory": dict_row, **TCP_LIVENESS},
-        check=ConnectionPool.check_connection,
+        kwargs={"row_factory": dict_row, "autocommit": autocommit, **TCP_LIVENESS},
+        check=ConnectionPool.check_connection if check else None,
     )
 
 

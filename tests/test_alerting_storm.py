@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from prometheus_client import REGISTRY
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
+from alerting import outbox
 from alerting.processor import MAX_EVENT_ATTEMPTS, EventProcessor
 from alerting.watch import SelfWatch
 from tests.alerting_support import (
@@ -127,10 +127,15 @@ def test_poison_event_is_parked_with_its_reason_and_the_batch_goes_on(
     devices = households(db, 5)
     poison = devices[2]
     site = scalar(db, "SELECT site_id FROM devices WHERE id = %s", (poison,))
-    # One household's bad data: a policy with three waves and one delay.
+    # Data no fallback mends (a broken policy override no longer poisons a fire: it pages with
+    # the defaults, tests/test_alerting_bad_data.py): a site whose incidents cannot be written.
     db.execute(
-        "INSERT INTO escalation_policies (site_id, config) VALUES (%s, %s)",
-        (site, Jsonb({"wave_delays_s": [0]})),
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN RAISE EXCEPTION 'incident refused for site %', NEW.site_id; END $$"
+    )
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON incidents FOR EACH ROW"
+        f" WHEN (NEW.site_id = {int(site)}) EXECUTE FUNCTION refuse()"
     )
     for device in devices:
         raise_event(db, device, "alarm")
@@ -156,7 +161,7 @@ def test_poison_event_is_parked_with_its_reason_and_the_batch_goes_on(
     ).fetchall()
     assert len(parked) == 1
     assert parked[0]["device_id"] == poison and parked[0]["reason_code"] == "alerting_failed"
-    assert "every wave needs a delay" in parked[0]["reason"]
+    assert "incident refused for site" in parked[0]["reason"]
     assert (
         REGISTRY.get_sample_value("smokewatch_alerting_parked_events_total", {"type": "alarm"})
         == (parked_before or 0) + 1
@@ -250,3 +255,26 @@ def test_self_watch_reports_events_waiting_too_long(database_url: str, db) -> No
 
     assert any(p.startswith("event backlog: 1 events waiting") for p in problems)
     assert REGISTRY.get_sample_value("smokewatch_alerting_pending_events") == 1
+
+
+def test_claim_takes_every_household_first_person_before_anyone_second(
+    database_url: str, db
+) -> None:
+    devices = households(db, 6)
+    clock = Clock()
+    processor = EventProcessor(alerting_settings(database_url), clock)
+    for batch in (devices[:3], devices[3:]):  # two batches, the second planned a second later
+        for device in batch:
+            raise_event(db, device, "alarm")
+        drain(processor, db)
+        clock.now += timedelta(seconds=1)
+
+    claimed = outbox.claim_due(db, worker="w", now=clock.now, limit=6, lease_s=10.0)
+
+    owners = db.execute(
+        "SELECT n.id, i.device_id, n.person_order FROM notifications n"
+        " JOIN incidents i ON i.id = n.incident_id WHERE n.id = ANY(%s)",
+        ([r["id"] for r in claimed],),
+    ).fetchall()
+    assert sorted(r["device_id"] for r in owners) == sorted(devices), "one page per household"
+    assert {r["person_order"] for r in owners} == {0}
