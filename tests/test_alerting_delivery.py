@@ -47,23 +47,28 @@ def test_failing_receivers_are_retried_then_fallen_back_and_recorded(database_ur
             (family,),
         ).fetchall()
         outcomes = [(a["channel_index"], a["outcome"]) for a in attempts]
-        assert outcomes == [
+        # Every receiver here shares one host. After the slow channel timed out, that host gets
+        # one probe request (docs/alerting.md, "Delivery in steps"); when another contact's page
+        # is the probe, this person's first try on channel 1 is skipped and counted as a timeout.
+        # Which one goes first is a race, so channel 1 may show (timeout, failed).
+        channel_1 = [outcome for index, outcome in outcomes if index == 1]
+        assert channel_1 in (["failed", "failed"], ["timeout", "failed"]), outcomes
+        assert [o for o in outcomes if o[0] != 1] == [
             (0, "timeout"),
             (0, "timeout"),
-            (1, "failed"),
-            (1, "failed"),
             (2, "failed"),
             (2, "failed"),
             (3, "delivered"),
         ]
-        assert "500" in attempts[2]["response"]
+        assert "500" in attempts[3]["response"]
         assert "93000" in attempts[4]["response"], "the error in a 200 body is what failed"
         assert (
             scalar(db, "SELECT delivered_via FROM notifications WHERE contact_id = %s", (family,))
             == 3
         )
-        # Every request really reached the receivers (two each, one for the good channel).
-        assert len(rx.seen("/500/")) == 2 and len(rx.seen("/err/")) == 2
+        # Every request really reached the receivers: each try that was not skipped, one for
+        # the good channel.
+        assert len(rx.seen("/500/")) == channel_1.count("failed") and len(rx.seen("/err/")) == 2
         assert len(rx.seen("/ok/h1-family")) == 1
 
 

@@ -77,7 +77,8 @@ def test_remote_self_test_from_board_drawer(
             row.click()
             panel = tab.page.locator("#drawer-body #commands")
             panel.locator("[data-kind='silence']").first.wait_for()
-            assert "请先确认警情" in panel.inner_text()  # not acknowledged yet: no silence button
+            # Not acknowledged yet: no silence button (waited for: a live redraw may refill it).
+            wait_for(lambda: "请先确认警情" in panel.inner_text())
             panel.locator("button[data-command='self_test']").click()
             panel.locator(".command-state.state-acknowledged").wait_for(timeout=20_000)
             wait_for(lambda: "设备已确认" in panel.inner_text())
