@@ -68,7 +68,7 @@ def main() -> None:
             LocalMosquitto(workdir / "mqtt") as broker,
         ):
             names = args.scenario or ([] if args.soak_only or args.delivery else list(faults()))
-            if args.delivery:
+            if args.delivery and not args.scenario:  # --scenario picks delivery ones too
                 names = [*names, *DELIVERY]
             report["scenarios"] = []
             for name in names:
