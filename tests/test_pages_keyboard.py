@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.alerting_support import raise_event
-from tests.pages_support import DESKTOP, assert_accessible, login, operator_for
+from tests.pages_support import DESKTOP, assert_accessible, login, operator_for, wait_for
 from tests.test_pages import board_row, open_incident_id, world
 
 IN_DRAWER = "document.getElementById('drawer').contains(document.activeElement)"
@@ -38,7 +38,8 @@ def test_keep_focus_in_board_drawer_and_walk_map_with_arrows(
         assert page.evaluate(IN_DRAWER), "the drawer takes focus"
         # Item 3: whom to call, with tel: links; no outcome to pick while it still rings.
         calls = page.locator("#call-list li")
-        assert calls.count() == 2 + len(first.contacts)  # household, key holder, contacts
+        # Household, key holder, contacts; the list fills in when the household's file arrives.
+        wait_for(lambda: calls.count() == 2 + len(first.contacts))
         assert page.get_attribute("#call-list li[data-call='key_holder'] a", "href") == (
             "tel:13900000009"
         )
