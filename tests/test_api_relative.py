@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -264,8 +265,10 @@ def test_read_relative_view_hides_monitoring_centre_fields(
         "triggered",
         False,
     )
+    # Timestamps left out: "…09:59:35.419Z" holds "35.4" like the latitude this looks for.
+    text = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)?", "", answer.text)
     for secret in ("centre-only note", "孙网格m", "独居", "35.4", "116.6", "paged", "assigned"):
-        assert secret not in answer.text, secret
+        assert secret not in text, secret
 
 
 @pytest.mark.parametrize("kind", ["alert", "personal"])
