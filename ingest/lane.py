@@ -1,4 +1,4 @@
-"""One MQTT session feeding one writer: subscribe, decode at the edge, ack only after commit.
+"""One MQTT session feeding one writer: subscribe, record what arrives, ack only after commit.
 
 Each lane is its own paho client with its own persistent session (clean_start=False and a
 session expiry), so the broker keeps unacknowledged QoS 1 messages for us across crashes and
@@ -24,10 +24,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from core.config import MqttEndpoint
-from core.errors import DecodeError
 from ingest import metrics
-from ingest.inbound import Decoder, Inbound
 from ingest.mqtt_client import ReadAheadClient
+from ingest.received import Received
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +41,16 @@ class MqttLane:
         endpoint: MqttEndpoint,
         client_id: str,
         subscriptions: list[str],
-        decode: Decoder | None = None,
-        route: Callable[[str], str] | None = None,
-        sink: Callable[[Inbound], None],
+        sink: Callable[[Received], None],
         receive_maximum: int,
         session_expiry_s: int,
     ) -> None:
         self.name = name
         self._endpoint = endpoint
         self._subscriptions = subscriptions
-        # Native lanes decode at the edge; vendor-format lanes only pick the codec (``route``)
-        # and leave decoding to the writer, which holds the device's previous state.
-        self._decode = decode
-        self._route = route
+        # The edge only records what arrived: decoding is the writer's one step (ingest/decode.py).
         self._sink = sink
+        self._received = metrics.RECEIVED.labels(name)
         self._generation = 0
         self._connected = threading.Event()
         # When this lane last received anything (the ingest heartbeat reports it).
@@ -153,29 +148,23 @@ class MqttLane:
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         received_at = datetime.now(UTC)
         self.last_message_at = received_at
-        item = Inbound(
-            mid=message.mid,
-            generation=self._generation,
-            qos=message.qos,
-            topic="",
-            payload=bytes(message.payload),
-            received_at=received_at,
-            received_mono=time.monotonic(),
-            retained=bool(message.retain),
-        )
         try:
-            item.topic = message.topic
-            if self._route is not None:
-                item.codec = self._route(item.topic)
-            elif self._decode is not None:
-                item.records = self._decode(item.topic, item.payload, received_at)
-        except DecodeError as exc:
-            item.error = exc
+            topic, topic_ok = message.topic, True
         except UnicodeDecodeError:
-            item.topic = message._topic.decode("utf-8", "replace")
-            item.error = DecodeError("bad_topic", "topic is not valid UTF-8")
-        except Exception as exc:  # a decoder bug must not stop the lane; park the message
-            log.exception("lane %s: decoder failed", self.name)
-            item.error = DecodeError("decoder_error", f"internal decoder error: {exc!r}"[:300])
-        metrics.RECEIVED.labels(self.name).inc()
-        self._sink(item)
+            # MQTT topics must be UTF-8; one that is not is parked as bad_topic. paho keeps the
+            # raw bytes in ``_topic`` (tests/test_library_contracts.py holds it to that).
+            topic, topic_ok = message._topic.decode("utf-8", "replace"), False
+        self._received.inc()
+        self._sink(
+            Received(
+                mid=message.mid,
+                generation=self._generation,
+                qos=message.qos,
+                topic=topic,
+                payload=bytes(message.payload),
+                received_at=received_at,
+                received_mono=time.monotonic(),
+                retained=bool(message.retain),
+                topic_ok=topic_ok,
+            )
+        )

@@ -19,47 +19,46 @@ import psycopg
 from core.db import connect, load_queries, translated_errors
 from core.errors import DatabaseUnavailable, DecodeError
 from ingest import metrics
-from ingest.codec_store import CodecStore
 from ingest.commands.ctwing import record_command_responses
-from ingest.inbound import Inbound
-from ingest.store import WriteResult, _dead_letter, _insert_dead_letter
+from ingest.decode import Decode, DecodedBatch
+from ingest.received import Push, Received
+from ingest.store import Store
 
 log = logging.getLogger(__name__)
 Q = load_queries("ingest", "queries.sql")
 CHANNEL = "smokewatch_push"
 
 
-class InboxStore(CodecStore):
+class PushInbox:
     """Claims, decodes, stores and deletes inbox rows, one transaction per claim."""
+
+    def __init__(self, store: Store, decode: Decode) -> None:
+        self._store = store
+        self._decode = decode
+
+    def close(self) -> None:
+        self._store.close()
 
     def process(self, limit: int) -> int:
         """Handle up to ``limit`` rows; return how many were taken (0: the inbox is empty)."""
-        with translated_errors():
-            conn = self._connection()
-            rows: list[dict[str, Any]] = []
-            try:
-                try:
-                    with conn.transaction():
-                        rows = conn.execute(Q["claim_inbox"], {"limit": limit}).fetchall()
-                        self._store_rows(conn, rows)
-                    return len(rows)
-                except (psycopg.OperationalError, psycopg.InterfaceError):
-                    raise
-                except psycopg.Error:
-                    # Something in the claim: take the rows one at a time, parking any that
-                    # the store still rejects, so one poisoned push never blocks the others.
-                    log.exception("push inbox: claim of up to %d rows failed; isolating", limit)
-                    return self._one_by_one(conn, [row["id"] for row in rows])
-            except (psycopg.OperationalError, psycopg.InterfaceError):
-                self.close()
-                raise
+        rows: list[dict[str, Any]] = []
+        try:
+            with self._store.transaction() as conn:
+                rows = conn.execute(Q["claim_inbox"], {"limit": limit}).fetchall()
+                self._store_rows(conn, rows)
+            return len(rows)
+        except psycopg.Error:
+            # Not the connection (that is DatabaseUnavailable): something in the claim. Take
+            # the rows one at a time, parking any that the store still rejects, so one
+            # poisoned push never blocks the others.
+            log.exception("push inbox: claim of up to %d rows failed; isolating", limit)
+            return self._one_by_one([row["id"] for row in rows])
 
     def _store_rows(self, conn: psycopg.Connection[Any], rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        items = [_inbound(row) for row in rows]
-        result = WriteResult()
-        self._write_in(conn, items, result)
+        items = [_received(row) for row in rows]
+        result = self._store.write(conn, self._decode(conn, items))
         record_command_responses(conn, rows)  # CTWing receipts of our commands (issue 19)
         conn.execute(Q["delete_inbox"], {"ids": [row["id"] for row in rows]})
         # Counted before commit: a rolled-back claim is counted again when retried (rare).
@@ -77,28 +76,25 @@ class InboxStore(CodecStore):
                 letter.payload[:120],
             )
 
-    def _one_by_one(self, conn: psycopg.Connection[Any], ids: list[int]) -> int:
+    def _one_by_one(self, ids: list[int]) -> int:
         for row_id in ids:
             try:
-                with conn.transaction():
+                with self._store.transaction() as conn:
                     rows = conn.execute(Q["claim_inbox_row"], {"id": row_id}).fetchall()
                     self._store_rows(conn, rows)
-            except (psycopg.OperationalError, psycopg.InterfaceError):
-                raise
             except psycopg.Error as exc:
-                with conn.transaction():
+                error = DecodeError("store_error", f"could not be stored: {exc!r}"[:500])
+                with self._store.transaction() as conn:
                     rows = conn.execute(Q["claim_inbox_row"], {"id": row_id}).fetchall()
-                    for row in rows:
-                        item = _inbound(row)
-                        error = DecodeError("store_error", f"could not be stored: {exc!r}"[:500])
-                        _insert_dead_letter(conn, _dead_letter(item, error))
+                    letters = tuple(_received(row).dead_letter(error) for row in rows)
+                    self._store.write(conn, DecodedBatch(dead_letters=letters))
                     conn.execute(Q["delete_inbox"], {"ids": [row_id]})
         return max(len(ids), 1)
 
 
-def _inbound(row: dict[str, Any]) -> Inbound:
+def _received(row: dict[str, Any]) -> Received:
     received_at: datetime = row["received_at"]
-    return Inbound(
+    return Received(
         mid=0,
         generation=0,
         qos=0,
@@ -107,20 +103,21 @@ def _inbound(row: dict[str, Any]) -> Inbound:
         received_at=received_at,
         received_mono=0.0,
         retained=False,
-        codec=row["codec"],
-        via="http",
-        method=row["method"],
-        query={str(k): str(v) for k, v in (row["query"] or {}).items()},
+        push=Push(
+            codec=row["codec"],
+            method=row["method"],
+            query={str(k): str(v) for k, v in (row["query"] or {}).items()},
+        ),
     )
 
 
 class InboxWorker(threading.Thread):
     """Wakes on NOTIFY or every ``poll_s`` and drains the inbox."""
 
-    def __init__(self, *, database_url: str, store: InboxStore, poll_s: float, batch: int) -> None:
+    def __init__(self, *, database_url: str, inbox: PushInbox, poll_s: float, batch: int) -> None:
         super().__init__(name="push-inbox", daemon=True)
         self._url = database_url
-        self._store = store
+        self._inbox = inbox
         self._poll_s = poll_s
         self._batch = batch
         self._stopping = threading.Event()
@@ -149,10 +146,10 @@ class InboxWorker(threading.Thread):
                 self._stopping.wait(min(self._poll_s, 2.0))
         if listener is not None:
             listener.close()
-        self._store.close()
+        self._inbox.close()
 
     def _drain(self) -> None:
         # Bounded: at most 1000 claims per wake-up, then back to the loop (and the stop flag).
         for _ in range(1000):
-            if self._stopping.is_set() or self._store.process(self._batch) == 0:
+            if self._stopping.is_set() or self._inbox.process(self._batch) == 0:
                 return

@@ -15,12 +15,11 @@ from core.broker_auth import ingest_lane_client_id
 from core.codecs.registry import CodecRegistry, default_registry
 from core.db import connect, load_queries, wait_for_database
 from core.errors import DatabaseUnavailable
-from ingest.codec_store import CodecStore
 from ingest.commands.dispatcher import CommandDispatcher
 from ingest.commands.transports import Topics
-from ingest.decoders import native_decoder
+from ingest.decode import Decode, NativeFormat
 from ingest.lane import MqttLane
-from ingest.push_inbox import InboxStore, InboxWorker
+from ingest.push_inbox import InboxWorker, PushInbox
 from ingest.settings import IngestSettings
 from ingest.store import Store
 from ingest.writer import Acknowledge, LaneWriter
@@ -37,7 +36,7 @@ class IngestService:
         self._stopped = threading.Event()
         prefix = settings.topic_prefix
         share = f"$share/{settings.ingest_shared_group}/" if settings.ingest_shared_group else ""
-        decode = native_decoder(prefix, settings.ingest_max_payload_bytes)
+        decode = Decode(native=NativeFormat(prefix, settings.ingest_max_payload_bytes))
         self.lanes: list[MqttLane] = []
         self.writers: list[LaneWriter] = []
         # Events (and connection status) first: small transactions, never behind telemetry.
@@ -48,6 +47,7 @@ class IngestService:
             writer = LaneWriter(
                 lane=lane_name,
                 store=Store(settings.database_url),
+                decode=decode,
                 acknowledge=self._acknowledger(lane_name),
                 batch_max=settings.ingest_batch_max if wait else 500,
                 window_s=settings.ingest_batch_window_ms / 1000,
@@ -61,7 +61,6 @@ class IngestService:
                 endpoint=settings.mqtt_for(client_id),
                 client_id=client_id,
                 subscriptions=topics,
-                decode=decode,
                 sink=writer.submit,
                 receive_maximum=settings.ingest_receive_maximum if wait else 2000,
                 session_expiry_s=settings.ingest_session_expiry_s,
@@ -75,7 +74,7 @@ class IngestService:
         if any(self.registry.get(n).transport == "http" for n in self.registry.names()):
             self.inbox = InboxWorker(
                 database_url=settings.database_url,
-                store=InboxStore(settings.database_url, self.registry),
+                inbox=PushInbox(Store(settings.database_url), Decode(registry=self.registry)),
                 poll_s=settings.ingest_push_poll_s,
                 batch=settings.ingest_push_batch,
             )
@@ -91,7 +90,8 @@ class IngestService:
         settings = self.settings
         writer = LaneWriter(
             lane="codecs",
-            store=CodecStore(settings.database_url, self.registry),
+            store=Store(settings.database_url),
+            decode=Decode(registry=self.registry),
             acknowledge=self._acknowledger("codecs"),
             batch_max=500,
             window_s=settings.ingest_batch_window_ms / 1000,
@@ -105,7 +105,6 @@ class IngestService:
             endpoint=settings.mqtt_for(client_id),
             client_id=client_id,
             subscriptions=[f"{share}{f}" for f in filters],
-            route=lambda topic: self.registry.for_topic(topic).name,
             sink=writer.submit,
             receive_maximum=2000,
             session_expiry_s=settings.ingest_session_expiry_s,

@@ -1,13 +1,16 @@
-"""Writes decoded messages to PostgreSQL: readings by COPY, events one by one, dead letters.
+"""Writes decoded batches to PostgreSQL: readings by COPY, events one by one, dead letters.
 
-Everything a batch holds is written in one transaction, and the caller acknowledges the
-batch to the broker only after :meth:`Store.write` returns. Natural keys make a rewrite of
-the same batch (after a crash or a lost connection) change nothing.
+The store only writes: what to write comes decoded (ingest/decode.py), in the transaction the
+caller opened with :meth:`Store.transaction`, and the caller acknowledges the batch to the
+broker only after that transaction commits. Natural keys make a rewrite of the same batch
+(after a crash or a lost connection) change nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +18,13 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb, set_json_dumps
 
+from core.codecs.registry import Announcement
 from core.db import connect, load_queries, translated_errors
 from core.domain import ALERTABLE_EVENTS, EventType
 from core.errors import DecodeError
 from core.records import DeadLetter, Event, Reading
-from ingest.inbound import Inbound
+from ingest.decode import DecodedBatch
+from ingest.received import Received
 
 log = logging.getLogger(__name__)
 Q = load_queries("ingest", "queries.sql")
@@ -53,9 +58,8 @@ class WriteResult:
 class Store:
     """One connection's worth of ingest writes; not thread-safe, one per writer thread."""
 
-    def __init__(self, database_url: str, *, source: str = "native") -> None:
+    def __init__(self, database_url: str) -> None:
         self._url = database_url
-        self._source = source
         self._conn: psycopg.Connection[Any] | None = None
 
     def close(self) -> None:
@@ -72,63 +76,47 @@ class Store:
             self._conn = conn
         return self._conn
 
-    def write(self, batch: list[Inbound]) -> WriteResult:
-        """Store a batch in one transaction; raise DatabaseUnavailable to have it retried."""
-        result = WriteResult()
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction on the store's connection; a lost connection raises DatabaseUnavailable.
+
+        The connection is then closed, and the next transaction opens a new one.
+        """
         with translated_errors():
             conn = self._connection()
             try:
                 with conn.transaction():
-                    self._write_in(conn, batch, result)
+                    yield conn
             except (psycopg.OperationalError, psycopg.InterfaceError):
                 self.close()
                 raise
-        return result
 
-    def _prepare(
-        self, conn: psycopg.Connection[Any], batch: list[Inbound], result: WriteResult
-    ) -> None:
-        """Decode what could not be decoded at the edge (vendor codecs need stored state)."""
-
-    def _write_in(
-        self, conn: psycopg.Connection[Any], batch: list[Inbound], result: WriteResult
-    ) -> None:
-        """Everything one batch does, inside the caller's transaction."""
-        self._prepare(conn, batch, result)
-        readings: list[tuple[Inbound, Reading]] = []
-        events: list[tuple[Inbound, Event]] = []
-        for item in batch:
-            if item.error is not None:
-                result.dead_letters.append(_dead_letter(item, item.error))
-                if not item.records:
-                    continue
-                # A registered device's undecodable message: parked, and still a sign of life
-                # (ingest/codec_store.py); its records are the bare liveness reading.
-            for record in item.records:
-                if isinstance(record, Reading):
-                    readings.append((item, record))
-                else:
-                    events.append((item, record))
-                    if record.telemetry is not None:
-                        readings.append((item, record.telemetry))
-        if events:
-            self._write_events(conn, events, result)
-        if readings:
-            self._write_readings(conn, readings, result)
+    def write(self, conn: psycopg.Connection[Any], batch: DecodedBatch) -> WriteResult:
+        """Write a decoded batch inside the caller's transaction."""
+        result = WriteResult(duplicates=batch.duplicates, dead_letters=list(batch.dead_letters))
+        for item, codec_name, external_id in batch.strangers:
+            _note_unregistered(conn, item, external_id, source=codec_name)
+        for item, announcement in batch.announcements:
+            _save_announcement(conn, announcement, item)
+        if batch.events:
+            self._write_events(conn, batch.events, result)
+        if batch.readings:
+            self._write_readings(conn, batch.readings, result)
         for letter in result.dead_letters:
             _insert_dead_letter(conn, letter)
+        return result
 
     # events ---------------------------------------------------------------------------
 
     def _write_events(
         self,
         conn: psycopg.Connection[Any],
-        events: list[tuple[Inbound, Event]],
+        events: tuple[tuple[Received, Event], ...],
         result: WriteResult,
     ) -> None:
-        # Same lock order as the telemetry path (device_id), so the writers never deadlock.
-        events.sort(key=lambda pair: pair[1].device_id)
-        for item, event in events:
+        # Same lock order as the telemetry path (device_id), so the writers never deadlock;
+        # the sort is stable, so one device's events keep their arrival order.
+        for item, event in sorted(events, key=lambda pair: pair[1].device_id):
             params = _event_params(event, item.retained)
             row = conn.execute(Q["insert_event"], params).fetchone()
             if row is None:
@@ -139,7 +127,7 @@ class Store:
                 else:
                     _note_unregistered(conn, item, event.device_id)
                     result.dead_letters.append(
-                        _dead_letter(item, _unknown(event.device_id), device_id=event.device_id)
+                        item.dead_letter(_unknown(event.device_id), event.device_id)
                     )
                 continue
             result.events += 1
@@ -161,13 +149,13 @@ class Store:
     def _write_readings(
         self,
         conn: psycopg.Connection[Any],
-        readings: list[tuple[Inbound, Reading]],
+        readings: tuple[tuple[Received, Reading, bool], ...],
         result: WriteResult,
     ) -> None:
         with conn.cursor() as cur:
             with cur.copy(Q["copy_staging"]) as copy:
                 copy.set_types(_COPY_TYPES)
-                for _, r in readings:
+                for _, r, _ in readings:
                     copy.write_row(
                         (
                             r.device_id,
@@ -197,14 +185,14 @@ class Store:
                 cur.execute(Q["insert_back_online_event"], row)
         known_count = 0
         seen_unknown: set[str] = set()
-        for item, reading in readings:
+        for item, reading, park_unknown in readings:
             if reading.device_id in unknown:
                 if reading.device_id not in seen_unknown:
                     seen_unknown.add(reading.device_id)
                     _note_unregistered(conn, item, reading.device_id)
-                if item.records and isinstance(item.records[0], Reading):
+                if park_unknown:
                     result.dead_letters.append(
-                        _dead_letter(item, _unknown(reading.device_id), device_id=reading.device_id)
+                        item.dead_letter(_unknown(reading.device_id), reading.device_id)
                     )
             else:
                 known_count += 1
@@ -271,18 +259,6 @@ def _unknown(device_id: str) -> DecodeError:
     return DecodeError("unknown_device", f"device {device_id!r} is not registered")
 
 
-def _dead_letter(item: Inbound, error: DecodeError, *, device_id: str | None = None) -> DeadLetter:
-    return DeadLetter(
-        source=item.via,
-        received_at=item.received_at,
-        reason_code=error.code,
-        reason=str(error),
-        payload=item.payload,
-        topic=item.topic,
-        device_id=device_id or item.device_id or (item.error.device_id if item.error else None),
-    )
-
-
 def _insert_dead_letter(conn: psycopg.Connection[Any], letter: DeadLetter) -> None:
     conn.execute(
         Q["insert_dead_letter"],
@@ -300,7 +276,7 @@ def _insert_dead_letter(conn: psycopg.Connection[Any], letter: DeadLetter) -> No
 
 
 def _note_unregistered(
-    conn: psycopg.Connection[Any], item: Inbound, device_id: str, *, source: str = "native"
+    conn: psycopg.Connection[Any], item: Received, device_id: str, *, source: str = "native"
 ) -> None:
     conn.execute(
         Q["note_unregistered"],
@@ -312,3 +288,25 @@ def _note_unregistered(
             "payload": item.payload[:4096],
         },
     )
+
+
+def _save_announcement(
+    conn: psycopg.Connection[Any], announcement: Announcement, item: Received
+) -> None:
+    """Keep what a device announced (the config replaces the previous one of its topic)."""
+    conn.execute(Q["ha_forget_config"], {"topic": announcement.topic})
+    for entity in announcement.entities:
+        conn.execute(
+            Q["ha_save_entity"],
+            {
+                "config_topic": announcement.topic,
+                "entity_key": entity.get("key") or "",
+                "device_key": entity.get("device_key"),
+                "component": entity.get("component") or "",
+                "device_class": entity.get("device_class"),
+                "state_topic": entity.get("state_topic"),
+                "entity": Jsonb(entity),
+                "unsupported": entity.get("unsupported"),
+                "seen_at": item.received_at,
+            },
+        )

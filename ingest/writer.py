@@ -12,17 +12,30 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from core.errors import DatabaseUnavailable, DecodeError
 from ingest import metrics
-from ingest.inbound import Inbound
+from ingest.decode import Decode, DecodedBatch
+from ingest.received import Received
 from ingest.store import Store, WriteResult
 
 log = logging.getLogger(__name__)
 
 # Takes the (packet id, connection generation) pairs of a committed batch.
 Acknowledge = Callable[[list[tuple[int, int]]], None]
+
+
+def commit(store: Store, decode: Decode, batch: Sequence[Received]) -> WriteResult:
+    """Decode ``batch`` and write it in one transaction: the unit a writer retries and acks."""
+    with store.transaction() as conn:
+        return store.write(conn, decode(conn, batch))
+
+
+def park(store: Store, item: Received, error: DecodeError) -> WriteResult:
+    """Keep ``item`` as a dead letter only, undecoded (the store rejected what it decoded to)."""
+    with store.transaction() as conn:
+        return store.write(conn, DecodedBatch(dead_letters=(item.dead_letter(error),)))
 
 
 class LaneWriter(threading.Thread):
@@ -33,6 +46,7 @@ class LaneWriter(threading.Thread):
         *,
         lane: str,
         store: Store,
+        decode: Decode,
         acknowledge: Acknowledge,
         batch_max: int,
         window_s: float,
@@ -43,17 +57,18 @@ class LaneWriter(threading.Thread):
         super().__init__(name=f"writer-{lane}", daemon=True)
         self.lane = lane
         self._store = store
+        self._decode = decode
         self._ack = acknowledge
         self._batch_max = batch_max
         self._window_s = window_s
         self._idle_s = idle_s
         self._wait_for_batch = wait_for_batch
         self._on_written = on_written
-        self._queue: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Received] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self.healthy = threading.Event()
 
-    def submit(self, item: Inbound) -> None:
+    def submit(self, item: Received) -> None:
         """Called from the MQTT loop thread for every received message."""
         self._queue.put(item)
 
@@ -70,7 +85,7 @@ class LaneWriter(threading.Thread):
                 break
         self._store.close()
 
-    def _collect(self) -> list[Inbound]:
+    def _collect(self) -> list[Received]:
         try:
             first = self._queue.get(timeout=0.2)
         except queue.Empty:
@@ -94,13 +109,13 @@ class LaneWriter(threading.Thread):
                 break
         return batch
 
-    def _write_until_committed(self, batch: list[Inbound]) -> None:
+    def _write_until_committed(self, batch: list[Received]) -> None:
         delay = 0.2
         while True:
             metrics.QUEUE_DEPTH.labels(self.lane).set(self._queue.qsize() + len(batch))
             metrics.LAG.labels(self.lane).set(time.monotonic() - batch[0].received_mono)
             try:
-                result = self._store.write(batch)
+                result = commit(self._store, self._decode, batch)
                 break
             except DatabaseUnavailable as exc:
                 self.healthy.clear()
@@ -124,21 +139,19 @@ class LaneWriter(threading.Thread):
             delay = min(delay * 2, 5.0)
         self._committed(batch, result)
 
-    def _write_one_by_one(self, batch: list[Inbound]) -> bool:
+    def _write_one_by_one(self, batch: list[Received]) -> bool:
         """Write each message alone; park those that still fail. False if the DB is away."""
         try:
             for item in batch:
                 try:
-                    result = self._store.write([item])
+                    result = commit(self._store, self._decode, [item])
                 except DatabaseUnavailable:
                     raise
                 except Exception as exc:
                     self._store.close()
                     log.exception("lane %s: parking a message the store rejects", self.lane)
-                    item.records = ()
-                    item.codec = None  # park the raw message; do not decode it again
-                    item.error = DecodeError("store_error", f"could not be stored: {exc!r}"[:500])
-                    result = self._store.write([item])
+                    error = DecodeError("store_error", f"could not be stored: {exc!r}"[:500])
+                    result = park(self._store, item, error)
                 self._committed([item], result)
         except DatabaseUnavailable:
             return False
@@ -148,7 +161,7 @@ class LaneWriter(threading.Thread):
             return False
         return True
 
-    def _committed(self, batch: list[Inbound], result: WriteResult) -> None:
+    def _committed(self, batch: list[Received], result: WriteResult) -> None:
         self.healthy.set()
         self._ack([(item.mid, item.generation) for item in batch if item.qos])
         now = time.monotonic()

@@ -13,8 +13,10 @@ import orjson
 from fastapi.testclient import TestClient
 
 from core.codecs.registry import default_registry
-from ingest.codec_store import CodecStore
-from ingest.inbound import Inbound
+from ingest.decode import Decode
+from ingest.received import Received
+from ingest.store import Store
+from ingest.writer import commit
 from tests.api_support import ApiWorld
 
 
@@ -29,7 +31,7 @@ def register(client: TestClient, headers: dict[str, str], device_id: str, model:
     )  # fmt: skip
 
 
-def chirpstack_up(dev_eui: str, obj: dict[str, Any]) -> Inbound:
+def chirpstack_up(dev_eui: str, obj: dict[str, Any]) -> Received:
     """A v4 ``up`` with a decoded object (chirpstack-docs integrations/events.md); ChirpStack
     writes the devEui in lower-case hex in the topic and in deviceInfo."""
     body = {
@@ -40,7 +42,7 @@ def chirpstack_up(dev_eui: str, obj: dict[str, Any]) -> Inbound:
         "data": base64.b64encode(b"\x01").decode(),
         "object": obj,
     }
-    return Inbound(
+    return Received(
         mid=0,
         generation=0,
         qos=0,
@@ -49,7 +51,6 @@ def chirpstack_up(dev_eui: str, obj: dict[str, Any]) -> Inbound:
         received_at=datetime.now(UTC),
         received_mono=time.monotonic(),
         retained=False,
-        codec="chirpstack",
     )
 
 
@@ -62,9 +63,10 @@ def test_register_dev_eui_as_printed_matches_traffic(api_client: TestClient, api
     assert created.json()["identities"] == [
         {"codec": "chirpstack", "external_id": "a84041000181c0de"}
     ]
-    store = CodecStore(api.settings.database_url, default_registry())
+    store, decode = Store(api.settings.database_url), Decode(registry=default_registry())
     try:
-        result = store.write([chirpstack_up("a84041000181c0de", {"smoke": True, "battery": 90})])
+        up = chirpstack_up("a84041000181c0de", {"smoke": True, "battery": 90})
+        result = commit(store, decode, [up])
     finally:
         store.close()
     assert result.events == 1 and result.dead_letters == []

@@ -12,16 +12,18 @@ import orjson
 from fastapi.testclient import TestClient
 
 from core.codecs.registry import default_registry
-from ingest.codec_store import CodecStore
-from ingest.inbound import Inbound
+from ingest.decode import Decode
+from ingest.received import Received
+from ingest.store import Store
+from ingest.writer import commit
 from tests.api_support import ApiWorld
 from tests.support import wait_until
 
 NAME = "0xa4c138aabbccddee"
 
 
-def state(**props: Any) -> Inbound:
-    return Inbound(
+def state(**props: Any) -> Received:
+    return Received(
         mid=0,
         generation=0,
         qos=0,
@@ -30,7 +32,6 @@ def state(**props: Any) -> Inbound:
         received_at=datetime.now(UTC),
         received_mono=time.monotonic(),
         retained=False,
-        codec="zigbee2mqtt",
     )
 
 
@@ -60,10 +61,10 @@ def test_commissioning_passes_on_tuya_self_test(api_client: TestClient, api: Api
         "/api/v1/devices/NZ-TY100/commissioning", json={"timeout_s": 60}, headers=headers
     ).json()
 
-    store = CodecStore(api.settings.database_url, default_registry())
+    store, decode = Store(api.settings.database_url), Decode(registry=default_registry())
     try:
-        store.write([state(self_test=False)])
-        store.write([state(self_test=True)])
+        commit(store, decode, [state(self_test=False)])
+        commit(store, decode, [state(self_test=True)])
     finally:
         store.close()
 

@@ -9,14 +9,16 @@ import psycopg
 
 from core.codecs.registry import default_registry
 from device_sim import formats
-from ingest.codec_store import CodecStore
-from ingest.inbound import Inbound
+from ingest.decode import Decode
+from ingest.received import Received
+from ingest.store import Store
+from ingest.writer import commit
 
 NAME = "0x00124b0018e2a1b2"
 
 
-def inbound(topic: str, payload: bytes) -> Inbound:
-    return Inbound(
+def inbound(topic: str, payload: bytes) -> Received:
+    return Received(
         mid=0,
         generation=0,
         qos=0,
@@ -25,7 +27,6 @@ def inbound(topic: str, payload: bytes) -> Inbound:
         received_at=datetime.now(UTC),
         received_mono=time.monotonic(),
         retained=False,
-        codec="zigbee2mqtt",
     )
 
 
@@ -35,13 +36,13 @@ def test_write_carries_state_within_and_across_batches(database_url: str) -> Non
         conn.execute(
             "INSERT INTO device_identities VALUES ('zigbee2mqtt', %s, 'NZ-S0001')", (NAME,)
         )
-    store = CodecStore(database_url, default_registry())
+    store, decode = Store(database_url), Decode(registry=default_registry())
     states = [False, True, True, False, True]
     messages = [inbound(*formats.zigbee_state(NAME, smoke=s)) for s in states]
     try:
-        first = store.write(messages[:4])  # one batch: off, on, on, off
-        second = store.write(messages[4:])  # next batch: on again
-        replay = store.write(messages[4:])  # same state again (a redelivery): no new alarm
+        first = commit(store, decode, messages[:4])  # one batch: off, on, on, off
+        second = commit(store, decode, messages[4:])  # next batch: on again
+        replay = commit(store, decode, messages[4:])  # the same state again (a redelivery)
     finally:
         store.close()
     assert (first.events, second.events, replay.events) == (2, 1, 0)

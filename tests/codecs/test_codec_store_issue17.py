@@ -16,15 +16,17 @@ from psycopg.rows import dict_row
 
 from core.codecs.registry import default_registry
 from device_sim import formats
-from ingest.codec_store import CodecStore
-from ingest.inbound import Inbound
+from ingest.decode import Decode
+from ingest.received import Received
+from ingest.store import Store
+from ingest.writer import commit
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 APP = "17c82e96-be03-4f38-aef3-f83d48582d97"
 
 
-def inbound(codec: str, topic: str, payload: bytes, *, step: int = 0) -> Inbound:
-    return Inbound(
+def inbound(topic: str, payload: bytes, *, step: int = 0) -> Received:
+    return Received(
         mid=0,
         generation=0,
         qos=0,
@@ -33,7 +35,6 @@ def inbound(codec: str, topic: str, payload: bytes, *, step: int = 0) -> Inbound
         received_at=T0 + timedelta(seconds=step),
         received_mono=time.monotonic(),
         retained=False,
-        codec=codec,
     )
 
 
@@ -46,12 +47,12 @@ def register(url: str, device_id: str, model: str, codec: str, external_id: str)
         )
 
 
-def write(url: str, messages: list[Inbound], *, one_by_one: bool = True) -> Any:
-    store = CodecStore(url, default_registry())
+def write(url: str, messages: list[Received], *, one_by_one: bool = True) -> Any:
+    store, decode = Store(url), Decode(registry=default_registry())
     try:
         if not one_by_one:
-            return store.write(messages)
-        return [store.write([m]) for m in messages]
+            return commit(store, decode, messages)
+        return [commit(store, decode, [m]) for m in messages]
     finally:
         store.close()
 
@@ -111,7 +112,7 @@ def test_derive_low_battery_from_percent_with_hysteresis(database_url: str) -> N
     # Model thresholds (migration 0045): low at <= 20 %, fine again at >= 30 %.
     levels = [(55, 3010), (20, 2890), (21, 2895), (19, 2880), (29, 2950), (30, 2960), (25, 2930)]
     messages = [
-        inbound("zigbee2mqtt", f"zigbee2mqtt/{name}", aqara_state(pct, mv), step=i)
+        inbound(f"zigbee2mqtt/{name}", aqara_state(pct, mv), step=i)
         for i, (pct, mv) in enumerate(levels)
     ]
     write(database_url, messages)
@@ -131,7 +132,7 @@ def test_level_low_wins_over_device_flag_that_says_fine(database_url: str) -> No
     name = "0xa4c138f1e2d3c4b5"
     register(database_url, "NZ-TS001", "tuya-ts0205", "zigbee2mqtt", name)
     messages = [
-        inbound("zigbee2mqtt", *formats.zigbee_state(name, battery=b), step=i)
+        inbound(*formats.zigbee_state(name, battery=b), step=i)
         for i, b in enumerate([60, 12, 12, 80])
     ]
     write(database_url, messages)
@@ -144,8 +145,8 @@ def test_model_without_thresholds_keeps_its_own_flag(database_url: str) -> None:
     name = "0x000d6f0011223344"
     register(database_url, "NZ-HM001", "heiman-hs1sa", "zigbee2mqtt", name)
     messages = [
-        inbound("zigbee2mqtt", *formats.zigbee_state(name, battery=5), step=0),
-        inbound("zigbee2mqtt", *formats.zigbee_state(name, battery=5, battery_low=True), step=1),
+        inbound(*formats.zigbee_state(name, battery=5), step=0),
+        inbound(*formats.zigbee_state(name, battery=5, battery_low=True), step=1),
     ]
     write(database_url, messages)
     assert event_types(database_url, "NZ-HM001") == ["low_battery"]
@@ -156,7 +157,7 @@ def test_derive_low_battery_from_chirpstack_status_battery_level(database_url: s
     eui = "a84041000181c0de"
     register(database_url, "NZ-LG001", "lorawan-generic-smoke", "chirpstack", eui)
     messages = [
-        inbound("chirpstack", *formats.chirpstack_status(eui, battery_level=lvl), step=i)
+        inbound(*formats.chirpstack_status(eui, battery_level=lvl), step=i)
         for i, lvl in enumerate([88.3, 14.5, 26.0, 31.5])
     ]
     write(database_url, messages)
@@ -175,7 +176,7 @@ def test_derive_low_battery_from_decoder_volts_for_generic_lorawan(database_url:
         {"smoke": False, "battery_voltage": 2.9},
     ]
     messages = [
-        inbound("chirpstack", *up(eui, obj=o, n=i), step=i) for i, o in enumerate(objects)
+        inbound(*up(eui, obj=o, n=i), step=i) for i, o in enumerate(objects)
     ]
     write(database_url, messages)
     assert event_types(database_url, "NZ-LG002") == [
@@ -202,7 +203,7 @@ def test_tuya_self_test_becomes_test_and_failure_a_fault(database_url: str) -> N
         {**base, "self_test": False, "self_test_result": "failure"},
     ]
     messages = [
-        inbound("zigbee2mqtt", f"zigbee2mqtt/{name}", orjson.dumps(b), step=i)
+        inbound(f"zigbee2mqtt/{name}", orjson.dumps(b), step=i)
         for i, b in enumerate(bodies)
     ]
     write(database_url, messages)
@@ -218,7 +219,7 @@ def test_empty_retained_availability_is_no_dead_letter(database_url: str) -> Non
     register(database_url, "NZ-AV001", "heiman-hs1sa", "zigbee2mqtt", "kitchen/smoke")
     result = write(
         database_url,
-        [inbound("zigbee2mqtt", "zigbee2mqtt/kitchen/smoke/availability", b"")],
+        [inbound("zigbee2mqtt/kitchen/smoke/availability", b"")],
         one_by_one=False,
     )
     assert result.dead_letters == [] and result.events == 0
@@ -236,8 +237,8 @@ def test_undecodable_uplink_names_device_and_counts_as_life(database_url: str) -
     result = write(
         database_url,
         [
-            inbound("chirpstack", *up(eui, data=frame, n=1), step=1),
-            inbound("chirpstack", *up("0000000000000bad", data=frame, n=2), step=2),
+            inbound(*up(eui, data=frame, n=1), step=1),
+            inbound(*up("0000000000000bad", data=frame, n=2), step=2),
         ],
         one_by_one=False,
     )
@@ -263,7 +264,7 @@ def test_netvox_version_report_sets_firmware_in_device_state(database_url: str) 
     eui = "00137a1000012345"
     register(database_url, "NZ-NV001", "netvox-ra02a", "chirpstack", eui)
     version = bytes([0x01, 0x0A, 0x00, 0x0B, 0x02, 0x20, 0x20, 0x05, 0x07, 0x00, 0x00])
-    write(database_url, [inbound("chirpstack", *up(eui, data=version, fport=6, n=1), step=1)])
+    write(database_url, [inbound(*up(eui, data=version, fport=6, n=1), step=1)])
     state = rows(database_url, "SELECT firmware FROM device_state WHERE device_id = 'NZ-NV001'")
     assert state == [{"firmware": "1.1"}]
 
@@ -274,7 +275,7 @@ def test_netvox_decoder_version_object_sets_firmware(database_url: str) -> None:
     eui = "00137a1000012346"
     register(database_url, "NZ-NV002", "netvox-ra02a", "chirpstack", eui)
     obj = {"Device": "RA02A", "SWver": 1.1, "HWver": 2, "Datecode": "20200507"}
-    write(database_url, [inbound("chirpstack", *up(eui, obj=obj, fport=6, n=1), step=1)])
+    write(database_url, [inbound(*up(eui, obj=obj, fport=6, n=1), step=1)])
     state = rows(database_url, "SELECT firmware FROM device_state WHERE device_id = 'NZ-NV002'")
     assert state == [{"firmware": "1.1"}]
     assert event_types(database_url, "NZ-NV002") == []
@@ -294,5 +295,5 @@ def test_generic_lorawan_model_decodes_standard_keys(
 ) -> None:
     eui = "a84041000181c0e0"
     register(database_url, "NZ-LG003", "lorawan-generic-smoke", "chirpstack", eui)
-    write(database_url, [inbound("chirpstack", *up(eui, obj=obj, n=1), step=1)])
+    write(database_url, [inbound(*up(eui, obj=obj, n=1), step=1)])
     assert event_types(database_url, "NZ-LG003") == expected

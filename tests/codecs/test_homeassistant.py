@@ -25,8 +25,10 @@ from psycopg.rows import dict_row
 from core.codecs.homeassistant import HomeAssistantCodec, template_path, topic_matches
 from core.codecs.registry import CodecConfig, Message, default_registry
 from core.errors import DecodeError
-from ingest.codec_store import CodecStore
-from ingest.inbound import Inbound
+from ingest.decode import Decode
+from ingest.received import Received
+from ingest.store import Store
+from ingest.writer import commit
 from tests.api_support import ApiWorld
 
 CODEC = HomeAssistantCodec()
@@ -166,8 +168,8 @@ def test_topic_matches(topic_filter: str, topic: str, matches: bool) -> None:
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-def inbound(topic: str, payload: bytes, step: int) -> Inbound:
-    return Inbound(
+def inbound(topic: str, payload: bytes, step: int) -> Received:
+    return Received(
         mid=0,
         generation=0,
         qos=0,
@@ -176,7 +178,6 @@ def inbound(topic: str, payload: bytes, step: int) -> Inbound:
         received_at=T0 + timedelta(seconds=step),
         received_mono=time.monotonic(),
         retained=False,
-        codec="homeassistant",
     )
 
 
@@ -184,11 +185,11 @@ def inbound(topic: str, payload: bytes, step: int) -> Inbound:
 STATE_TOPICS = ("+/binary_sensor/+/state", "+/sensor/+/state", "tele/+/SENSOR")
 
 
-def write(url: str, messages: list[Inbound]) -> list[Any]:
+def write(url: str, messages: list[Received]) -> list[Any]:
     registry = default_registry(CodecConfig(homeassistant_state_topics=STATE_TOPICS))
-    store = CodecStore(url, registry)
+    store, decode = Store(url), Decode(registry=registry)
     try:
-        return [store.write([m]) for m in messages]
+        return [commit(store, decode, [m]) for m in messages]
     finally:
         store.close()
 
