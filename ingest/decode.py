@@ -105,73 +105,69 @@ class Decode:
     def __call__(self, conn: psycopg.Connection[Any], batch: Sequence[Received]) -> DecodedBatch:
         """Decode ``batch`` inside the caller's transaction (vendor codec state is locked)."""
         out = Collected()
-        if self._registry is None:
+        registry, native_format = self._registry, self._native
+        if registry is None:
+            assert native_format is not None  # __init__ refuses a step with neither
             # Native lanes: no codec state, so no query; one pass in arrival order.
             for item in batch:
-                self._decode_native(item, out)
+                _decode_native(item, native_format, out)
             return out.done()
         vendor = VendorPass(conn)
-        planned = [self._plan(item, vendor) for item in batch]
+        planned = [(item, self._plan(item, registry, vendor)) for item in batch]
         vendor.lock()
-        for item, codec, message in planned:
-            if isinstance(message, DecodeError):
-                out.park(item, message)
-            elif codec is not None and message is not None:
-                vendor.decode(item, codec, message, out)
+        for item, plan in planned:
+            if isinstance(plan, DecodeError):
+                out.park(item, plan)
+            elif isinstance(plan, NativeFormat):
+                _decode_native(item, plan, out)
             else:
-                self._decode_native(item, out)
+                vendor.decode(item, *plan, out)
         vendor.save()
         return out.done()
 
     def _plan(
-        self, item: Received, vendor: VendorPass
-    ) -> tuple[Received, Codec | None, Message | DecodeError | None]:
-        """Pick the codec of ``item`` (None: the native protocol) and let it name the devices."""
-        registry = self._registry
-        if not item.topic_ok or registry is None:
-            return item, None, None  # the native path parks a topic that is not UTF-8
+        self, item: Received, registry: CodecRegistry, vendor: VendorPass
+    ) -> NativeFormat | tuple[Codec, Message] | DecodeError:
+        """The format of ``item``: ours, or a vendor codec with its view of the message."""
+        native_format = self._native
+        if not item.topic_ok:
+            return DecodeError("bad_topic", "topic is not valid UTF-8")
+        if (
+            native_format is not None
+            and item.push is None
+            and item.topic.startswith(f"{native_format.prefix}/")
+        ):
+            return native_format
         try:
-            if item.push is not None:
-                codec = registry.get(item.push.codec)
-            elif self._native is not None and item.topic.startswith(f"{self._native.prefix}/"):
-                return item, None, None
-            else:
-                codec = registry.for_topic(item.topic)
+            codec = (
+                registry.get(item.push.codec)
+                if item.push is not None
+                else registry.for_topic(item.topic)
+            )
         except DecodeError as exc:
-            return item, None, exc
+            return exc
         except Exception as exc:  # a codec bug must not stop the lane; park the message
             log.exception("picking a codec for %r failed", item.topic[:120])
-            return (
-                item,
-                None,
-                DecodeError("decoder_error", f"internal decoder error: {exc!r}"[:300]),
-            )
-        return item, codec, vendor.identify(item, codec)
+            return DecodeError("decoder_error", f"internal decoder error: {exc!r}"[:300])
+        message = vendor.identify(item, codec)
+        return message if isinstance(message, DecodeError) else (codec, message)
 
-    def _decode_native(self, item: Received, out: Collected) -> None:
-        fmt = self._native
+
+def _decode_native(item: Received, fmt: NativeFormat, out: Collected) -> None:
+    """Decode one message of our own protocol into ``out`` (or park it)."""
+    try:
+        if not item.topic_ok:
+            raise DecodeError("bad_topic", "topic is not valid UTF-8")
+        parsed = native.parse_topic(item.topic, fmt.prefix)
         try:
-            if not item.topic_ok:
-                raise DecodeError("bad_topic", "topic is not valid UTF-8")
-            if fmt is None:  # a vendor lane: the topic named no codec
-                raise DecodeError("bad_topic", f"no codec owns topic {item.topic[:80]!r}")
-            parsed = native.parse_topic(item.topic, fmt.prefix)
-            try:
-                record = native.decode(
-                    parsed, item.payload, item.received_at, max_bytes=fmt.max_bytes
-                )
-            except DecodeError as exc:
-                out.park(item, exc, parsed.device_id)
-                return
+            record = native.decode(parsed, item.payload, item.received_at, max_bytes=fmt.max_bytes)
         except DecodeError as exc:
-            out.park(item, exc)
-        except Exception as exc:  # a decoder bug must not stop the lane; park the message
-            log.exception("native decoder failed on %r", item.topic[:120])
-            out.park(item, DecodeError("decoder_error", f"internal decoder error: {exc!r}"[:300]))
-        else:
-            if isinstance(record, Reading):
-                out.readings.append((item, record, True))
-            else:
-                out.events.append((item, record))
-                if record.telemetry is not None:
-                    out.readings.append((item, record.telemetry, False))
+            out.park(item, exc, parsed.device_id)
+            return
+    except DecodeError as exc:
+        out.park(item, exc)
+    except Exception as exc:  # a decoder bug must not stop the lane; park the message
+        log.exception("native decoder failed on %r", item.topic[:120])
+        out.park(item, DecodeError("decoder_error", f"internal decoder error: {exc!r}"[:300]))
+    else:
+        out.records(item, (record,))
