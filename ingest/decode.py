@@ -19,13 +19,11 @@ import psycopg
 from core.codecs import native
 from core.codecs.registry import Announcement, Codec, CodecRegistry, Message
 from core.errors import DecodeError
-from core.records import DeadLetter, Event, Reading
+from core.records import DeadLetter, Event, Reading, Record
 from ingest.received import Received
 from ingest.vendor import VendorPass
 
 log = logging.getLogger(__name__)
-
-Record = Reading | Event
 
 
 @dataclass(frozen=True, slots=True)
