@@ -255,11 +255,11 @@ def page_row(
         now=now,
     )
     ack_url = settings.ack_base_url + token
-    names = [person_label(c["name"], c["role"], locale) for c in others]
+    names = {c["id"]: person_label(c["name"], c["role"], locale) for c in others}
     sep = phrase("message.list", locale)
     values = site_values(site, room, locale, settings, incident["first_event_at"] or now)
     values |= {
-        "others": sep.join(names),
+        "others": sep.join(names.values()),
         "others_names": sep.join(c["name"] for c in others),
         "others_count": phrase("message.people", locale, n=len(others)),
         "ack_url": ack_url,
