@@ -295,6 +295,8 @@ MATRIX: list[Case] = [
     *every(STAFF, "GET", "/api/v1/summary/dashboard", 200),
     *every(STAFF, "GET", "/api/v1/summary/villages", 200),
     *every(STAFF, "GET", "/api/v1/map/sites", 200),
+    *every(STAFF, "GET", "/api/v1/summary/board", 200),
+    Case("anonymous", "GET", "/api/v1/summary/board", 401),
     *every(STAFF, "GET", "/api/v1/summary/monthly?month=2026-12&format=csv", 200),
     Case("anonymous", "GET", "/api/v1/summary/monthly?month=2026-12", 401),
     Case("anonymous", "GET", "/api/v1/summary/dashboard", 401),
