@@ -37,6 +37,7 @@ from alerting.watch import SelfWatch
 from core.db import connect, load_queries, make_pool, translated_errors
 from core.errors import DatabaseUnavailable
 from core.incidents import log_action
+from core.notify import register_plugins
 
 log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
@@ -98,6 +99,8 @@ class AlertingService:
         Losing the database is not fatal: the loop logs it, waits with a bounded backoff and
         reconnects; rows it held are resumed through their leases.
         """
+        # Before any sender thread exists: Apprise's registry is filled once, not raced for.
+        register_plugins()
         self.pool.open(wait=True, timeout=30)
         self.send_pool.open(wait=True, timeout=30)
         dispatcher = Dispatcher(
