@@ -38,9 +38,9 @@ from alerting.settings import AlertingSettings
 from api.app import create_app
 from api.settings import ApiSettings
 from bench.servers import private_servers
-from core.localservers import free_port
-from core.localservers.providers import Message, ProviderEmulator
 from core.migrate import migrate
+from devtools.localservers import free_port
+from devtools.localservers.providers import Message, ProviderEmulator
 
 SECRET = "bench-secret-" + "x" * 32
 TOKEN = "bench-callback-token-" + "y" * 20
