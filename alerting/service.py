@@ -30,7 +30,7 @@ from alerting.health_runner import HealthRunner
 from alerting.notices import plan_notices
 from alerting.planner import plan_pages
 from alerting.policy import policy_for_site
-from alerting.processor import NOTIFY_CHANNEL, EventProcessor
+from alerting.processor import EventProcessor
 from alerting.rounds import plan_due_escalations, plan_due_rounds
 from alerting.settings import AlertingSettings
 from alerting.watch import SelfWatch
@@ -38,6 +38,7 @@ from core.db import connect, load_queries, make_pool, translated_errors
 from core.errors import DatabaseUnavailable
 from core.incidents import log_action
 from core.notify import register_plugins
+from core.pg_channels import NOTIFICATIONS_CHANNEL, listen_sql
 
 log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
@@ -138,7 +139,7 @@ class AlertingService:
             connect(self.settings.database_url, autocommit=True) as listen,
             connect(self.settings.database_url, autocommit=True) as work,
         ):
-            listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            listen.execute(listen_sql(NOTIFICATIONS_CHANNEL))
             self._delay = RECONNECT_MIN_S  # connected again: the next outage starts short
             while not self.stop_event.is_set():
                 self._turn(work, dispatcher)
@@ -181,7 +182,7 @@ class AlertingService:
         planned += plan_due_escalations(conn, settings=self.settings, now=now)
         planned += plan_notices(conn, settings=self.settings, now=now)
         if planned:
-            conn.execute("SELECT pg_notify(%s, 'planned')", (NOTIFY_CHANNEL,))
+            conn.execute("SELECT pg_notify(%s, 'planned')", (NOTIFICATIONS_CHANNEL,))
         self.plan_repages(conn)
         plan_digests(conn, settings=self.settings, now=self.clock())
 
@@ -232,7 +233,7 @@ class AlertingService:
                 )
                 planned += len(rows)
             if planned:
-                conn.execute("SELECT pg_notify(%s, 'repage')", (NOTIFY_CHANNEL,))
+                conn.execute("SELECT pg_notify(%s, 'repage')", (NOTIFICATIONS_CHANNEL,))
         return planned
 
     def _wait(
