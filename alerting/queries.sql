@@ -173,20 +173,6 @@ UPDATE work_orders SET status = 'closed', closed_at = %(now)s, closed_reason = %
 WHERE device_id = %(device_id)s AND kind = %(kind)s AND status = 'open'
 RETURNING id;
 
--- name: due_repages
-SELECT id FROM incidents
-WHERE repage_at <= %(now)s AND status IN ('acknowledged', 'in_progress')
-ORDER BY repage_at LIMIT 20
-FOR UPDATE SKIP LOCKED;
-
--- name: bump_repage
-UPDATE incidents
-SET repage_count = repage_count + 1,
-    repage_at = CASE WHEN repage_count + 1 >= %(max_repages)s THEN NULL
-                     ELSE %(now)s + repage_after END
-WHERE id = %(id)s
-RETURNING repage_count;
-
 -- name: maintainers
 SELECT c.id, c.name, c.channels, c.locale, c.quiet_hours_start, c.quiet_hours_end,
        o.path AS org_path, o.name AS org_name

@@ -326,6 +326,7 @@ MATRIX: list[Case] = [
     Case("anonymous", "GET", "/ui/relative/not-a-link", 200),
     Case("anonymous", "GET", "/ui/config.json", 200),
     Case("anonymous", "GET", "/ui/static/js/i18n.js", 200),
+    Case("anonymous", "GET", "/ui/catalogue.js", 200),  # the words i18n.js imports
     Case("anonymous", "GET", "/ui/static/js/missing.js", 404),
 ]
 # fmt: on
