@@ -28,10 +28,10 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from alerting import metrics, outbox
-from alerting.channels import AttemptResult, destination_of, scheme_of, send_once
 from alerting.render import channel_of
 from alerting.settings import AlertingSettings
 from core.domain import Priority
+from core.notify.channels import AttemptResult, destination_of, scheme_of, send_once
 from core.redact import redact
 
 log = logging.getLogger(__name__)

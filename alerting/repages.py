@@ -16,10 +16,10 @@ import psycopg
 
 from alerting.planner import PQ, plan_pages
 from alerting.policy import policy_for_site
-from alerting.processor import NOTIFY_CHANNEL
 from alerting.rounds import incident_place
 from alerting.settings import AlertingSettings
 from core.incidents import log_action
+from core.pg_channels import NOTIFICATIONS_CHANNEL
 
 # Round numbers of the re-pages start above those of the rounds (alerting/rounds.py).
 REPAGE_ROUND_BASE = 100
@@ -62,5 +62,5 @@ def plan_due_repages(
             )
             planned += len(rows)
         if planned:
-            conn.execute(PQ["notify"], {"channel": NOTIFY_CHANNEL, "payload": "repage"})
+            conn.execute(PQ["notify"], {"channel": NOTIFICATIONS_CHANNEL, "payload": "repage"})
     return planned

@@ -27,13 +27,15 @@ from alerting.digest import plan_digests
 from alerting.event_workers import EventWorkers
 from alerting.health_runner import HealthRunner
 from alerting.notices import plan_notices
-from alerting.processor import NOTIFY_CHANNEL, EventProcessor
+from alerting.processor import EventProcessor
 from alerting.repages import plan_due_repages
 from alerting.rounds import plan_due_escalations, plan_due_rounds
 from alerting.settings import AlertingSettings
 from alerting.watch import SelfWatch
 from core.db import connect, make_pool, translated_errors
 from core.errors import DatabaseUnavailable
+from core.notify import register_plugins
+from core.pg_channels import NOTIFICATIONS_CHANNEL, listen_sql
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_EVERY_S = 5.0
@@ -94,6 +96,8 @@ class AlertingService:
         Losing the database is not fatal: the loop logs it, waits with a bounded backoff and
         reconnects; rows it held are resumed through their leases.
         """
+        # Before any sender thread exists: Apprise's registry is filled once, not raced for.
+        register_plugins()
         self.pool.open(wait=True, timeout=30)
         self.send_pool.open(wait=True, timeout=30)
         dispatcher = Dispatcher(
@@ -131,7 +135,7 @@ class AlertingService:
             connect(self.settings.database_url, autocommit=True) as listen,
             connect(self.settings.database_url, autocommit=True) as work,
         ):
-            listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            listen.execute(listen_sql(NOTIFICATIONS_CHANNEL))
             self._delay = RECONNECT_MIN_S  # connected again: the next outage starts short
             while not self.stop_event.is_set():
                 self._turn(work, dispatcher)
@@ -174,7 +178,7 @@ class AlertingService:
         planned += plan_due_escalations(conn, settings=self.settings, now=now)
         planned += plan_notices(conn, settings=self.settings, now=now)
         if planned:
-            conn.execute("SELECT pg_notify(%s, 'planned')", (NOTIFY_CHANNEL,))
+            conn.execute("SELECT pg_notify(%s, 'planned')", (NOTIFICATIONS_CHANNEL,))
         plan_due_repages(conn, settings=self.settings, now=self.clock())
         plan_digests(conn, settings=self.settings, now=self.clock())
 

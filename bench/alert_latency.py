@@ -34,6 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from core.config import parse_mqtt_url
 from core.migrate import migrate
+from core.pg_channels import EVENTS_CHANNEL
 
 SECRET = "bench-secret-" + "x" * 32
 
@@ -154,7 +155,7 @@ def commit_alarm(conn: psycopg.Connection, device: str, seq: int) -> float:
             " VALUES (%s, %s, %s, 'alarm', 1)",
             (event_id, now, device),
         )
-        conn.execute("SELECT pg_notify('smokewatch_events', %s)", (str(event_id),))
+        conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(event_id)))
     return time.time()
 
 

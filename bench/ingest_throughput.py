@@ -33,6 +33,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from bench.servers import private_servers
 from core.config import parse_mqtt_url
 from core.migrate import migrate
+from core.pg_channels import EVENTS_CHANNEL, listen_sql
 from device_sim.load import LoadOptions
 from device_sim.load import run_load as sim_load
 
@@ -237,7 +238,7 @@ def alarm_latencies(
     pub.loop_start()
     out = []
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("LISTEN smokewatch_events")
+        conn.execute(listen_sql(EVENTS_CHANNEL))
         for n in range(count):
             seq = 5_000_000 + n + int(time.time())
             sent = time.monotonic()

@@ -38,9 +38,10 @@ from alerting.settings import AlertingSettings
 from api.app import create_app
 from api.settings import ApiSettings
 from bench.servers import private_servers
-from core.localservers import free_port
-from core.localservers.providers import Message, ProviderEmulator
 from core.migrate import migrate
+from core.pg_channels import EVENTS_CHANNEL
+from devtools.localservers import free_port
+from devtools.localservers.providers import Message, ProviderEmulator
 
 SECRET = "bench-secret-" + "x" * 32
 TOKEN = "bench-callback-token-" + "y" * 20
@@ -105,7 +106,7 @@ def raise_alarm(conn: psycopg.Connection, device: str, seq: int) -> tuple[float,
             " VALUES (%s, %s, %s, 'alarm', 1)",
             (event_id, now, device),
         )
-        conn.execute("SELECT pg_notify('smokewatch_events', %s)", (str(event_id),))
+        conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(event_id)))
     return time.time(), event_id
 
 

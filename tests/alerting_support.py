@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from alerting.service import AlertingService
 from alerting.settings import AlertingSettings
+from core.pg_channels import EVENTS_CHANNEL
 
 SECRET = "test-secret-" + "x" * 32
 # Longer than the client timeout in alerting_settings(), bounded so the thread ends.
@@ -263,7 +264,7 @@ def raise_event(
             " VALUES (%s, %s, %s, %s, %s)",
             (event_id, now, device_id, event_type, priority),
         )
-        conn.execute("SELECT pg_notify('smokewatch_events', %s)", (str(event_id),))
+        conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(event_id)))
     return int(event_id)
 
 

@@ -46,7 +46,7 @@ from api.app import create_app
 from api.security import Passwords, digest, issue_token, new_api_key
 from api.settings import ApiSettings
 from api.users.service import insert_user
-from core.localservers import LocalMosquitto, LocalPostgres
+from devtools.localservers import LocalMosquitto, LocalPostgres
 from tests.conftest import create_database, drop_database
 
 TEST_TOKEN_SECRET = "test-token-secret-" + "x" * 32

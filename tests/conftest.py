@@ -1,7 +1,7 @@
 """Shared fixtures: a private PostgreSQL and Mosquitto per session, a fresh database per test.
 
 Storage mode: the private PostgreSQL preloads TimescaleDB whenever its binaries have it
-(``SMOKEWATCH_PG_BINDIR`` names them, see core/localservers/binaries.py), so the migrations
+(``SMOKEWATCH_PG_BINDIR`` names them, see devtools/localservers/binaries.py), so the migrations
 take the TimescaleDB path; ``SMOKEWATCH_TEST_STORAGE=plain`` turns the preload off (and so
 tests the fallback of a server that has the extension but did not preload it), ``timescaledb``
 insists on it. Tests marked ``storage`` (the modules in STORAGE_MODULES, or ``pytestmark``) are
@@ -28,8 +28,8 @@ import pytest
 from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
-from core.localservers import LocalMosquitto, LocalPostgres, has_timescaledb
 from core.migrate import migrate
+from devtools.localservers import LocalMosquitto, LocalPostgres, has_timescaledb
 
 # API fixtures (api_settings, api_client, api, api_server): see tests/api_support.py;
 # the browser for the pages: tests/pages_support.py.

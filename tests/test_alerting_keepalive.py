@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from alerting.channels import send_once
-from alerting.plugins import capture
+from core.notify.channels import send_once
+from core.notify.plugins import capture
 
 
 class Seen:

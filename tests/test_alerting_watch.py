@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 from alerting.digest import plan_digests
 from alerting.processor import EventProcessor
 from alerting.watch import SelfWatch
+from core.pg_channels import NOTIFICATIONS_CHANNEL
 from tests.alerting_support import (
     alerting_settings,
     raise_event,
@@ -76,7 +77,7 @@ def test_rate_limit_defers_digest_but_never_fire(database_url: str, db) -> None:
             raise_event(db, house.device_id, "alarm")  # three fire pages to one destination
             wait_until(lambda: len(rx.seen()) >= 3, timeout=30)
             plan_digests(db, settings=settings, now=datetime.now(UTC), on_demand=True)
-            db.execute("SELECT pg_notify('smokewatch_notifications', 'digest')")
+            db.execute("SELECT pg_notify(%s, 'digest')", (NOTIFICATIONS_CHANNEL,))
             wait_until(
                 lambda: (
                     scalar(

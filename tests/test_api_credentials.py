@@ -14,7 +14,7 @@ from api.errors import NotFound
 from api.security import Passwords
 from api.settings import ApiSettings
 from core.broker_auth import BrokerAuthError
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from tests.api_support import ApiWorld, free_port
 from tests.test_broker_auth import (
     PREFIX,

@@ -9,6 +9,7 @@ import orjson
 import psycopg
 import pytest
 
+from core.pg_channels import EVENTS_CHANNEL, listen_sql
 from tests.support import (
     Publisher,
     count,
@@ -65,7 +66,7 @@ def test_ingest_alarm_sets_state_and_wakes_alerting(database_url: str, mqtt_brok
     prefix = unique_prefix()
     register_devices(database_url, ["NZ-H0001"])
     with psycopg.connect(database_url, autocommit=True) as listener:
-        listener.execute("LISTEN smokewatch_events")
+        listener.execute(listen_sql(EVENTS_CHANNEL))
         with running_ingest(ingest_settings(database_url, mqtt_broker.url, prefix)):
             with Publisher(mqtt_broker.url) as pub:
                 pub.publish(

@@ -29,6 +29,7 @@ import psycopg
 
 from bench.reliability.harness import WAVE1, Service, leaks, service_env, wait_for
 from bench.reliability.receiver import Receiver
+from core.pg_channels import EVENTS_CHANNEL
 
 PHONE = "13912345678"  # in every contact's URL and echoed by failing providers: log leak check
 PROVIDER_KEY = "PROVKEY7f3a9c"
@@ -124,7 +125,7 @@ class World:
                 " VALUES (%s, %s, %s, 'alarm', 1)",
                 (event, now, device),
             )
-            conn.execute("SELECT pg_notify('smokewatch_events', %s)", (str(event),))
+            conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(event)))
         return time.monotonic()
 
 

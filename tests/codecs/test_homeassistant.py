@@ -23,7 +23,8 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from core.codecs.homeassistant import HomeAssistantCodec, template_path, topic_matches
-from core.codecs.registry import CodecConfig, Message, default_registry
+from core.codecs.registry import CodecConfig, default_registry
+from core.codecs.types import Message
 from core.errors import DecodeError
 from ingest.codec_store import CodecStore
 from ingest.inbound import Inbound

@@ -33,9 +33,9 @@ from core.incidents import (
     resolve_by_link,
     verify_ack_token,
 )
-from core.localservers.providers import Message, ProviderEmulator
 from core.logging import setup_logging
 from core.messages import word
+from devtools.localservers.providers import Message, ProviderEmulator
 from smokewatch.demo.inbox.page import ack_page, error_page, inbox_page
 from smokewatch.demo.inbox.store import InboxStore
 from smokewatch.demo.seed.plan import DEMO_KEY_ID, DEMO_KEY_SECRET

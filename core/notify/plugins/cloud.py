@@ -33,8 +33,8 @@ import requests
 from apprise.common import NotifyType
 from apprise.plugins.base import NotifyBase
 
-from alerting.plugins.capture import PROXY, scrub
-from alerting.plugins.signing import aliyun_signature, tc3_authorization
+from core.notify.plugins.capture import PROXY, scrub
+from core.notify.plugins.signing import aliyun_signature, tc3_authorization
 from core.redact import redact
 
 
