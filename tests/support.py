@@ -17,6 +17,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from core.config import parse_mqtt_url
+from core.factory import create_devices
 from ingest.service import IngestService
 from ingest.settings import IngestSettings
 
@@ -44,11 +45,8 @@ def count(url: str, sql: str, params: Any = None) -> int:
 
 
 def register_devices(url: str, device_ids: Iterable[str], model: str = "sw-native-1") -> None:
-    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO devices (id, model_code) VALUES (%s, %s)",
-            [(d, model) for d in device_ids],
-        )
+    with psycopg.connect(url, autocommit=True) as conn:
+        create_devices(conn, device_ids=list(device_ids), model_code=model)
 
 
 class Publisher:

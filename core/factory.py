@@ -1,0 +1,208 @@
+"""Registry rows made in one place: organisations, sites, devices and contacts.
+
+Tests, benchmarks, the demo seed and the simulator's registration create these rows through
+the keyword-only functions here (SQL in factory.sql) instead of writing their own INSERTs.
+Arguments left out take the schema's defaults; functions return the new row's id. They take a
+psycopg 3 connection with any row factory and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time
+from typing import Any, Final
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg.types.json import Jsonb
+
+from core.db import load_queries
+
+Q: Final = load_queries("core", "factory.sql")
+NATIVE_MODEL: Final = "sw-native-1"
+
+
+def _id(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> int:
+    with conn.cursor(row_factory=tuple_row) as cur:
+        row = cur.execute(Q[name], params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def create_organisation(
+    conn: psycopg.Connection[Any],
+    *,
+    level: str,
+    code: str,
+    name: str,
+    name_en: str | None = None,
+    parent_id: int | None = None,
+) -> int:
+    """A new organisation (``code`` is unique); its id."""
+    params = {"level": level, "code": code, "name": name, "name_en": name_en}
+    return _id(conn, "create_organisation", params | {"parent_id": parent_id})
+
+
+def ensure_organisation(
+    conn: psycopg.Connection[Any],
+    *,
+    level: str,
+    code: str,
+    name: str,
+    name_en: str | None = None,
+    parent_id: int | None = None,
+) -> int:
+    """Id of the organisation with ``code``, created when missing (an existing one is kept)."""
+    params = {"level": level, "code": code, "name": name, "name_en": name_en}
+    return _id(conn, "ensure_organisation", params | {"parent_id": parent_id})
+
+
+def create_site(
+    conn: psycopg.Connection[Any],
+    *,
+    org_id: int,
+    name: str,
+    address: str,
+    kind: str = "household",
+    category: str = "elderly_alone",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    phone: str | None = None,
+    resident_name: str | None = None,
+    resident_situation: Sequence[str] = (),
+    key_holder_name: str | None = None,
+    key_holder_phone: str | None = None,
+    risk_flags: Sequence[str] = (),
+    notes: str | None = None,
+    archived_at: datetime | None = None,
+) -> int:
+    """A new household (by default) or venue under ``org_id``; its id."""
+    return _id(
+        conn,
+        "create_site",
+        {
+            "org_id": org_id,
+            "kind": kind,
+            "category": category,
+            "name": name,
+            "address": address,
+            "latitude": latitude,
+            "longitude": longitude,
+            "phone": phone,
+            "resident_name": resident_name,
+            "resident_situation": list(resident_situation),
+            "key_holder_name": key_holder_name,
+            "key_holder_phone": key_holder_phone,
+            "risk_flags": list(risk_flags),
+            "notes": notes,
+            "archived_at": archived_at,
+        },
+    )
+
+
+def create_device(
+    conn: psycopg.Connection[Any],
+    *,
+    device_id: str,
+    model_code: str = NATIVE_MODEL,
+    site_id: int | None = None,
+    room: str | None = None,
+    position: str | None = None,
+    status: str = "registered",
+    installed_at: datetime | None = None,
+    installed_by: str | None = None,
+    commissioned_at: datetime | None = None,
+    commissioning: dict[str, Any] | None = None,
+    notes: str | None = None,
+    stock_org_id: int | None = None,
+    gateway_id: str | None = None,
+) -> str:
+    """A new device (a duplicate id is an error); its id."""
+    conn.execute(
+        Q["create_device"],
+        {
+            "id": device_id,
+            "model_code": model_code,
+            "site_id": site_id,
+            "room": room,
+            "position": position,
+            "status": status,
+            "installed_at": installed_at,
+            "installed_by": installed_by,
+            "commissioned_at": commissioned_at,
+            "commissioning": None if commissioning is None else Jsonb(commissioning),
+            "notes": notes,
+            "stock_org_id": stock_org_id,
+            "gateway_id": gateway_id,
+        },
+    )
+    return device_id
+
+
+def create_devices(
+    conn: psycopg.Connection[Any],
+    *,
+    device_ids: Sequence[str],
+    model_code: str = NATIVE_MODEL,
+    site_ids: Sequence[int | None] | None = None,
+    rooms: Sequence[str | None] | None = None,
+    gateway_ids: Sequence[str | None] | None = None,
+    status: str = "registered",
+    installed_at: datetime | None = None,
+    installed_by: str | None = None,
+) -> int:
+    """Many devices in one statement, ids already registered left alone; how many were added.
+
+    ``site_ids``, ``rooms`` and ``gateway_ids`` run parallel to ``device_ids`` (None: all null).
+    """
+    ids = list(device_ids)
+    nulls: list[Any] = [None] * len(ids)
+    cur = conn.execute(
+        Q["create_devices"],
+        {
+            "ids": ids,
+            "site_ids": nulls if site_ids is None else list(site_ids),
+            "rooms": nulls if rooms is None else list(rooms),
+            "gateway_ids": nulls if gateway_ids is None else list(gateway_ids),
+            "model_code": model_code,
+            "status": status,
+            "installed_at": installed_at,
+            "installed_by": installed_by,
+        },
+    )
+    return max(cur.rowcount, 0)
+
+
+def create_contact(
+    conn: psycopg.Connection[Any],
+    *,
+    name: str,
+    role: str,
+    site_id: int | None = None,
+    org_id: int | None = None,
+    priority: int = 1,
+    phone: str | None = None,
+    channels: Sequence[str] = (),
+    quiet_hours_start: time | None = None,
+    quiet_hours_end: time | None = None,
+    locale: str = "zh-CN",
+    active: bool = True,
+) -> int:
+    """A new contact of a site or an organisation (at least one of the two); its id."""
+    return _id(
+        conn,
+        "create_contact",
+        {
+            "site_id": site_id,
+            "org_id": org_id,
+            "name": name,
+            "role": role,
+            "priority": priority,
+            "phone": phone,
+            "channels": list(channels),
+            "quiet_hours_start": quiet_hours_start,
+            "quiet_hours_end": quiet_hours_end,
+            "locale": locale,
+            "active": active,
+        },
+    )

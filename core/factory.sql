@@ -1,0 +1,48 @@
+-- The registry rows that tests, benchmarks, the demo and the simulator create (core/factory.py).
+-- Every column is named; core/factory.py passes the schema's own defaults for those left out.
+
+-- name: create_organisation
+INSERT INTO organisations (parent_id, level, code, name, name_en)
+VALUES (%(parent_id)s, %(level)s, %(code)s, %(name)s, %(name_en)s)
+RETURNING id;
+
+-- name: ensure_organisation
+-- The no-op update lets RETURNING give the id of an organisation that already exists.
+INSERT INTO organisations (parent_id, level, code, name, name_en)
+VALUES (%(parent_id)s, %(level)s, %(code)s, %(name)s, %(name_en)s)
+ON CONFLICT (code) DO UPDATE SET name = organisations.name
+RETURNING id;
+
+-- name: create_site
+INSERT INTO sites (org_id, kind, category, name, address, latitude, longitude, phone,
+                   resident_name, resident_situation, key_holder_name, key_holder_phone,
+                   risk_flags, notes, archived_at)
+VALUES (%(org_id)s, %(kind)s, %(category)s, %(name)s, %(address)s, %(latitude)s, %(longitude)s,
+        %(phone)s, %(resident_name)s, %(resident_situation)s, %(key_holder_name)s,
+        %(key_holder_phone)s, %(risk_flags)s, %(notes)s, %(archived_at)s)
+RETURNING id;
+
+-- name: create_device
+-- The devices_state_row trigger gives each new device its device_state row.
+INSERT INTO devices (id, model_code, site_id, room, position, status, installed_at, installed_by,
+                     commissioned_at, commissioning, notes, stock_org_id, gateway_id)
+VALUES (%(id)s, %(model_code)s, %(site_id)s, %(room)s, %(position)s, %(status)s,
+        %(installed_at)s, %(installed_by)s, %(commissioned_at)s, %(commissioning)s, %(notes)s,
+        %(stock_org_id)s, %(gateway_id)s);
+
+-- name: create_devices
+-- Many devices in one statement (fleets of thousands); ids already registered are left alone.
+INSERT INTO devices (id, model_code, site_id, room, status, installed_at, installed_by,
+                     gateway_id)
+SELECT d.id, %(model_code)s, d.site_id, d.room, %(status)s, %(installed_at)s, %(installed_by)s,
+       d.gateway_id
+FROM unnest(%(ids)s::text[], %(site_ids)s::bigint[], %(rooms)s::text[], %(gateway_ids)s::text[])
+     AS d (id, site_id, room, gateway_id)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: create_contact
+INSERT INTO contacts (site_id, org_id, name, role, priority, phone, channels, quiet_hours_start,
+                      quiet_hours_end, locale, active)
+VALUES (%(site_id)s, %(org_id)s, %(name)s, %(role)s, %(priority)s, %(phone)s, %(channels)s,
+        %(quiet_hours_start)s, %(quiet_hours_end)s, %(locale)s, %(active)s)
+RETURNING id;
