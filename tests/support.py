@@ -10,6 +10,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
@@ -22,6 +24,19 @@ from ingest.service import IngestService
 from ingest.settings import IngestSettings
 
 T = TypeVar("T")
+
+
+@dataclass
+class Clock:
+    """The time a service under test reads, moved by the test instead of sleeping."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 def wait_until(check: Callable[[], T], *, timeout: float = 20.0, interval: float = 0.05) -> T:
