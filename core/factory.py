@@ -8,7 +8,7 @@ psycopg 3 connection with any row factory and never commit: the caller owns the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, time
 from typing import Any, Final
 
@@ -100,6 +100,46 @@ def create_site(
     )
 
 
+def create_sites(
+    conn: psycopg.Connection[Any],
+    *,
+    org_id: int,
+    names: Sequence[str],
+    addresses: Sequence[str],
+    kinds: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    latitudes: Sequence[float | None] | None = None,
+    longitudes: Sequence[float | None] | None = None,
+    resident_names: Sequence[str | None] | None = None,
+    situations: Sequence[str | None] | None = None,
+) -> dict[str, int]:
+    """Many sites of ``org_id`` in one statement; their ids by name.
+
+    Lists run parallel to ``names`` (None: households of elderly people living alone, the
+    rest null); ``situations`` gives each resident one situation. A name the organisation
+    already has is left alone (bulk seeds are repeatable) and its id returned.
+    """
+    n = len(names)
+    nulls: list[Any] = [None] * n
+    conn.execute(
+        Q["create_sites"],
+        {
+            "org_id": org_id,
+            "names": list(names),
+            "addresses": list(addresses),
+            "kinds": ["household"] * n if kinds is None else list(kinds),
+            "categories": ["elderly_alone"] * n if categories is None else list(categories),
+            "latitudes": nulls if latitudes is None else list(latitudes),
+            "longitudes": nulls if longitudes is None else list(longitudes),
+            "resident_names": nulls if resident_names is None else list(resident_names),
+            "situations": nulls if situations is None else list(situations),
+        },
+    )
+    with conn.cursor(row_factory=tuple_row) as cur:
+        rows = cur.execute(Q["site_ids"], {"org_id": org_id, "names": list(names)}).fetchall()
+    return {str(name): int(site_id) for name, site_id in rows}
+
+
 def create_device(
     conn: psycopg.Connection[Any],
     *,
@@ -173,8 +213,21 @@ def create_devices(
     return max(cur.rowcount, 0)
 
 
-def create_contact(
-    conn: psycopg.Connection[Any],
+def create_contact(conn: psycopg.Connection[Any], *, name: str, role: str, **optional: Any) -> int:
+    """A new contact of a site or an organisation (at least one of the two); its id.
+
+    ``optional``: the columns of :func:`_contact` (site_id, org_id, phone, channels, ...).
+    """
+    return _id(conn, "create_contact", _contact(name=name, role=role, **optional))
+
+
+def create_contacts(conn: psycopg.Connection[Any], *, contacts: Iterable[dict[str, Any]]) -> None:
+    """Many contacts in one pipelined batch; each dict holds :func:`create_contact`'s keywords."""
+    with conn.cursor() as cur:
+        cur.executemany(Q["create_contact"], [_contact(**c) for c in contacts])
+
+
+def _contact(
     *,
     name: str,
     role: str,
@@ -187,22 +240,17 @@ def create_contact(
     quiet_hours_end: time | None = None,
     locale: str = "zh-CN",
     active: bool = True,
-) -> int:
-    """A new contact of a site or an organisation (at least one of the two); its id."""
-    return _id(
-        conn,
-        "create_contact",
-        {
-            "site_id": site_id,
-            "org_id": org_id,
-            "name": name,
-            "role": role,
-            "priority": priority,
-            "phone": phone,
-            "channels": list(channels),
-            "quiet_hours_start": quiet_hours_start,
-            "quiet_hours_end": quiet_hours_end,
-            "locale": locale,
-            "active": active,
-        },
-    )
+) -> dict[str, Any]:
+    return {
+        "site_id": site_id,
+        "org_id": org_id,
+        "name": name,
+        "role": role,
+        "priority": priority,
+        "phone": phone,
+        "channels": list(channels),
+        "quiet_hours_start": quiet_hours_start,
+        "quiet_hours_end": quiet_hours_end,
+        "locale": locale,
+        "active": active,
+    }

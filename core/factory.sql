@@ -22,6 +22,22 @@ VALUES (%(org_id)s, %(kind)s, %(category)s, %(name)s, %(address)s, %(latitude)s,
         %(key_holder_phone)s, %(risk_flags)s, %(notes)s, %(archived_at)s)
 RETURNING id;
 
+-- name: create_sites
+-- Many sites of one organisation in one statement. Sites have no natural key: within an
+-- organisation a bulk seed's names are unique, and a name already there is left alone.
+INSERT INTO sites (org_id, kind, category, name, address, latitude, longitude, resident_name,
+                   resident_situation)
+SELECT %(org_id)s, s.kind, s.category, s.name, s.address, s.latitude, s.longitude,
+       s.resident_name, CASE WHEN s.situation IS NULL THEN '{}'::text[] ELSE ARRAY[s.situation] END
+FROM unnest(%(kinds)s::text[], %(categories)s::text[], %(names)s::text[], %(addresses)s::text[],
+            %(latitudes)s::float8[], %(longitudes)s::float8[], %(resident_names)s::text[],
+            %(situations)s::text[])
+     AS s (kind, category, name, address, latitude, longitude, resident_name, situation)
+WHERE NOT EXISTS (SELECT 1 FROM sites x WHERE x.org_id = %(org_id)s AND x.name = s.name);
+
+-- name: site_ids
+SELECT name, id FROM sites WHERE org_id = %(org_id)s AND name = ANY(%(names)s::text[]);
+
 -- name: create_device
 -- The devices_state_row trigger gives each new device its device_state row.
 INSERT INTO devices (id, model_code, site_id, room, position, status, installed_at, installed_by,
