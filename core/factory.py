@@ -51,10 +51,14 @@ def ensure_organisation(
     name: str,
     name_en: str | None = None,
     parent_id: int | None = None,
+    rename: bool = False,
 ) -> int:
-    """Id of the organisation with ``code``, created when missing (an existing one is kept)."""
+    """Id of the organisation with ``code``, created when missing.
+
+    An existing one keeps its names unless ``rename`` (then it takes ``name`` and ``name_en``).
+    """
     params = {"level": level, "code": code, "name": name, "name_en": name_en}
-    return _id(conn, "ensure_organisation", params | {"parent_id": parent_id})
+    return _id(conn, "ensure_organisation", params | {"parent_id": parent_id, "rename": rename})
 
 
 def create_site(

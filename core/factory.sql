@@ -7,10 +7,12 @@ VALUES (%(parent_id)s, %(level)s, %(code)s, %(name)s, %(name_en)s)
 RETURNING id;
 
 -- name: ensure_organisation
--- The no-op update lets RETURNING give the id of an organisation that already exists.
+-- The update (a no-op unless renaming) lets RETURNING give the id of one that already exists.
 INSERT INTO organisations (parent_id, level, code, name, name_en)
 VALUES (%(parent_id)s, %(level)s, %(code)s, %(name)s, %(name_en)s)
-ON CONFLICT (code) DO UPDATE SET name = organisations.name
+ON CONFLICT (code) DO UPDATE
+SET name = CASE WHEN %(rename)s THEN EXCLUDED.name ELSE organisations.name END,
+    name_en = CASE WHEN %(rename)s THEN EXCLUDED.name_en ELSE organisations.name_en END
 RETURNING id;
 
 -- name: create_site

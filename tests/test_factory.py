@@ -57,9 +57,13 @@ def test_ensure_organisation_returns_the_existing_one(db) -> None:
     first = ensure_organisation(db, level="village", code="f-v2", name="北李村")
     again = ensure_organisation(db, level="village", code="f-v2", name="另一个名字")
     assert again == first
-    assert db.execute("SELECT name FROM organisations WHERE id = %s", (first,)).fetchone() == {
-        "name": "北李村"
-    }
+    names = "SELECT name, name_en FROM organisations WHERE id = %s"
+    assert db.execute(names, (first,)).fetchone() == {"name": "北李村", "name_en": None}
+    renamed = ensure_organisation(
+        db, level="village", code="f-v2", name="北李新村", name_en="Beili", rename=True
+    )
+    assert renamed == first
+    assert db.execute(names, (first,)).fetchone() == {"name": "北李新村", "name_en": "Beili"}
 
 
 def test_bulk_sites_and_devices_leave_existing_rows_alone(db) -> None:
