@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -37,28 +37,15 @@ def create_organisation(
     name: str,
     name_en: str | None = None,
     parent_id: int | None = None,
+    if_exists: Literal["fail", "keep", "rename"] = "fail",
 ) -> int:
-    """A new organisation (``code`` is unique); its id."""
-    params = {"level": level, "code": code, "name": name, "name_en": name_en}
-    return _id(conn, "create_organisation", params | {"parent_id": parent_id})
-
-
-def ensure_organisation(
-    conn: psycopg.Connection[Any],
-    *,
-    level: str,
-    code: str,
-    name: str,
-    name_en: str | None = None,
-    parent_id: int | None = None,
-    rename: bool = False,
-) -> int:
-    """Id of the organisation with ``code``, created when missing.
-
-    An existing one keeps its names unless ``rename`` (then it takes ``name`` and ``name_en``).
-    """
-    params = {"level": level, "code": code, "name": name, "name_en": name_en}
-    return _id(conn, "ensure_organisation", params | {"parent_id": parent_id, "rename": rename})
+    """A new organisation; its id. ``code`` is unique: when it is taken, ``fail`` raises,
+    ``keep`` returns the existing one as it is, ``rename`` gives it ``name`` and ``name_en``."""
+    params: dict[str, Any] = {"level": level, "code": code, "name": name, "name_en": name_en}
+    params |= {"parent_id": parent_id, "rename": if_exists == "rename"}
+    return _id(
+        conn, "create_organisation" if if_exists == "fail" else "ensure_organisation", params
+    )
 
 
 def create_site(

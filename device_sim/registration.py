@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import psycopg
 
-from core.factory import NATIVE_MODEL, create_devices, create_sites, ensure_organisation
+from core.factory import NATIVE_MODEL, create_devices, create_organisation, create_sites
 from device_sim.detector import Detector
 
 MODEL_CODE: Final = NATIVE_MODEL
@@ -73,8 +73,14 @@ def register_programme(
     with conn.transaction():
         parent: int | None = None
         for code, level, name, name_en in PROGRAMME_ORGANISATIONS:
-            parent = ensure_organisation(
-                conn, code=code, level=level, name=name, name_en=name_en, parent_id=parent
+            parent = create_organisation(
+                conn,
+                code=code,
+                level=level,
+                name=name,
+                name_en=name_en,
+                parent_id=parent,
+                if_exists="keep",
             )
         assert parent is not None
         sited = [d for d in detectors if d.site_kind != "device"]

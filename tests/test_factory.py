@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 
 from core.factory import (
     create_contact,
@@ -14,7 +15,6 @@ from core.factory import (
     create_organisation,
     create_site,
     create_sites,
-    ensure_organisation,
 )
 
 
@@ -53,14 +53,18 @@ def test_create_rows_with_defaults_equal_to_schema_defaults(db) -> None:
     )
 
 
-def test_ensure_organisation_returns_the_existing_one(db) -> None:
-    first = ensure_organisation(db, level="village", code="f-v2", name="北李村")
-    again = ensure_organisation(db, level="village", code="f-v2", name="另一个名字")
+def test_create_organisation_keeps_or_renames_the_existing_one(db) -> None:
+    first = create_organisation(db, level="village", code="f-v2", name="北李村")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        create_organisation(db, level="village", code="f-v2", name="北李村")
+    again = create_organisation(
+        db, level="village", code="f-v2", name="另一个名字", if_exists="keep"
+    )
     assert again == first
     names = "SELECT name, name_en FROM organisations WHERE id = %s"
     assert db.execute(names, (first,)).fetchone() == {"name": "北李村", "name_en": None}
-    renamed = ensure_organisation(
-        db, level="village", code="f-v2", name="北李新村", name_en="Beili", rename=True
+    renamed = create_organisation(
+        db, level="village", code="f-v2", name="北李新村", name_en="Beili", if_exists="rename"
     )
     assert renamed == first
     assert db.execute(names, (first,)).fetchone() == {"name": "北李新村", "name_en": "Beili"}

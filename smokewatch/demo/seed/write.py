@@ -12,8 +12,8 @@ from core.db import load_queries
 from core.factory import (
     create_contacts,
     create_device,
+    create_organisation,
     create_site,
-    ensure_organisation,
 )
 from smokewatch.demo.seed.plan import Programme, channel_url, plan_programme
 
@@ -46,14 +46,14 @@ def seed(
     with conn.transaction(), conn.cursor() as cur:
         org_ids: dict[str, int] = {}
         for org in programme.orgs:  # parents come first in the plan
-            org_ids[org.code] = ensure_organisation(
+            org_ids[org.code] = create_organisation(
                 conn,
                 level=org.level,
                 code=org.code,
                 name=org.name,
                 name_en=org.name_en,
                 parent_id=org_ids[org.parent] if org.parent else None,
-                rename=True,
+                if_exists="rename",
             )
         cur.execute(
             QUERIES["upsert_device_model"],
