@@ -336,7 +336,7 @@ def test_read_relative_link_of_contact_outside_household_is_404(
 
     outsiders = {
         "neighbour's family": alert_token(street.my_incident, neighbours_family),
-        "other village's worker": alert_token(street.my_incident, foreign_worker["id"]),
+        "other village's worker": alert_token(street.my_incident, foreign_worker),
         "personal link to another's contact": stray,
     }
     for name, token in outsiders.items():
