@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from core.config import parse_mqtt_url
 from core.factory import create_devices
+from ingest import metrics as ingest_metrics
 from ingest.service import IngestService
 from ingest.settings import IngestSettings
 
@@ -57,6 +58,18 @@ def count(url: str, sql: str, params: Any = None) -> int:
         row = conn.execute(sql, params).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def ingest_handled() -> float:
+    """Records the in-process ingest has committed so far: stored or recognised as duplicates.
+
+    The counters are process-wide: take a reading before publishing and compare the difference.
+    """
+    total = 0.0
+    for counter in (ingest_metrics.STORED, ingest_metrics.DUPLICATES):
+        for family in counter.collect():
+            total += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return total
 
 
 def register_devices(url: str, device_ids: Iterable[str], model: str = "sw-native-1") -> None:

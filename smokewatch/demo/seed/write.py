@@ -9,12 +9,7 @@ from typing import Any, Final
 import psycopg
 
 from core.db import load_queries
-from core.factory import (
-    create_contacts,
-    create_device,
-    create_organisation,
-    create_site,
-)
+from core.factory import create_contacts, create_device, create_organisation, create_site
 from smokewatch.demo.seed.plan import Programme, channel_url, plan_programme
 
 QUERIES: Final = load_queries("smokewatch.demo.seed", "seed.sql")
