@@ -50,6 +50,7 @@ from bench.reliability.harness import Service, service_env
 from bench.reliability.receiver import Receiver
 from bench.servers import private_servers
 from core.config import parse_mqtt_url
+from core.factory import create_contacts, create_devices, create_organisation, create_sites
 from core.migrate import migrate
 
 ROLES = ("resident", "family")
@@ -66,30 +67,32 @@ NOT_DEFAULTS = (
 
 def seed(conn: psycopg.Connection[Any], tag: str, count: int, port: int) -> list[str]:
     """``count`` households (site, detector, two wave-1 contacts) in one village."""
-    (org,) = conn.execute(
-        "INSERT INTO organisations (level, code, name) VALUES ('village', %s, %s) RETURNING id",
-        (f"bench-{tag}", tag),
-    ).fetchone() or (0,)
-    conn.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, resident_name)"
-        " SELECT %(org)s, 'household', 'elderly_alone', %(tag)s || lpad(n::text, 5, '0'),"
-        "        '南张村 ' || n || ' 号', '王秀英'"
-        " FROM generate_series(0, %(count)s - 1) n",
-        {"org": org, "tag": tag, "count": count},
+    org = create_organisation(conn, level="village", code=f"bench-{tag}", name=tag)
+    names = [f"{tag}{n:05d}" for n in range(count)]
+    sites = create_sites(
+        conn,
+        org_id=org,
+        names=names,
+        addresses=[f"南张村 {n} 号" for n in range(count)],
+        resident_names=["王秀英"] * count,
     )
-    conn.execute(
-        "INSERT INTO devices (id, model_code, site_id, room)"
-        " SELECT name, 'sw-native-1', id, '厨房' FROM sites WHERE org_id = %s",
-        (org,),
+    create_devices(
+        conn, device_ids=names, site_ids=[sites[n] for n in names], rooms=["厨房"] * count
     )
-    conn.execute(
-        "INSERT INTO contacts (site_id, name, role, channels)"
-        " SELECT s.id, r.role, r.role,"
-        "        ARRAY['json://127.0.0.1:' || %(port)s || '/' || s.name || '/' || r.role]"
-        " FROM sites s, unnest(%(roles)s::text[]) r(role) WHERE s.org_id = %(org)s",
-        {"org": org, "port": port, "roles": list(ROLES)},
+    create_contacts(
+        conn,
+        contacts=[
+            {
+                "site_id": sites[n],
+                "name": role,
+                "role": role,
+                "channels": [f"json://127.0.0.1:{port}/{n}/{role}"],
+            }
+            for n in names
+            for role in ROLES
+        ],
     )
-    return [f"{tag}{n:05d}" for n in range(count)]
+    return names
 
 
 class Publisher:

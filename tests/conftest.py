@@ -60,10 +60,22 @@ STORAGE_MODULES = frozenset(
 )
 
 
+# The fast tier (``pytest -m unit``): a test that asks for none of these fixtures, directly or
+# through another fixture, needs no PostgreSQL, Mosquitto (test_broker_auth.py starts its own) or
+# browser and is marked ``unit``.
+SERVER_FIXTURES = frozenset({"pg_server", "mqtt_broker", "secure_broker", "browser"})
+# Modules whose tests start servers or processes of their own, without those fixtures.
+SELF_SERVING_MODULES = frozenset({"test_demo_run", "test_localservers"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in STORAGE_MODULES:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
+        if module in STORAGE_MODULES:
             item.add_marker(pytest.mark.storage)
+        needs = set(getattr(item, "fixturenames", ()))
+        if module not in SELF_SERVING_MODULES and not needs & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")

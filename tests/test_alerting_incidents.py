@@ -20,16 +20,7 @@ from core.incidents import (
     start_progress,
 )
 from tests.alerting_support import alerting_settings, raise_event, scalar, seed_household
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.support import Clock
 
 
 def drain(processor: EventProcessor, db) -> int:
