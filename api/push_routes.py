@@ -34,7 +34,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 from psycopg.types.json import Jsonb
 
-from core.codecs.registry import Codec, CodecRegistry, Message
+from core.codecs.registry import CodecRegistry
+from core.codecs.types import Codec, Message
 from core.db import load_queries
 from core.errors import DecodeError
 

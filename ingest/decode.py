@@ -17,7 +17,8 @@ from typing import Any
 import psycopg
 
 from core.codecs import native
-from core.codecs.registry import Announcement, Codec, CodecRegistry, Message
+from core.codecs.registry import CodecRegistry
+from core.codecs.types import Announcement, Codec, Message
 from core.errors import DecodeError
 from core.records import DeadLetter, Event, Reading, Record
 from ingest.received import Received

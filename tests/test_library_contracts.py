@@ -2,7 +2,7 @@
 
 ingest/mqtt_client.py subclasses paho's client through private hooks (``_create_socket``,
 ``_packet_read``, ``_loop_rc_handle``, ``_packet_queue``, ``_sock``) and ingest/lane.py reads
-``MQTTMessage._topic``; alerting/plugins/capture.py swaps the ``requests`` name inside three
+``MQTTMessage._topic``; core/notify/plugins/capture.py swaps the ``requests`` name inside three
 Apprise plugin modules. Each test below checks one of those against the installed library, with
 a real Mosquitto or a real loopback HTTP receiver where behaviour matters, and fails when the
 private name disappears or stops doing what we use it for.
@@ -26,9 +26,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from alerting.plugins import register
-from alerting.plugins.capture import PROXY, capturing
-from core.localservers import LocalMosquitto
+from core.notify import register_plugins
+from core.notify.plugins.capture import PROXY, capturing
+from devtools.localservers import LocalMosquitto
 from ingest import mqtt_client
 from ingest.mqtt_client import ReadAheadClient, ReadAheadSocket
 from tests.alerting_support import receiver
@@ -214,7 +214,7 @@ SWAPPED = (custom_json, wecombot, dingtalk)
 
 def test_requests_swap_replaces_the_name_apprise_plugins_call() -> None:
     """The three modules call ``requests`` through a module global, which the swap replaced."""
-    register()
+    register_plugins()
     for module in SWAPPED:
         assert module.requests is PROXY, module.__name__
     # Everything else the plugins use from requests is requests' own.
@@ -240,7 +240,7 @@ def _stock(kind: str, port: int, path: str) -> Any:
 def test_requests_swap_captures_the_answer_of_each_plugin(kind: str) -> None:
     """Inside ``capturing()`` each plugin's one request is recorded with the provider's body;
     Apprise itself calls that 200 a success, which is why we read it."""
-    register()
+    register_plugins()
     with receiver() as rx:
         plugin = _stock(kind, rx.port, "err/send")
         with capturing() as seen:
@@ -254,7 +254,7 @@ def test_requests_swap_captures_the_answer_of_each_plugin(kind: str) -> None:
 @pytest.mark.parametrize("kind", ["json", "wecombot", "dingtalk"])
 def test_requests_swap_captures_a_refused_connection(kind: str) -> None:
     """A request error is recorded too, and Apprise still turns it into a failed send."""
-    register()
+    register_plugins()
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # bound, never listening: the connection is refused
@@ -275,7 +275,7 @@ def test_requests_swap_captures_a_refused_connection(kind: str) -> None:
 )
 def test_checked_plugin_fails_on_error_body_through_apprise(url: str) -> None:
     """Apprise's ``notify`` reaches our ``send`` override, which reads the captured answer."""
-    register()
+    register_plugins()
     with receiver() as rx:
         app = apprise.Apprise()
         assert app.add(url.format(port=rx.port))
