@@ -35,6 +35,13 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+class CappedPage(Page[T], Generic[T]):
+    """A page whose ``total`` stops counting at a cap (``total_capped`` then): counting a busy
+    day of events would cost more than the page."""
+
+    total_capped: bool
+
+
 @dataclass(frozen=True, slots=True)
 class ListParams:
     """The list parameters of a request."""
@@ -59,18 +66,22 @@ def list_params(
 ListDep = Annotated[ListParams, Depends(list_params)]
 
 
-def order_by(sort: str | None, allowed: Mapping[str, str], default: str) -> sql.Composable:
-    """``ORDER BY`` body for ``sort`` (a key of ``allowed``, which maps it to ``alias.column``);
-    ties are broken by the first column of ``default`` so pages never overlap."""
+def order_by(
+    sort: str | None, allowed: Mapping[str, str], default: str, *, tiebreak: str | None = None
+) -> sql.Composable:
+    """``ORDER BY`` body for ``sort`` (``name`` or ``-name``, a key of ``allowed``, which maps
+    it to ``alias.column``; ``default`` when None). Ties are broken by ``tiebreak`` (a unique
+    key of ``allowed``, ``-`` first for descending), else by ``default``, so pages never
+    overlap. Columns go through :class:`psycopg.sql.Identifier`, never f-strings."""
     key = sort or default
     descending = key.startswith("-")
-    name = key.removeprefix("-")
+    name = key.lstrip("-+")
     if name not in allowed:
         raise BadRequest(f"cannot sort by {name!r}; use one of {', '.join(sorted(allowed))}")
-    tie = default.removeprefix("-")
+    tie = tiebreak or default
     parts = [_term(allowed[name], descending)]
-    if tie != name:
-        parts.append(_term(allowed[tie], default.startswith("-")))
+    if tie.lstrip("-") != name:
+        parts.append(_term(allowed[tie.lstrip("-")], tie.startswith("-")))
     return sql.SQL(", ").join(parts)
 
 

@@ -11,7 +11,8 @@ import psycopg
 from api.contacts.channels import channel_problem, mask_channel, policy_problem
 from api.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
 from api.errors import BadRequest, Forbidden, NotFound
-from api.registry_common import Page, Scope, assignments, compose
+from api.lists import Page
+from api.registry_common import Scope, assignments, compose
 from core.db import load_queries
 
 Q = load_queries("api.contacts", "queries.sql")

@@ -28,7 +28,8 @@ from api.devices.schemas import (
     MqttCredentials,
 )
 from api.errors import BadRequest, Conflict, NotFound
-from api.registry_common import Page, Scope, compose, log_registry, order_by
+from api.lists import Page, order_by
+from api.registry_common import Scope, compose, log_registry
 from core.codecs.identity import normalise
 from core.db import load_queries
 
@@ -68,7 +69,7 @@ def _query(
     query = compose(
         Q["device_rows"],
         where=compose(Q["filter_clause"]),
-        order=order_by(sort, SORTS, tiebreak="d.id"),
+        order=order_by(sort, SORTS, "id"),
     )
     return [dict(r) for r in conn.execute(query, params).fetchall()], params
 

@@ -13,7 +13,7 @@ WHERE o.path LIKE ANY(%(scope)s)
   AND (%(include_archived)s OR s.archived_at IS NULL)
   AND (%(q)s::text IS NULL OR s.name ILIKE %(q)s OR s.address ILIKE %(q)s
        OR s.resident_name ILIKE %(q)s OR (%(search_phone)s AND s.phone ILIKE %(q)s))
-{order}
+ORDER BY {order}
 LIMIT %(limit)s OFFSET %(offset)s
 
 -- name: count_sites

@@ -9,7 +9,8 @@ import psycopg
 from api.contacts.service import Disclosure, mask_phone, present
 from api.devices.service import site_devices
 from api.errors import BadRequest, Conflict, NotFound
-from api.registry_common import Page, Scope, assignments, compose, log_registry, order_by
+from api.lists import Page, order_by
+from api.registry_common import Scope, assignments, compose, log_registry
 from api.sites.schemas import (
     HistoryEntry,
     IncidentBrief,
@@ -70,7 +71,7 @@ def list_sites(
         "limit": limit,
         "offset": offset,
     }
-    query = compose(Q["list_sites"], order=order_by(sort, SORTS, tiebreak="s.id"))
+    query = compose(Q["list_sites"], order=order_by(sort, SORTS, "name", tiebreak="id"))
     rows = conn.execute(query, params).fetchall()
     total = conn.execute(Q["count_sites"], params).fetchone()
     return Page[SiteRead](

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from api.errors import Conflict
 from api.visibility import NotVisible
 from core.db import load_queries
 
@@ -15,7 +16,7 @@ Q = load_queries("api.work_orders", "queries.sql")
 Row = dict[str, Any]
 
 
-class WorkOrderClosed(Exception):
+class WorkOrderClosed(Conflict):
     """The work order is already closed."""
 
 
