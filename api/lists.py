@@ -18,6 +18,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import psycopg
 from fastapi import Depends, Query
 from psycopg import sql
+from psycopg.rows import dict_row
 from pydantic import BaseModel
 
 from api.errors import BadRequest
@@ -98,14 +99,20 @@ def fetch_page(
     *,
     page: ListParams,
     model: type[T],
+    prepare: bool | None = None,
 ) -> Page[T]:
-    """Run a list query with the page's limit and offset; rows become ``model`` items."""
+    """Run a list query with the page's limit and offset; rows become ``model`` items.
+
+    ``prepare=False`` for queries with optional filters (``%(x)s IS NULL OR ...``): only a
+    plan made for the actual values picks the right index (see api/events/service.py)."""
     values = {**params, "limit": page.limit, "offset": page.offset}
     statement: Any = sql.SQL(query) if isinstance(query, str) else query
-    rows = conn.execute(statement, values).fetchall()
+    cur = conn.cursor(row_factory=dict_row)
+    rows = cur.execute(statement, values, prepare=prepare).fetchall()
     total = rows[0]["total"] if rows else 0
     if not rows and page.offset > 0:  # past the end: count without the offset
-        first = conn.execute(statement, {**values, "offset": 0, "limit": 1}).fetchone()
+        again = {**values, "offset": 0, "limit": 1}
+        first = cur.execute(statement, again, prepare=prepare).fetchone()
         total = first["total"] if first else 0
     items = [model.model_validate({k: v for k, v in row.items() if k != "total"}) for row in rows]
     return Page[T](items=items, total=total, limit=page.limit, offset=page.offset)

@@ -46,7 +46,7 @@ def read_incidents(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[IncidentRead]:
     """Incidents in the caller's scope; ``status=open`` means not yet resolved."""
-    total, items = service.list_incidents(
+    return service.list_incidents(
         conn,
         scope=caller.scope_like(),
         status=status,
@@ -63,16 +63,12 @@ def read_incidents(
         limit=limit,
         offset=offset,
     )
-    return Page[IncidentRead].model_validate(
-        {"items": items, "total": total, "limit": limit, "offset": offset}
-    )
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
 def read_incident(incident_id: int, conn: ConnDep, caller: WatcherDep) -> IncidentDetail:
     """One incident with its timeline (audit log) and every delivery attempt."""
-    detail = service.read_incident_detail(conn, scope=caller.scope_like(), incident_id=incident_id)
-    return IncidentDetail.model_validate(detail)
+    return service.read_incident_detail(conn, scope=caller.scope_like(), incident_id=incident_id)
 
 
 @router.post("/{incident_id}/acknowledge", response_model=IncidentRead)
@@ -81,11 +77,10 @@ def acknowledge_incident(
 ) -> IncidentRead:
     """The monitoring centre has it: pending pages stop, the board's siren stops and the
     supervisors are not paged. Repeating it changes nothing."""
-    item = service.acknowledge(
+    return service.acknowledge(
         conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.actor,
         note=body.note,
     )  # fmt: skip
-    return IncidentRead.model_validate(item)
 
 
 @router.post("/{incident_id}/assign", response_model=IncidentRead)
@@ -93,11 +88,10 @@ def assign_incident(
     incident_id: int, body: IncidentAssign, conn: ConnDep, caller: OperatorDep
 ) -> IncidentRead:
     """Put a contact in charge (null takes it back)."""
-    item = service.assign(
+    return service.assign(
         conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.actor,
         contact_id=body.contact_id, note=body.note,
     )  # fmt: skip
-    return IncidentRead.model_validate(item)
 
 
 @router.post("/{incident_id}/resolve", response_model=IncidentRead)
@@ -106,11 +100,10 @@ def resolve_incident(
 ) -> IncidentRead:
     """Close with the outcome (a false alarm with its cause), from any open state including a
     field report (``reported``); every pending page stops."""
-    item = service.resolve(
+    return service.resolve(
         conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.actor,
         outcome=body.outcome, cause=body.false_alarm_cause, note=body.note,
     )  # fmt: skip
-    return IncidentRead.model_validate(item)
 
 
 @router.post("/{incident_id}/note", response_model=IncidentRead)
@@ -118,8 +111,7 @@ def update_incident_note(
     incident_id: int, body: IncidentNote, conn: ConnDep, caller: OperatorDep
 ) -> IncidentRead:
     """Replace the incident's note; the audit log keeps every version."""
-    item = service.note(
+    return service.note(
         conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.actor,
         text=body.note,
     )  # fmt: skip
-    return IncidentRead.model_validate(item)

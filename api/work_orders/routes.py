@@ -36,20 +36,16 @@ def read_work_orders(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[WorkOrderRead]:
     """Work orders in the caller's scope."""
-    total, items = service.list_work_orders(
+    return service.list_work_orders(
         conn, scope=caller.scope_like(), status=status, kind=kind, org_id=org_id,
         site_id=site_id, device_id=device_id, sort=sort, limit=limit, offset=offset,
     )  # fmt: skip
-    return Page[WorkOrderRead].model_validate(
-        {"items": items, "total": total, "limit": limit, "offset": offset}
-    )
 
 
 @router.get("/{work_order_id}", response_model=WorkOrderRead)
 def read_work_order(work_order_id: int, conn: ConnDep, caller: WatcherDep) -> WorkOrderRead:
     """One work order."""
-    item = service.read_work_order(conn, scope=caller.scope_like(), work_order_id=work_order_id)
-    return WorkOrderRead.model_validate(item)
+    return service.read_work_order(conn, scope=caller.scope_like(), work_order_id=work_order_id)
 
 
 @router.post("/{work_order_id}/close", response_model=WorkOrderRead)
@@ -57,11 +53,10 @@ def close_work_order(
     work_order_id: int, body: WorkOrderClose, conn: ConnDep, caller: OperatorDep
 ) -> WorkOrderRead:
     """Close with the reason (battery replaced, device reinstalled...); twice is a 409."""
-    item = service.close_work_order(
+    return service.close_work_order(
         conn, scope=caller.scope_like(), work_order_id=work_order_id, reason=body.reason,
         note=body.note,
     )  # fmt: skip
-    return WorkOrderRead.model_validate(item)
 
 
 @router.post("/{work_order_id}/assign", response_model=WorkOrderRead)
@@ -69,8 +64,7 @@ def assign_work_order(
     work_order_id: int, body: WorkOrderAssign, conn: ConnDep, caller: OperatorDep
 ) -> WorkOrderRead:
     """Give the job to a contact the caller sees (null takes it back)."""
-    item = service.assign_work_order(
+    return service.assign_work_order(
         conn, scope=caller.scope_like(), work_order_id=work_order_id,
         contact_id=body.contact_id, note=body.note,
     )  # fmt: skip
-    return WorkOrderRead.model_validate(item)
