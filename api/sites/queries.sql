@@ -2,7 +2,7 @@
 -- (o.path LIKE ANY(%(scope)s)); a site outside it does not exist for the caller.
 
 -- name: list_sites
--- The order slot is composed by api.registry_common.order_by from a fixed list of columns.
+-- The order slot is composed by api.lists.order_by from a fixed list of columns.
 SELECT s.*, o.name AS org_name, o.path AS org_path,
        (SELECT count(*) FROM devices d WHERE d.site_id = s.id AND d.status <> 'removed') AS device_count
 FROM sites s JOIN organisations o ON o.id = s.org_id
