@@ -166,10 +166,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def validation_fields(errors: Any) -> list[dict[str, str]]:
     """Pydantic's error list as ``[{"field": "body.name", "message": "..."}]``."""
     fields = []
-    for error in jsonable_encoder(errors):
+    # The invalid input is part of each error: a body that is not UTF-8 must not crash here.
+    for error in jsonable_encoder(errors, custom_encoder={bytes: _text}):
         location = ".".join(str(part) for part in error.get("loc", ()))
         fields.append({"field": location, "message": str(error.get("msg", "invalid"))})
     return fields
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
