@@ -113,6 +113,15 @@ class Conflict(ApiError):
     default_message = "conflicts with the current state"
 
 
+class SenderUnproven(ApiError):
+    """An unauthenticated push (a carrier platform's, a provider's callback) lacks the shared
+    token or signature that proves its sender; nothing is stored."""
+
+    status_code = 401
+    code = "unauthorized"
+    default_message = "wrong or missing push token"
+
+
 class TooManyRequests(ApiError):
     """The caller must wait before trying again (login throttle)."""
 

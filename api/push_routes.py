@@ -34,7 +34,7 @@ from fastapi.responses import PlainTextResponse, Response
 from psycopg.types.json import Jsonb
 
 from api.deps import ConnDep
-from api.errors import ApiError, BadRequest, NotFound, TooManyRequests
+from api.errors import ApiError, BadRequest, NotFound, SenderUnproven, TooManyRequests
 from core.codecs.registry import Codec, CodecRegistry, Message
 from core.db import load_queries
 from core.errors import DecodeError
@@ -107,14 +107,6 @@ class PayloadTooLarge(ApiError):
     status_code = 413
     code = "payload_too_large"
     default_message = "push body too large"
-
-
-class SenderUnproven(ApiError):
-    """The push lacks the sender's proof (CTWing's shared token, OneNET's signature)."""
-
-    status_code = 401
-    code = "unauthorized"
-    default_message = "wrong or missing push token"
 
 
 def http_codec(codec_name: str, registry: RegistryDep) -> Codec:
