@@ -11,7 +11,7 @@ The query selects ``count(*) OVER () AS total`` besides its columns and ends wit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -99,20 +99,32 @@ def fetch_page(
     *,
     page: ListParams,
     model: type[T],
+    item: Callable[[dict[str, Any]], T] | None = None,
+    count: sql.Composable | str | None = None,
     prepare: bool | None = None,
 ) -> Page[T]:
-    """Run a list query with the page's limit and offset; rows become ``model`` items.
+    """Run a list query with the page's limit and offset; rows become ``model`` items (through
+    ``item`` when a row needs more than ``model.model_validate``).
 
-    ``prepare=False`` for queries with optional filters (``%(x)s IS NULL OR ...``): only a
-    plan made for the actual values picks the right index (see api/events/service.py)."""
+    The total is the rows' ``total`` column (``count(*) OVER ()``), or the answer of ``count``
+    (``SELECT count(*) AS total`` with the same parameters) for lists whose rows cost too much
+    to build for every match. ``prepare=False`` for queries with optional filters
+    (``%(x)s IS NULL OR ...``): only a plan made for the actual values picks the right index
+    (see api/events/service.py)."""
     values = {**params, "limit": page.limit, "offset": page.offset}
     statement: Any = sql.SQL(query) if isinstance(query, str) else query
     cur = conn.cursor(row_factory=dict_row)
     rows = cur.execute(statement, values, prepare=prepare).fetchall()
-    total = rows[0]["total"] if rows else 0
-    if not rows and page.offset > 0:  # past the end: count without the offset
-        again = {**values, "offset": 0, "limit": 1}
-        first = cur.execute(statement, again, prepare=prepare).fetchone()
-        total = first["total"] if first else 0
-    items = [model.model_validate({k: v for k, v in row.items() if k != "total"}) for row in rows]
+    if count is not None:
+        counted: Any = sql.SQL(count) if isinstance(count, str) else count
+        found = cur.execute(counted, values, prepare=prepare).fetchone()
+        total = int(found["total"]) if found else 0
+    else:
+        total = rows[0]["total"] if rows else 0
+        if not rows and page.offset > 0:  # past the end: count without the offset
+            again = {**values, "offset": 0, "limit": 1}
+            first = cur.execute(statement, again, prepare=prepare).fetchone()
+            total = first["total"] if first else 0
+    convert = item or model.model_validate
+    items = [convert({k: v for k, v in row.items() if k != "total"}) for row in rows]
     return Page[T](items=items, total=total, limit=page.limit, offset=page.offset)
