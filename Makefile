@@ -21,7 +21,7 @@ reference-schema:
 
 # A private PostgreSQL and Mosquitto in .smokewatch/servers until Ctrl-C (prints their URLs).
 servers:
-	.venv/bin/python -m core.localservers serve .smokewatch/servers
+	.venv/bin/python -m devtools.localservers serve .smokewatch/servers
 
 # The whole system on embedded servers with a simulated sub-district, until Ctrl-C. Pass
 # options with ARGS, e.g. make demo ARGS=--reset.

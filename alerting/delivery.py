@@ -28,10 +28,10 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from alerting import metrics, outbox
-from alerting.channels import AttemptResult, destination_of, scheme_of, send_once
 from alerting.render import channel_of
 from alerting.settings import AlertingSettings
 from core.domain import Priority
+from core.notify.channels import AttemptResult, destination_of, scheme_of, send_once
 from core.redact import redact
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,7 @@ class Dispatcher:
         self.pool = pool
         self.worker = worker
         self.clock = clock
+        self.stop = stop
         self.sender = Sender(settings, pool, worker, clock, stop)
         self.workers = settings.alerting_workers
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="send")
@@ -264,6 +265,9 @@ class Dispatcher:
         self.last: dict[str, str] = {}
         self.lock = threading.Lock()
         self.finished = threading.Event()  # a send finished: the loop may claim again
+        # One claim at a time (the loop's, or a finished send's refill), so two claims never
+        # both count the same free sender.
+        self._claiming = threading.Lock()
         self._stop_heartbeat = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
         self._heartbeat.start()
@@ -366,22 +370,44 @@ class Dispatcher:
 
         return choose
 
-    def claim_and_send(self, conn: psycopg.Connection[Any], *, fire_only: bool = False) -> int:
-        """Claim what the free senders may take, fire pages first; how many were started.
-
-        ``fire_only`` (between two events) claims only fire pages, in fewer round trips, so a
-        burst of alarms is planned quickly and each fire still goes out before the next event.
-        """
-        if not fire_only:
+    def claim_and_send(self, conn: psycopg.Connection[Any]) -> int:
+        """Claim what the free senders may take, fire pages first; how many were started."""
+        with self._claiming:
             expired = outbox.release_expired(conn)
             if expired:
                 metrics.SWEPT.inc(len(expired))
                 log.warning("re-queued %d notifications from a lost worker", len(expired))
+            return self._claim(conn)
+
+    def _refill(self) -> None:
+        """A send finished: claim the next steps at once, on the sender's own thread.
+
+        Waiting for the loop's next turn left a freed sender idle for up to a turn (a poll
+        and four queries); in a storm to one gateway at its cap, every finished send frees
+        exactly one place, so the claims came in that rhythm (docs/benchmarks.md). If a claim
+        is already running, it or the loop's next turn takes the place instead.
+        """
+        if self.stop.is_set() or not self._claiming.acquire(blocking=False):
+            return
+        try:
+            with self.pool.connection() as conn:
+                self._claim(conn)
+        except Exception as exc:  # the loop claims again on its next turn
+            log.warning("claiming after a send failed: %s", type(exc).__name__)
+        finally:
+            self._claiming.release()
+
+    def _claim(self, conn: psycopg.Connection[Any]) -> int:
         started = 0
-        passes = ((int(Priority.FIRE), True), (outbox.ANY_PRIORITY, False))
-        for max_priority, fire in passes[:1] if fire_only else passes:
+        fire = int(Priority.FIRE)
+        # (lowest, highest priority, fire pass): the second pass starts after the fire rows,
+        # which the first already offered. In a storm every fire page goes to one or two
+        # SMS gateways at their cap; walking their thousands of rows again on every turn only
+        # to find them blocked cost more than the sends (docs/benchmarks.md).
+        passes = ((outbox.MOST_URGENT, fire, True), (fire + 1, outbox.ANY_PRIORITY, False))
+        for min_priority, max_priority, is_fire in passes:
             view = self._view()
-            limit = view.free if fire else view.other_free
+            limit = view.free if is_fire else view.other_free
             if limit <= 0:
                 continue
             blocked, only = self._filters(view)
@@ -395,6 +421,7 @@ class Dispatcher:
                 blocked=blocked,
                 only=only,
                 max_priority=max_priority,
+                min_priority=min_priority,
                 choose=self._chooser(view, limit),
             )
             for row in rows:
@@ -427,6 +454,7 @@ class Dispatcher:
         with self.lock:
             self.flights.pop(notification_id, None)
         self.finished.set()
+        self._refill()
 
     def _beat(self) -> None:
         every = self.settings.alerting_lease_s / 3

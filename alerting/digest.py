@@ -19,18 +19,9 @@ from alerting.render import render_all
 from alerting.settings import AlertingSettings
 from core.db import load_queries
 from core.domain import Priority
+from core.messages import word
 
 Q = load_queries("alerting", "queries.sql")
-KIND_LABELS = {
-    "zh-CN": {
-        "tamper": "拆除",
-        "fault": "故障",
-        "low_battery": "低电量",
-        "offline": "离线",
-        "end_of_life": "到期",
-        "outage": "成片离线",
-    }
-}
 
 
 def plan_digests(
@@ -80,19 +71,18 @@ def _plan_one(
     on_demand: bool,
 ) -> list[int]:
     locale = person["locale"] or settings.alerting_locale
-    labels = KIND_LABELS.get(locale, {})
     orders = conn.execute(Q["digest_work_orders"], {"path": person["org_path"]}).fetchall()
     offline = conn.execute(Q["digest_offline"], {"path": person["org_path"]}).fetchone()
     outages = conn.execute(Q["digest_outages"], {"path": person["org_path"]}).fetchall()
     lines = (
         "\n".join(
             [
-                f"- {labels.get('outage', 'outage')} {o['scope']} {o['scope_key']}: "
+                f"- {word('workorder', 'outage', locale)} {o['scope']} {o['scope_key']}: "
                 f"{o['devices']} ({o['opened_at'].astimezone(local.tzinfo):%m-%d})"
                 for o in outages
             ]
             + [
-                f"- {labels.get(o['kind'], o['kind'])} {o['address']} {o['room'] or ''} "
+                f"- {word('workorder', o['kind'], locale)} {o['address']} {o['room'] or ''} "
                 f"({o['opened_at'].astimezone(local.tzinfo):%m-%d})"
                 for o in orders
             ]

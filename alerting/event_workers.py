@@ -21,9 +21,9 @@ from alerting.processor import EventProcessor
 from alerting.settings import AlertingSettings
 from core.db import connect, translated_errors
 from core.errors import DatabaseUnavailable
+from core.pg_channels import EVENTS_CHANNEL, listen_sql
 
 log = logging.getLogger(__name__)
-EVENTS_CHANNEL = "smokewatch_events"
 RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
 # The backlog gauges are refreshed this often while events flow (one count(*) query).
@@ -62,7 +62,7 @@ class EventWorkers:
             try:
                 url = self.settings.database_url
                 with translated_errors(), connect(url, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+                    conn.execute(listen_sql(EVENTS_CHANNEL))
                     delay = RECONNECT_MIN_S
                     self._serve(conn, index)
             except DatabaseUnavailable as exc:
@@ -95,4 +95,4 @@ class EventWorkers:
         self._last_pending = self.processor.measure_backlog(conn).pending
 
 
-__all__ = ["EVENTS_CHANNEL", "EventWorkers"]
+__all__ = ["EventWorkers"]

@@ -19,10 +19,11 @@ from psycopg.types.json import Jsonb
 
 from alerting.planner import PQ, Q, site_values
 from alerting.policy import policy_for_site
-from alerting.render import EVENT_LABELS, channel_of, outcome_label, render_all, role_label
+from alerting.render import channel_of, event_label, outcome_label, person_label, render_all
 from alerting.rounds import each_isolated, incident_place
 from alerting.settings import AlertingSettings
 from core.incidents import log_action
+from core.messages import phrase
 
 Row = dict[str, Any]
 # Pages whose recipients hear the follow-up (not digests, not other notices).
@@ -53,8 +54,8 @@ def _answerer(conn: psycopg.Connection[Any], incident: Row, locale: str) -> str:
     if incident["ack_contact_id"] is not None:
         contact = conn.execute(PQ["contact"], {"id": incident["ack_contact_id"]}).fetchone()
         if contact is not None:
-            return f"{contact['name']}({role_label(contact['role'], locale)})"
-    return "监控中心" if locale == "zh-CN" else "the monitoring centre"
+            return person_label(contact["name"], contact["role"], locale)
+    return phrase("message.centre", locale)
 
 
 def _tell(
@@ -80,7 +81,7 @@ def _tell(
         locale = person["locale"] or settings.alerting_locale
         values = site_values(site, room, locale, settings, at)
         values |= {
-            "event": str(EVENT_LABELS.get(locale, {}).get(incident["kind"], incident["kind"])),
+            "event": event_label(incident["kind"], locale),
             "who": _answerer(conn, incident, locale),
             "time": at.astimezone(tz).strftime("%H:%M"),
             "outcome": outcome_label(

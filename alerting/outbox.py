@@ -24,6 +24,7 @@ from core.redact import redact
 Q = load_queries("alerting", "outbox.sql")
 Row = dict[str, Any]
 ANY_PRIORITY = 32767
+MOST_URGENT = -32768
 
 
 def release_expired(conn: psycopg.Connection[Any]) -> list[int]:
@@ -42,6 +43,7 @@ def claim_due(
     blocked: Sequence[str] = (),
     only: Sequence[str] | None = None,
     max_priority: int = ANY_PRIORITY,
+    min_priority: int = MOST_URGENT,
     choose: Callable[[list[Row]], list[Row]] | None = None,
 ) -> list[Row]:
     """Claim up to ``limit`` due steps, most urgent first, each counted as one attempt.
@@ -60,6 +62,7 @@ def claim_due(
                     "now": now,
                     "per_channel": per_channel,
                     "max_priority": max_priority,
+                    "min_priority": min_priority,
                     "blocked": list(blocked),
                     "only": None if only is None else list(only),
                     "window": limit * 4 if choose else limit,

@@ -13,7 +13,9 @@ RETURNING id;
 
 -- name: due_candidates
 -- Pages go out only while nobody has answered; re-pages only while still unresolved.
--- Fire first (priority), then every household's first person before anyone's second
+-- Fire first (priority; the dispatcher asks for fire pages and for the rest in two passes,
+-- so the second never walks again through fire rows the first could not take), then every
+-- household's first person before anyone's second
 -- (person_order), then the oldest due; rows whose destination is at its cap are
 -- skipped, so a hanging provider's queue never hides another household's page.
 -- A row whose last attempt on a channel was interrupted moves to the next channel.
@@ -27,7 +29,8 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT coalesce(sw_send_host(n.channels[p.position]), '') AS host, p.position
 ) h
-WHERE n.status = 'pending' AND n.due_at <= %(now)s AND n.priority <= %(max_priority)s
+WHERE n.status = 'pending' AND n.due_at <= %(now)s
+  AND n.priority BETWEEN %(min_priority)s AND %(max_priority)s
   AND (n.purpose NOT IN ('page', 'same_day_call') OR i.status = 'triggered')
   AND (n.purpose <> 'repage' OR i.status IN ('acknowledged', 'in_progress'))
   AND h.host <> ALL(%(blocked)s)

@@ -1,5 +1,6 @@
--- Paging until a person answers: rounds, the supervisors' escalation, and the messages that
--- tell everyone paged who answered and how it ended (docs/alerting.md, "Until answered").
+-- Paging until a person answers: rounds, the supervisors' escalation, re-pages of answered
+-- fires nobody closed, and the messages that tell everyone paged who answered and how it
+-- ended (docs/alerting.md, "Until answered").
 
 -- name: schedule_rounds
 UPDATE incidents SET round_at = %(round_at)s, escalate_at = %(escalate_at)s
@@ -28,6 +29,25 @@ FOR UPDATE SKIP LOCKED;
 UPDATE incidents SET escalation_count = escalation_count + 1, escalate_at = %(next_at)s
 WHERE id = %(id)s
 RETURNING escalation_count;
+
+-- name: due_repages
+-- Answered fires still open after repage_after (alerting/repages.py).
+SELECT * FROM incidents
+WHERE repage_at <= %(now)s AND status IN ('acknowledged', 'in_progress')
+ORDER BY repage_at LIMIT 20
+FOR UPDATE SKIP LOCKED;
+
+-- name: bump_repage
+UPDATE incidents
+SET repage_count = repage_count + 1,
+    repage_at = CASE WHEN repage_count + 1 >= %(max_repages)s THEN NULL
+                     ELSE %(now)s + repage_after END
+WHERE id = %(id)s
+RETURNING repage_count;
+
+-- name: notify
+-- Wake the senders: new pages are in the outbox.
+SELECT pg_notify(%(channel)s, %(payload)s);
 
 -- name: device_room
 SELECT room FROM devices WHERE id = %(device_id)s;

@@ -20,10 +20,11 @@ from psycopg.types.json import Jsonb
 
 from alerting.policy import PAGING_KINDS, SAME_DAY_CALL_ROLES, EscalationPolicy
 from alerting.quiet import release_time
-from alerting.render import EVENT_LABELS, render_all, role_label
+from alerting.render import event_label, person_label, render_all
 from alerting.settings import AlertingSettings
 from core.db import load_queries
 from core.incidents import log_action, make_ack_token
+from core.messages import phrase
 
 log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
@@ -46,7 +47,6 @@ def site_values(
 ) -> dict[str, str]:
     """Template values that describe the place and the person."""
     site = site or {}
-    situation = "、" if locale == "zh-CN" else ", "
     key_holder = " ".join(
         x for x in (site.get("key_holder_name"), site.get("key_holder_phone")) if x
     )
@@ -55,7 +55,7 @@ def site_values(
         "address": site.get("address") or "",
         "room": room or "",
         "resident": site.get("resident_name") or site.get("name") or "",
-        "situation": situation.join(site.get("resident_situation") or []),
+        "situation": phrase("message.list", locale).join(site.get("resident_situation") or []),
         "site_phone": site.get("phone") or "",
         "key_holder": key_holder,
         "time": at.astimezone(ZoneInfo(settings.timezone)).strftime("%m-%d %H:%M"),
@@ -255,15 +255,15 @@ def page_row(
         now=now,
     )
     ack_url = settings.ack_base_url + token
-    names = {c["id"]: f"{c['name']}({role_label(c['role'], locale)})" for c in others}
-    sep = "、" if locale == "zh-CN" else ", "
+    names = {c["id"]: person_label(c["name"], c["role"], locale) for c in others}
+    sep = phrase("message.list", locale)
     values = site_values(site, room, locale, settings, incident["first_event_at"] or now)
     values |= {
         "others": sep.join(names.values()),
         "others_names": sep.join(c["name"] for c in others),
-        "others_count": f"{len(others)}人" if locale == "zh-CN" else f"{len(others)} people",
+        "others_count": phrase("message.people", locale, n=len(others)),
         "ack_url": ack_url,
-        "event": EVENT_LABELS.get(locale, {}).get(kind, kind),
+        "event": event_label(kind, locale),
         "device_id": incident["device_id"],
     }
     values |= extra or {}

@@ -38,12 +38,12 @@ from alerting.watch import page_centre
 from core.db import load_queries
 from core.domain import EventType, Priority
 from core.incidents import mark_device_state, open_or_join
+from core.pg_channels import NOTIFICATIONS_CHANNEL
 
 log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")
 HQ = load_queries("alerting", "health.sql")
 Row = dict[str, Any]
-NOTIFY_CHANNEL = "smokewatch_notifications"
 MAX_EVENT_ATTEMPTS = 5
 
 # Events that open a paging incident, and the incident kind they open.
@@ -115,7 +115,7 @@ class EventProcessor:
                 if event["attempts"]:
                     handled[event["event_id"]] = self._handle_alone(conn, event)
             if any(h.planned for h in handled.values()):
-                conn.execute("SELECT pg_notify(%s, 'events')", (NOTIFY_CHANNEL,))
+                conn.execute("SELECT pg_notify(%s, 'events')", (NOTIFICATIONS_CHANNEL,))
         # After the commit: a network call must not hold the batch's locks.
         for event in events:
             if (reason := handled[event["event_id"]].unpaged) is not None:

@@ -6,21 +6,29 @@
 -- alarm is always handled before its clear; an earlier event that already failed once no
 -- longer holds its device back (a poison event must not delay that device's next fire alarm).
 -- %(now)s lets a test clock make a retried event due; in service it is the real clock.
-SELECT p.event_id, p.attempts, p.enqueued_at, e.id, e.device_id, e.ts, e.received_at,
+-- The pending rows are chosen and locked first, walking pending_events_order_idx and stopping
+-- at the limit; only those are joined to their events. Joining first made PostgreSQL join and
+-- sort every pending event on every claim: 120-160 ms a claim with 10,000 pending in a storm.
+WITH claimed AS (
+    SELECT p.event_id, p.event_ts, p.attempts, p.enqueued_at, p.priority
+    FROM pending_events p
+    WHERE p.enqueued_at <= greatest(clock_timestamp(), %(now)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM pending_events q
+          WHERE q.device_id = p.device_id AND q.attempts = 0
+            AND (q.event_ts, q.event_id) < (p.event_ts, p.event_id))
+    ORDER BY p.priority, p.enqueued_at
+    LIMIT %(limit)s
+    FOR UPDATE OF p SKIP LOCKED
+)
+SELECT c.event_id, c.attempts, c.enqueued_at, e.id, e.device_id, e.ts, e.received_at,
        e.stored_at, e.type, e.priority, coalesce(e.site_id, d.site_id) AS site_id, e.data,
        d.room, s.org_id, s.kind AS site_kind
-FROM pending_events p
-JOIN events e ON e.id = p.event_id AND e.ts = p.event_ts
+FROM claimed c
+JOIN events e ON e.id = c.event_id AND e.ts = c.event_ts
 LEFT JOIN devices d ON d.id = e.device_id
 LEFT JOIN sites s ON s.id = coalesce(e.site_id, d.site_id)
-WHERE p.enqueued_at <= greatest(clock_timestamp(), %(now)s)
-  AND NOT EXISTS (
-      SELECT 1 FROM pending_events q
-      WHERE q.device_id = p.device_id AND q.attempts = 0
-        AND (q.event_ts, q.event_id) < (p.event_ts, p.event_id))
-ORDER BY p.priority, p.enqueued_at
-LIMIT %(limit)s
-FOR UPDATE OF p SKIP LOCKED;
+ORDER BY c.priority, c.enqueued_at;
 
 -- name: orphan_pending
 -- A pending row whose event row is missing cannot be handled; claim it to drop it.
@@ -172,20 +180,6 @@ RETURNING id, (xmax = 0) AS created;
 UPDATE work_orders SET status = 'closed', closed_at = %(now)s, closed_reason = %(reason)s
 WHERE device_id = %(device_id)s AND kind = %(kind)s AND status = 'open'
 RETURNING id;
-
--- name: due_repages
-SELECT id FROM incidents
-WHERE repage_at <= %(now)s AND status IN ('acknowledged', 'in_progress')
-ORDER BY repage_at LIMIT 20
-FOR UPDATE SKIP LOCKED;
-
--- name: bump_repage
-UPDATE incidents
-SET repage_count = repage_count + 1,
-    repage_at = CASE WHEN repage_count + 1 >= %(max_repages)s THEN NULL
-                     ELSE %(now)s + repage_after END
-WHERE id = %(id)s
-RETURNING repage_count;
 
 -- name: maintainers
 SELECT c.id, c.name, c.channels, c.locale, c.quiet_hours_start, c.quiet_hours_end,

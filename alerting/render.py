@@ -2,7 +2,8 @@
 
 Channel classes: ``sms`` (short, one message where it fits), ``voice`` (read aloud, no link)
 and ``chat`` (WeCom, DingTalk, webhooks: a title line ``# ...`` then the body). Missing
-values render as "-" so a half-filled household file still produces a usable message.
+values render as "-" so a half-filled household file still produces a usable message. The
+words filled in (events, outcomes, roles) come from the message catalogue (core/messages).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from string import Template
 from urllib.parse import urlsplit
 
 from alerting.errors import TemplateMissing
+from core.messages import phrase, word
 
 SMS_SCHEMES = frozenset({"aliyunsms", "tencentsms", "sms"})
 VOICE_SCHEMES = frozenset({"alivoice", "tencentvoice", "ttscall"})
@@ -22,49 +24,24 @@ CHANNELS = ("chat", "sms", "voice")
 # two-segment long SMS and shorten optional parts before that.
 SMS_MAX_CHARS = 134
 
-ROLE_LABELS = {
-    "zh-CN": {
-        "resident": "住户",
-        "guardian": "监护人",
-        "family": "家属",
-        "grid_worker": "网格员",
-        "village_cadre": "村干部",
-        "neighbour": "邻居",
-        "key_holder": "钥匙保管人",
-        "duty_desk": "值班室",
-        "supervisor": "值班长",
-        "maintainer": "维护员",
-        "installer": "安装员",
-    },
-    "en": {},
-}
-EVENT_LABELS = {
-    "zh-CN": {"fire": "烟感报警", "heat": "高温报警", "tamper": "烟感被拆"},
-    "en": {"fire": "smoke alarm", "heat": "heat alarm", "tamper": "detector removed"},
-}
-
-
-# How an incident ended, for the "closed" message to everyone paged.
-OUTCOME_LABELS = {
-    "zh-CN": {"real_fire": "真实火情", "false_alarm": "误报", "test": "测试",
-              "device_fault": "设备故障"},
-    "en": {"real_fire": "real fire", "false_alarm": "false alarm", "test": "test",
-           "device_fault": "device fault"},
-}  # fmt: skip
-CAUSE_LABELS = {
-    "zh-CN": {"cooking": "做饭", "smoking": "吸烟", "steam": "水蒸气", "dust": "灰尘",
-              "insects": "虫子", "other": "其他"},
-    "en": {},
-}  # fmt: skip
-
 
 def outcome_label(outcome: str, cause: str | None, locale: str) -> str:
     """The outcome as people say it: "误报（做饭）", "false alarm (cooking)"."""
-    text = OUTCOME_LABELS.get(locale, {}).get(outcome, outcome.replace("_", " "))
+    text = word("outcome", outcome, locale, inline=True)
     if cause:
-        said = CAUSE_LABELS.get(locale, {}).get(cause, cause)
-        text += f"（{said}）" if locale == "zh-CN" else f" ({said})"
+        return phrase("message.with_cause", locale, outcome=text,
+                      cause=word("cause", cause, locale, inline=True))  # fmt: skip
     return text
+
+
+def event_label(kind: str, locale: str) -> str:
+    """The alarm as a message says it: "烟感报警", "smoke alarm"."""
+    return word("event", kind, locale, inline=True)
+
+
+def person_label(name: str, role: str, locale: str) -> str:
+    """A person with their role, as messages name them: "王小明(家属)"."""
+    return phrase("message.person", locale, name=name, role=word("role", role, locale, inline=True))
 
 
 def channel_of(url: str) -> str:
@@ -139,8 +116,3 @@ def render_all(
         message = render(kind, shape, locale, values)
         out[shape] = {"title": message.title, "body": message.body}
     return out
-
-
-def role_label(role: str, locale: str) -> str:
-    """A role as people say it."""
-    return ROLE_LABELS.get(locale, {}).get(role, role.replace("_", " "))

@@ -26,9 +26,10 @@ import psycopg
 
 from alerting.planner import PQ, Q, plan_one, wave_contacts
 from alerting.policy import DUTY_DESK_ROLE, EscalationPolicy, policy_for_site
-from alerting.render import channel_of, role_label
+from alerting.render import channel_of, person_label
 from alerting.settings import AlertingSettings
 from core.incidents import log_action
+from core.messages import phrase
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
@@ -200,14 +201,13 @@ def _escalation_values(
 ) -> dict[str, str]:
     """How long the board has waited, and who in the field answered (if anyone)."""
     minutes = max(1, round((due - incident["opened_at"]).total_seconds() / 60))
-    zh = locale == "zh-CN"
-    answered = "无人" if zh else "nobody"
+    answered = phrase("message.nobody", locale)
     if incident["field_acknowledged_at"] is not None:
         who = incident["field_acknowledged_by"] or ""
         if incident["field_contact_id"] is not None:
             contact = conn.execute(PQ["contact"], {"id": incident["field_contact_id"]}).fetchone()
             if contact is not None:
-                who = f"{contact['name']}({role_label(contact['role'], locale)})"
+                who = person_label(contact["name"], contact["role"], locale)
         at = incident["field_acknowledged_at"].astimezone(ZoneInfo(settings.timezone))
         answered = f"{who} {at:%H:%M}"
     return {"minutes": str(minutes), "answered": answered}

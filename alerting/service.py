@@ -16,7 +16,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,18 +27,17 @@ from alerting.digest import plan_digests
 from alerting.event_workers import EventWorkers
 from alerting.health_runner import HealthRunner
 from alerting.notices import plan_notices
-from alerting.planner import plan_pages
-from alerting.policy import policy_for_site
-from alerting.processor import NOTIFY_CHANNEL, EventProcessor
+from alerting.processor import EventProcessor
+from alerting.repages import plan_due_repages
 from alerting.rounds import plan_due_escalations, plan_due_rounds
 from alerting.settings import AlertingSettings
 from alerting.watch import SelfWatch
-from core.db import connect, load_queries, make_pool, translated_errors
+from core.db import connect, make_pool, translated_errors
 from core.errors import DatabaseUnavailable
-from core.incidents import log_action
+from core.notify import register_plugins
+from core.pg_channels import NOTIFICATIONS_CHANNEL, listen_sql
 
 log = logging.getLogger(__name__)
-Q = load_queries("alerting", "queries.sql")
 HOUSEKEEPING_EVERY_S = 5.0
 RECONNECT_MIN_S = 0.5
 STUCK_DUE_WAIT_S = 0.2
@@ -98,6 +96,8 @@ class AlertingService:
         Losing the database is not fatal: the loop logs it, waits with a bounded backoff and
         reconnects; rows it held are resumed through their leases.
         """
+        # Before any sender thread exists: Apprise's registry is filled once, not raced for.
+        register_plugins()
         self.pool.open(wait=True, timeout=30)
         self.send_pool.open(wait=True, timeout=30)
         dispatcher = Dispatcher(
@@ -135,7 +135,7 @@ class AlertingService:
             connect(self.settings.database_url, autocommit=True) as listen,
             connect(self.settings.database_url, autocommit=True) as work,
         ):
-            listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            listen.execute(listen_sql(NOTIFICATIONS_CHANNEL))
             self._delay = RECONNECT_MIN_S  # connected again: the next outage starts short
             while not self.stop_event.is_set():
                 self._turn(work, dispatcher)
@@ -178,59 +178,9 @@ class AlertingService:
         planned += plan_due_escalations(conn, settings=self.settings, now=now)
         planned += plan_notices(conn, settings=self.settings, now=now)
         if planned:
-            conn.execute("SELECT pg_notify(%s, 'planned')", (NOTIFY_CHANNEL,))
-        self.plan_repages(conn)
+            conn.execute("SELECT pg_notify(%s, 'planned')", (NOTIFICATIONS_CHANNEL,))
+        plan_due_repages(conn, settings=self.settings, now=self.clock())
         plan_digests(conn, settings=self.settings, now=self.clock())
-
-    def plan_repages(self, conn: psycopg.Connection[Any]) -> int:
-        """An acknowledged fire still open after ``repage_after``: page wave 1 and the desk."""
-        now = self.clock()
-        planned = 0
-        with conn.transaction():
-            for due in conn.execute(Q["due_repages"], {"now": now}).fetchall():
-                incident = conn.execute(
-                    "SELECT * FROM incidents WHERE id = %s", (due["id"],)
-                ).fetchone()
-                assert incident is not None
-                policy = policy_for_site(conn, incident["site_id"], self.settings)
-                bumped = conn.execute(
-                    Q["bump_repage"],
-                    {"id": due["id"], "now": now, "max_repages": policy.max_repages},
-                ).fetchone()
-                assert bumped is not None
-                roles = tuple(dict.fromkeys(policy.wave_roles[0] + policy.wave_roles[-1]))
-                once = replace(policy, wave_roles=(roles,), wave_delays_s=(0.0,), repeat_last=0)
-                site = (
-                    conn.execute(Q["site"], {"site_id": incident["site_id"]}).fetchone()
-                    if incident["site_id"]
-                    else None
-                )
-                room = conn.execute(
-                    "SELECT room FROM devices WHERE id = %s", (incident["device_id"],)
-                ).fetchone()
-                rows = plan_pages(
-                    conn,
-                    incident=incident,
-                    site=site,
-                    room=room["room"] if room else None,
-                    policy=once,
-                    settings=self.settings,
-                    now=now,
-                    purpose="repage",
-                    template="repage",
-                    round_base=100 + bumped["repage_count"],
-                )
-                log_action(
-                    conn,
-                    incident_id=incident["id"],
-                    action="repaged",
-                    at=now,
-                    detail={"count": bumped["repage_count"], "planned": len(rows)},
-                )
-                planned += len(rows)
-            if planned:
-                conn.execute("SELECT pg_notify(%s, 'repage')", (NOTIFY_CHANNEL,))
-        return planned
 
     def _wait(
         self,

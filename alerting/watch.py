@@ -13,10 +13,10 @@ from typing import Any
 import psycopg
 
 from alerting import metrics
-from alerting.channels import send_once
 from alerting.render import channel_of, render
 from alerting.settings import AlertingSettings
 from core.db import load_queries
+from core.notify.channels import send_once
 
 log = logging.getLogger(__name__)
 Q = load_queries("alerting", "queries.sql")

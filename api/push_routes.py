@@ -35,7 +35,8 @@ from psycopg.types.json import Jsonb
 
 from api.deps import ConnDep
 from api.errors import ApiError, BadRequest, NotFound, SenderUnproven, TooManyRequests
-from core.codecs.registry import Codec, CodecRegistry, Message
+from core.codecs.registry import CodecRegistry
+from core.codecs.types import Codec, Message
 from core.db import load_queries
 from core.errors import DecodeError
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import signal
 import subprocess
@@ -43,11 +44,13 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.cpu import CpuMeter
 from bench.ingest_throughput import RESULTS, LoadInBackground, device_ids
 from bench.reliability.harness import Service, service_env
 from bench.reliability.receiver import Receiver
 from bench.servers import private_servers
 from core.config import parse_mqtt_url
+from core.factory import create_contacts, create_devices, create_organisation, create_sites
 from core.migrate import migrate
 
 ROLES = ("resident", "family")
@@ -64,30 +67,32 @@ NOT_DEFAULTS = (
 
 def seed(conn: psycopg.Connection[Any], tag: str, count: int, port: int) -> list[str]:
     """``count`` households (site, detector, two wave-1 contacts) in one village."""
-    (org,) = conn.execute(
-        "INSERT INTO organisations (level, code, name) VALUES ('village', %s, %s) RETURNING id",
-        (f"bench-{tag}", tag),
-    ).fetchone() or (0,)
-    conn.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, resident_name)"
-        " SELECT %(org)s, 'household', 'elderly_alone', %(tag)s || lpad(n::text, 5, '0'),"
-        "        '南张村 ' || n || ' 号', '王秀英'"
-        " FROM generate_series(0, %(count)s - 1) n",
-        {"org": org, "tag": tag, "count": count},
+    org = create_organisation(conn, level="village", code=f"bench-{tag}", name=tag)
+    names = [f"{tag}{n:05d}" for n in range(count)]
+    sites = create_sites(
+        conn,
+        org_id=org,
+        names=names,
+        addresses=[f"南张村 {n} 号" for n in range(count)],
+        resident_names=["王秀英"] * count,
     )
-    conn.execute(
-        "INSERT INTO devices (id, model_code, site_id, room)"
-        " SELECT name, 'sw-native-1', id, '厨房' FROM sites WHERE org_id = %s",
-        (org,),
+    create_devices(
+        conn, device_ids=names, site_ids=[sites[n] for n in names], rooms=["厨房"] * count
     )
-    conn.execute(
-        "INSERT INTO contacts (site_id, name, role, channels)"
-        " SELECT s.id, r.role, r.role,"
-        "        ARRAY['json://127.0.0.1:' || %(port)s || '/' || s.name || '/' || r.role]"
-        " FROM sites s, unnest(%(roles)s::text[]) r(role) WHERE s.org_id = %(org)s",
-        {"org": org, "port": port, "roles": list(ROLES)},
+    create_contacts(
+        conn,
+        contacts=[
+            {
+                "site_id": sites[n],
+                "name": role,
+                "role": role,
+                "channels": [f"json://127.0.0.1:{port}/{n}/{role}"],
+            }
+            for n in names
+            for role in ROLES
+        ],
     )
-    return [f"{tag}{n:05d}" for n in range(count)]
+    return names
 
 
 class Publisher:
@@ -166,9 +171,11 @@ def storm(
     *,
     spread: float,
     timeout: float,
+    meter: CpuMeter,
 ) -> dict[str, Any]:
     """All ``devices`` alarm within ``spread`` seconds; wait until every contact was paged."""
     start = len(receiver.hits)
+    meter.start()
     began = time.monotonic()
     sent: dict[str, float] = {}
     for n, device in enumerate(devices):
@@ -183,6 +190,8 @@ def storm(
         if expected <= pages(receiver, start).keys():
             break
         time.sleep(0.25)
+    cpu = meter.stop()
+    wall_s = time.monotonic() - began
     time.sleep(2.0)  # a late duplicate would show now
     got = pages(receiver, start)
     first: dict[str, float] = {}
@@ -221,6 +230,10 @@ def storm(
         "stored_to_incident_p50_s": round(float(p50_open or 0), 3),
         "stored_to_incident_max_s": round(float(max_open or 0), 3),
         "events_per_s": round(incidents / float(open_span), 1) if open_span else None,
+        # CPU seconds per part from the first alarm to the last page (the machine has
+        # os.cpu_count() cores; 'machine' counts every process, other work included).
+        "wall_s": round(wall_s, 2),
+        "cpu_s": cpu,
     }
 
 
@@ -266,7 +279,7 @@ def main() -> None:
         ).stdout.strip(),
         "host": platform.node(),
         "alerting_processes": args.alerting,
-        "senders": args.senders or "default (4)",
+        "senders": args.senders or "default (32)",
     }
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sw-alarm-path-")))
@@ -302,6 +315,13 @@ def main() -> None:
         for service in services:
             service.start()
             stack.callback(service.stop)
+        meter = CpuMeter(
+            workdir,
+            {
+                "ingest": [services[0].pid],
+                "alerting": [s.pid for s in services[1:]],
+            },
+        )
         publisher = Publisher(mqtt_url, prefix)
         stack.callback(publisher.close)
         # Warm-up: one household after another until a page arrives (ingest may not have
@@ -335,13 +355,25 @@ def main() -> None:
             wait_until_quiet(url)
         if "storm" in parts:
             report["storm"] = storm(
-                url, receiver, publisher, households["storm"], spread=args.spread, timeout=300
+                url,
+                receiver,
+                publisher,
+                households["storm"],
+                spread=args.spread,
+                timeout=300,
+                meter=meter,
             )
             print(f"storm: {report['storm']}", flush=True)
             wait_until_quiet(url)
         if "big" in parts:
             report["big"] = storm(
-                url, receiver, publisher, households["big"], spread=args.spread, timeout=900
+                url,
+                receiver,
+                publisher,
+                households["big"],
+                spread=args.spread,
+                timeout=900,
+                meter=meter,
             )
             print(f"big storm: {report['big']}", flush=True)
     print(table(report))
@@ -384,6 +416,11 @@ def table(report: dict[str, Any]) -> str:
                 f"| same: event -> incident throughput (stored -> opened p50 / max) |"
                 f" {r['events_per_s']} events/s ({r['stored_to_incident_p50_s']:.2f} s /"
                 f" {r['stored_to_incident_max_s']:.2f} s) | |"
+            )
+            cpu = r.get("cpu_s") or {}
+            lines.append(
+                f"| same: CPU seconds in {r.get('wall_s', 0):.1f} s on {os.cpu_count()} cores |"
+                f" {', '.join(f'{k} {v:.1f}' for k, v in cpu.items())} | |"
             )
     return "\n".join(lines)
 

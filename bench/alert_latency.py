@@ -33,7 +33,15 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from core.config import parse_mqtt_url
+from core.factory import (
+    create_contact,
+    create_device,
+    create_devices,
+    create_organisation,
+    create_site,
+)
 from core.migrate import migrate
+from core.pg_channels import EVENTS_CHANNEL
 
 SECRET = "bench-secret-" + "x" * 32
 
@@ -96,25 +104,18 @@ def drop_database(admin_url: str, url: str) -> None:
 def seed(url: str, count: int, port: int) -> list[str]:
     devices = [f"BENCH-A{n:05d}" for n in range(count)]
     with psycopg.connect(url, autocommit=True) as conn:
-        org = conn.execute(
-            "INSERT INTO organisations (level, code, name) VALUES"
-            " ('village', 'bench', 'bench') RETURNING id"
-        ).fetchone()[0]
+        org = create_organisation(conn, level="village", code="bench", name="bench")
         for device in devices:
-            site = conn.execute(
-                "INSERT INTO sites (org_id, kind, category, name, address, resident_name)"
-                " VALUES (%s, 'household', 'elderly_alone', %s, %s, '测试') RETURNING id",
-                (org, device, f"地址 {device}"),
-            ).fetchone()[0]
-            conn.execute(
-                "INSERT INTO devices (id, model_code, site_id, room)"
-                " VALUES (%s, 'sw-native-1', %s, '厨房')",
-                (device, site),
+            site = create_site(
+                conn, org_id=org, name=device, address=f"地址 {device}", resident_name="测试"
             )
-            conn.execute(
-                "INSERT INTO contacts (site_id, name, role, channels)"
-                " VALUES (%s, '住户', 'resident', %s)",
-                (site, [f"json://127.0.0.1:{port}/{device}"]),
+            create_device(conn, device_id=device, site_id=site, room="厨房")
+            create_contact(
+                conn,
+                site_id=site,
+                name="住户",
+                role="resident",
+                channels=[f"json://127.0.0.1:{port}/{device}"],
             )
     return devices
 
@@ -154,7 +155,7 @@ def commit_alarm(conn: psycopg.Connection, device: str, seq: int) -> float:
             " VALUES (%s, %s, %s, 'alarm', 1)",
             (event_id, now, device),
         )
-        conn.execute("SELECT pg_notify('smokewatch_events', %s)", (str(event_id),))
+        conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(event_id)))
     return time.time()
 
 
@@ -211,10 +212,7 @@ def main() -> None:
         env = environment(url, args.mqtt_url, prefix)
         if args.mqtt:
             with psycopg.connect(url, autocommit=True) as conn:  # load devices must exist
-                conn.execute(
-                    "INSERT INTO devices (id, model_code) SELECT 'BENCH-L' ||"
-                    " lpad(n::text, 5, '0'), 'sw-native-1' FROM generate_series(0, 4999) n"
-                )
+                create_devices(conn, device_ids=[f"BENCH-L{n:05d}" for n in range(5000)])
             processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "smokewatch", "ingest"],

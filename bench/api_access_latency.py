@@ -27,6 +27,7 @@ from api.security import Passwords, digest, new_api_key
 from api.settings import ApiSettings
 from api.users.service import insert_user
 from bench.servers import private_servers
+from core.factory import create_organisation
 from core.migrate import migrate
 
 PASSWORD = "bench password 12345"
@@ -35,17 +36,13 @@ PASSWORD = "bench password 12345"
 def seed(database_url: str, users: int, passwords: Passwords) -> str:
     """An organisation, ``users`` users (one real hash, reused), an administrator, an API key."""
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
-        org = conn.execute(
-            "INSERT INTO organisations (level, code, name) VALUES ('city', 'bench', 'bench') "
-            "RETURNING id"
-        ).fetchone()
-        assert org is not None
+        org_id = create_organisation(conn, level="city", code="bench", name="bench")
         same_hash = passwords.hash(PASSWORD)
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO users (username, name, password_hash, role, org_id) "
                 "VALUES (%s, %s, %s, 'viewer', %s)",
-                [(f"user{i:06d}", f"用户{i}", same_hash, org["id"]) for i in range(users)],
+                [(f"user{i:06d}", f"用户{i}", same_hash, org_id) for i in range(users)],
             )
         insert_user(conn, username="admin", name="admin", role="administrator",
                      password=PASSWORD, passwords=passwords)  # fmt: skip

@@ -53,7 +53,7 @@ def bench_database(workdir: Path) -> Iterator[tuple[str, bool]]:
     if admin:
         yield _ensure_database(admin, admin.rsplit("/", 1)[0] + f"/{DATABASE}")
         return
-    from core.localservers import LocalPostgres
+    from devtools.localservers import LocalPostgres
 
     with LocalPostgres(workdir / "pg", fsync=False, settings=SERVER_SETTINGS) as pg:
         yield _ensure_database(pg.admin_url, pg.url_for(DATABASE))

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import psycopg
 
-from core.localservers import LocalPostgres, postgres_bindir
-from core.localservers.binaries import has_timescaledb
 from core.migrate import migrate
 from core.timescale import convert
+from devtools.localservers import LocalPostgres, postgres_bindir
+from devtools.localservers.binaries import has_timescaledb
 
 READINGS = """
 INSERT INTO readings (device_id, ts, received_at, msg_key, smoke_obscuration, temperature_c,

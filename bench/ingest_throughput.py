@@ -32,7 +32,9 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from bench.servers import private_servers
 from core.config import parse_mqtt_url
+from core.factory import create_devices
 from core.migrate import migrate
+from core.pg_channels import EVENTS_CHANNEL, listen_sql
 from device_sim.load import LoadOptions
 from device_sim.load import run_load as sim_load
 
@@ -237,7 +239,7 @@ def alarm_latencies(
     pub.loop_start()
     out = []
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("LISTEN smokewatch_events")
+        conn.execute(listen_sql(EVENTS_CHANNEL))
         for n in range(count):
             seq = 5_000_000 + n + int(time.time())
             sent = time.monotonic()
@@ -274,13 +276,8 @@ def main() -> None:
         database_url, mqtt_url = stack.enter_context(private_servers(workdir, durable=True))
         migrate(database_url)
         ids = device_ids(args.devices)
-        with psycopg.connect(database_url, autocommit=True) as conn, conn.cursor() as cur:
-            with cur.copy("COPY devices (id, model_code) FROM STDIN") as copy:
-                for device in ids:
-                    copy.write_row((device, "sw-native-1"))
-            cur.execute(
-                "INSERT INTO devices (id, model_code) VALUES ('BENCH-ALARM', 'sw-native-1')"
-            )
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            create_devices(conn, device_ids=[*ids, "BENCH-ALARM"])
         print(f"registered {args.devices} devices", flush=True)
 
         base = baseline(mqtt_url, args.devices, args.messages)

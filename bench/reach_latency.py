@@ -38,9 +38,11 @@ from alerting.settings import AlertingSettings
 from api.app import create_app
 from api.settings import ApiSettings
 from bench.servers import private_servers
-from core.localservers import free_port
-from core.localservers.providers import Message, ProviderEmulator
+from core.factory import create_contact, create_device, create_organisation, create_site
 from core.migrate import migrate
+from core.pg_channels import EVENTS_CHANNEL
+from devtools.localservers import free_port
+from devtools.localservers.providers import Message, ProviderEmulator
 
 SECRET = "bench-secret-" + "x" * 32
 TOKEN = "bench-callback-token-" + "y" * 20
@@ -66,26 +68,11 @@ def running_api(settings: ApiSettings) -> Iterator[str]:
 
 
 def seed(conn: psycopg.Connection, tag: str, number: str, channel: str) -> str:
-    org = conn.execute(
-        "INSERT INTO organisations (level, code, name) VALUES ('village', %s, 'bench')"
-        " RETURNING id",
-        (f"bench-{tag}",),
-    ).fetchone()[0]
-    site = conn.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, resident_name)"
-        " VALUES (%s, 'household', 'elderly_alone', %s, %s, '测试') RETURNING id",
-        (org, tag, f"南张村{tag}号"),
-    ).fetchone()[0]
-    device = f"BENCH-{tag}"
-    conn.execute(
-        "INSERT INTO devices (id, model_code, site_id, room)"
-        " VALUES (%s, 'sw-native-1', %s, '厨房')",
-        (device, site),
-    )
-    conn.execute(
-        "INSERT INTO contacts (site_id, name, role, phone, channels)"
-        " VALUES (%s, '住户', 'resident', %s, %s)",
-        (site, number, [channel]),
+    org = create_organisation(conn, level="village", code=f"bench-{tag}", name="bench")
+    site = create_site(conn, org_id=org, name=tag, address=f"南张村{tag}号", resident_name="测试")
+    device = create_device(conn, device_id=f"BENCH-{tag}", site_id=site, room="厨房")
+    create_contact(
+        conn, site_id=site, name="住户", role="resident", phone=number, channels=[channel]
     )
     return device
 
@@ -105,7 +92,7 @@ def raise_alarm(conn: psycopg.Connection, device: str, seq: int) -> tuple[float,
             " VALUES (%s, %s, %s, 'alarm', 1)",
             (event_id, now, device),
         )
-        conn.execute("SELECT pg_notify('smokewatch_events', %s)", (str(event_id),))
+        conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(event_id)))
     return time.time(), event_id
 
 

@@ -31,7 +31,7 @@ def private_servers(workdir: Path, *, durable: bool = True) -> Iterator[tuple[st
                 conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         return
 
-    from core.localservers import LocalMosquitto, LocalPostgres
+    from devtools.localservers import LocalMosquitto, LocalPostgres
 
     with (
         LocalPostgres(workdir / "pg", fsync=durable) as pg,

@@ -29,11 +29,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from core.codecs import native
-from core.localservers import LocalPostgres, postgres_bindir
-from core.localservers.binaries import has_timescaledb
 from core.migrate import migrate
 from core.records import Event, Reading
 from device_sim.detector import build_fleet, numbered_ids
+from devtools.localservers import LocalPostgres, postgres_bindir
+from devtools.localservers.binaries import has_timescaledb
 
 PREFIX = "smokewatch/v1"
 DAY = timedelta(days=1)

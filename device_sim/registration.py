@@ -1,6 +1,6 @@
 """Register simulated detectors in the registry so ingest accepts their messages.
 
-Plain SQL on the core schema (registration.sql). Devices get model ``sw-native-1``; the
+Rows are made by core.factory's bulk functions. Devices get model ``sw-native-1``; the
 ``devices_state_row`` trigger creates their ``device_state`` rows. :func:`register_programme`
 also builds a simulated Jining > Rencheng > Nanzhang hierarchy with one site per household or
 venue; names, addresses and coordinates are invented, marked 模拟 (simulated).
@@ -11,15 +11,15 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import psycopg
 
-from core.db import load_queries
+from core.factory import NATIVE_MODEL, create_devices, create_organisation, create_sites
 from device_sim.detector import Detector
 
-QUERIES: Final = load_queries("device_sim", "registration.sql")
-MODEL_CODE: Final = "sw-native-1"
+MODEL_CODE: Final = NATIVE_MODEL
 
 # (code, level, name, English name); codes say "sim" so nobody mistakes them for real ones.
 PROGRAMME_ORGANISATIONS: Final = (
@@ -59,28 +59,6 @@ def register_devices(
     )
 
 
-def ensure_organisation(
-    conn: psycopg.Connection[Any],
-    *,
-    code: str,
-    level: str,
-    name: str,
-    name_en: str | None = None,
-    parent_id: int | None = None,
-) -> int:
-    """Id of the organisation with ``code``, created when missing."""
-    params = {
-        "code": code,
-        "level": level,
-        "name": name,
-        "name_en": name_en,
-        "parent_id": parent_id,
-    }
-    row = conn.execute(QUERIES["upsert_organisation"], params).fetchone()
-    assert row is not None
-    return int(row["id"] if isinstance(row, dict) else row[0])
-
-
 def register_programme(
     conn: psycopg.Connection[Any],
     detectors: Sequence[Detector],
@@ -95,15 +73,19 @@ def register_programme(
     with conn.transaction():
         parent: int | None = None
         for code, level, name, name_en in PROGRAMME_ORGANISATIONS:
-            parent = ensure_organisation(
-                conn, code=code, level=level, name=name, name_en=name_en, parent_id=parent
+            parent = create_organisation(
+                conn,
+                code=code,
+                level=level,
+                name=name,
+                name_en=name_en,
+                parent_id=parent,
+                if_exists="keep",
             )
         assert parent is not None
         sited = [d for d in detectors if d.site_kind != "device"]
         site_names = [_site_name(d) for d in sited]
-        _insert_sites(conn, parent, sited, site_names, seed)
-        rows = conn.execute(QUERIES["site_ids"], {"org_id": parent, "names": site_names}).fetchall()
-        by_name = {_col(r, "name", 0): int(_col(r, "id", 1)) for r in rows}
+        by_name = _insert_sites(conn, parent, sited, site_names, seed)
         site_of = {d.device_id: by_name[n] for d, n in zip(sited, site_names, strict=True)}
         ids = [d.device_id for d in detectors]
         rooms = [_room(d) for d in detectors]
@@ -130,7 +112,7 @@ def _room(det: Detector) -> str | None:
 
 def _insert_sites(
     conn: psycopg.Connection[Any], org_id: int, sited: list[Detector], names: list[str], seed: int
-) -> None:
+) -> dict[str, int]:
     rng = random.Random(seed)
     categories, addresses, lats, lons = [], [], [], []
     for n, det in enumerate(sited, start=1):
@@ -139,17 +121,20 @@ def _insert_sites(
         addresses.append(f"济宁市任城区南张街道 模拟地址 {n} 号")
         lats.append(round(_CENTRE[0] + rng.uniform(-0.03, 0.03), 6))
         lons.append(round(_CENTRE[1] + rng.uniform(-0.03, 0.03), 6))
-    conn.execute(
-        QUERIES["insert_sites"],
-        {
-            "org_id": org_id,
-            "kinds": [d.site_kind for d in sited],
-            "categories": categories,
-            "names": names,
-            "addresses": addresses,
-            "latitudes": lats,
-            "longitudes": lons,
-        },
+    kinds = [d.site_kind for d in sited]
+    return create_sites(
+        conn,
+        org_id=org_id,
+        names=names,
+        addresses=addresses,
+        kinds=kinds,
+        categories=categories,
+        latitudes=lats,
+        longitudes=lons,
+        # A household's situation is its category; venues have none.
+        situations=[
+            c if k == "household" else None for k, c in zip(kinds, categories, strict=True)
+        ],
     )
 
 
@@ -162,19 +147,13 @@ def _insert_devices(
     model_code: str,
     status: str,
 ) -> int:
-    cur = conn.execute(
-        QUERIES["insert_devices"],
-        {
-            "ids": ids,
-            "site_ids": site_ids,
-            "rooms": rooms,
-            "model_code": model_code,
-            "status": status,
-        },
+    return create_devices(
+        conn,
+        device_ids=ids,
+        site_ids=site_ids,
+        rooms=rooms,
+        model_code=model_code,
+        status=status,
+        installed_at=datetime.now(UTC),
+        installed_by="device_sim",
     )
-    return max(cur.rowcount, 0)
-
-
-def _col(row: Any, name: str, index: int) -> Any:
-    # Works with dict rows (core.db.connect) and tuple rows alike.
-    return row[name] if isinstance(row, dict) else row[index]

@@ -20,15 +20,8 @@ from psycopg.types.json import Jsonb
 
 from core.codecs.battery import BatteryLimits
 from core.codecs.common import message_key
-from core.codecs.registry import (
-    Announcement,
-    Codec,
-    CodecRegistry,
-    Message,
-    Outcome,
-    State,
-    run_codec,
-)
+from core.codecs.registry import CodecRegistry, Outcome, run_codec
+from core.codecs.types import Announcement, Codec, Message, State
 from core.db import load_queries
 from core.errors import DecodeError
 from core.records import Reading

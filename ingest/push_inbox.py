@@ -18,6 +18,7 @@ import psycopg
 
 from core.db import connect, load_queries, translated_errors
 from core.errors import DatabaseUnavailable, DecodeError
+from core.pg_channels import PUSH_CHANNEL, listen_sql
 from ingest import metrics
 from ingest.codec_store import CodecStore
 from ingest.commands.ctwing import record_command_responses
@@ -26,7 +27,6 @@ from ingest.store import WriteResult, _dead_letter, _insert_dead_letter
 
 log = logging.getLogger(__name__)
 Q = load_queries("ingest", "queries.sql")
-CHANNEL = "smokewatch_push"
 
 
 class InboxStore(CodecStore):
@@ -136,7 +136,7 @@ class InboxWorker(threading.Thread):
                 if listener is None or listener.closed:
                     with translated_errors():
                         listener = connect(self._url, autocommit=True)
-                        listener.execute(f"LISTEN {CHANNEL}")
+                        listener.execute(listen_sql(PUSH_CHANNEL))
                 self._drain()
                 # Bounded wait: a notification wakes us early, the timeout is the poll.
                 for _ in listener.notifies(timeout=self._poll_s, stop_after=1):

@@ -115,12 +115,13 @@ def alerting_digest() -> None:
     from alerting.digest import plan_digests
     from alerting.settings import AlertingSettings
     from core.db import connect
+    from core.pg_channels import NOTIFICATIONS_CHANNEL
 
     settings = AlertingSettings()
     setup_logging(settings)
     with connect(settings.database_url, autocommit=True) as conn:
         planned = plan_digests(conn, settings=settings, now=datetime.now(UTC), on_demand=True)
-        conn.execute("SELECT pg_notify('smokewatch_notifications', 'digest')")
+        conn.execute("SELECT pg_notify(%s, 'digest')", (NOTIFICATIONS_CHANNEL,))
     click.echo(f"planned {len(planned)} digest(s)")
 
 

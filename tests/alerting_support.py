@@ -14,10 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from alerting.service import AlertingService
 from alerting.settings import AlertingSettings
+from core.factory import create_contact, create_device, create_organisation, create_site
+from core.pg_channels import EVENTS_CHANNEL
 
 SECRET = "test-secret-" + "x" * 32
 # Longer than the client timeout in alerting_settings(), bounded so the thread ends.
@@ -188,38 +189,30 @@ def seed_household(
     """Sub-district > village > household with a resident, family, neighbour, key holder,
     grid worker and village cadre (village), duty desk and supervisor (sub-district);
     ``channel(name)`` gives each person's Apprise URLs."""
-    cur = conn.cursor(row_factory=dict_row)
 
     def org(level: str, name: str, parent: int | None) -> int:
-        row = cur.execute(
-            "INSERT INTO organisations (parent_id, level, code, name) VALUES (%s, %s, %s, %s) "
-            "RETURNING id",
-            (parent, level, f"{tag}-{level}-{uuid.uuid4().hex[:6]}", name),
-        ).fetchone()
-        assert row
-        return int(row["id"])
+        code = f"{tag}-{level}-{uuid.uuid4().hex[:6]}"
+        return create_organisation(conn, level=level, code=code, name=name, parent_id=parent)
 
     sub = org("sub_district", "南张街道", None)
     village = org("village", "南张村", sub)
-    site = cur.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, phone, resident_name,"
-        " resident_situation, key_holder_name, key_holder_phone)"
-        " VALUES (%s, 'household', 'elderly_alone', %s, %s, '0537-1234567', '王秀英',"
-        " ARRAY['独居', '行动不便'], '李钥匙', '13900000009') RETURNING id",
-        (village, f"王秀英家 {tag}", f"南张村三组{tag}号"),
-    ).fetchone()
-    assert site
-    device = f"NZ-{tag}"
-    cur.execute(
-        "INSERT INTO devices (id, model_code, site_id, room)"
-        " VALUES (%s, 'sw-native-1', %s, '厨房')",
-        (device, site["id"]),
+    site = create_site(
+        conn,
+        org_id=village,
+        name=f"王秀英家 {tag}",
+        address=f"南张村三组{tag}号",
+        phone="0537-1234567",
+        resident_name="王秀英",
+        resident_situation=["独居", "行动不便"],
+        key_holder_name="李钥匙",
+        key_holder_phone="13900000009",
     )
+    device = create_device(conn, device_id=f"NZ-{tag}", site_id=site, room="厨房")
     people = {
-        "resident": ("王秀英", site["id"], None),
-        "family": ("王小明", site["id"], None),
-        "neighbour": ("赵邻居", site["id"], None),
-        "key_holder": ("李钥匙", site["id"], None),
+        "resident": ("王秀英", site, None),
+        "family": ("王小明", site, None),
+        "neighbour": ("赵邻居", site, None),
+        "key_holder": ("李钥匙", site, None),
     }
     if with_village_contacts:
         people |= {
@@ -228,16 +221,19 @@ def seed_household(
             "duty_desk": ("街道值班室", None, sub),
             "supervisor": ("值班长老周", None, sub),
         }
-    contacts: dict[str, int] = {}
-    for role, (name, site_id, org_id) in people.items():
-        row = cur.execute(
-            "INSERT INTO contacts (site_id, org_id, name, role, phone, channels)"
-            " VALUES (%s, %s, %s, %s, '13800000000', %s) RETURNING id",
-            (site_id, org_id, name, role, channel(f"{tag}-{role}")),
-        ).fetchone()
-        assert row
-        contacts[role] = int(row["id"])
-    return Household(int(site["id"]), device, village, contacts)
+    contacts = {
+        role: create_contact(
+            conn,
+            site_id=site_id,
+            org_id=org_id,
+            name=name,
+            role=role,
+            phone="13800000000",
+            channels=channel(f"{tag}-{role}"),
+        )
+        for role, (name, site_id, org_id) in people.items()
+    }
+    return Household(site, device, village, contacts)
 
 
 _seq = iter(range(1, 10**9))
@@ -263,7 +259,7 @@ def raise_event(
             " VALUES (%s, %s, %s, %s, %s)",
             (event_id, now, device_id, event_type, priority),
         )
-        conn.execute("SELECT pg_notify('smokewatch_events', %s)", (str(event_id),))
+        conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(event_id)))
     return int(event_id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from core.factory import create_contact, create_site
 from device_sim.registration import register_devices
 from tests.api_support import ApiWorld, Org
 
@@ -12,14 +13,9 @@ from tests.api_support import ApiWorld, Org
 def site(api: ApiWorld, org: Org | None = None) -> int:
     """A new household in ``org`` (default: the standard tree's village)."""
     org = org or api.tree().village
-    row = api.db.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, resident_name) "
-        "VALUES (%s, 'household', 'elderly_alone', '矩阵户', '矩阵地址', '矩阵') RETURNING id",
-        (org.id,),
-    ).fetchone()
-    assert row is not None
-    site_id: int = row["id"]
-    return site_id
+    return create_site(
+        api.db, org_id=org.id, name="矩阵户", address="矩阵地址", resident_name="矩阵"
+    )
 
 
 def other_site(api: ApiWorld) -> int:
@@ -28,14 +24,9 @@ def other_site(api: ApiWorld) -> int:
 
 def contact(api: ApiWorld, org: Org | None = None) -> int:
     """A family contact of a new site."""
-    row = api.db.execute(
-        "INSERT INTO contacts (site_id, name, role, phone) VALUES (%s, '矩阵联系人', 'family', "
-        "'13700000000') RETURNING id",
-        (site(api, org),),
-    ).fetchone()
-    assert row is not None
-    contact_id: int = row["id"]
-    return contact_id
+    return create_contact(
+        api.db, site_id=site(api, org), name="矩阵联系人", role="family", phone="13700000000"
+    )
 
 
 def other_contact(api: ApiWorld) -> int:

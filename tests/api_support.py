@@ -46,7 +46,8 @@ from api.app import create_app
 from api.security import Passwords, digest, issue_token, new_api_key
 from api.settings import ApiSettings
 from api.users.service import insert_user
-from core.localservers import LocalMosquitto, LocalPostgres
+from core.factory import create_organisation
+from devtools.localservers import LocalMosquitto, LocalPostgres
 from tests.conftest import create_database, drop_database
 
 TEST_TOKEN_SECRET = "test-token-secret-" + "x" * 32
@@ -151,10 +152,17 @@ class ApiWorld:
     ) -> Org:
         """One organisation under ``parent`` (a root when None)."""
         code = code or f"{level}-{uuid.uuid4().hex[:8]}"
+        org_id = create_organisation(
+            self.db,
+            level=level,
+            code=code,
+            name=name or f"{level} {code}",
+            name_en=name,
+            parent_id=parent.id if parent else None,
+        )
         row = self.db.execute(
-            "INSERT INTO organisations (parent_id, level, code, name, name_en) "
-            "VALUES (%s, %s, %s, %s, %s) RETURNING id, code, name, level, path, parent_id",
-            (parent.id if parent else None, level, code, name or f"{level} {code}", name),
+            "SELECT id, code, name, level, path, parent_id FROM organisations WHERE id = %s",
+            (org_id,),
         ).fetchone()
         assert row is not None
         return Org(**row)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -16,20 +15,7 @@ from core.incidents import acknowledge_incident, open_or_join
 from ingest.commands.dispatcher import CommandDispatcher
 from ingest.commands.transports import Topics
 from tests.alerting_support import raise_event
-from tests.support import wait_until
-
-
-@dataclass
-class Clock:
-    """The dispatcher's time, moved by the test (no sleeping to let deadlines pass)."""
-
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.support import Clock, wait_until
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """Shared fixtures: a private PostgreSQL and Mosquitto per session, a fresh database per test.
 
 Storage mode: the private PostgreSQL preloads TimescaleDB whenever its binaries have it
-(``SMOKEWATCH_PG_BINDIR`` names them, see core/localservers/binaries.py), so the migrations
+(``SMOKEWATCH_PG_BINDIR`` names them, see devtools/localservers/binaries.py), so the migrations
 take the TimescaleDB path; ``SMOKEWATCH_TEST_STORAGE=plain`` turns the preload off (and so
 tests the fallback of a server that has the extension but did not preload it), ``timescaledb``
 insists on it. Tests marked ``storage`` (the modules in STORAGE_MODULES, or ``pytestmark``) are
@@ -28,8 +28,8 @@ import pytest
 from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
-from core.localservers import LocalMosquitto, LocalPostgres, has_timescaledb
 from core.migrate import migrate
+from devtools.localservers import LocalMosquitto, LocalPostgres, has_timescaledb
 
 # API fixtures (api_settings, api_client, api, api_server): see tests/api_support.py;
 # the browser for the pages: tests/pages_support.py.
@@ -60,10 +60,22 @@ STORAGE_MODULES = frozenset(
 )
 
 
+# The fast tier (``pytest -m unit``): a test that asks for none of these fixtures, directly or
+# through another fixture, needs no PostgreSQL, Mosquitto (test_broker_auth.py starts its own) or
+# browser and is marked ``unit``.
+SERVER_FIXTURES = frozenset({"pg_server", "mqtt_broker", "secure_broker", "browser"})
+# Modules whose tests start servers or processes of their own, without those fixtures.
+SELF_SERVING_MODULES = frozenset({"test_demo_run", "test_localservers"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in STORAGE_MODULES:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
+        if module in STORAGE_MODULES:
             item.add_marker(pytest.mark.storage)
+        needs = set(getattr(item, "fixturenames", ()))
+        if module not in SELF_SERVING_MODULES and not needs & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")

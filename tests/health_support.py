@@ -10,6 +10,7 @@ import psycopg
 
 from alerting.processor import EventProcessor
 from core.db import load_queries
+from core.factory import create_contact, create_devices, create_organisation, create_site
 from tests.alerting_support import alerting_settings
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -27,25 +28,12 @@ class Village:
 
 def seed_village(conn: psycopg.Connection[Any], code: str = "v1") -> Village:
     """A village with one household and a maintainer."""
-    org = conn.execute(
-        "INSERT INTO organisations (level, code, name) VALUES ('village', %s, '南张村')"
-        " RETURNING id",
-        (code,),
-    ).fetchone()
-    assert org is not None
-    site = conn.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address) VALUES"
-        " (%s, 'household', 'elderly_alone', '王秀英家', '南张村三组7号') RETURNING id",
-        (org["id"],),
-    ).fetchone()
-    assert site is not None
-    person = conn.execute(
-        "INSERT INTO contacts (org_id, name, role, channels) VALUES"
-        " (%s, '刘维修', 'maintainer', ARRAY['json://127.0.0.1:9/m']) RETURNING id",
-        (org["id"],),
-    ).fetchone()
-    assert person is not None
-    return Village(int(org["id"]), int(site["id"]), int(person["id"]))
+    org = create_organisation(conn, level="village", code=code, name="南张村")
+    site = create_site(conn, org_id=org, name="王秀英家", address="南张村三组7号")
+    person = create_contact(
+        conn, org_id=org, name="刘维修", role="maintainer", channels=["json://127.0.0.1:9/m"]
+    )
+    return Village(org, site, person)
 
 
 def add_devices(
@@ -58,13 +46,16 @@ def add_devices(
     status: str = "in_service",
 ) -> list[str]:
     """Register ``count`` devices at the site (through ``gateway``); return their ids."""
-    rows = conn.execute(
-        "INSERT INTO devices (id, model_code, site_id, room, status, gateway_id)"
-        " SELECT %s || lpad(g::text, 6, '0'), 'sw-native-1', %s, '卧室', %s, %s"
-        " FROM generate_series(1, %s) g RETURNING id",
-        (prefix, site_id, status, gateway, count),
-    ).fetchall()
-    return sorted(r["id"] for r in rows)
+    ids = [f"{prefix}{n:06d}" for n in range(1, count + 1)]
+    create_devices(
+        conn,
+        device_ids=ids,
+        site_ids=[site_id] * count,
+        rooms=["卧室"] * count,
+        gateway_ids=[gateway] * count,
+        status=status,
+    )
+    return ids
 
 
 def hear(conn: psycopg.Connection[Any], device_ids: list[str], at: datetime) -> None:

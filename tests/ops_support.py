@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from core.factory import create_contact, create_device, create_organisation, create_site
 from core.incidents import open_or_join
 
 _keys = itertools.count(1)
@@ -48,16 +49,11 @@ class World:
 
 
 def _org(cur: psycopg.Cursor[Any], level: str, name: str, parent: int | None) -> dict[str, Any]:
-    row = cur.execute(
-        "INSERT INTO organisations (parent_id, level, code, name) VALUES (%s, %s, %s, %s)"
-        " RETURNING id, path",
-        (
-            parent,
-            level,
-            f"{level}-{uuid.uuid4().hex[:8]}",
-            name,
-        ),
-    ).fetchone()
+    code = f"{level}-{uuid.uuid4().hex[:8]}"
+    org_id = create_organisation(
+        cur.connection, level=level, code=code, name=name, parent_id=parent
+    )
+    row = cur.execute("SELECT id, path FROM organisations WHERE id = %s", (org_id,)).fetchone()
     assert row is not None
     return row
 
@@ -70,21 +66,25 @@ def _village(cur: psycopg.Cursor[Any], parent: int, name: str, tag: str) -> Vill
 def household(cur: psycopg.Cursor[Any], org_id: int, path: str, name: str, tag: str) -> Village:
     """A household at ``org_id`` with one detector in the kitchen, a resident, family and a
     grid worker (on the organisation)."""
-    site = cur.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, resident_name,"
-        " resident_situation, latitude, longitude)"
-        " VALUES (%s, 'household', 'elderly_alone', %s, %s, %s, ARRAY['独居', '行动不便'],"
-        " 35.4, 116.6) RETURNING id",
-        (org_id, f"{name}王家", f"{name}一组{tag}号", f"王{tag}"),
-    ).fetchone()
-    assert site is not None
-    device = f"T{tag}-{uuid.uuid4().hex[:6]}"
-    cur.execute(
-        "INSERT INTO devices (id, model_code, site_id, room, position, status)"
-        " VALUES (%s, 'sw-native-1', %s, '厨房', '吊顶', 'in_service')",
-        (device, site["id"]),
+    site = create_site(
+        cur.connection,
+        org_id=org_id,
+        name=f"{name}王家",
+        address=f"{name}一组{tag}号",
+        resident_name=f"王{tag}",
+        resident_situation=["独居", "行动不便"],
+        latitude=35.4,
+        longitude=116.6,
     )
-    village = Village(org_id, path, int(site["id"]), device)
+    device = create_device(
+        cur.connection,
+        device_id=f"T{tag}-{uuid.uuid4().hex[:6]}",
+        site_id=site,
+        room="厨房",
+        position="吊顶",
+        status="in_service",
+    )
+    village = Village(org_id, path, site, device)
     for role, name_ in (("resident", f"王{tag}"), ("family", f"王小{tag}")):
         village.contacts[role] = _contact(cur, name_, role, site_id=village.site_id)
     village.contacts["grid_worker"] = _contact(cur, f"孙网格{tag}", "grid_worker", org_id=org_id)
@@ -99,14 +99,15 @@ def _contact(
     site_id: int | None = None,
     org_id: int | None = None,
 ) -> int:
-    row = cur.execute(
-        "INSERT INTO contacts (site_id, org_id, name, role, phone, channels)"
-        " VALUES (%s, %s, %s, %s, '13800000000', ARRAY['sms://secret@provider/138'])"
-        " RETURNING id",
-        (site_id, org_id, name, role),
-    ).fetchone()
-    assert row is not None
-    return int(row["id"])
+    return create_contact(
+        cur.connection,
+        site_id=site_id,
+        org_id=org_id,
+        name=name,
+        role=role,
+        phone="13800000000",
+        channels=["sms://secret@provider/138"],
+    )
 
 
 def seed_world(conn: psycopg.Connection[Any]) -> World:

@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from core.factory import create_contact, create_device, create_organisation, create_site
 from tests.alerting_support import Household
 from tests.api_support import ApiUser, ApiWorld, Org
 
@@ -235,26 +237,21 @@ def seed_programme(db: psycopg.Connection[Any], channel: Any, *, tag: str = "pg"
     Jining and varied device health; contacts are paged through ``channel(name)`` URLs."""
     tag = f"{tag}{uuid.uuid4().hex[:5]}"
 
-    def one(sql: str, params: tuple[Any, ...]) -> int:
-        row = db.execute(sql, params).fetchone()
-        assert row is not None
-        return int(row["id"])
-
     def org(level: str, name: str, parent: int | None) -> int:
-        return one(
-            "INSERT INTO organisations (parent_id, level, code, name) VALUES (%s, %s, %s, %s)"
-            " RETURNING id",
-            (parent, level, f"{tag}-{uuid.uuid4().hex[:6]}", name),
-        )
+        code = f"{tag}-{uuid.uuid4().hex[:6]}"
+        return create_organisation(db, level=level, code=code, name=name, parent_id=parent)
 
     sub = org("sub_district", "南张街道", None)
     villages = [org("village", "南张村", sub), org("village", "北李村", sub)]
     for village in villages:
         for role, name in (("grid_worker", "孙网格"), ("village_cadre", "周村委")):
-            one(
-                "INSERT INTO contacts (org_id, name, role, phone, channels)"
-                " VALUES (%s, %s, %s, '13800000000', %s) RETURNING id",
-                (village, name, role, channel(f"{tag}-{village}-{role}")),
+            create_contact(
+                db,
+                org_id=village,
+                name=name,
+                role=role,
+                phone="13800000000",
+                channels=channel(f"{tag}-{village}-{role}"),
             )
     houses = []
     health = [
@@ -268,26 +265,26 @@ def seed_programme(db: psycopg.Connection[Any], channel: Any, *, tag: str = "pg"
     for i, (resident, situation, room) in enumerate(RESIDENTS):
         village = villages[i % 2]
         lat, lon = JINING[0] + 0.004 * (i % 3) + 0.01 * (i % 2), JINING[1] + 0.006 * (i // 2)
-        site = one(
-            "INSERT INTO sites (org_id, kind, category, name, address, phone, resident_name,"
-            " resident_situation, key_holder_name, key_holder_phone, latitude, longitude)"
-            " VALUES (%s, 'household', 'elderly_alone', %s, %s, '0537-1234567', %s, %s,"
-            " '李钥匙', '13900000009', %s, %s) RETURNING id",
-            (
-                village,
-                f"{resident}家",
-                f"{'南张村' if i % 2 == 0 else '北李村'}{i + 3}组{i + 11}号",
-                resident,
-                situation,
-                lat,
-                lon,
-            ),
+        site = create_site(
+            db,
+            org_id=village,
+            name=f"{resident}家",
+            address=f"{'南张村' if i % 2 == 0 else '北李村'}{i + 3}组{i + 11}号",
+            phone="0537-1234567",
+            resident_name=resident,
+            resident_situation=situation,
+            key_holder_name="李钥匙",
+            key_holder_phone="13900000009",
+            latitude=lat,
+            longitude=lon,
         )
-        device = f"NZ-{tag}-{i}"
-        db.execute(
-            "INSERT INTO devices (id, model_code, site_id, room, status, installed_at)"
-            " VALUES (%s, 'sw-native-1', %s, %s, 'in_service', now() - interval '30 days')",
-            (device, site, room),
+        device = create_device(
+            db,
+            device_id=f"NZ-{tag}-{i}",
+            site_id=site,
+            room=room,
+            status="in_service",
+            installed_at=datetime.now(UTC) - timedelta(days=30),
         )
         db.execute(
             f"UPDATE device_state SET {health[i % 3]}, last_seen = now() - interval '5 minutes'"
@@ -301,10 +298,13 @@ def seed_programme(db: psycopg.Connection[Any], channel: Any, *, tag: str = "pg"
             ("neighbour", "赵邻居"),
             ("key_holder", "李钥匙"),
         ):
-            contacts[role] = one(
-                "INSERT INTO contacts (site_id, name, role, phone, channels)"
-                " VALUES (%s, %s, %s, '13800000000', %s) RETURNING id",
-                (site, name, role, channel(f"{tag}-{site}-{role}")),
+            contacts[role] = create_contact(
+                db,
+                site_id=site,
+                name=name,
+                role=role,
+                phone="13800000000",
+                channels=channel(f"{tag}-{site}-{role}"),
             )
         houses.append(Household(site, device, village, contacts))
     # What the alerting watchdog does every minute: the per-village counts the board shows.

@@ -130,8 +130,8 @@ def diff(expected: str, actual: str, *, reference: Path = REFERENCE) -> str:
 
 
 def _migrated_description(mode: str) -> str:
-    from core.localservers import LocalPostgres
     from core.migrate import migrate
+    from devtools.localservers import LocalPostgres
 
     with (
         tempfile.TemporaryDirectory(prefix="smokewatch-schema-") as folder,
@@ -146,7 +146,7 @@ def _migrated_description(mode: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from core.localservers import has_timescaledb, postgres_bindir
+    from devtools.localservers import has_timescaledb, postgres_bindir
 
     if argv not in (["--write"], ["--check"]):
         print("usage: python -m tests.reference_schema --write | --check", file=sys.stderr)

@@ -10,6 +10,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
@@ -17,10 +19,25 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from core.config import parse_mqtt_url
+from core.factory import create_devices
+from ingest import metrics as ingest_metrics
 from ingest.service import IngestService
 from ingest.settings import IngestSettings
 
 T = TypeVar("T")
+
+
+@dataclass
+class Clock:
+    """The time a service under test reads, moved by the test instead of sleeping."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 def wait_until(check: Callable[[], T], *, timeout: float = 20.0, interval: float = 0.05) -> T:
@@ -43,12 +60,21 @@ def count(url: str, sql: str, params: Any = None) -> int:
     return int(row[0])
 
 
+def ingest_handled() -> float:
+    """Records the in-process ingest has committed so far: stored or recognised as duplicates.
+
+    The counters are process-wide: take a reading before publishing and compare the difference.
+    """
+    total = 0.0
+    for counter in (ingest_metrics.STORED, ingest_metrics.DUPLICATES):
+        for family in counter.collect():
+            total += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return total
+
+
 def register_devices(url: str, device_ids: Iterable[str], model: str = "sw-native-1") -> None:
-    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO devices (id, model_code) VALUES (%s, %s)",
-            [(d, model) for d in device_ids],
-        )
+    with psycopg.connect(url, autocommit=True) as conn:
+        create_devices(conn, device_ids=list(device_ids), model_code=model)
 
 
 class Publisher:

@@ -5,25 +5,16 @@ cannot be paged pages the monitoring centre at once, with the device and the sit
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from psycopg.types.json import Jsonb
 
 from alerting.policy import EscalationPolicy, policy_for_site
 from alerting.processor import MAX_EVENT_ATTEMPTS, EventProcessor
 from tests.alerting_support import alerting_settings, raise_event, receiver, scalar, seed_household
+from tests.support import Clock
 
 PAGES_PER_INCIDENT = 7  # wave 1: 3, wave 2: 3, wave 3: 1 (no repeats in the tests' settings)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def channels(name: str) -> list[str]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerting.processor import EventProcessor
-from alerting.service import AlertingService
+from alerting.repages import plan_due_repages
 from core.incidents import (
     IncidentClosed,
     OutcomeRequired,
@@ -20,16 +20,7 @@ from core.incidents import (
     start_progress,
 )
 from tests.alerting_support import alerting_settings, raise_event, scalar, seed_household
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.support import Clock
 
 
 def drain(processor: EventProcessor, db) -> int:
@@ -128,15 +119,14 @@ def test_unresolved_acknowledged_fire_repages_a_bounded_number_of_times(
         database_url, alerting_repage_after_s=600.0, alerting_max_repages=2
     )
     processor = EventProcessor(settings, clock)
-    service = AlertingService(settings, clock=clock)
     raise_event(db, house.device_id, "alarm")
     drain(processor, db)
     incident_id = scalar(db, "SELECT id FROM incidents")
     acknowledge_incident(db, incident_id=incident_id, actor="desk", now=clock())
-    assert service.plan_repages(db) == 0
+    assert plan_due_repages(db, settings=settings, now=clock()) == 0
     for expected_round in (1, 2, 3):
         clock.now += timedelta(seconds=601)
-        planned = service.plan_repages(db)
+        planned = plan_due_repages(db, settings=settings, now=clock())
         if expected_round <= 2:
             assert planned == 4  # wave 1 (3 people) and the duty desk
         else:

@@ -1,7 +1,7 @@
 """Custom Apprise plugins against local servers that check signatures as the providers document.
 
 The verifiers below are written from the providers' documentation, independently of
-alerting.plugins.signing: Aliyun's recipe (URL-encode, then '+' -> %20, '*' -> %2A,
+core.notify.plugins.signing: Aliyun's recipe (URL-encode, then '+' -> %20, '*' -> %2A,
 %7E -> '~') and Tencent's TC3 steps rebuilt from the request actually received.
 """
 
@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, quote_plus
 
 import pytest
 
-from alerting.channels import send_once
+from core.notify.channels import send_once
 from tests.alerting_support import Received, receiver
 
 ALI_ID, ALI_SECRET = "LTAI-test-id", "ali-secret-Δ/+="
@@ -231,7 +231,7 @@ def test_json_webhook_error_body_counts_as_failure() -> None:
 def test_body_error_reads_provider_answers(answer: bytes, problem: str | None) -> None:
     import requests
 
-    from alerting.plugins.capture import body_error
+    from core.notify.plugins.capture import body_error
 
     with receiver(answer=lambda _request: (200, answer)) as rx:
         response = requests.post(f"http://127.0.0.1:{rx.port}/answer", data=b"{}", timeout=2)
@@ -243,19 +243,76 @@ def test_bot_plugins_are_replaced_by_body_checking_ones() -> None:
     import apprise
     from apprise.plugins import dingtalk, wecombot
 
-    from alerting.plugins.capture import PROXY
-    from alerting.plugins.checked import CheckedDingTalk, CheckedWeComBot
+    from core.notify import register_plugins
+    from core.notify.plugins.capture import PROXY
+    from core.notify.plugins.checked import CheckedDingTalk, CheckedWeComBot
 
+    register_plugins()
     assert isinstance(apprise.Apprise.instantiate("wecombot://BOTKEY"), CheckedWeComBot)
     assert isinstance(apprise.Apprise.instantiate("dingtalk://token/"), CheckedDingTalk)
     assert wecombot.requests is PROXY and dingtalk.requests is PROXY
 
 
 def test_attempt_log_never_keeps_credentials_from_urls() -> None:
-    from alerting.plugins.capture import scrub
+    from core.notify.plugins.capture import scrub
 
     text = ("ConnectionError: HTTPSConnectionPool(host='qyapi.weixin.qq.com', port=443): url:"
             " /cgi-bin/webhook/send?key=693a91f6-7xxx (Caused by ...) access_token=abc&sign=s1")
     cleaned = scrub(text)
     assert "693a91f6" not in cleaned and "abc" not in cleaned and "s1" not in cleaned
     assert "key=***" in cleaned and "qyapi.weixin.qq.com" in cleaned
+
+
+# Run in a fresh interpreter: this test process has registered the plugins long ago.
+_IMPORT_ONLY = """
+import logging, apprise
+import alerting.service, api.app, core.notify.channels, api.contacts.channels
+from apprise.plugins import wecombot
+print(apprise.Apprise.instantiate("aliyunsms://id:secret@sign/tpl/13800000000") is None)
+print(type(apprise.Apprise.instantiate("wecombot://BOTKEY")).__name__)
+print(wecombot.requests.__class__.__name__)
+print(len(logging.getLogger("apprise").filters))
+"""
+_REGISTERED = """
+import logging, apprise
+from apprise.plugins import wecombot
+from core.notify import register_plugins
+from core.notify.logs import thread_logs
+register_plugins(); register_plugins()
+print(type(apprise.Apprise.instantiate("aliyunsms://id:secret@sign/tpl/13800000000")).__name__)
+print(type(apprise.Apprise.instantiate("wecombot://BOTKEY")).__name__)
+print(wecombot.requests.__class__.__name__)
+log = logging.getLogger("apprise")
+level = logging.getLevelName(log.getEffectiveLevel())
+print(len(log.filters), log.handlers.count(thread_logs), level)
+"""
+
+
+def test_import_registers_nothing_register_plugins_does_it_once() -> None:
+    import subprocess
+    import sys
+
+    def run(code: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout.split("\n")[:-1]
+
+    assert run(_IMPORT_ONLY) == ["True", "NotifyWeComBot", "module", "0"]
+    assert run(_REGISTERED) == [
+        "NotifyAliyunSMS", "CheckedWeComBot", "_RequestsProxy", "1 1 INFO"
+    ]
+
+
+def test_apprise_log_lines_are_redacted_once_registered(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from core.notify import register_plugins
+
+    register_plugins()
+    with caplog.at_level(logging.INFO, logger="apprise"):
+        logging.getLogger("apprise").warning(
+            "failed: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6 to 13812345678"
+        )
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "apprise"]
+    assert "693a91f6" not in line and "13812345678" not in line

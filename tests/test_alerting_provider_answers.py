@@ -12,7 +12,7 @@ import logging
 import orjson
 import pytest
 
-from alerting.channels import send_once
+from core.notify.channels import send_once
 from tests.alerting_support import (
     Received,
     alerting_settings,

@@ -24,19 +24,9 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import wait_until
+from tests.support import Clock, wait_until
 
 PAGES_PER_INCIDENT = 7  # wave 1: 3, wave 2: 3, wave 3: 1 (no repeats in the tests' settings)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def channels(name: str) -> list[str]:

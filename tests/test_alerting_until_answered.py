@@ -32,19 +32,9 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import wait_until
+from tests.support import Clock, wait_until
 
 T0 = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)  # 02:00 in Shanghai: nobody is awake
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def channels(name: str) -> list[str]:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, time
 from alerting.digest import plan_digests
 from alerting.processor import EventProcessor
 from alerting.watch import SelfWatch
+from core.factory import create_contact
+from core.pg_channels import NOTIFICATIONS_CHANNEL
 from tests.alerting_support import (
     alerting_settings,
     raise_event,
@@ -21,12 +23,7 @@ NO_QUIET = {"alerting_quiet_start": time(0, 0), "alerting_quiet_end": time(0, 0)
 
 
 def add_maintainer(db, village_id: int, name: str, url: str) -> int:
-    row = db.execute(
-        "INSERT INTO contacts (org_id, name, role, channels) VALUES (%s, %s, 'maintainer', %s)"
-        " RETURNING id",
-        (village_id, name, [url]),
-    ).fetchone()
-    return int(row["id"])
+    return create_contact(db, org_id=village_id, name=name, role="maintainer", channels=[url])
 
 
 def test_digest_lists_work_orders_once_a_day(database_url: str, db) -> None:
@@ -76,7 +73,7 @@ def test_rate_limit_defers_digest_but_never_fire(database_url: str, db) -> None:
             raise_event(db, house.device_id, "alarm")  # three fire pages to one destination
             wait_until(lambda: len(rx.seen()) >= 3, timeout=30)
             plan_digests(db, settings=settings, now=datetime.now(UTC), on_demand=True)
-            db.execute("SELECT pg_notify('smokewatch_notifications', 'digest')")
+            db.execute("SELECT pg_notify(%s, 'digest')", (NOTIFICATIONS_CHANNEL,))
             wait_until(
                 lambda: (
                     scalar(

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import RelativeDep
 from api.security import HashSlotTimeout, Passwords, digest, issue_token, new_link_token
+from core.factory import create_contact, create_device, create_site
 from core.incidents.tokens import make_ack_token
 from tests.api_support import ApiWorld
 
@@ -148,28 +149,16 @@ def test_read_me_revoked_expired_or_wrong_api_key_is_401(
 
 def relative_world(api: ApiWorld) -> dict[str, int]:
     """A household with a contact, a device and an open fire incident."""
-    site = api.db.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address) "
-        "VALUES (%s, 'household', 'elderly_alone', '李家', '东村1号') RETURNING id",
-        (api.tree().grid.id,),
-    ).fetchone()
-    assert site is not None
-    contact = api.db.execute(
-        "INSERT INTO contacts (site_id, name, role) VALUES (%s, '李明', 'family') RETURNING id",
-        (site["id"],),
-    ).fetchone()
-    assert contact is not None
-    api.db.execute(
-        "INSERT INTO devices (id, model_code, site_id) VALUES ('NZ-R1', 'sw-native-1', %s)",
-        (site["id"],),
-    )
+    site = create_site(api.db, org_id=api.tree().grid.id, name="李家", address="东村1号")
+    contact = create_contact(api.db, site_id=site, name="李明", role="family")
+    create_device(api.db, device_id="NZ-R1", site_id=site)
     incident = api.db.execute(
         "INSERT INTO incidents (device_id, site_id, kind, priority, opened_at, last_event_at) "
         "VALUES ('NZ-R1', %s, 'fire', 1, now(), now()) RETURNING id",
-        (site["id"],),
+        (site,),
     ).fetchone()
     assert incident is not None
-    return {"site": site["id"], "contact": contact["id"], "incident": incident["id"]}
+    return {"site": site, "contact": contact, "incident": incident["id"]}
 
 
 def relative_client(api: ApiWorld) -> TestClient:

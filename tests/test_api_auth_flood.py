@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.security import Passwords
 from api.settings import ApiSettings
 from core.errors import ConfigurationError
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from tests.api_support import ApiWorld, make_api_settings
 
 TOKEN = "/api/v1/auth/token"

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from api.settings import ApiSettings
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from tests.api_support import ApiWorld, make_api_settings
 
 TOKEN = "/api/v1/auth/token"

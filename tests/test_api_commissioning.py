@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from core.localservers import LocalMosquitto
 from device_sim.detector import Detector
 from device_sim.protocol import TsFormat
 from device_sim.registration import register_devices
@@ -20,6 +19,7 @@ from device_sim.runner import Simulation
 from device_sim.scenarios import Step, self_test, telemetry
 from device_sim.settings import SimSettings
 from device_sim.sinks import SharedSink
+from devtools.localservers import LocalMosquitto
 from tests.api_support import ApiWorld, make_api_settings, running_api
 from tests.support import ingest_settings, running_ingest, wait_until
 

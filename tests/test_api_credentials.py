@@ -14,7 +14,8 @@ from api.errors import NotFound
 from api.security import Passwords
 from api.settings import ApiSettings
 from core.broker_auth import BrokerAuthError
-from core.localservers import LocalMosquitto
+from core.factory import create_device
+from devtools.localservers import LocalMosquitto
 from tests.api_support import ApiWorld, free_port
 from tests.test_broker_auth import (
     PREFIX,
@@ -25,7 +26,7 @@ from tests.test_broker_auth import (
 
 
 def register(api: ApiWorld, device_id: str) -> None:
-    api.db.execute("INSERT INTO devices (id, model_code) VALUES (%s, 'sw-native-1')", (device_id,))
+    create_device(api.db, device_id=device_id)
 
 
 def test_issue_device_credentials_stores_only_a_hash(api: ApiWorld) -> None:

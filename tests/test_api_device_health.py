@@ -7,24 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
+from core.factory import create_device, create_site
 from tests.api_support import ApiWorld, Org
 
 HEALTH = "/api/v1/health"
 
 
 def add_site_with_device(api: ApiWorld, org: Org, device_id: str) -> int:
-    site = api.db.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address) "
-        "VALUES (%s, 'household', 'elderly_alone', %s, %s) RETURNING id",
-        (org.id, f"户 {device_id}", f"{org.name} 1 号"),
-    ).fetchone()
-    assert site is not None
-    api.db.execute(
-        "INSERT INTO devices (id, model_code, site_id, room, status) "
-        "VALUES (%s, 'sw-native-1', %s, '卧室', 'in_service')",
-        (device_id, site["id"]),
-    )
-    return int(site["id"])
+    site = create_site(api.db, org_id=org.id, name=f"户 {device_id}", address=f"{org.name} 1 号")
+    create_device(api.db, device_id=device_id, site_id=site, room="卧室", status="in_service")
+    return site
 
 
 def seed(api: ApiWorld) -> dict[str, int]:

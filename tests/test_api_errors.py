@@ -9,7 +9,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from tests.api_support import ApiWorld, free_port, make_api_settings
 from tests.support import wait_until
 

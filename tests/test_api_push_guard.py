@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.push_routes import RateLimiter
 from api.settings import ApiSettings
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from tests.api_support import ApiWorld, make_api_settings
 
 CTWING_TOKEN = "ctwing-push-token-" + "z" * 32

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from api.security import digest
+from core.factory import create_contact
 from core.incidents import make_ack_token
 from tests.api_support import TEST_ACK_SECRET, ApiWorld
 from tests.ops_support import Village, household, raise_alarm
@@ -324,12 +325,9 @@ def test_read_relative_link_of_contact_outside_household_is_404(
     neighbours_family = street.neighbour.contacts["family"]
     grid_worker = street.mine.contacts["grid_worker"]  # on the village: the site is under it
     other_village = api.tree().other_village
-    foreign_worker = api.db.execute(
-        "INSERT INTO contacts (org_id, name, role) VALUES (%s, '外村网格员', 'grid_worker')"
-        " RETURNING id",
-        (other_village.id,),
-    ).fetchone()
-    assert foreign_worker is not None
+    foreign_worker = create_contact(
+        api.db, org_id=other_village.id, name="外村网格员", role="grid_worker"
+    )
     stray = personal_link(api, street.mine)
     api.db.execute(
         "UPDATE relative_links SET contact_id = %s WHERE token_hash = %s",
@@ -338,7 +336,7 @@ def test_read_relative_link_of_contact_outside_household_is_404(
 
     outsiders = {
         "neighbour's family": alert_token(street.my_incident, neighbours_family),
-        "other village's worker": alert_token(street.my_incident, foreign_worker["id"]),
+        "other village's worker": alert_token(street.my_incident, foreign_worker),
         "personal link to another's contact": stray,
     }
     for name, token in outsiders.items():

@@ -295,6 +295,8 @@ MATRIX: list[Case] = [
     *every(STAFF, "GET", "/api/v1/summary/dashboard", 200),
     *every(STAFF, "GET", "/api/v1/summary/villages", 200),
     *every(STAFF, "GET", "/api/v1/map/sites", 200),
+    *every(STAFF, "GET", "/api/v1/summary/board", 200),
+    Case("anonymous", "GET", "/api/v1/summary/board", 401),
     *every(STAFF, "GET", "/api/v1/summary/monthly?month=2026-12&format=csv", 200),
     Case("anonymous", "GET", "/api/v1/summary/monthly?month=2026-12", 401),
     Case("anonymous", "GET", "/api/v1/summary/dashboard", 401),
@@ -326,6 +328,7 @@ MATRIX: list[Case] = [
     Case("anonymous", "GET", "/ui/relative/not-a-link", 200),
     Case("anonymous", "GET", "/ui/config.json", 200),
     Case("anonymous", "GET", "/ui/static/js/i18n.js", 200),
+    Case("anonymous", "GET", "/ui/catalogue.js", 200),  # the words i18n.js imports
     Case("anonymous", "GET", "/ui/static/js/missing.js", 404),
 ]
 # fmt: on

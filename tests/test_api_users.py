@@ -7,6 +7,7 @@ import sys
 
 from fastapi.testclient import TestClient
 
+from core.factory import create_site
 from tests.api_support import DEFAULT_PASSWORD, ApiWorld
 
 USERS = "/api/v1/users"
@@ -180,13 +181,8 @@ def test_update_escalation_override_is_used_by_alerting(
                          headers=admin)  # fmt: skip
     assert put.status_code == 200, put.text
     assert put.json()["config"]["max_repages"] == 5
-    site = api.db.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address) "
-        "VALUES (%s, 'household', 'elderly_alone', '李家', '东村1号') RETURNING id",
-        (tree.grid.id,),
-    ).fetchone()
-    assert site is not None
-    policy = policy_for_site(api.db, site["id"], AlertingSettings(environment="development"))
+    site = create_site(api.db, org_id=tree.grid.id, name="李家", address="东村1号")
+    policy = policy_for_site(api.db, site, AlertingSettings(environment="development"))
     assert policy.wave_delays_s == (0.0, 60.0, 180.0) and policy.max_repages == 5
     assert (policy.repeat_intervals_s, policy.max_rounds) == ((120.0, 600.0), 10)
     assert (policy.supervisor_after_s, policy.answer_notices) == (300.0, ("fire",))

@@ -34,7 +34,7 @@ from core.broker_auth import (
 )
 from core.broker_setup import BrokerSetupSettings, setup
 from core.errors import ConfigurationError
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from tests.support import count, ingest_settings, register_devices, running_ingest, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]

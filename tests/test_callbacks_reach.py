@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import requests
 
-from alerting.channels import send_once
 from api.settings import ApiSettings
-from core.localservers import LocalMosquitto
-from core.localservers.providers import ProviderEmulator
+from core.notify.channels import send_once
+from devtools.localservers import LocalMosquitto
+from devtools.localservers.providers import ProviderEmulator
 from tests.alerting_support import (
     alerting_settings,
     raise_event,

@@ -19,7 +19,7 @@ import psycopg
 import requests
 
 from core.commands import Kind, Requester, request_command
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from ingest.commands.ctwing import CtwingConfig
 from ingest.commands.transports import Topics
 from tests.alerting_support import seed_household

@@ -22,9 +22,9 @@ from core.commands import (
     request_command,
 )
 from core.config import parse_mqtt_url
-from core.localservers import LocalMosquitto
 from device_sim.commands import NativeResponder
 from device_sim.detector import Detector
+from devtools.localservers import LocalMosquitto
 from ingest.commands.transports import Topics
 from tests.alerting_support import seed_household
 from tests.commands_support import Clock, open_incident, running_dispatcher, wait_state

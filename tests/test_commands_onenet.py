@@ -18,7 +18,7 @@ import orjson
 import psycopg
 
 from core.commands import Kind, Requester, request_command
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from ingest.commands.onenet import OnenetConfig
 from ingest.commands.transports import Topics
 from tests.alerting_support import seed_household

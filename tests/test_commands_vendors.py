@@ -18,8 +18,8 @@ import psycopg
 
 from core.commands import Kind, Requester, request_command
 from core.config import parse_mqtt_url
-from core.localservers import LocalMosquitto
 from device_sim.commands import ChirpStackResponder, Zigbee2MqttResponder
+from devtools.localservers import LocalMosquitto
 from ingest.commands.transports import Topics
 from tests.alerting_support import seed_household
 from tests.commands_support import Clock, open_incident, running_dispatcher, wait_state

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from api.settings import ApiSettings
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from smokewatch.demo.inbox.server import InboxApp, InboxServer
 from smokewatch.demo.seed.plan import DEMO_KEY_ID, DEMO_KEY_SECRET
 from smokewatch.demo.settings import DemoSettings

@@ -6,7 +6,7 @@ import orjson
 import psycopg
 from psycopg.rows import DictRow
 
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from tests.support import (
     Publisher,
     ingest_settings,

@@ -11,7 +11,7 @@ from psycopg.rows import DictRow
 
 from alerting.digest import plan_digests
 from alerting.health_jobs import refresh_village_health, run_maintenance
-from core import device_health
+from api.device_health import service as device_health
 from tests.alerting_support import alerting_settings
 from tests.health_support import T0, add_devices, process_events, scalar, seed_village
 

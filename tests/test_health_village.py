@@ -8,36 +8,25 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import DictRow
 
+from core.factory import create_device, create_organisation, create_site
+
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
 def add_org(db: psycopg.Connection[DictRow], code: str, level: str, parent: int | None) -> int:
-    row = db.execute(
-        "INSERT INTO organisations (parent_id, level, code, name) VALUES (%s, %s, %s, %s)"
-        " RETURNING id",
-        (parent, level, code, code),
-    ).fetchone()
-    assert row is not None
-    return int(row["id"])
+    return create_organisation(db, level=level, code=code, name=code, parent_id=parent)
 
 
 def add_site(db: psycopg.Connection[DictRow], org_id: int, *, archived: bool = False) -> int:
-    row = db.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, archived_at)"
-        " VALUES (%s, 'household', 'elderly_alone', 'h', 'addr', %s) RETURNING id",
-        (org_id, NOW if archived else None),
-    ).fetchone()
-    assert row is not None
-    return int(row["id"])
+    return create_site(
+        db, org_id=org_id, name="h", address="addr", archived_at=NOW if archived else None
+    )
 
 
 def add_device(
     db: psycopg.Connection[DictRow], device_id: str, site_id: int, status: str, **state: object
 ) -> None:
-    db.execute(
-        "INSERT INTO devices (id, model_code, site_id, status) VALUES (%s, 'sw-native-1', %s, %s)",
-        (device_id, site_id, status),
-    )
+    create_device(db, device_id=device_id, site_id=site_id, status=status)
     for column, value in state.items():
         db.execute(
             sql.SQL("UPDATE device_state SET {} = %s WHERE device_id = %s").format(

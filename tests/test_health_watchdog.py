@@ -9,7 +9,7 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 
 from alerting.watchdog import Watchdog, WatchdogConfig
-from core import device_health
+from api.device_health import service as device_health
 from tests.alerting_support import alerting_settings, running_alerting
 from tests.health_support import (
     LIVENESS,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import psycopg
 
+from core.pg_channels import EVENTS_CHANNEL, listen_sql
 from tests.support import (
     Publisher,
     count,
@@ -158,7 +159,7 @@ def test_ingest_commits_alarm_ahead_of_50000_queued_readings(
                 pub.flush()
         pub.publish(f"{prefix}/{DEVICES[1]}/event", b'{"type": "alarm", "seq": 1}')
     with psycopg.connect(database_url, autocommit=True) as listener:
-        listener.execute("LISTEN smokewatch_events")
+        listener.execute(listen_sql(EVENTS_CHANNEL))
         with running_ingest(settings):
             notes = list(listener.notifies(timeout=30, stop_after=1))
             readings_when_alarm_committed = count(database_url, "SELECT count(*) FROM readings")

@@ -18,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from core.localservers import (
+from devtools.localservers import (
     LocalMosquitto,
     LocalPostgres,
     LocalServerError,
@@ -95,7 +95,7 @@ def test_start_on_a_port_in_use_fails_with_the_log(
 
 SERVE_AND_DIE = """
 import os, sys
-from core.localservers import LocalMosquitto, LocalPostgres
+from devtools.localservers import LocalMosquitto, LocalPostgres
 pg = LocalPostgres(sys.argv[1] + "/pg", fsync=False).start()
 mq = LocalMosquitto(sys.argv[1] + "/mq").start()
 print(pg.pid, mq.pid, flush=True)

@@ -9,6 +9,7 @@ import pytest
 from psycopg.rows import dict_row
 
 import core.migrate
+from core.factory import create_device
 from core.migrate import available_migrations, migrate
 
 
@@ -30,9 +31,7 @@ def test_migration_0045_normalises_existing_identities(
     ]
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
         for codec, external_id, device_id in before:
-            conn.execute(
-                "INSERT INTO devices (id, model_code) VALUES (%s, 'sw-native-1')", (device_id,)
-            )
+            create_device(conn, device_id=device_id)
             conn.execute(
                 "INSERT INTO device_identities VALUES (%s, %s, %s)",
                 (codec, external_id, device_id),

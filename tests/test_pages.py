@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from api.pages.routes import _tile_origin
+from core.factory import create_device
 from core.incidents import make_ack_token
 from device_sim.detector import Detector
 from tests.alerting_support import (
@@ -351,7 +352,7 @@ def test_commission_simulated_detector_from_installer_page(
         village = prog.villages[0]
         installer = api.create_user("installer", org=org_of(db, village), name="安装员 小周")
         device_id = f"NZ-NEW-{prog.sub_district}"
-        db.execute("INSERT INTO devices (id, model_code) VALUES (%s, 'sw-native-1')", (device_id,))
+        create_device(db, device_id=device_id)
         tab = open_tab(PHONE)
         login(tab, base, installer, next_path="/ui/install")
         screenshot(tab, "install-phone")

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from core.config import parse_mqtt_url
+from core.factory import create_device
 from core.incidents import make_ack_token
 from device_sim.commands import NativeResponder
 from device_sim.detector import Detector
@@ -98,7 +99,7 @@ def test_remote_self_test_and_heartbeat_from_installer_page(
         house = prog.houses[0]
         installer = api.create_user("installer", org=org_of(db, prog.villages[0]))
         device_id = f"NZ-CMD-{prog.sub_district}"
-        db.execute("INSERT INTO devices (id, model_code) VALUES (%s, 'sw-native-1')", (device_id,))
+        create_device(db, device_id=device_id)
         detector = Detector(device_id, prefix)
         with NativeResponder(parse_mqtt_url(mqtt_broker.url), prefix, [detector]) as sim:
             tab = open_tab(PHONE)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from core.factory import create_device
 from tests.pages_support import (
     DESKTOP,
     PHONE,
@@ -70,7 +71,7 @@ def test_switch_board_and_installer_to_english_without_leftovers(
         installer = api.create_user("installer", org=org_of(db, prog.villages[0]))
         login(phone, base, installer, next_path="/ui/install")
         device_id = f"NZ-EN-{prog.sub_district}"
-        db.execute("INSERT INTO devices (id, model_code) VALUES (%s, 'sw-native-1')", (device_id,))
+        create_device(db, device_id=device_id)
         phone.page.fill("#site-q", "南张村")
         phone.page.click("#site-search button[type=submit]")
         phone.page.locator("#site-results button[data-site-id]").first.click()

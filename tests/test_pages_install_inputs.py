@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.factory import create_site
 from tests.api_support import ApiWorld, running_api
 from tests.pages_support import PHONE, assert_accessible, login, screenshot, tabs
 
@@ -15,10 +16,8 @@ def test_validate_site_fields_and_add_contacts_on_installer_page(
 ) -> None:
     tree = api.tree()
     installer = api.create_user("installer", org=tree.village, name="安装员 小李")
-    db.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, resident_name) "
-        "VALUES (%s, 'household', 'elderly_alone', '赵家', '东村2组5号', '赵大爷')",
-        (tree.village.id,),
+    create_site(
+        db, org_id=tree.village.id, name="赵家", address="东村2组5号", resident_name="赵大爷"
     )
     with running_api(api_settings) as base, tabs(browser) as open_tab:
         tab = open_tab(PHONE)

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.factory import create_device, create_site
 from tests.api_support import ApiWorld, running_api
 from tests.pages_support import DESKTOP, PHONE, assert_accessible, login, screenshot, tabs
 
 
 def _site(db: Any, org_id: int, name: str, address: str, resident: str) -> int:
-    row = db.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, resident_name) "
-        "VALUES (%s, 'household', 'elderly_alone', %s, %s, %s) RETURNING id",
-        (org_id, name, address, resident),
-    ).fetchone()
-    return int(row["id"])
+    return create_site(db, org_id=org_id, name=name, address=address, resident_name=resident)
 
 
 def test_move_bound_detector_needs_confirmation_and_old_household_shows_loss(
@@ -27,11 +23,7 @@ def test_move_bound_detector_needs_confirmation_and_old_household_shows_loss(
     operator = api.create_user("operator", org=tree.village, name="值班员 小王")
     old_site = _site(db, tree.village.id, "刘家", "东村1组3号", "刘奶奶")
     new_site = _site(db, tree.village.id, "张家", "东村2组7号", "张爷爷")
-    db.execute(
-        "INSERT INTO devices (id, model_code, site_id, room, status) "
-        "VALUES ('NZ-H0005', 'sw-native-1', %s, '客厅', 'in_service')",
-        (old_site,),
-    )
+    create_device(db, device_id="NZ-H0005", site_id=old_site, room="客厅", status="in_service")
     with running_api(api_settings) as base, tabs(browser) as open_tab:
         tab = open_tab(PHONE)
         login(tab, base, installer, next_path="/ui/install")

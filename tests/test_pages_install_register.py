@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.factory import create_device, create_site
 from tests.api_support import ApiWorld, running_api
 from tests.pages_support import PHONE, login, screenshot, tabs
 
@@ -16,18 +17,16 @@ def test_register_vendor_detector_on_site_and_fix_identity(
 ) -> None:
     tree = api.tree()
     installer = api.create_user("installer", org=tree.village, name="安装员 小李")
-    site = db.execute(
-        "INSERT INTO sites (org_id, kind, category, name, address, resident_name) "
-        "VALUES (%s, 'household', 'elderly_alone', '赵家', '北村2组5号', '赵大爷') RETURNING id",
-        (tree.village.id,),
-    ).fetchone()
+    site = create_site(
+        db, org_id=tree.village.id, name="赵家", address="北村2组5号", resident_name="赵大爷"
+    )
     with running_api(api_settings) as base, tabs(browser) as open_tab:
         tab = open_tab(PHONE)
         login(tab, base, installer, next_path="/ui/install")
         page = tab.page
         page.fill("#site-q", "赵大爷")
         page.click("#site-search button[type=submit]")
-        page.click(f"#site-results button[data-site-id='{site['id']}']")
+        page.click(f"#site-results button[data-site-id='{site}']")
         page.click("#register-new summary")
         page.select_option("#r-model", "lorawan-generic-smoke")
         assert "DevEUI" in page.inner_text("#r-hint")
@@ -48,7 +47,7 @@ def test_register_vendor_detector_on_site_and_fix_identity(
         assert "16 位十六进制" in page.inner_text("#toast")
 
         # Correct a zigbee2mqtt identity after a rename: the history keeps the old one.
-        db.execute("INSERT INTO devices (id, model_code) VALUES ('NZ-ZB900', 'aqara-jy-gz-01aq')")
+        create_device(db, device_id="NZ-ZB900", model_code="aqara-jy-gz-01aq")
         db.execute("INSERT INTO device_identities VALUES ('zigbee2mqtt', '0x54ef441000a1b2c3', "
                    "'NZ-ZB900')")  # fmt: skip
         page.click("#fix-identity summary")
@@ -64,7 +63,7 @@ def test_register_vendor_detector_on_site_and_fix_identity(
         "SELECT d.site_id, i.external_id FROM devices d JOIN device_identities i "
         "ON i.device_id = d.id WHERE d.id = 'LW-A84041000181C0DE'"
     ).fetchone()
-    assert registered == {"site_id": site["id"], "external_id": "a84041000181c0de"}
+    assert registered == {"site_id": site, "external_id": "a84041000181c0de"}
     changed = db.execute(
         "SELECT detail FROM registry_log WHERE action = 'identity_changed'"
     ).fetchone()

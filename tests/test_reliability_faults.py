@@ -14,7 +14,7 @@ import pytest
 
 from bench.reliability.harness import Servers
 from bench.reliability.scenarios import Rig, faults, run
-from core.localservers import LocalMosquitto, LocalPostgres
+from devtools.localservers import LocalMosquitto, LocalPostgres
 
 SHORT = [
     "postgres_connection_limit",

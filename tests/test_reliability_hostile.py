@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from tests.support import (
     Publisher,
     count,

@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from core.localservers import LocalMosquitto
+from devtools.localservers import LocalMosquitto
 from tests.support import (
     Publisher,
     count,

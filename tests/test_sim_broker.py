@@ -16,12 +16,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from core.config import parse_mqtt_url
-from core.localservers import LocalMosquitto
 from device_sim.cli_entry import SimOptions, run, run_load
 from device_sim.load import LoadOptions
 from device_sim.mqtt import PahoLink, Pump
 from device_sim.rawmqtt import RawLink
 from device_sim.settings import SimSettings
+from devtools.localservers import LocalMosquitto
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:

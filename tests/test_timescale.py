@@ -22,9 +22,9 @@ from psycopg.rows import DictRow, dict_row
 import core.migrate
 from alerting.health_runner import HealthRunner
 from core.errors import MigrationError
-from core.localservers import LocalPostgres, has_timescaledb
 from core.migrate import Migration, available_migrations, migrate, storage_mode
 from core.timescale import ConversionError, convert
+from devtools.localservers import LocalPostgres, has_timescaledb
 from tests.alerting_support import alerting_settings
 from tests.reference_schema import REFERENCES, describe_url, diff
 from tests.support import Publisher, ingest_settings, register_devices, running_ingest, wait_until

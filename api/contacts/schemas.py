@@ -13,9 +13,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from api.contacts.channels import channel_problem
-from api.types import NOT_BLANK, ClockTime
+from api.contacts.channels import channel_problem, phone_problem
+from api.types import NOT_BLANK, ClockTime, Phone
 
 ROLES: Final = (
     "resident", "guardian", "family", "grid_worker", "village_cadre", "neighbour", "key_holder",
@@ -29,19 +30,22 @@ Locale = Literal["zh-CN", "en"]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK)
 ]
-Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{4,22}$")
-]
 
 
 def _check_channels(urls: list[str] | None) -> list[str] | None:
     if urls is None:
         return None
     for index, url in enumerate(urls):
-        problem = channel_problem(url.strip())
-        if problem:
-            raise ValueError(f"channel {index + 1}: {problem}")
+        _refuse(index, channel_problem(url.strip()))
     return [u.strip() for u in urls]
+
+
+def _refuse(index: int, problem: str | None) -> None:
+    """A field-level error naming the channel (渠道 1 / channel 1) and what is wrong with it."""
+    if problem:
+        raise PydanticCustomError(
+            "channel", "渠道 {n} / channel {n}: {problem}", {"n": index + 1, "problem": problem}
+        )
 
 
 class ContactCreate(BaseModel):
@@ -90,8 +94,13 @@ class ContactUpdate(BaseModel):
     @field_validator("channels")
     @classmethod
     def _channels_parse(cls, urls: list[str] | None) -> list[str] | None:
-        # Masked URLs (from a read) are resolved against the stored ones by the service.
-        return None if urls is None else [u.strip() for u in urls]
+        # Masked URLs (from a read) are resolved against the stored ones by the service; the
+        # numbers an SMS or voice URL calls are not masked, and are checked here either way.
+        if urls is None:
+            return None
+        for index, url in enumerate(urls):
+            _refuse(index, phone_problem(url.strip()))
+        return [u.strip() for u in urls]
 
     @model_validator(mode="after")
     def _not_cleared(self) -> ContactUpdate:

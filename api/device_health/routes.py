@@ -1,7 +1,7 @@
 """``/api/v1/health``: device health per village, flags, outages, battery forecasts.
 
 The figures are the alerting watchdog's (docs/health.md); these routes only read them through
-``core.device_health`` and cut them to the caller's part of the hierarchy.
+``api.device_health.service`` and cut them to the caller's part of the hierarchy.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from api.deps import Caller, ConnDep, StaffDep
+from api.device_health import service as device_health
 from api.device_health.schemas import BatteryForecast, HealthFlag, Outage, VillageHealth
 from api.devices import service as devices
 from api.organisations import service as organisations
-from core import device_health
 
 router = APIRouter(prefix="/api/v1/health", tags=["device health"])
 OrgQuery = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Organisation subtree")]

@@ -54,7 +54,10 @@ AND (%(state)s::text IS NULL OR CASE %(state)s
         WHEN 'fault' THEN coalesce(ds.fault_active, false)
         WHEN 'low_battery' THEN coalesce(ds.battery_low, false)
         WHEN 'never_seen' THEN ds.last_seen IS NULL
-        WHEN 'offline' THEN ds.last_seen IS NOT NULL AND (NOT ds.online OR ds.offline_deadline < now())
+        -- A deployed detector not heard within its deadline (never heard from included): the
+        -- board's offline count (api/summary/queries.sql, board) is this list's length.
+        WHEN 'offline' THEN d.status IN ('installed', 'in_service', 'faulty')
+                            AND NOT coalesce(ds.online AND ds.offline_deadline >= now(), false)
         WHEN 'online' THEN ds.online AND ds.offline_deadline >= now()
         WHEN 'ok' THEN ds.online AND ds.offline_deadline >= now() AND NOT (ds.alarm_active
                        OR ds.tamper_active OR ds.fault_active OR ds.battery_low)

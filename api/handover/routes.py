@@ -32,6 +32,6 @@ def create_handover(data: HandoverCreate, conn: ConnDep, caller: OperatorDep) ->
         conn,
         scope=caller.scope_like(),
         org_id=caller.org_id,
-        author=caller.name,
+        author=caller.actor,
         data=data,
     )

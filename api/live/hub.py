@@ -21,12 +21,10 @@ import psycopg
 from psycopg.rows import dict_row
 
 from core.db import load_queries
+from core.pg_channels import EVENTS_CHANNEL, INCIDENTS_CHANNEL, listen_sql
 
 Q = load_queries("api.live", "queries.sql")
 log = logging.getLogger(__name__)
-
-EVENTS_CHANNEL = "smokewatch_events"
-INCIDENTS_CHANNEL = "smokewatch_incidents"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +138,8 @@ class LiveHub:
                 self._url, autocommit=True, row_factory=dict_row
             ) as lookup,
         ):
-            await listen.execute(f"LISTEN {EVENTS_CHANNEL}")
-            await listen.execute(f"LISTEN {INCIDENTS_CHANNEL}")
+            await listen.execute(listen_sql(EVENTS_CHANNEL))
+            await listen.execute(listen_sql(INCIDENTS_CHANNEL))
             self.listening.set()
             log.info("live: listening on %s and %s", EVENTS_CHANNEL, INCIDENTS_CHANNEL)
             async for note in listen.notifies():

@@ -7,7 +7,9 @@ with data on the server, so these routes never open a connection.
 
 from __future__ import annotations
 
+import json
 import os
+from functools import cache
 from os import PathLike
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from api.deps import SettingsDep
+from core.messages import catalogue
 
 HERE = Path(__file__).parent
 HTML = HERE / "html"
@@ -112,6 +115,24 @@ def read_ui_config(settings: SettingsDep) -> dict[str, object]:
         "map_max_zoom": settings.api_map_max_zoom,
         "map_subdomains": settings.api_map_subdomains,
     }
+
+
+@cache
+def _catalogue_module() -> bytes:
+    """The message catalogue as a JavaScript module (what i18n.js imports): one JSON file for
+    the pages, the alerts and the digests, and no JSON-module support needed in the browser."""
+    words = json.dumps(catalogue(), ensure_ascii=False, indent=1)
+    return f"// core/messages/catalogue.json\nexport default {words};\n".encode()
+
+
+@router.get("/ui/catalogue.js")
+def read_catalogue() -> Response:
+    """The words the pages share with alerts and digests: events, states, outcomes, roles."""
+    return Response(
+        _catalogue_module(),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/favicon.ico", include_in_schema=False)  # browsers ask for it on every page

@@ -13,6 +13,7 @@ from typing import Any, Final
 from api.roster.parser import MAX_CONTACTS, RosterRow
 from api.sites.schemas import HOUSEHOLD_CATEGORIES, VENUE_CATEGORIES
 from api.spreadsheet import is_formula_like
+from api.types import PHONE_MESSAGE, normalise_phone
 
 KINDS: Final = {"住户": "household", "家庭": "household", "household": "household",
                 "场所": "venue", "九小场所": "venue", "venue": "venue"}  # fmt: skip
@@ -36,8 +37,6 @@ FAMILY_WORDS: Final = ("子", "女", "儿", "孙", "配偶", "老伴", "妻", "�
                        "侄", "甥", "亲", "家属", "媳", "婿")  # fmt: skip
 CONTACT_ROLES: Final = ("resident", "guardian", "family", "grid_worker", "village_cadre",
                         "neighbour", "key_holder")  # fmt: skip
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _SPLIT = re.compile(r"[、,，;；/]+")
 
 
@@ -59,16 +58,10 @@ class PlannedSite:
     warnings: list[str] = field(default_factory=list)
 
 
-def normalise_phone(text: str) -> str | None:
-    """Digits of a Chinese mobile or landline number, or None when it is not one."""
-    digits = re.sub(r"[\s()（）]", "", text)
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if _MOBILE.match(digits) or _LANDLINE.match(digits):
-        return digits
-    return None
+def cell_phone(text: str) -> str | None:
+    """A phone number as a spreadsheet cell holds it (spaces anywhere, an area code in
+    brackets), by the API's one rule (api.types.normalise_phone); None when it is not one."""
+    return normalise_phone(re.sub(r"[\s()（）]", "", text))
 
 
 def relation_role(text: str) -> tuple[str, bool]:
@@ -164,9 +157,9 @@ def _site_fields(cells: dict[str, str], kind: str, bad: Any) -> dict[str, Any]:
     }
     for phone_field in ("phone", "key_holder_phone"):
         if cells.get(phone_field):
-            site[phone_field] = normalise_phone(cells[phone_field])
+            site[phone_field] = cell_phone(cells[phone_field])
             if site[phone_field] is None:
-                bad(phone_field, f"{cells[phone_field]!r} is not a mobile or landline number")
+                bad(phone_field, f"{cells[phone_field]!r}: {PHONE_MESSAGE}")
     for coord, low, high in (("latitude", -90, 90), ("longitude", -180, 180)):
         if cells.get(coord):
             try:
@@ -186,11 +179,11 @@ def _contact(row: RosterRow, n: int, planned: PlannedSite, bad: Any) -> dict[str
         return None
     if not name:
         bad(f"contact{n}_name", f"联系人{n}姓名 is required when the contact has other fields")
-    phone = normalise_phone(phone_text) if phone_text else None
+    phone = cell_phone(phone_text) if phone_text else None
     if not phone_text:
         bad(f"contact{n}_phone", f"联系人{n}电话 is required")
     elif phone is None:
-        bad(f"contact{n}_phone", f"{phone_text!r} is not a mobile or landline number")
+        bad(f"contact{n}_phone", f"{phone_text!r}: {PHONE_MESSAGE}")
     role, known = relation_role(relation) if relation else ("family", False)
     if not known:
         planned.warnings.append(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from api.contacts.schemas import ContactRead
 from api.devices.schemas import DeviceRead
-from api.types import NOT_BLANK
+from api.types import NOT_BLANK, Phone
 
 HOUSEHOLD_CATEGORIES: Final = ("elderly_alone", "widowed", "disabled", "dementia", "other_at_risk")
 VENUE_CATEGORIES: Final = (
@@ -22,9 +22,6 @@ Text = Annotated[
 ]
 Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=NOT_BLANK)
-]
-Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{4,22}$")
 ]
 
 

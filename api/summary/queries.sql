@@ -1,7 +1,8 @@
--- Dashboard, per-village summary and the map, each answered as one JSON text built here (a
--- thousand villages or sites cost nothing in Python). Device health comes from village_health
--- (recomputed about once a minute by the alerting watchdog: reading it costs one row per
--- village, not a scan of a million device states); incident figures are live, read through
+-- Dashboard, per-village summary and the board, each answered as one JSON text built here (a
+-- thousand villages or sites cost nothing in Python). The dashboard's and village summary's
+-- device health comes from village_health (recomputed about once a minute by the alerting
+-- watchdog: reading it costs one row per village, not a scan of a million device states); the
+-- board's (and the map's) is live, read from device_state; incident figures are live, read through
 -- small partial indexes of open incidents and the covering opened_at index over the window
 -- (incidents.org_id, migration 0027, saves looking up each incident's site).
 
@@ -114,35 +115,6 @@ ORDER BY a.path
 LIMIT %(limit)s
 ) v;
 
--- name: map_sites
--- One row per site: alarm (an open fire or heat incident, or a device sounding), fault
--- (tamper or fault), offline (a deployed device past its deadline), ok, or no_device.
-SELECT coalesce(json_agg(m), '[]'::json)::text AS body FROM (
-SELECT s.id AS site_id, s.name, s.kind, s.latitude, s.longitude,
-       CASE
-           WHEN bool_or(ds.alarm_active) OR EXISTS (
-                    SELECT 1 FROM incidents i
-                    WHERE i.site_id = s.id AND i.status <> 'resolved'
-                      AND i.kind IN ('fire', 'heat')) THEN 'alarm'
-           WHEN count(d.id) = 0 THEN 'no_device'
-           WHEN bool_or(ds.tamper_active OR ds.fault_active) THEN 'fault'
-           WHEN bool_or(NOT (coalesce(ds.online, false)
-                             AND coalesce(ds.offline_deadline > now(), false))) THEN 'offline'
-           ELSE 'ok'
-       END AS state
-FROM sites s
-JOIN organisations o ON o.id = s.org_id
-LEFT JOIN devices d ON d.site_id = s.id AND d.status IN ('installed', 'in_service', 'faulty')
-LEFT JOIN device_state ds ON ds.device_id = d.id
-WHERE s.archived_at IS NULL
-  AND o.path LIKE ANY(%(scope)s)
-  AND (%(org_id)s::bigint IS NULL
-       OR o.path LIKE (SELECT path FROM organisations WHERE id = %(org_id)s) || '%%')
-GROUP BY s.id
-ORDER BY s.id
-LIMIT %(limit)s
-) m;
-
 -- name: monthly_by_village
 -- The fire-safety committee's month: per village or community in scope, with its parent
 -- sub-district; incidents opened in [start, end) in that organisation or below.
@@ -173,3 +145,112 @@ FROM area a
 LEFT JOIN inc ON inc.area_id = a.id
 GROUP BY a.id, a.name, a.sub_district, a.path
 ORDER BY a.path
+
+-- name: board
+-- Every count on the operator's board in one statement, so one snapshot and one now(): the key
+-- figures, the map's sites and its legend, and the village table, all from the live
+-- device_state (not village_health, which is up to a minute old). One definition per figure,
+-- the same as the /devices?state= lists behind the village counts: among deployed detectors
+-- (installed, in service, faulty) at sites in scope, "online" is heard within its deadline and
+-- every other one is offline (never heard from included); low battery, tamper and fault are the
+-- state's flags. A site's state is the worst of its detectors' (docs/api.md). This reads every
+-- device in scope: milliseconds for a sub-district, seconds for a whole city of a million.
+WITH area AS (
+    SELECT o.id, o.path
+    FROM organisations o
+    WHERE o.path LIKE ANY(%(scope)s)
+      AND (%(org_id)s::bigint IS NULL
+           OR o.path LIKE (SELECT path FROM organisations WHERE id = %(org_id)s) || '%%')
+),
+site_rows AS (
+    SELECT s.id, s.name, s.kind, s.latitude, s.longitude, a.path
+    FROM sites s
+    JOIN area a ON a.id = s.org_id
+    WHERE s.archived_at IS NULL
+),
+per_site AS (
+    SELECT s.id, s.name, s.kind, s.latitude, s.longitude, s.path,
+           count(d.id) AS devices,
+           count(*) FILTER (WHERE d.status = 'in_service') AS in_service,
+           count(*) FILTER (WHERE dh.deployed) AS deployed,
+           count(*) FILTER (WHERE dh.deployed AND dh.heard) AS online,
+           count(*) FILTER (WHERE dh.deployed AND NOT dh.heard) AS offline,
+           count(*) FILTER (WHERE dh.deployed AND ds.battery_low) AS low_battery,
+           count(*) FILTER (WHERE dh.deployed AND ds.tamper_active) AS tamper,
+           count(*) FILTER (WHERE dh.deployed AND ds.fault_active) AS fault,
+           coalesce(bool_or(dh.deployed AND ds.alarm_active), false) AS sounding
+    FROM site_rows s
+    LEFT JOIN devices d ON d.site_id = s.id AND d.status <> 'removed'
+    LEFT JOIN device_state ds ON ds.device_id = d.id
+    CROSS JOIN LATERAL (
+        SELECT d.status IN ('installed', 'in_service', 'faulty') AS deployed,
+               coalesce(ds.online AND ds.offline_deadline >= now(), false) AS heard
+    ) dh
+    GROUP BY s.id, s.name, s.kind, s.latitude, s.longitude, s.path
+),
+orders AS (
+    SELECT s.id AS site_id, count(*) AS n
+    FROM work_orders w
+    JOIN devices d ON d.id = w.device_id
+    JOIN site_rows s ON s.id = coalesce(w.site_id, d.site_id)
+    WHERE w.status = 'open'
+    GROUP BY s.id
+),
+site_state AS (
+    SELECT p.*,
+           CASE
+               WHEN p.sounding OR EXISTS (
+                        SELECT 1 FROM incidents i
+                        WHERE i.site_id = p.id AND i.status <> 'resolved'
+                          AND i.kind IN ('fire', 'heat')) THEN 'alarm'
+               WHEN p.deployed = 0 THEN 'no_device'
+               WHEN p.tamper + p.fault > 0 THEN 'fault'
+               WHEN p.offline > 0 THEN 'offline'
+               ELSE 'ok'
+           END AS state,
+           coalesce(o.n, 0) AS open_work_orders
+    FROM per_site p
+    LEFT JOIN orders o ON o.site_id = p.id
+),
+-- Each site's village or community: the organisation of that level on its path (a caller
+-- scoped to a grid sees its grid's figures under the village's name).
+by_village AS (
+    SELECT v.id AS org_id, v.name, v.path,
+           count(*) AS sites, sum(s.devices) AS devices, sum(s.in_service) AS in_service,
+           sum(s.online) AS online, sum(s.offline) AS offline,
+           sum(s.low_battery) AS low_battery, sum(s.tamper) AS tamper, sum(s.fault) AS fault,
+           sum(s.open_work_orders) AS open_work_orders
+    FROM site_state s
+    JOIN organisations v ON v.id = ANY(string_to_array(rtrim(s.path, '.'), '.')::bigint[])
+                        AND v.level IN ('village', 'community')
+    GROUP BY v.id, v.name, v.path
+)
+SELECT json_build_object(
+    'as_of', now(),
+    'sites', (SELECT count(*) FROM site_state),
+    'devices', (SELECT coalesce(sum(devices), 0) FROM site_state),
+    'in_service', (SELECT coalesce(sum(in_service), 0) FROM site_state),
+    'online', (SELECT coalesce(sum(online), 0) FROM site_state),
+    'offline', (SELECT coalesce(sum(offline), 0) FROM site_state),
+    'low_battery', (SELECT coalesce(sum(low_battery), 0) FROM site_state),
+    'tamper', (SELECT coalesce(sum(tamper), 0) FROM site_state),
+    'fault', (SELECT coalesce(sum(fault), 0) FROM site_state),
+    'open_work_orders', (SELECT coalesce(sum(open_work_orders), 0) FROM site_state),
+    'sites_by_state', (SELECT json_build_object(
+        'alarm', count(*) FILTER (WHERE state = 'alarm'),
+        'fault', count(*) FILTER (WHERE state = 'fault'),
+        'offline', count(*) FILTER (WHERE state = 'offline'),
+        'ok', count(*) FILTER (WHERE state = 'ok'),
+        'no_device', count(*) FILTER (WHERE state = 'no_device')) FROM site_state),
+    'villages', coalesce((SELECT json_agg(json_build_object(
+        'org_id', org_id, 'name', name, 'sites', sites, 'devices', devices,
+        'in_service', in_service,
+        'installed_pct', round(100.0 * in_service / nullif(devices, 0), 1),
+        'online_rate', round(online::numeric / nullif(online + offline, 0), 4),
+        'online', online, 'offline', offline, 'low_battery', low_battery, 'tamper', tamper,
+        'fault', fault, 'open_work_orders', open_work_orders) ORDER BY path)
+        FROM by_village), '[]'::json),
+    'map', coalesce((SELECT json_agg(m ORDER BY m.site_id) FROM (
+        SELECT s.id AS site_id, s.name, s.kind, s.latitude, s.longitude, s.state
+        FROM site_state s ORDER BY s.id LIMIT %(limit)s) m), '[]'::json)
+)::text AS body;

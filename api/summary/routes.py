@@ -1,4 +1,4 @@
-"""``/api/v1/summary/dashboard``, ``/api/v1/summary/villages`` and ``/api/v1/map/sites``.
+"""``/api/v1/summary/dashboard``, ``/summary/villages``, ``/summary/board`` and ``/map/sites``.
 
 The JSON is built by the database (see queries.sql) and sent as it comes; the response models
 document the shapes in OpenAPI and the tests hold the two together.
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import ConnDep, StaffDep
 from api.summary import export, service
-from api.summary.schemas import DashboardRead, MapSite, VillageRead
+from api.summary.schemas import BoardRead, DashboardRead, MapSite, VillageRead
 
 router = APIRouter(prefix="/api/v1", tags=["summary"])
 
@@ -38,6 +38,19 @@ def read_village_summaries(
 ) -> Response:
     """Installation progress and device health per village or community."""
     body = service.villages(conn, scope=caller.scope_like(), org_id=org_id, limit=limit)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/summary/board", response_model=BoardRead)
+def read_board_counts(
+    conn: ConnDep,
+    caller: StaffDep,
+    org_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=20000)] = 5000,
+) -> Response:
+    """The board's counts from live device state in one answer: key figures, the map's legend
+    (sites by state), the village table and the map's sites (at most ``limit``)."""
+    body = service.board(conn, scope=caller.scope_like(), org_id=org_id, limit=limit)
     return Response(body, media_type="application/json")
 
 

@@ -72,3 +72,46 @@ class MapSite(BaseModel):
     latitude: float | None
     longitude: float | None
     state: SiteState
+
+
+class SitesByState(BaseModel):
+    """How many sites the map shows in each state (its legend)."""
+
+    alarm: int
+    fault: int
+    offline: int
+    ok: int
+    no_device: int
+
+
+class BoardFigures(BaseModel):
+    """Live counts over the sites in scope (the board's key figures, or one village's row)."""
+
+    sites: int
+    devices: int
+    in_service: int
+    online: int
+    offline: int
+    low_battery: int
+    tamper: int
+    fault: int
+    open_work_orders: int
+
+
+class BoardVillage(BoardFigures):
+    """One village's (or community's) live figures, over the sites in the caller's scope."""
+
+    org_id: int
+    name: str
+    installed_pct: float | None
+    online_rate: float | None
+
+
+class BoardRead(BoardFigures):
+    """Every count on the operator's board, from live device state at ``as_of``, in one answer:
+    the key figures, the legend, the village table and the map always agree."""
+
+    as_of: datetime
+    sites_by_state: SitesByState
+    villages: list[BoardVillage]
+    map: list[MapSite]

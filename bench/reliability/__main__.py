@@ -26,8 +26,8 @@ from bench.reliability import delivery
 from bench.reliability.harness import Servers
 from bench.reliability.scenarios import Rig, faults, run
 from bench.reliability.soak import soak
-from core.localservers import LocalMosquitto, LocalPostgres
 from core.migrate import migrate
+from devtools.localservers import LocalMosquitto, LocalPostgres
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "reliability.json"
 LONG_HOLD = {"provider_slow": 120.0}  # "slow for minutes"

@@ -29,6 +29,8 @@ import psycopg
 
 from bench.reliability.harness import WAVE1, Service, leaks, service_env, wait_for
 from bench.reliability.receiver import Receiver
+from core.factory import create_contact, create_device, create_organisation, create_site
+from core.pg_channels import EVENTS_CHANNEL
 
 PHONE = "13912345678"  # in every contact's URL and echoed by failing providers: log leak check
 PROVIDER_KEY = "PROVKEY7f3a9c"
@@ -58,11 +60,8 @@ class World:
 
     def __post_init__(self) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
-            self.sub_district = _one(
-                conn,
-                "INSERT INTO organisations (level, code, name) VALUES ('sub_district', %s,"
-                " '南张街道') RETURNING id",
-                (f"d-sub-{self.tag}",),
+            self.sub_district = create_organisation(
+                conn, level="sub_district", code=f"d-sub-{self.tag}", name="南张街道"
             )
 
     def household(self, name: str, channels: list[tuple[Receiver, str]]) -> Household:
@@ -70,40 +69,36 @@ class World:
         with psycopg.connect(self.url, autocommit=True) as conn:
             # A village each: the grid worker (a village contact) is paged for every household
             # of the village, and each household must have its own.
-            village = _one(
+            village = create_organisation(
                 conn,
-                "INSERT INTO organisations (parent_id, level, code, name)"
-                " VALUES (%s, 'village', %s, '南张村') RETURNING id",
-                (self.sub_district, f"d-v-{self.tag}-{name}"),
+                level="village",
+                code=f"d-v-{self.tag}-{name}",
+                name="南张村",
+                parent_id=self.sub_district,
             )
-            site = _one(
+            site = create_site(
                 conn,
-                "INSERT INTO sites (org_id, kind, category, name, address, phone, resident_name)"
-                " VALUES (%s, 'household', 'elderly_alone', %s, '南张村三组8号', %s, '王秀英')"
-                " RETURNING id",
-                (village, f"王秀英家 {name}", PHONE),
+                org_id=village,
+                name=f"王秀英家 {name}",
+                address="南张村三组8号",
+                phone=PHONE,
+                resident_name="王秀英",
             )
-            device = f"DEL-{self.tag}-{name}"
-            conn.execute(
-                "INSERT INTO devices (id, model_code, site_id, room)"
-                " VALUES (%s, 'sw-native-1', %s, '厨房')",
-                (device, site),
+            device = create_device(
+                conn, device_id=f"DEL-{self.tag}-{name}", site_id=site, room="厨房"
             )
             people = []
             for role in WAVE1:
                 who = f"{name}-{role}"
                 urls = [rx.url(f"{kind}/{PHONE}/{who}", key=PROVIDER_KEY) for rx, kind in channels]
-                conn.execute(
-                    "INSERT INTO contacts (site_id, org_id, name, role, phone, channels)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (
-                        site if role != "grid_worker" else None,
-                        village if role == "grid_worker" else None,
-                        "联系人",
-                        role,
-                        PHONE,
-                        urls,
-                    ),
+                create_contact(
+                    conn,
+                    site_id=site if role != "grid_worker" else None,
+                    org_id=village if role == "grid_worker" else None,
+                    name="联系人",
+                    role=role,
+                    phone=PHONE,
+                    channels=urls,
                 )
                 people.append(who)
         return Household(device, people)
@@ -124,7 +119,7 @@ class World:
                 " VALUES (%s, %s, %s, 'alarm', 1)",
                 (event, now, device),
             )
-            conn.execute("SELECT pg_notify('smokewatch_events', %s)", (str(event),))
+            conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(event)))
         return time.monotonic()
 
 

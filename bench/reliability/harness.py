@@ -29,6 +29,13 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.reliability.receiver import Receiver
+from core.factory import (
+    create_contact,
+    create_device,
+    create_devices,
+    create_organisation,
+    create_site,
+)
 
 ACK_SECRET = "reliability-ack-secret-" + "s" * 24
 PROVIDER_KEY = "PROVKEY7f3a9c"  # a provider key inside the contacts' Apprise URLs
@@ -168,34 +175,26 @@ def seed(
 ) -> dict[str, str]:
     """Register the load devices and one household per fire alarm; return fire -> device id."""
     fire_devices: dict[str, str] = {}
-    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO devices (id, model_code) VALUES (%s, 'sw-native-1')",
-            [(d,) for d in devices],
-        )
+    with psycopg.connect(url, autocommit=True) as conn:
+        create_devices(conn, device_ids=devices)
         tag = uuid.uuid4().hex[:6]
-        (sub,) = cur.execute(
-            "INSERT INTO organisations (level, code, name) VALUES ('sub_district', %s, '南张街道')"
-            " RETURNING id",
-            (f"rel-sub-{tag}",),
-        ).fetchone() or (0,)
+        sub = create_organisation(
+            conn, level="sub_district", code=f"rel-sub-{tag}", name="南张街道"
+        )
         for fire in fires:
-            (village,) = cur.execute(
-                "INSERT INTO organisations (parent_id, level, code, name)"
-                " VALUES (%s, 'village', %s, '南张村') RETURNING id",
-                (sub, f"rel-v-{fire}-{tag}"),
-            ).fetchone() or (0,)
-            (site,) = cur.execute(
-                "INSERT INTO sites (org_id, kind, category, name, address, phone, resident_name)"
-                " VALUES (%s, 'household', 'elderly_alone', %s, '南张村三组8号', %s, %s)"
-                " RETURNING id",
-                (village, f"{RESIDENT}家 {fire}", PHONE, RESIDENT),
-            ).fetchone() or (0,)
-            device = f"REL-FIRE-{fire}-{tag}"
-            cur.execute(
-                "INSERT INTO devices (id, model_code, site_id, room) VALUES (%s, 'sw-native-1', %s,"
-                " '厨房')",
-                (device, site),
+            village = create_organisation(
+                conn, level="village", code=f"rel-v-{fire}-{tag}", name="南张村", parent_id=sub
+            )
+            site = create_site(
+                conn,
+                org_id=village,
+                name=f"{RESIDENT}家 {fire}",
+                address="南张村三组8号",
+                phone=PHONE,
+                resident_name=RESIDENT,
+            )
+            device = create_device(
+                conn, device_id=f"REL-FIRE-{fire}-{tag}", site_id=site, room="厨房"
             )
             for role in WAVE1:
                 who = f"{fire}-{role}"
@@ -205,17 +204,14 @@ def seed(
                     receiver.url(f"flaky/{PHONE}/{who}", key=PROVIDER_KEY),
                     receiver.url(f"ok/{who}", key=PROVIDER_KEY),
                 ]
-                cur.execute(
-                    "INSERT INTO contacts (site_id, org_id, name, role, phone, channels)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (
-                        site if role != "grid_worker" else None,
-                        village if role == "grid_worker" else None,
-                        RESIDENT if role == "resident" else "联系人",
-                        role,
-                        PHONE,
-                        channels,
-                    ),
+                create_contact(
+                    conn,
+                    site_id=site if role != "grid_worker" else None,
+                    org_id=village if role == "grid_worker" else None,
+                    name=RESIDENT if role == "resident" else "联系人",
+                    role=role,
+                    phone=PHONE,
+                    channels=channels,
                 )
             fire_devices[fire] = device
     return fire_devices

@@ -38,8 +38,8 @@ from core.codecs.common import (
     timestamp,
     transitions,
 )
-from core.codecs.registry import Decoded, Message, State, Transport
 from core.codecs.thing_model import map_properties
+from core.codecs.types import Decoded, Message, State, Transport
 from core.errors import DecodeError
 
 NAME: Final = "chirpstack"

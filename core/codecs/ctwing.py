@@ -38,8 +38,8 @@ from core.codecs.common import (
     transitions,
 )
 from core.codecs.identity import ctwing_device
-from core.codecs.registry import Decoded, HttpPushCodec, Message, State
 from core.codecs.thing_model import DEFAULT_MAP, PropertyMap, map_properties
+from core.codecs.types import Decoded, HttpPushCodec, Message, State
 from core.domain import EventType
 from core.errors import DecodeError
 

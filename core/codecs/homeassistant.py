@@ -23,7 +23,7 @@ Source: Home Assistant's MQTT documentation (home-assistant/home-assistant.io
 member lookups) are read; any other template makes the entity *unsupported*, with the reason
 recorded on the discovered entity and on the dead letter of its state messages.
 
-How ingest runs it: a config message is an :class:`~core.codecs.registry.Announcement` that
+How ingest runs it: a config message is an :class:`~core.codecs.types.Announcement` that
 ingest keeps in ``ha_entities`` (the installers' list of discovered devices). A state message's
 external id is its **state topic**; ingest lends the codec the entity configs subscribed to that
 topic (``profile["entities"]``) and binds the topic to the device registered under the entity's
@@ -49,7 +49,7 @@ from core.codecs.common import (
     previous_flags,
     transitions,
 )
-from core.codecs.registry import Announcement, Decoded, Message, State, Transport
+from core.codecs.types import Announcement, Decoded, Message, State, Transport
 from core.errors import DecodeError
 
 NAME: Final = "homeassistant"

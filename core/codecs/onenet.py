@@ -40,8 +40,8 @@ from core.codecs.common import (
     timestamp,
     transitions,
 )
-from core.codecs.registry import Decoded, HttpPushCodec, Message, State
 from core.codecs.thing_model import DEFAULT_MAP, PropertyMap, map_properties
+from core.codecs.types import Decoded, HttpPushCodec, Message, State
 from core.errors import DecodeError
 from core.records import Record
 

@@ -1,8 +1,9 @@
-"""The codec interface and registry: codec name -> codec, one per vendor format.
+"""The codec registry: codec name -> codec, one per vendor format, and how a codec is run.
 
-A codec is a pure function of one inbound message and the previous codec state of the devices it
-names. It returns canonical records (core.records) or raises :class:`core.errors.DecodeError`;
-it never touches the network, the database or the clock (the receive time comes in the message).
+A codec (the protocol and its types: :mod:`core.codecs.types`) is a pure function of one
+inbound message and the previous codec state of the devices it names. It returns canonical
+records (core.records) or raises :class:`core.errors.DecodeError`; it never touches the
+network, the database or the clock (the receive time comes in the message).
 
 How a service calls it (the same for MQTT subscriptions and HTTP push endpoints)::
 
@@ -40,101 +41,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from core.codecs.battery import PROFILE_KEY, strip_profile
+from core.codecs.chirpstack import ChirpStackCodec
+from core.codecs.ctwing import CtwingCodec
+from core.codecs.homeassistant import HomeAssistantCodec
+from core.codecs.onenet import OneNetCodec
 from core.codecs.thing_model import PropertyMap
+from core.codecs.types import Codec, Decoded, Message, State
+from core.codecs.zigbee2mqtt import Zigbee2MqttCodec
 from core.errors import DecodeError
 from core.records import Event, Reading, Record
 
-State = Mapping[str, Any]
-Transport = Literal["mqtt", "http"]
 # The vendor codecs a service may enable (SMOKEWATCH_INGEST_CODECS).
 CodecName = Literal["zigbee2mqtt", "chirpstack", "ctwing", "onenet", "homeassistant"]
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One inbound message as the transport delivered it."""
-
-    body: bytes
-    received_at: datetime
-    topic: str | None = None
-    method: str = "POST"
-    query: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayStatus:
-    """A gateway's own availability, e.g. the zigbee2mqtt bridge going offline."""
-
-    gateway_id: str
-    online: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    """Entities a device announced on ``topic`` (Home Assistant discovery); empty: withdrawn."""
-
-    topic: str
-    entities: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """What a codec made of one message."""
-
-    records: tuple[Record, ...] = ()
-    external_ids: tuple[str, ...] = ()
-    states: Mapping[str, dict[str, Any]] = field(default_factory=dict)
-    dedupe_key: str | None = None
-    reply: bytes | None = None
-    gateway: GatewayStatus | None = None
-    note: str | None = None
-    announcements: tuple[Announcement, ...] = ()
-
-
-class Codec(Protocol):
-    """A vendor format: name, transport, and the two pure functions a service calls."""
-
-    @property
-    def name(self) -> str:
-        """Registry key; also ``device_models.codec`` and ``device_identities.codec``."""
-        ...
-
-    @property
-    def transport(self) -> Transport:
-        """``mqtt`` (subscribe to ``topic_filters``) or ``http`` (``POST /ingest/<name>``)."""
-        ...
-
-    @property
-    def topic_filters(self) -> tuple[str, ...]:
-        """MQTT subscription filters; empty for HTTP codecs."""
-        ...
-
-    def owns_topic(self, topic: str) -> bool:
-        """True when an MQTT topic belongs to this codec's tree."""
-        ...
-
-    def identify(self, message: Message) -> tuple[str, ...]:
-        """External ids whose previous state ``decode`` needs (cheap; DecodeError if unreadable)."""
-        ...
-
-    def decode(self, message: Message, states: Mapping[str, State]) -> Decoded:
-        """Canonical records for ``message`` given the previous state of each external id."""
-        ...
-
-
-class HttpPushCodec:
-    """Base of the codecs a carrier platform reaches by HTTP push: they own no MQTT topic."""
-
-    transport: Transport = "http"
-    topic_filters: tuple[str, ...] = ()
-
-    def owns_topic(self, topic: str) -> bool:
-        """Never: HTTP only."""
-        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,12 +131,6 @@ def bind(records: tuple[Record, ...], device_ids: Mapping[str, str]) -> tuple[Re
 
 def default_registry(config: CodecConfig | None = None) -> CodecRegistry:
     """The vendor codecs, configured; the native protocol keeps its own ingest path."""
-    from core.codecs.chirpstack import ChirpStackCodec
-    from core.codecs.ctwing import CtwingCodec
-    from core.codecs.homeassistant import HomeAssistantCodec
-    from core.codecs.onenet import OneNetCodec
-    from core.codecs.zigbee2mqtt import Zigbee2MqttCodec
-
     config = config or CodecConfig()
     return CodecRegistry(
         [

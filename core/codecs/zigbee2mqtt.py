@@ -38,7 +38,7 @@ from core.codecs.common import (
     transitions,
 )
 from core.codecs.identity import ieee_address
-from core.codecs.registry import Decoded, GatewayStatus, Message, State, Transport
+from core.codecs.types import Decoded, GatewayStatus, Message, State, Transport
 from core.domain import EventType
 from core.errors import DecodeError
 

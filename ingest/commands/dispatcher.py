@@ -35,11 +35,11 @@ from core.config import MqttEndpoint
 from core.db import connect, translated_errors
 from core.domain import DEVICE_ID_PATTERN
 from core.errors import DatabaseUnavailable
+from core.pg_channels import COMMANDS_CHANNEL, listen_sql
 from ingest.commands import ctwing, onenet
 from ingest.commands.transports import Outbound, Topics, encode, z2m_shows
 
 log = logging.getLogger(__name__)
-CHANNEL = "smokewatch_commands"
 RESULTS = frozenset({"ok", "rejected", "unsupported", "busy"})
 
 
@@ -134,7 +134,7 @@ class CommandDispatcher:
                 if listener is None or listener.closed:
                     with translated_errors():
                         listener = connect(self._url, autocommit=True)
-                        listener.execute(f"LISTEN {CHANNEL}")
+                        listener.execute(listen_sql(COMMANDS_CHANNEL))
                 if self._connected.is_set():
                     self.dispatch_once()
                 for _ in listener.notifies(timeout=self._poll_s, stop_after=1):

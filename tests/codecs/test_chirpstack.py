@@ -10,7 +10,7 @@ from codec_support import NOW, events, reading, run
 
 from core.codecs import lora_payloads as lp
 from core.codecs.chirpstack import ChirpStackCodec
-from core.codecs.registry import Message
+from core.codecs.types import Message
 from core.domain import EventType as E
 from core.errors import DecodeError
 from core.records import Event, Reading

@@ -21,6 +21,7 @@ from api import push_routes
 from api.deps import get_conn
 from api.errors import install_error_handlers
 from core.codecs.registry import CodecConfig, default_registry
+from core.factory import create_device
 from device_sim import formats
 from tests.support import (
     Publisher,
@@ -36,7 +37,7 @@ TOKEN = "e2e-onenet-token"
 
 def register(url: str, device_id: str, model: str, codec: str, external_id: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO devices (id, model_code) VALUES (%s, %s)", (device_id, model))
+        create_device(conn, device_id=device_id, model_code=model)
         conn.execute(
             "INSERT INTO device_identities (codec, external_id, device_id) VALUES (%s, %s, %s)",
             (codec, external_id, device_id),
@@ -195,7 +196,7 @@ def test_ingest_keeps_native_payload_with_nul(database_url: str, mqtt_broker) ->
     # PostgreSQL's jsonb refuses \u0000: the store drops the character and keeps the message.
     prefix = unique_prefix()
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO devices (id, model_code) VALUES ('NZ-N0001', 'sw-native-1')")
+        create_device(conn, device_id="NZ-N0001")
     with running_ingest(ingest_settings(database_url, mqtt_broker.url, prefix)):
         with Publisher(mqtt_broker.url) as pub:
             pub.publish(

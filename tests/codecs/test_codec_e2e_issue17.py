@@ -17,6 +17,7 @@ import orjson
 import psycopg
 from psycopg.rows import dict_row
 
+from core.factory import create_device
 from tests.support import (
     Publisher,
     count,
@@ -29,7 +30,7 @@ from tests.support import (
 
 def register(url: str, device_id: str, model: str, codec: str, external_id: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO devices (id, model_code) VALUES (%s, %s)", (device_id, model))
+        create_device(conn, device_id=device_id, model_code=model)
         conn.execute(
             "INSERT INTO device_identities (codec, external_id, device_id) VALUES (%s, %s, %s)",
             (codec, external_id, device_id),

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.codecs import lora_payloads as lp
-from core.codecs.registry import CodecConfig, Message, default_registry
+from core.codecs.registry import CodecConfig, default_registry
+from core.codecs.types import Message
 from core.domain import EventType
 from core.errors import DecodeError
 

@@ -6,7 +6,8 @@ import pytest
 from codec_support import NOW, events
 from pydantic import ValidationError
 
-from core.codecs.registry import Message, default_registry
+from core.codecs.registry import default_registry
+from core.codecs.types import Message
 from core.domain import EventType
 from core.errors import ConfigurationError
 from ingest.settings import IngestSettings

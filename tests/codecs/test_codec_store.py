@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from core.codecs.registry import default_registry
+from core.factory import create_device
 from device_sim import formats
 from ingest.codec_store import CodecStore
 from ingest.inbound import Inbound
@@ -31,7 +32,7 @@ def inbound(topic: str, payload: bytes) -> Inbound:
 
 def test_write_carries_state_within_and_across_batches(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO devices (id, model_code) VALUES ('NZ-S0001', 'tuya-ts0205')")
+        create_device(conn, device_id="NZ-S0001", model_code="tuya-ts0205")
         conn.execute(
             "INSERT INTO device_identities VALUES ('zigbee2mqtt', %s, 'NZ-S0001')", (NAME,)
         )

@@ -15,6 +15,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from core.codecs.registry import default_registry
+from core.factory import create_device
 from device_sim import formats
 from ingest.codec_store import CodecStore
 from ingest.inbound import Inbound
@@ -39,7 +40,7 @@ def inbound(codec: str, topic: str, payload: bytes, *, step: int = 0) -> Inbound
 
 def register(url: str, device_id: str, model: str, codec: str, external_id: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO devices (id, model_code) VALUES (%s, %s)", (device_id, model))
+        create_device(conn, device_id=device_id, model_code=model)
         conn.execute(
             "INSERT INTO device_identities (codec, external_id, device_id) VALUES (%s, %s, %s)",
             (codec, external_id, device_id),

@@ -12,8 +12,8 @@ import pytest
 from codec_support import NOW, events, reading, run
 
 from core.codecs.ctwing import CtwingCodec
-from core.codecs.registry import Message
 from core.codecs.thing_model import PropertyMap
+from core.codecs.types import Message
 from core.domain import EventType as E
 from core.errors import DecodeError
 from core.records import Reading

@@ -8,6 +8,7 @@ import psycopg
 from psycopg.rows import DictRow
 
 from core.codecs.registry import default_registry
+from core.factory import create_device
 
 NEW_MODELS = {
     "heiman-hs1sa": ("zigbee2mqtt", timedelta(minutes=1034)),
@@ -31,7 +32,7 @@ def test_migration_inserts_vendor_models(db: psycopg.Connection[DictRow]) -> Non
 def test_registered_vendor_device_gets_liveness_from_model(
     db: psycopg.Connection[DictRow],
 ) -> None:
-    db.execute("INSERT INTO devices (id, model_code) VALUES ('NZ-Z0001', 'heiman-hs1sa')")
+    create_device(db, device_id="NZ-Z0001", model_code="heiman-hs1sa")
     db.execute(
         "INSERT INTO device_identities (codec, external_id, device_id) "
         "VALUES ('zigbee2mqtt', '0x00158d0003467624', 'NZ-Z0001')"

@@ -23,8 +23,10 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from core.codecs.homeassistant import HomeAssistantCodec, template_path, topic_matches
-from core.codecs.registry import CodecConfig, Message, default_registry
+from core.codecs.registry import CodecConfig, default_registry
+from core.codecs.types import Message
 from core.errors import DecodeError
+from core.factory import create_device
 from ingest.codec_store import CodecStore
 from ingest.inbound import Inbound
 from tests.api_support import ApiWorld
@@ -210,8 +212,7 @@ def test_state_of_registered_discovered_detector_becomes_events(database_url: st
     announce(database_url)
     with psycopg.connect(database_url, autocommit=True) as conn:
         for device_id, key in (("NZ-HA001", MAC), ("NZ-HA002", "smoke2"), ("NZ-HA003", "smoke3")):
-            conn.execute("INSERT INTO devices (id, model_code) VALUES (%s, 'ha-discovery-smoke')",
-                         (device_id,))  # fmt: skip
+            create_device(conn, device_id=device_id, model_code="ha-discovery-smoke")
             conn.execute("INSERT INTO device_identities VALUES ('homeassistant', %s, %s)",
                          (key, device_id))  # fmt: skip
     smoke, battery = SMOKE_CONFIG["stat_t"], BATTERY_CONFIG["stat_t"]

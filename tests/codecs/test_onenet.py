@@ -15,7 +15,7 @@ import pytest
 from codec_support import NOW, events, reading
 
 from core.codecs.onenet import OneNetCodec, signature
-from core.codecs.registry import Decoded, Message
+from core.codecs.types import Decoded, Message
 from core.domain import EventType as E
 from core.errors import DecodeError
 from core.records import Event, Reading

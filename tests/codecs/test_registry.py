@@ -10,7 +10,8 @@ import pytest
 from codec_support import NOW
 
 from core.codecs import common
-from core.codecs.registry import CodecConfig, Message, bind, default_registry, run_codec
+from core.codecs.registry import CodecConfig, bind, default_registry, run_codec
+from core.codecs.types import Message
 from core.domain import DEVICE_ID_PATTERN, EventType
 from core.errors import DecodeError
 from core.records import Event, Reading
@@ -167,3 +168,19 @@ def test_numeric_text_never_raises(text: str) -> None:
     assert common.sequence_key(text) in (None, 17)
     common.timestamp(text, NOW)
     common.as_number(text)
+
+
+def test_codec_modules_import_types_never_the_registry() -> None:
+    # The registry imports every codec; a codec importing the registry back is a cycle.
+    import ast
+    from pathlib import Path
+
+    import core.codecs
+
+    folder = Path(core.codecs.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "registry.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "core.codecs.registry" not in imported, path.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from codec_support import NOW, events, reading, run
 
-from core.codecs.registry import GatewayStatus, Message
+from core.codecs.types import GatewayStatus, Message
 from core.codecs.zigbee2mqtt import Zigbee2MqttCodec
 from core.domain import EventType as E
 from core.errors import DecodeError

@@ -33,8 +33,9 @@ from core.incidents import (
     resolve_by_link,
     verify_ack_token,
 )
-from core.localservers.providers import Message, ProviderEmulator
 from core.logging import setup_logging
+from core.messages import word
+from devtools.localservers.providers import Message, ProviderEmulator
 from smokewatch.demo.inbox.page import ack_page, error_page, inbox_page
 from smokewatch.demo.inbox.store import InboxStore
 from smokewatch.demo.seed.plan import DEMO_KEY_ID, DEMO_KEY_SECRET
@@ -47,11 +48,6 @@ SELECT c.phone, c.name, c.role, s.name AS site_name, o.name AS org_name
 FROM contacts c LEFT JOIN sites s ON s.id = c.site_id LEFT JOIN organisations o ON o.id = c.org_id
 WHERE c.phone IS NOT NULL
 """
-_ROLE_LABELS = {
-    "resident": "住户", "guardian": "监护人", "family": "家属", "grid_worker": "网格员",
-    "village_cadre": "村干部", "neighbour": "邻居", "key_holder": "钥匙保管人",
-    "duty_desk": "值班室", "maintainer": "维护员", "installer": "安装员",
-}  # fmt: skip
 _MAX_BODY = 64 * 1024
 
 
@@ -109,7 +105,7 @@ class InboxApp:
                     with connect(self.settings.database_url, autocommit=True) as conn:
                         rows = conn.execute(_PEOPLE_SQL).fetchall()
                     self._people = {
-                        r["phone"]: dict(r) | {"role_label": _ROLE_LABELS.get(r["role"], r["role"])}
+                        r["phone"]: dict(r) | {"role_label": word("role", r["role"], "zh-CN")}
                         for r in rows
                     }
                     self._people_at = time.monotonic()

@@ -280,7 +280,7 @@ def _commissioning(
     }
 
 
-# The emulated Aliyun account of the demo (core.localservers.providers, served by the inbox):
+# The emulated Aliyun account of the demo (devtools.localservers.providers, served by the inbox):
 # SMS and calls go through the real plugins, signed, and come back as receipts and keypresses.
 DEMO_KEY_ID = "demo-key-id"
 DEMO_KEY_SECRET = "demo-key-secret"  # noqa: S105 - the emulator's own key, not a real one

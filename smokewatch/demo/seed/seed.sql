@@ -1,12 +1,5 @@
--- The demo's seed (smokewatch/demo/seed/write.py). Every statement is idempotent: a second
--- seed changes nothing except the inbox port inside the demo contacts' channel URLs.
-
--- name: upsert_organisation
-INSERT INTO organisations (parent_id, level, code, name, name_en)
-VALUES ((SELECT id FROM organisations WHERE code = %(parent)s), %(level)s, %(code)s, %(name)s,
-        %(name_en)s)
-ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, name_en = EXCLUDED.name_en
-RETURNING id, code;
+-- The demo's seed (smokewatch/demo/seed/write.py); rows are created with core.factory. A
+-- second seed changes nothing except the inbox port inside the demo contacts' channel URLs.
 
 -- name: upsert_device_model
 -- A short heartbeat so a silent detector turns offline within minutes of the demo starting.
@@ -15,25 +8,8 @@ VALUES (%(code)s, 'smokewatch', 'Demo detector (native MQTT, 1-minute heartbeat)
         make_interval(secs => %(heartbeat_s)s), 2, make_interval(secs => %(grace_s)s))
 ON CONFLICT (code) DO NOTHING;
 
--- name: insert_site
--- Sites have no natural key; within one grid the demo's site names are unique.
-INSERT INTO sites (org_id, kind, category, name, address, latitude, longitude, phone,
-                   resident_name, resident_situation, key_holder_name, key_holder_phone, notes)
-SELECT %(org_id)s, %(kind)s, %(category)s, %(name)s, %(address)s, %(latitude)s, %(longitude)s,
-       %(phone)s, %(resident_name)s, %(situation)s, %(key_holder_name)s, %(key_holder_phone)s,
-       %(notes)s
-WHERE NOT EXISTS (SELECT 1 FROM sites WHERE org_id = %(org_id)s AND name = %(name)s);
-
 -- name: site_ids
 SELECT id, org_id, name FROM sites WHERE org_id = ANY(%(org_ids)s::bigint[]);
-
--- name: insert_contact
-INSERT INTO contacts (site_id, org_id, name, role, priority, phone, channels)
-SELECT %(site_id)s, %(org_id)s, %(name)s, %(role)s, %(priority)s, %(phone)s, %(channels)s
-WHERE NOT EXISTS (
-    SELECT 1 FROM contacts
-    WHERE site_id IS NOT DISTINCT FROM %(site_id)s AND org_id IS NOT DISTINCT FROM %(org_id)s
-      AND role = %(role)s AND phone = %(phone)s);
 
 -- name: point_channels_at_inbox
 -- The inbox may listen on another port than last time; keep the order of each channel list.
@@ -49,14 +25,13 @@ WHERE EXISTS (SELECT 1 FROM unnest(c.channels) AS u (url)
                  OR (u.url ~ 'endpoint=http://127\.0\.0\.1:[0-9]+/emu/'
                      AND strpos(u.url, 'endpoint=http://' || %(host)s || '/emu/') = 0));
 
--- name: insert_device
--- The devices_state_row trigger gives each new device its device_state row.
-INSERT INTO devices (id, model_code, site_id, room, position, status, installed_at, installed_by,
-                     commissioned_at, commissioning)
-VALUES (%(id)s, %(model_code)s, %(site_id)s, %(room)s, %(position)s, 'in_service',
-        %(installed_at)s, %(installed_by)s, (%(commissioning)s::jsonb ->> 'test_event_at')::timestamptz,
-        %(commissioning)s)
-ON CONFLICT (id) DO NOTHING;
+-- name: contact_keys
+-- What makes a demo contact the same one on a second seed.
+SELECT site_id, org_id, role, phone FROM contacts
+WHERE site_id = ANY(%(site_ids)s::bigint[]) OR org_id = ANY(%(org_ids)s::bigint[]);
+
+-- name: device_ids
+SELECT id FROM devices WHERE id = ANY(%(ids)s::text[]);
 
 -- name: counts
 SELECT (SELECT count(*) FROM sites s JOIN organisations o ON o.id = s.org_id

@@ -5,7 +5,7 @@ import { api } from "./api.js";
 import { openIncident } from "./board-detail.js";
 import { showDrawer } from "./board-drawer.js";
 import { $, announce, h, when } from "./dom.js";
-import { OUTCOMES, label, t } from "./i18n.js";
+import { KINDS, OUTCOMES, label, t } from "./i18n.js";
 
 const DAY_MS = 86_400_000;
 
@@ -41,7 +41,7 @@ export function openHistory() {
   body.dataset.view = "history";
   const field = (key, control) => h("label", { class: "field" }, t(key), control);
   const q = h("input", { type: "search", name: "q", maxlength: "64" });
-  const kind = h("select", { name: "kind" }, options(["fire", "heat", "tamper"], "kind"));
+  const kind = h("select", { name: "kind" }, options(KINDS, "kind"));
   const outcome = h("select", { name: "outcome" }, options(OUTCOMES, "outcome"));
   const status = h("select", { name: "status" },
     options(["open", "triggered", "acknowledged", "reported", "resolved"], "status"));

@@ -65,7 +65,7 @@ function moveFocus(e, ring) {
   next.focus();
 }
 
-let drawn = null; // { container, sites, config } of the last drawing
+let drawn = null; // { container, sites, config, byState } of the last drawing
 let liveAlarms = new Set(); // sites with an open fire or heat incident in the board's list
 
 /** The board's live list says which sites have an open fire: the map and its legend follow
@@ -74,11 +74,25 @@ export function setOpenAlarms(siteIds) {
   const next = new Set(siteIds);
   if (next.size === liveAlarms.size && [...next].every((id) => liveAlarms.has(id))) return;
   liveAlarms = next;
-  if (drawn) drawMap(drawn.container, drawn.sites, drawn.config);
+  if (drawn) drawMap(drawn.container, drawn.sites, drawn.config, drawn.byState);
 }
 
-export function drawMap(container, serverSites, config = {}) {
-  drawn = { container, sites: serverSites, config };
+/** The legend: the board answer's sites by state (every site in scope, drawn or not), with the
+ * sites the live list has just put in alarm moved over. */
+function legendCounts(serverSites, byState) {
+  const counts = Object.fromEntries(STATES.map((s) => [s, byState?.[s] ?? 0]));
+  if (!byState) for (const s of serverSites) counts[s.state] = (counts[s.state] ?? 0) + 1;
+  for (const s of serverSites) {
+    if (liveAlarms.has(s.site_id) && s.state !== "alarm") {
+      counts[s.state] -= 1;
+      counts.alarm += 1;
+    }
+  }
+  return counts;
+}
+
+export function drawMap(container, serverSites, config = {}, byState = null) {
+  drawn = { container, sites: serverSites, config, byState };
   const sites = serverSites.map((s) => (liveAlarms.has(s.site_id) ? { ...s, state: "alarm" } : s));
   const width = container.clientWidth || 600;
   const height = container.clientHeight || 400;
@@ -86,8 +100,7 @@ export function drawMap(container, serverSites, config = {}) {
     && s.latitude !== undefined && s.longitude !== undefined);
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "map-svg", "data-sites": placed.length });
   root.append(svg("rect", { x: 0, y: 0, width, height, class: "map-bg" }));
-  const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
-  for (const s of sites) counts[s.state] = (counts[s.state] ?? 0) + 1;
+  const counts = legendCounts(serverSites, byState);
   if (placed.length) {
     const z = Math.min(
       fitZoom(placed, width, height, Boolean(config.map_tile_url)), Number(config.map_max_zoom ?? 18));
@@ -143,7 +156,8 @@ export function drawMap(container, serverSites, config = {}) {
     STATES.map((s) => `${label("state", s)} ${counts[s] ?? 0}`).join(", ")}. ${t("board.map_keys")}`);
   const legend = container.parentElement.querySelector(".legend");
   legend?.replaceChildren(...STATES.map((s) =>
-    h("li", {}, h("span", { class: `swatch state-${s}`, "aria-hidden": "true" }),
+    h("li", { dataset: { state: s, count: String(counts[s] ?? 0) } },
+      h("span", { class: `swatch state-${s}`, "aria-hidden": "true" }),
       `${label("state", s)} ${counts[s] ?? 0}`)));
   return t("board.map");
 }

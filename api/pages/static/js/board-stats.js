@@ -1,4 +1,5 @@
 // Key figures, device health and installation progress per village, alarms by day and village.
+// Every device count comes from one board answer (GET /summary/board), read live.
 
 import { openDeviceList } from "./board-lists.js";
 import { $, h, percent } from "./dom.js";
@@ -33,8 +34,8 @@ function lastDays(rows, n) {
 /** A village's count; when not zero, a button opening the list of those devices. */
 function countCell(village, state, tone) {
   const n = village[state];
-  if (!n) return h("td", {}, n ?? "–");
-  return h("td", { class: tone }, h("button", {
+  if (!n) return h("td", { dataset: { count: state } }, n ?? "–");
+  return h("td", { class: tone, dataset: { count: state } }, h("button", {
     type: "button", class: "link count-link", "data-list": state,
     "aria-label": `${village.name} ${t(`board.kpi.${state}`)} ${n}`,
     onclick: () => openDeviceList(village, state),
@@ -53,27 +54,36 @@ function unavailable(...containers) {
   for (const c of containers) c.replaceChildren(h("p", { class: "empty" }, t("common.unavailable")));
 }
 
-export function drawStats({ dashboard, villages }) {
-  if (!dashboard) unavailable($("#kpis"), $("#chart-days"), $("#chart-villages"));
-  if (!villages) $("#villages").replaceChildren(h("caption", { class: "empty" }, t("common.unavailable")));
-  if (dashboard) {
-    const d = dashboard;
-    const online = d.devices ? d.online / d.devices : null;
+/** The key figures: device and work-order counts from the board answer (live, the same answer
+ * as the map's legend and the village table), incident history from the dashboard; the open
+ * incident figure is the live list's own (board.js keeps it). */
+export function drawStats({ board, dashboard }) {
+  if (!board && !dashboard) unavailable($("#kpis"));
+  if (!dashboard) unavailable($("#chart-days"), $("#chart-villages"));
+  if (!board) $("#villages").replaceChildren(h("caption", { class: "empty" }, t("common.unavailable")));
+  if (board || dashboard) {
+    const b = board ?? {};
+    const d = dashboard ?? {};
+    const heard = (b.online ?? 0) + (b.offline ?? 0);
+    const online = heard ? b.online / heard : null;
     $("#kpis").replaceChildren(
-      kpi("devices", d.devices),
+      kpi("devices", b.devices),
       kpi("online_rate", percent(online), online !== null && online < 0.95 ? "warn" : ""),
       kpi("open_incidents", d.open_incidents, d.open_incidents ? "alert" : ""),
       kpi("fires_caught_early", d.fires_caught_early, "good"),
       kpi("false_alarm_rate", percent(d.false_alarm_rate)),
-      kpi("open_work_orders", d.open_work_orders),
-      kpi("low_battery", d.low_battery, d.low_battery ? "warn" : ""),
-      kpi("offline", d.offline, d.offline ? "warn" : ""),
-      kpi("tamper", d.tamper, d.tamper ? "alert" : ""),
-      kpi("fault", d.fault, d.fault ? "warn" : ""));
-    bars($("#chart-days"), lastDays(d.alarms_by_day ?? [], 14), { vertical: true });
-    bars($("#chart-villages"), (d.alarms_by_village ?? []).slice(0, 10).map((r) => ({
+      kpi("open_work_orders", b.open_work_orders),
+      kpi("low_battery", b.low_battery, b.low_battery ? "warn" : ""),
+      kpi("offline", b.offline, b.offline ? "warn" : ""),
+      kpi("tamper", b.tamper, b.tamper ? "alert" : ""),
+      kpi("fault", b.fault, b.fault ? "warn" : ""));
+  }
+  if (dashboard) {
+    bars($("#chart-days"), lastDays(dashboard.alarms_by_day ?? [], 14), { vertical: true });
+    bars($("#chart-villages"), (dashboard.alarms_by_village ?? []).slice(0, 10).map((r) => ({
       label: r.name, count: r.count })), { vertical: false });
   }
+  const villages = board?.villages;
   if (villages) {
     const head = ["board.village", "board.sites", "board.devices", "board.installed", "board.online_rate",
       "board.kpi.low_battery", "board.kpi.offline", "board.kpi.tamper", "board.kpi.fault",

@@ -15,6 +15,8 @@ import { actorText, applyI18n, bindLangSwitch, label, lang, t } from "./i18n.js"
 
 const ALARM_KINDS = new Set(["fire", "heat"]);
 const ALARM_EVENTS = new Set(["alarm", "high_temperature", "tamper"]);
+const HEALTH_EVENTS = new Set(["alarm", "alarm_cleared", "high_temperature", "tamper", "tamper_cleared",
+  "low_battery", "battery_ok", "fault", "fault_cleared", "online", "offline"]);
 const incidents = new Map(); // id -> incident item
 let config = {};
 let sound;
@@ -267,6 +269,8 @@ function connectLive() {
       refreshListSoon();
       setTimeout(refreshListSoon, 1000);
     }
+    // A detector gone offline, back, low on battery, tampered with or faulty changes the counts.
+    if (HEALTH_EVENTS.has(data.type)) refreshSideSoon();
   });
   return source;
 }
@@ -284,21 +288,26 @@ function reconnectLater() {
 
 let sideTimer = null;
 function refreshSideSoon() {
-  // Map colours and counts follow incidents, but a burst of changes redraws them once.
-  clearTimeout(sideTimer);
-  sideTimer = setTimeout(() => loadSide().catch(() => {}), 1500);
+  // Map colours and counts follow incidents and device reports, but a burst of changes redraws
+  // them once, and a steady stream at most every 1.5 s (a timer already set is left to run).
+  if (sideTimer) return;
+  sideTimer = setTimeout(() => {
+    sideTimer = null;
+    loadSide().catch(() => {});
+  }, 1500);
 }
 
+/** Every device and site count on the board (key figures, the map and its legend, the village
+ * table) comes from one answer read from live device state, drawn in one go: they never
+ * disagree, not even for the minute a per-village summary would lag. The dashboard adds only
+ * the incident history (alarms by day and village, fires caught early, false-alarm rate). */
 async function loadSide() {
-  const [mapSites, dashboard, villages] = await Promise.allSettled([
-    api("/map/sites"), api("/summary/dashboard"), api("/summary/villages"),
-  ]);
-  if (mapSites.status === "fulfilled") drawMap($("#map"), mapSites.value, config);
-  drawStats({
-    dashboard: dashboard.status === "fulfilled" ? dashboard.value : null,
-    villages: villages.status === "fulfilled" ? villages.value : null,
-  });
+  const [counts, dashboard] = await Promise.allSettled([api("/summary/board"), api("/summary/dashboard")]);
+  const board = counts.status === "fulfilled" ? counts.value : null;
+  if (board) drawMap($("#map"), board.map, config, board.sites_by_state);
+  drawStats({ board, dashboard: dashboard.status === "fulfilled" ? dashboard.value : null });
   syncCounts([...incidents.values()].filter((i) => i.status !== "resolved").length);
+  document.body.dataset.countsAsOf = board?.as_of ?? "";
 }
 
 /** The monthly statistics links follow the chosen month (last month by default). */

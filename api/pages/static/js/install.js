@@ -117,12 +117,13 @@ function clearError(input) {
   input.removeAttribute("aria-describedby");
 }
 
-// Mainland numbers: a mobile (11 digits from 1) or a landline with its area code (0...),
-// optionally +86, with spaces or hyphens as people write them.
-const PHONE = /^(?:\+?86)?(?:1[3-9]\d{9}|0\d{9,11})$/;
+// Mainland numbers: a mobile (1[3-9] and nine digits, as one block or 3-4-4 with spaces or
+// hyphens) or a landline with its area code (0xx or 0xxx, then 7 or 8 digits), optionally
+// +86: the server's own rule (PHONE in api/types.py), so what passes here is never refused there.
+const PHONE = /^(?:\+?86[ -]?)?(?:1[3-9][0-9](?:[ -]?[0-9]{4}){2}|0[0-9]{2,3}[ -]?[0-9]{7,8})$/;
 
 export function phoneOk(value) {
-  return PHONE.test(value.replace(/[\s()-]/g, ""));
+  return PHONE.test(value.trim());
 }
 
 /** Check the inputs; mark each wrong one; the first wrong one takes focus. */

@@ -1,4 +1,4 @@
--- Read queries of device health for the API and the dashboard (core.device_health).
+-- Read queries of device health for the API and the dashboard (api/device_health/service.py).
 
 -- name: village_health
 -- org_id NULL: every village; otherwise the villages at or under that organisation.

@@ -33,8 +33,8 @@ import requests
 from apprise.common import NotifyType
 from apprise.plugins.base import NotifyBase
 
-from alerting.plugins.capture import scrub
-from alerting.plugins.signing import aliyun_signature, tc3_authorization
+from core.notify.plugins.capture import PROXY, scrub
+from core.notify.plugins.signing import aliyun_signature, tc3_authorization
 from core.redact import redact
 
 
@@ -83,7 +83,7 @@ class _CloudPlugin(NotifyBase):
     def _post(self, url: str, **kwargs: Any) -> requests.Response | None:
         self.throttle()
         try:
-            response = requests.post(url, timeout=self.request_timeout, **kwargs)
+            response = PROXY.post(url, timeout=self.request_timeout, **kwargs)
         except requests.RequestException as exc:
             self.last_response = scrub(f"{type(exc).__name__}: {exc}")[:500]
             self.logger.warning("%s request failed: %s", self.service_name, type(exc).__name__)

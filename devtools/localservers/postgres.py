@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import psycopg
 
-from core.localservers.binaries import has_timescaledb, postgres_bindir
-from core.localservers.process import (
+from devtools.localservers.binaries import has_timescaledb, postgres_bindir
+from devtools.localservers.process import (
     LOOPBACK,
     ChildServer,
     LocalServerError,

@@ -9,14 +9,14 @@ the ``postgres`` system user and the folder is made reachable for that user.
     with LocalPostgres(folder / "pg", fsync=False) as pg, LocalMosquitto(folder / "mqtt") as mq:
         migrate(pg.admin_url); ...; mq.url  # "mqtt://127.0.0.1:PORT"
 
-``python -m core.localservers check`` reports the binaries it would use and prints the Debian
-packages that are missing; ``python -m core.localservers serve FOLDER`` runs both until Ctrl-C.
+``python -m devtools.localservers check`` reports the binaries it would use and prints the Debian
+packages that are missing; ``python -m devtools.localservers serve FOLDER`` runs both until Ctrl-C.
 """
 
-from core.localservers.binaries import has_timescaledb, mosquitto_binary, postgres_bindir
-from core.localservers.mosquitto import LocalMosquitto
-from core.localservers.postgres import LocalPostgres, StopMode
-from core.localservers.process import LOOPBACK, LocalServerError, free_port
+from devtools.localservers.binaries import has_timescaledb, mosquitto_binary, postgres_bindir
+from devtools.localservers.mosquitto import LocalMosquitto
+from devtools.localservers.postgres import LocalPostgres, StopMode
+from devtools.localservers.process import LOOPBACK, LocalServerError, free_port
 
 __all__ = [
     "LOOPBACK",

@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 
 from core.db import load_queries
 
-Q = load_queries("core", "device_health.sql")
+Q = load_queries("api.device_health", "queries.sql")
 Row = dict[str, Any]
 
 

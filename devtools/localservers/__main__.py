@@ -1,4 +1,4 @@
-"""``python -m core.localservers check | timescaledb | serve FOLDER``.
+"""``python -m devtools.localservers check | timescaledb | serve FOLDER``.
 
 ``check`` finds the binaries; ``timescaledb`` prints the PostgreSQL bin folder when it has
 TimescaleDB (exit 0) or says why not on stderr (exit 1); ``serve`` runs both servers.
@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.localservers import (
+from devtools.localservers import (
     LocalMosquitto,
     LocalPostgres,
     LocalServerError,
@@ -73,7 +73,8 @@ def main(argv: list[str]) -> int:
         return timescaledb()
     if argv[:1] == ["serve"] and len(argv) == 2:
         return serve(Path(argv[1]).resolve())
-    print("usage: python -m core.localservers check | timescaledb | serve FOLDER", file=sys.stderr)
+    usage = "usage: python -m devtools.localservers check | timescaledb | serve FOLDER"
+    print(usage, file=sys.stderr)
     return 2
 
 

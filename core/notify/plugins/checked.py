@@ -6,7 +6,7 @@ from typing import Any
 
 from apprise.plugins import custom_json, dingtalk, wecombot
 
-from alerting.plugins.capture import body_error, capturing, describe, install
+from core.notify.plugins.capture import body_error, capturing, describe
 from core.redact import redact
 
 
@@ -55,7 +55,3 @@ class CheckedWeComBot(_BodyChecked, wecombot.NotifyWeComBot):
 
 class CheckedDingTalk(_BodyChecked, dingtalk.NotifyDingTalk):
     """``dingtalk://``: DingTalk robots answer 200 with ``errcode`` on failure."""
-
-
-for _module in (custom_json, wecombot, dingtalk):
-    install(_module)

@@ -5,15 +5,13 @@ caller's thread: ``Apprise.notify`` would hand every send to Apprise's one share
 (``cpu_count + 4`` threads), where a few hanging providers queue every other household's
 page behind them. The request's connect and read timeouts bound a send instead.
 
-Apprise's own log records are redacted (:class:`core.redact.RedactingFilter`) and never go
-below INFO (its DEBUG lines carry message bodies: names and addresses).
+Apprise's own log records are redacted and never go below INFO (:mod:`core.notify.logs`); both
+functions below make sure our plugins and that guard are in place (:func:`register_plugins`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -21,11 +19,9 @@ from urllib.parse import urlsplit
 import apprise
 from apprise.plugins.base import NotifyBase
 
-from alerting.plugins import register
-from alerting.plugins.capture import scrub
-from core.redact import RedactingFilter
-
-register()
+from core.notify import register_plugins
+from core.notify.logs import thread_logs
+from core.notify.plugins.capture import scrub
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,33 +51,14 @@ def destination_of(url: str) -> str:
 
 def masked(url: str) -> str:
     """The URL with secrets hidden, for logs and the attempt table."""
+    register_plugins()
     plugin = apprise.Apprise.instantiate(url)
     return plugin.url(privacy=True) if plugin else f"{scheme_of(url)}://…"
 
 
-class _ThreadLogs(logging.Handler):
-    """Keeps Apprise's log lines of the current thread while a send is running."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.local = threading.local()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        lines: list[str] | None = getattr(self.local, "lines", None)
-        if lines is not None and len(lines) < 10:
-            lines.append(f"{record.levelname}: {record.getMessage()}"[:300])
-
-
-_apprise_log = logging.getLogger("apprise")
-_thread_logs = _ThreadLogs()
-_apprise_log.addFilter(RedactingFilter())
-_apprise_log.addHandler(_thread_logs)
-if _apprise_log.level == logging.NOTSET or _apprise_log.level < logging.INFO:
-    _apprise_log.setLevel(logging.INFO)
-
-
 def send_once(url: str, *, title: str, body: str, timeout_s: float) -> AttemptResult:
     """Send one message to one Apprise URL; never raises for a provider problem."""
+    register_plugins()  # normally done at start-up; cheap once done
     started = time.monotonic()
     plugin: NotifyBase | None = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
@@ -90,14 +67,14 @@ def send_once(url: str, *, title: str, body: str, timeout_s: float) -> AttemptRe
     plugin.socket_read_timeout = timeout_s
     plugin.request_rate_per_sec = 0  # never sleep in a sender: rate limits are ours (outbox)
     logs: list[str] = []
-    _thread_logs.local.lines = logs
+    thread_logs.local.lines = logs
     try:
         ok = bool(plugin.notify(body=body, title=title))
     except Exception as exc:  # a plugin bug must not take the sender down
         ok = False
         logs.append(f"ERROR: {type(exc).__name__}")
     finally:
-        _thread_logs.local.lines = None
+        thread_logs.local.lines = None
     elapsed = int((time.monotonic() - started) * 1000)
     answer = getattr(plugin, "last_response", None) or ""
     response = scrub(" | ".join(filter(None, [answer, *logs])))[:1000]

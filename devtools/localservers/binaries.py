@@ -9,7 +9,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-from core.localservers.process import LocalServerError
+from devtools.localservers.process import LocalServerError
 
 # Names the PostgreSQL binaries to use (a folder with initdb and postgres), for example the
 # private TimescaleDB tree that ../shared/timescaledb/install prints. Unset: search the machine.

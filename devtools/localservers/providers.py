@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 from urllib.request import Request, urlopen
 
-from core.localservers.process import LOOPBACK
+from devtools.localservers.process import LOOPBACK
 
 log = logging.getLogger(__name__)
 KINDS = ("aliyun_sms", "aliyun_voice", "tencent_sms", "tencent_voice", "wecom")

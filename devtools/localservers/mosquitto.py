@@ -9,8 +9,8 @@ import string
 from pathlib import Path
 from typing import Self
 
-from core.localservers.binaries import mosquitto_binary
-from core.localservers.process import ChildServer, LocalServerError, port_accepts
+from devtools.localservers.binaries import mosquitto_binary
+from devtools.localservers.process import ChildServer, LocalServerError, port_accepts
 
 # deploy/ sits next to core/ in the repository (editable installs and checkouts).
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "local.conf"

@@ -1,0 +1,1 @@
+"""Apprise plugins smokewatch adds or hardens; core.notify.register_plugins installs them."""
