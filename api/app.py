@@ -12,13 +12,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
+from api import push_routes
 from api.body_limit import BodyLimitMiddleware
-from api.deps import get_conn
 from api.errors import install_error_handlers
 from api.headers import SecurityHeadersMiddleware
 from api.metrics import MetricsMiddleware
 from api.pages.routes import PageFiles
-from api.push_routes import PushGuard, RateLimiter, push_router
+from api.push_routes import PushGuard, RateLimiter
 from api.routes import ROUTERS
 from api.security import Passwords
 from api.settings import ApiSettings
@@ -72,13 +72,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.mount("/ui/static", PageFiles(), name="ui-static")
     # After ROUTERS: a page router that serves "/" itself wins over this fallback.
     app.add_api_route("/", _root_redirect, methods=["GET"], include_in_schema=False)
-    app.include_router(
-        push_router(
-            connection=get_conn,
-            registry=push_registry(settings),
-            guard=push_guard(settings),
-        )
-    )
+    app.state.push_registry = push_registry(settings)
+    app.state.push_guard = push_guard(settings)
+    app.include_router(push_routes.router)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,7 +1,7 @@
 """What routes declare they need: a connection, the caller, a role.
 
 This is the only module that takes connections from the pool and decodes credentials; routes
-say ``conn: ConnDep``, ``caller: CallerDep`` or ``caller: Annotated[Caller, require("operator")]``.
+say ``conn: ConnDep``, ``caller: CallerDep`` or a role alias (``StaffDep``, ``OperatorDep``...).
 
 Scoping: a caller sees an organisation when its ``path`` starts with one of
 ``caller.scope_paths``; SQL says ``o.path LIKE ANY(%(scope)s)`` with
@@ -34,7 +34,7 @@ from api.security import verify_token as verify_login_token
 from api.settings import ApiSettings
 from core.db import load_queries
 from core.incidents.errors import InvalidToken
-from core.incidents.tokens import verify_ack_token
+from core.incidents.tokens import AckClaim, verify_ack_token
 
 Q = load_queries("api", "access_queries.sql")
 
@@ -42,7 +42,11 @@ SESSION_COOKIE = "sw_session"
 Role = Literal["administrator", "operator", "installer", "viewer", "relative"]
 CallerKind = Literal["user", "api_key", "relative"]
 ROLES: tuple[Role, ...] = ("administrator", "operator", "installer", "viewer", "relative")
+# Who may do what; routes take the aliases at the end of this module (StaffDep, OperatorDep...).
 STAFF_ROLES: tuple[Role, ...] = ("administrator", "operator", "installer", "viewer")
+FIELD_ROLES: tuple[Role, ...] = ("administrator", "operator", "installer")  # work on site
+WATCH_ROLES: tuple[Role, ...] = ("administrator", "operator", "viewer")  # incidents, the board
+OPERATOR_ROLES: tuple[Role, ...] = ("administrator", "operator")  # the monitoring centre
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +66,9 @@ class Caller:
     token_id: str | None = None  # login tokens only (logout revokes it)
     token_expires_at: datetime | None = None  # login tokens only
     token_version: int | None = None  # login tokens only (the user's token_version)
-    incident_id: int | None = None  # relative through an alert link: the incident it names
+    # A relative through an alert link: the verified claim (incident and contact), carried to
+    # core.incidents.links so the token is checked once, here.
+    ack_claim: AckClaim | None = None
 
     def sees_path(self, path: str | None) -> bool:
         """True when an organisation with this ``path`` is inside the caller's scope."""
@@ -78,6 +84,17 @@ class Caller:
     def unscoped(self) -> bool:
         """True for a caller that sees the whole system."""
         return "" in self.scope_paths
+
+    @property
+    def incident_id(self) -> int | None:
+        """The incident an alert link names (None for everyone else)."""
+        return self.ack_claim.incident_id if self.ack_claim else None
+
+    @property
+    def actor(self) -> str:
+        """How the caller is named in audit logs and histories: a person's or key's name, and
+        a link-holder's name marked ``(link)`` (the pages translate that mark)."""
+        return f"{self.name} (link)" if self.kind == "relative" else self.name
 
 
 def _escape_like(text: str) -> str:
@@ -228,12 +245,12 @@ def relative_caller(token: str, conn: ConnDep, settings: SettingsDep) -> Caller:
             raise NotFound(_LINK_GONE) from exc
         params = {"incident_id": claim.incident_id, "contact_id": claim.contact_id}
         row = conn.execute(Q["relative_from_alert"], params).fetchone()
-        incident_id: int | None = claim.incident_id
+        ack_claim: AckClaim | None = claim
     else:
         row = conn.execute(Q["relative_from_link"], {"token_hash": digest(token)}).fetchone()
         if row is not None:
             conn.execute(Q["touch_relative_link"], {"id": row["link_id"]})
-        incident_id = None
+        ack_claim = None
     if row is None or row["site_id"] is None:
         raise NotFound(_LINK_GONE)
     return Caller(
@@ -244,7 +261,7 @@ def relative_caller(token: str, conn: ConnDep, settings: SettingsDep) -> Caller:
         scope_paths=(),  # sees no organisation: only its own site, by site_id
         site_id=row["site_id"],
         contact_id=row["contact_id"],
-        incident_id=incident_id,
+        ack_claim=ack_claim,
     )
 
 
@@ -272,3 +289,6 @@ def require(*roles: Role) -> Any:
 
 AdminDep = Annotated[Caller, require("administrator")]
 StaffDep = Annotated[Caller, require(*STAFF_ROLES)]
+FieldWorkerDep = Annotated[Caller, require(*FIELD_ROLES)]
+WatcherDep = Annotated[Caller, require(*WATCH_ROLES)]
+OperatorDep = Annotated[Caller, require(*OPERATOR_ROLES)]

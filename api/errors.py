@@ -3,14 +3,17 @@
     {"error": {"code": "not_found", "message": "...", "fields": [{"field": "body.name",
                "message": "..."}]}}          # "fields" only for 422
 
-Routes raise the :class:`ApiError` subclasses; FastAPI's own errors (validation, unknown path,
-wrong method) and database errors are translated here, so no response ever carries a
-traceback or a SQL message.
+Routes raise the :class:`ApiError` subclasses; the domain errors of ``core`` (incidents,
+commands) and of the password hasher are answered here from one table (``DOMAIN_ERRORS``), so
+routes let them through instead of catching and re-raising; FastAPI's own errors (validation,
+unknown path, wrong method) and database errors are translated here too, so no response ever
+carries a traceback or a SQL message.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -22,8 +25,23 @@ from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.security import HashSlotTimeout, LoginQueueFull
 from core.broker_auth import BrokerAuthError
-from core.errors import DatabaseUnavailable
+from core.commands.errors import (
+    CommandNotAllowed,
+    CommandNotFound,
+    CommandUnsupported,
+    InvalidParameters,
+    RoleNotAllowed,
+)
+from core.errors import DatabaseUnavailable, SmokewatchError
+from core.incidents.errors import (
+    FieldCannotClose,
+    IncidentClosed,
+    IncidentNotFound,
+    InvalidTransition,
+    OutcomeRequired,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +113,15 @@ class Conflict(ApiError):
     default_message = "conflicts with the current state"
 
 
+class SenderUnproven(ApiError):
+    """An unauthenticated push (a carrier platform's, a provider's callback) lacks the shared
+    token or signature that proves its sender; nothing is stored."""
+
+    status_code = 401
+    code = "unauthorized"
+    default_message = "wrong or missing push token"
+
+
 class TooManyRequests(ApiError):
     """The caller must wait before trying again (login throttle)."""
 
@@ -148,10 +175,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def validation_fields(errors: Any) -> list[dict[str, str]]:
     """Pydantic's error list as ``[{"field": "body.name", "message": "..."}]``."""
     fields = []
-    for error in jsonable_encoder(errors):
+    # The invalid input is part of each error: a body that is not UTF-8 must not crash here.
+    for error in jsonable_encoder(errors, custom_encoder={bytes: _text}):
         location = ".".join(str(part) for part in error.get("loc", ()))
         fields.append({"field": location, "message": str(error.get("msg", "invalid"))})
     return fields
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -211,6 +243,41 @@ _DATABASE_ERRORS: tuple[tuple[Any, int, str, str], ...] = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How a domain error is answered; the message is the error's own sentence unless set."""
+
+    status: int
+    code: str
+    message: str | None = None
+    headers: dict[str, str] | None = None
+
+
+# Every error raised below the routes on purpose, answered one way; the first match wins
+# (subclasses before their bases). Anything else (a bug) is a logged 500.
+DOMAIN_ERRORS: tuple[tuple[Any, Answer], ...] = (
+    (OutcomeRequired, Answer(400, "bad_request")),
+    (FieldCannotClose, Answer(403, "centre_closes", (
+        "only the monitoring centre closes a fire or heat incident;"
+        " POST /api/v1/relative/{token}/report what you found"))),
+    (RoleNotAllowed, Answer(403, "forbidden")),
+    (IncidentNotFound | CommandNotFound, Answer(404, "not_found")),
+    (IncidentClosed | InvalidTransition, Answer(409, "conflict")),
+    (CommandNotAllowed | CommandUnsupported, Answer(409, "conflict")),
+    (InvalidParameters, Answer(422, "validation_error")),
+    (LoginQueueFull, Answer(429, "too_many_requests", headers={"Retry-After": "1"})),
+    (HashSlotTimeout, Answer(503, "unavailable")),
+)  # fmt: skip
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    for kinds, answer in DOMAIN_ERRORS:
+        if isinstance(exc, kinds):
+            message = answer.message or str(exc)
+            return error_response(answer.status, answer.code, message, headers=answer.headers)
+    return await _unexpected(request, exc)  # a bug, or an error nobody meant for a client
+
+
 async def _broker_error(request: Request, exc: Exception) -> JSONResponse:
     log.warning("broker refused on %s %s: %s", request.method, request.url.path, exc)
     return error_response(
@@ -229,6 +296,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every error one body shape."""
     app.add_exception_handler(ApiError, _api_error)
+    # More specific classes below (DatabaseUnavailable, BrokerAuthError) keep their handlers.
+    app.add_exception_handler(SmokewatchError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(psycopg.Error, _database_error)

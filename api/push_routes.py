@@ -5,8 +5,8 @@ retry or disable a slow endpoint); the ingest service decodes it asynchronously 
 dead-letter handling as MQTT. The only synchronous answer is OneNET's URL verification (a GET
 whose ``msg`` must be echoed after its signature is checked); nothing is stored for it.
 
-The API app includes the router built by :func:`push_router`, handing it the app's
-connection dependency and a codec registry built from the settings.
+The API app includes :data:`router` and puts the codec registry and the :class:`PushGuard`
+built from the settings on ``app.state`` (``push_registry``, ``push_guard``).
 
 The endpoints are unauthenticated, so nothing is stored before the push has passed, in this
 order (and before a pooled connection is taken): a per-source-address rate limit (token bucket,
@@ -23,17 +23,18 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 from psycopg.types.json import Jsonb
 
+from api.deps import ConnDep
+from api.errors import ApiError, BadRequest, NotFound, SenderUnproven, TooManyRequests
 from core.codecs.registry import CodecRegistry
 from core.codecs.types import Codec, Message
 from core.db import load_queries
@@ -85,116 +86,128 @@ class PushGuard:
     limiter: RateLimiter | None = None
 
 
-def push_router(
-    *,
-    connection: Callable[..., Any],
-    registry: CodecRegistry,
-    max_bytes: int = 65536,
-    guard: PushGuard | None = None,
-) -> APIRouter:
-    """The push endpoints; ``connection`` is a FastAPI dependency yielding a psycopg connection."""
-    router = APIRouter(prefix="/ingest", tags=["ingest"])
-    conn_dep = Depends(connection)
-    guard = guard or PushGuard(max_bytes=max_bytes)
-    limit = guard.max_bytes
-
-    def rate_limit(request: Request) -> None:
-        _rate_limit(guard.limiter, request)
-
-    def http_codec(name: str) -> Codec:
-        try:
-            codec = registry.get(name)
-        except DecodeError as exc:
-            raise HTTPException(status_code=404, detail="no such push endpoint") from exc
-        if codec.transport != "http":
-            raise HTTPException(status_code=404, detail="no such push endpoint")
-        return codec
-
-    async def accepted_push(codec_name: str, request: Request) -> tuple[Codec, bytes]:
-        """The codec and body of a push that passed every check (before any connection)."""
-        codec = http_codec(codec_name)
-        rate_limit(request)
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            raise HTTPException(status_code=413, detail="push body too large")
-        body = await _bounded_body(request, limit)
-        _check_sender(codec, body, request, guard)
-        return codec, body
-
-    accepted_dep = Depends(accepted_push)
-
-    @router.get("/{codec_name}")
-    def verify_push_url(codec_name: str, request: Request) -> Response:
-        """URL verification (OneNET): echo ``msg`` when the signature matches."""
-        codec = http_codec(codec_name)
-        rate_limit(request)
-        message = Message(
-            body=b"",
-            received_at=datetime.now(UTC),
-            method="GET",
-            query=dict(request.query_params),
-        )
-        try:
-            decoded = codec.decode(message, {})
-        except DecodeError as exc:
-            raise HTTPException(status_code=400, detail=exc.code) from exc
-        return PlainTextResponse((decoded.reply or b"ok").decode("utf-8", "replace"))
-
-    @router.post("/{codec_name}")
-    async def create_push(
-        codec_name: str,
-        request: Request,
-        # Defaults, not Annotated: the closure's dependencies are not visible to FastAPI's
-        # evaluation of string annotations (from __future__ import annotations). The push is
-        # checked first: dependencies are solved in this order, so no connection is taken
-        # for a refused push.
-        accepted: tuple[Codec, bytes] = accepted_dep,
-        conn: psycopg.Connection[Any] = conn_dep,
-    ) -> Response:
-        """Accept one push: committed to the inbox before the 200 goes out."""
-        codec, body = accepted
-        query = dict(request.query_params)
-        if codec.name == "ctwing":
-            query.pop(CTWING_TOKEN_PARAM, None)  # a secret: not kept in the inbox
-        params = {
-            "codec": codec.name,
-            "received_at": datetime.now(UTC),
-            "method": "POST",
-            "query": Jsonb(query),
-            "body": body,
-        }
-        await run_in_threadpool(_insert, conn, params)
-        return PlainTextResponse("ok")
-
-    return router
+def get_push_registry(request: Request) -> CodecRegistry:
+    """The codecs the app serves pushes for (set in api.app.create_app)."""
+    registry: CodecRegistry = request.app.state.push_registry
+    return registry
 
 
-def _rate_limit(limiter: RateLimiter | None, request: Request) -> None:
-    if limiter is None:
+def get_push_guard(request: Request) -> PushGuard:
+    """What a push must pass before it is stored (set in api.app.create_app)."""
+    guard: PushGuard = request.app.state.push_guard
+    return guard
+
+
+RegistryDep = Annotated[CodecRegistry, Depends(get_push_registry)]
+GuardDep = Annotated[PushGuard, Depends(get_push_guard)]
+
+
+class PayloadTooLarge(ApiError):
+    """The push is larger than the ingest accepts."""
+
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "push body too large"
+
+
+def http_codec(codec_name: str, registry: RegistryDep) -> Codec:
+    """The HTTP codec named in the path; 404 for an unknown or non-HTTP one."""
+    try:
+        codec = registry.get(codec_name)
+    except DecodeError as exc:
+        raise NotFound("no such push endpoint") from exc
+    if codec.transport != "http":
+        raise NotFound("no such push endpoint")
+    return codec
+
+
+def rate_limited(request: Request, guard: GuardDep) -> None:
+    """429 with Retry-After when the sender's address is over its rate."""
+    if guard.limiter is None:
         return
-    wait = limiter.take(request.client.host if request.client else "unknown")
+    wait = guard.limiter.take(request.client.host if request.client else "unknown")
     if wait > 0:
-        raise HTTPException(
-            status_code=429,
-            detail="too many pushes from this address",
+        raise TooManyRequests(
+            "too many pushes from this address",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
+
+
+CodecDep = Annotated[Codec, Depends(http_codec)]
+
+
+async def accepted_push(
+    request: Request, codec: CodecDep, guard: GuardDep, _: Annotated[None, Depends(rate_limited)]
+) -> tuple[Codec, bytes]:
+    """The codec and body of a push that passed every check (before any connection)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > guard.max_bytes):
+        raise PayloadTooLarge()
+    body = await _bounded_body(request, guard.max_bytes)
+    _check_sender(codec, body, request, guard)
+    return codec, body
+
+
+router = APIRouter(prefix="/ingest", tags=["ingest"])
+
+
+@router.get("/{codec_name}")
+def verify_push_url(
+    request: Request, codec: CodecDep, _: Annotated[None, Depends(rate_limited)]
+) -> Response:
+    """URL verification (OneNET): echo ``msg`` when the signature matches."""
+    message = Message(
+        body=b"",
+        received_at=datetime.now(UTC),
+        method="GET",
+        query=dict(request.query_params),
+    )
+    try:
+        decoded = codec.decode(message, {})
+    except DecodeError as exc:
+        raise BadRequest(exc.code) from exc
+    return PlainTextResponse((decoded.reply or b"ok").decode("utf-8", "replace"))
+
+
+@router.post("/{codec_name}")
+async def create_push(
+    request: Request,
+    # The push is checked first: dependencies are solved in this order, so no connection is
+    # taken for a refused push.
+    accepted: Annotated[tuple[Codec, bytes], Depends(accepted_push)],
+    conn: ConnDep,
+) -> Response:
+    """Accept one push: committed to the inbox before the 200 goes out."""
+    codec, body = accepted
+    query = dict(request.query_params)
+    if codec.name == "ctwing":
+        query.pop(CTWING_TOKEN_PARAM, None)  # a secret: not kept in the inbox
+    params = {
+        "codec": codec.name,
+        "received_at": datetime.now(UTC),
+        "method": "POST",
+        "query": Jsonb(query),
+        "body": body,
+    }
+    await run_in_threadpool(_insert, conn, params)
+    return PlainTextResponse("ok")
 
 
 def _check_sender(codec: Codec, body: bytes, request: Request, guard: PushGuard) -> None:
     """CTWing: the shared token when one is configured; OneNET: its signature."""
     if codec.name == "ctwing" and (guard.ctwing_token is not None or guard.ctwing_required):
         if guard.ctwing_token is None:
-            raise HTTPException(status_code=401, detail="no CTWing push token is configured")
+            raise SenderUnproven("no CTWing push token is configured")
         given = request.query_params.get(CTWING_TOKEN_PARAM, "")
         if not hmac.compare_digest(given.encode(), guard.ctwing_token.encode()):
-            raise HTTPException(status_code=401, detail="wrong or missing push token")
+            raise SenderUnproven("wrong or missing push token")
     if codec.name == "onenet":
         try:  # the codec's own parse and signature check (when it verifies)
             codec.identify(_message(body, request))
         except DecodeError as exc:
-            status = 401 if exc.code in ("bad_signature", "no_token") else 400
-            raise HTTPException(status_code=status, detail=exc.code) from exc
+            if exc.code in ("bad_signature", "no_token"):
+                raise SenderUnproven(exc.code) from exc
+            raise BadRequest(exc.code) from exc
 
 
 async def _bounded_body(request: Request, limit: int) -> bytes:
@@ -204,7 +217,7 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise HTTPException(status_code=413, detail="push body too large")
+            raise PayloadTooLarge()
         chunks.append(chunk)
     return b"".join(chunks)
 

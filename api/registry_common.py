@@ -1,39 +1,24 @@
-"""Pieces the registry domains share: list pages, safe ORDER BY, the registry history log."""
+"""Pieces the registry domains share: the registry history log, UPDATE assignments, scope.
+
+Lists (pages, ORDER BY) are api/lists.py's, as for every other domain."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from api.errors import BadRequest
-from api.lists import Page
 from core.db import load_queries
 
 Q = load_queries("api", "registry_common.sql")
 
-__all__ = ["Page", "Scope", "assignments", "compose", "log_registry", "order_by"]
+__all__ = ["Scope", "assignments", "compose", "log_registry"]
 
 Scope = Sequence[str]
 """``organisations.path LIKE`` patterns the caller may see, e.g. ``['1.4.%']``."""
-
-
-def order_by(sort: str, allowed: Mapping[str, str], *, tiebreak: str) -> sql.Composable:
-    """``ORDER BY`` for ``sort`` (``name`` or ``-name``) among ``allowed`` public->column names.
-
-    Columns go through :class:`psycopg.sql.Identifier` (dotted names split), never f-strings.
-    """
-    descending = sort.startswith("-")
-    key = sort.lstrip("-+")
-    if key not in allowed:
-        raise BadRequest(f"cannot sort by {key!r}; use one of {', '.join(sorted(allowed))}")
-    column = sql.Identifier(*allowed[key].split("."))
-    direction = sql.SQL("DESC NULLS LAST" if descending else "ASC NULLS LAST")
-    tie = sql.Identifier(*tiebreak.split("."))
-    return sql.SQL("ORDER BY {} {}, {}").format(column, direction, tie)
 
 
 def compose(query: str, **parts: sql.Composable) -> sql.Composed:

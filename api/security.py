@@ -25,8 +25,8 @@ import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from api.errors import TooManyRequests, Unavailable
 from api.settings import ApiSettings
+from core.errors import SmokewatchError
 
 TOKEN_ISSUER = "smokewatch"  # noqa: S105 - names, not secrets
 TOKEN_ALGORITHM = "HS256"  # noqa: S105
@@ -39,16 +39,29 @@ class InvalidCredentials(Exception):
     """A token, key or password did not verify (the reason is for logs, never for clients)."""
 
 
+class PasswordsBusy(SmokewatchError):
+    """The password hasher cannot take this login now; the client should retry shortly."""
+
+
+class LoginQueueFull(PasswordsBusy):
+    """As many logins as the hasher admits are already hashing or waiting; refused at once."""
+
+
+class HashSlotTimeout(PasswordsBusy):
+    """No hashing slot came free within the wait (answered 503: retry)."""
+
+
 class Passwords:
     """Hash and verify passwords with argon2id at the configured cost.
 
     At most ``max_parallel`` hashes run at once: each takes ``memory_kib`` and a core for a
     fraction of a second, so a burst of logins must queue rather than exhaust memory; a
-    caller that waits longer than ``wait_s`` gets :class:`Unavailable` (503, retry).
+    caller that waits longer than ``wait_s`` gets :class:`HashSlotTimeout` (503, retry).
 
     Logins enter through :meth:`admit`: at most ``max_parallel + max_waiting`` are hashing or
-    waiting for a slot; one more is refused at once with :class:`TooManyRequests` (429,
-    Retry-After), so a flood of unauthenticated logins cannot queue without bound.
+    waiting for a slot; one more is refused at once with :class:`LoginQueueFull` (429,
+    Retry-After, see api/errors.py), so a flood of unauthenticated logins cannot queue without
+    bound.
     """
 
     def __init__(
@@ -86,12 +99,10 @@ class Passwords:
 
     @contextmanager
     def admit(self) -> Iterator[None]:
-        """Enter one login attempt, or raise :class:`TooManyRequests` when too many are in."""
+        """Enter one login attempt, or raise :class:`LoginQueueFull` when too many are in."""
         with self._admit_lock:
             if self._admitted >= self._max_admitted:
-                raise TooManyRequests(
-                    "too many logins at once, retry in a moment", headers={"Retry-After": "1"}
-                )
+                raise LoginQueueFull("too many logins at once, retry in a moment")
             self._admitted += 1
         try:
             yield
@@ -102,7 +113,7 @@ class Passwords:
     @contextmanager
     def _slot(self) -> Iterator[None]:
         if not self._slots.acquire(timeout=self._wait_s):
-            raise Unavailable("too many logins at once, retry in a moment")
+            raise HashSlotTimeout("too many logins at once, retry in a moment")
         try:
             yield
         finally:

@@ -3,7 +3,7 @@ Wave 2 follows the clock the alerting worker takes: the test moves it instead of
 
 from __future__ import annotations
 
-from core.incidents import acknowledge_by_link
+from core.incidents import acknowledge_by_link, verify_ack_token
 from tests.alerting_support import (
     SECRET,
     WAVE1,
@@ -51,7 +51,7 @@ def test_mqtt_alarm_pages_wave1_then_wave2_unless_acknowledged(
             wait_until(lambda: len(rx.seen("/ok/e2-")) >= len(WAVE1), timeout=30)
             message = next(r for r in rx.seen("/ok/e2-family")).json()["message"]
             token = message.split("https://sw.example/a/")[1].split()[0]
-            acknowledge_by_link(db, token=token, secret=SECRET)
+            acknowledge_by_link(db, claim=verify_ack_token(token, secret=SECRET))
             wait_until(lambda: len(rx.seen("/ok/e1-")) >= len(WAVE1), timeout=30)
             clock.advance(seconds=121)  # past wave 2's due time
             wait_until(lambda: len(rx.seen("/ok/e1-")) >= len(WAVE1) + len(WAVE2), timeout=30)

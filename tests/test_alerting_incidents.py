@@ -160,6 +160,7 @@ def test_links_act_only_on_their_own_incident(database_url: str, db) -> None:
         make_ack_token,
         report_by_link,
         resolve_by_link,
+        verify_ack_token,
     )
     from tests.alerting_support import SECRET
 
@@ -177,13 +178,14 @@ def test_links_act_only_on_their_own_incident(database_url: str, db) -> None:
         ttl=timedelta(hours=1),
     )
     with pytest.raises(InvalidToken):  # the page for incident 1 does not open incident 2
-        acknowledge_by_link(db, token=token, secret=SECRET, incident_id=ids[1])
-    acked = acknowledge_by_link(db, token=token, secret=SECRET, incident_id=ids[0])
+        verify_ack_token(token, secret=SECRET, incident_id=ids[1])
+    claim = verify_ack_token(token, secret=SECRET, incident_id=ids[0])
+    acked = acknowledge_by_link(db, claim=claim)
     assert acked["acknowledged_by"] == "王小明 (link)"
     assert acked["ack_contact_id"] == first.contacts["family"]
     with pytest.raises(FieldCannotClose):  # a link-holder never closes a fire
-        resolve_by_link(db, token=token, secret=SECRET, outcome="test")
-    done = report_by_link(db, token=token, secret=SECRET, outcome="test")
+        resolve_by_link(db, claim=claim, outcome="test")
+    done = report_by_link(db, claim=claim, outcome="test")
     assert (done["id"], done["status"], done["report_outcome"]) == (ids[0], "reported", "test")
     assert scalar(db, "SELECT status FROM incidents WHERE id = %s", (ids[1],)) == "triggered"
     expired = make_ack_token(
@@ -194,7 +196,7 @@ def test_links_act_only_on_their_own_incident(database_url: str, db) -> None:
         now=datetime.now(UTC) - timedelta(hours=2),
     )
     with pytest.raises(InvalidToken, match="expired"):
-        acknowledge_by_link(db, token=expired, secret=SECRET)
+        verify_ack_token(expired, secret=SECRET)
 
 
 def test_assign_and_timeline_of_attempts(database_url: str, db) -> None:

@@ -15,7 +15,13 @@ from psycopg.types.json import Jsonb
 from alerting.processor import EventProcessor
 from alerting.render import SMS_MAX_CHARS, render
 from alerting.service import AlertingService
-from core.incidents import Party, acknowledge_by_link, acknowledge_incident, resolve_incident
+from core.incidents import (
+    Party,
+    acknowledge_by_link,
+    acknowledge_incident,
+    resolve_incident,
+    verify_ack_token,
+)
 from tests.alerting_support import (
     SECRET,
     WAVE1,
@@ -185,7 +191,8 @@ def test_answered_and_closed_messages_reach_everyone_paged(database_url: str, db
                     request.json()["message"].split("https://sw.example/a/")[1].split()[0]
                 )
             for tag in ("h1", "q1"):
-                acknowledge_by_link(db, token=tokens[f"{tag}-family"], secret=SECRET)
+                claim = verify_ack_token(tokens[f"{tag}-family"], secret=SECRET)
+                acknowledge_by_link(db, claim=claim)
             told = lambda: [r for r in rx.seen() if "已应答" in r.json()["title"]]  # noqa: E731
             wait_until(lambda: len(told()) >= 2, timeout=30)
             incident_id = scalar(

@@ -51,6 +51,13 @@ def test_create_token_not_json_is_422(api_client: TestClient) -> None:
     assert_error(response.json(), "validation_error")
 
 
+def test_create_token_body_not_utf8_is_422(api_client: TestClient) -> None:
+    # Found by schemathesis: the invalid input echoed in the error was bytes that are not UTF-8.
+    response = api_client.post("/api/v1/auth/token", content=b"\x80", headers={"Content-Type": ""})
+    assert response.status_code == 422
+    assert_error(response.json(), "validation_error")
+
+
 def test_read_me_without_credentials_is_401_shape(api_client: TestClient) -> None:
     response = api_client.get("/api/v1/me")
     assert response.status_code == 401

@@ -10,7 +10,6 @@ from psycopg.rows import DictRow
 
 from api.events import service as events
 from api.incidents import service as incidents
-from api.incidents.schemas import IncidentDetail, IncidentRead
 from api.readings import service as readings
 from api.visibility import NotVisible
 from api.work_orders import service as work_orders
@@ -29,12 +28,11 @@ def test_list_incidents_scope_hides_other_village(db: Conn, world: World) -> Non
     mine = raise_alarm(db, world.a.device_id)
     raise_alarm(db, world.b.device_id)
 
-    total, items = incidents.list_incidents(db, scope=world.a.scope)
+    listed = incidents.list_incidents(db, scope=world.a.scope)
 
-    assert total == 1
-    assert [i["id"] for i in items] == [mine]
-    total_all, _ = incidents.list_incidents(db, scope=world.everything)
-    assert total_all == 2
+    assert listed.total == 1
+    assert [i.id for i in listed.items] == [mine]
+    assert incidents.list_incidents(db, scope=world.everything).total == 2
 
 
 def test_list_incidents_item_has_contract_shape(db: Conn, world: World) -> None:
@@ -42,8 +40,7 @@ def test_list_incidents_item_has_contract_shape(db: Conn, world: World) -> None:
     page(db, incident, world.a.contacts["resident"])
     page(db, incident, world.a.contacts["grid_worker"], outcome="failed", response="HTTP 500")
 
-    _, items = incidents.list_incidents(db, scope=world.a.scope)
-    item = IncidentRead.model_validate(items[0])
+    item = incidents.list_incidents(db, scope=world.a.scope).items[0]
 
     assert item.device.room == "厨房"
     assert item.site.address == "南张村一组a号"
@@ -81,9 +78,9 @@ def test_list_incidents_filters_select_expected(
     ids["tamper_a"] = raise_alarm(db, world.a.device_id, event_type="tamper", kind="tamper")
     names = {v: k for k, v in ids.items()}
 
-    _, items = incidents.list_incidents(db, scope=world.everything, **filters)
+    listed = incidents.list_incidents(db, scope=world.everything, **filters)
 
-    assert {names[i["id"]] for i in items} == expected
+    assert {names[i.id] for i in listed.items} == expected
 
 
 def test_list_incidents_since_and_pagination_work(db: Conn, world: World) -> None:
@@ -93,17 +90,15 @@ def test_list_incidents_since_and_pagination_work(db: Conn, world: World) -> Non
     new_a = raise_alarm(db, world.a.device_id)
     new_b = raise_alarm(db, world.b.device_id, at=now - timedelta(minutes=1))
 
-    total, items = incidents.list_incidents(
-        db, scope=world.everything, since=now - timedelta(days=1)
-    )
-    assert total == 2 and [i["id"] for i in items] == [new_a, new_b]
+    listed = incidents.list_incidents(db, scope=world.everything, since=now - timedelta(days=1))
+    assert listed.total == 2 and [i.id for i in listed.items] == [new_a, new_b]
 
-    total, items = incidents.list_incidents(
+    listed = incidents.list_incidents(
         db, scope=world.everything, limit=1, offset=1, sort="opened_at"
     )
-    assert total == 3 and [i["id"] for i in items] == [new_b]
-    _, items = incidents.list_incidents(db, scope=world.everything, org_id=world.b.id)
-    assert [i["id"] for i in items] == [new_b]
+    assert listed.total == 3 and [i.id for i in listed.items] == [new_b]
+    listed = incidents.list_incidents(db, scope=world.everything, org_id=world.b.id)
+    assert [i.id for i in listed.items] == [new_b]
 
 
 def test_read_incident_outside_scope_is_not_visible(db: Conn, world: World) -> None:
@@ -123,9 +118,7 @@ def test_read_incident_detail_has_timeline_and_attempts(db: Conn, world: World) 
         db, scope=world.a.scope, incident_id=incident, actor="值班员张", note="已电话确认"
     )
 
-    detail = IncidentDetail.model_validate(
-        incidents.read_incident_detail(db, scope=world.a.scope, incident_id=incident)
-    )
+    detail = incidents.read_incident_detail(db, scope=world.a.scope, incident_id=incident)
 
     actions = [t.action for t in detail.timeline]
     assert actions == ["opened", "event_joined", "acknowledged", "note"]
@@ -144,7 +137,8 @@ def test_assign_incident_to_contact_above_site_works(db: Conn, world: World) -> 
         db, scope=world.a.scope, incident_id=incident, actor="op", contact_id=world.duty_desk
     )
 
-    assert item["assigned_to"] == {"id": world.duty_desk, "name": "街道值班室"}
+    assert item.assigned_to is not None
+    assert (item.assigned_to.id, item.assigned_to.name) == (world.duty_desk, "街道值班室")
 
 
 def test_assign_incident_to_other_village_contact_is_refused(db: Conn, world: World) -> None:
@@ -171,7 +165,7 @@ def test_resolve_incident_twice_is_closed(db: Conn, world: World) -> None:
         cause="cooking",
         note="炒菜",
     )
-    assert (item["status"], item["outcome"], item["false_alarm_cause"]) == (
+    assert (item.status, item.outcome, item.false_alarm_cause) == (
         "resolved",
         "false_alarm",
         "cooking",
@@ -195,13 +189,14 @@ def test_close_work_order_records_reason(db: Conn, world: World) -> None:
     order = _work_order(db, world.a.device_id)
     _work_order(db, world.b.device_id)
 
-    total, items = work_orders.list_work_orders(db, scope=world.a.scope, status="open")
-    assert total == 1 and items[0]["id"] == order and items[0]["village"]["id"] == world.a.id
+    listed = work_orders.list_work_orders(db, scope=world.a.scope, status="open")
+    assert listed.total == 1 and listed.items[0].id == order
+    assert listed.items[0].village is not None and listed.items[0].village.id == world.a.id
     closed = work_orders.close_work_order(
         db, scope=world.a.scope, work_order_id=order, reason="battery replaced"
     )
 
-    assert (closed["status"], closed["closed_reason"]) == ("closed", "battery replaced")
+    assert (closed.status, closed.closed_reason) == ("closed", "battery replaced")
     with pytest.raises(work_orders.WorkOrderClosed):
         work_orders.close_work_order(db, scope=world.a.scope, work_order_id=order, reason="again")
 
@@ -216,7 +211,7 @@ def test_assign_work_order_outside_scope_is_not_visible(db: Conn, world: World) 
     item = work_orders.assign_work_order(
         db, scope=world.b.scope, work_order_id=order, contact_id=world.b.contacts["grid_worker"]
     )
-    assert item["assigned_to"]["name"] == "孙网格b"
+    assert item.assigned_to is not None and item.assigned_to.name == "孙网格b"
 
 
 def test_list_events_filters_by_type_and_scope(db: Conn, world: World) -> None:
@@ -300,5 +295,5 @@ def test_move_site_carries_incident_and_work_order_org(db: Conn, world: World) -
 
     moved = db.execute("SELECT org_id FROM incidents WHERE id = %s", (incident,)).fetchone()
     assert moved is not None and moved["org_id"] == world.b.id
-    total, items = work_orders.list_work_orders(db, scope=world.b.scope)
-    assert total == 1 and items[0]["id"] == order
+    listed = work_orders.list_work_orders(db, scope=world.b.scope)
+    assert listed.total == 1 and listed.items[0].id == order

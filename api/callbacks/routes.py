@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from api.callbacks import schemas
 from api.callbacks.service import Parser, record_callback
 from api.deps import ConnDep, SettingsDep
+from api.errors import BadRequest, SenderUnproven, Unavailable
 from api.settings import ApiSettings
 from core.reach import callback_token_ok
 from core.reach.apply import NOT_YET
@@ -30,11 +31,9 @@ def verified(settings: SettingsDep, token: Annotated[str | None, Query()] = None
     """Refuse a push without the configured token before a connection is taken."""
     expected = settings.callback_token.get_secret_value() if settings.callback_token else None
     if expected is None:
-        raise HTTPException(
-            401, "provider callbacks are not configured (SMOKEWATCH_CALLBACK_TOKEN)"
-        )
+        raise SenderUnproven("provider callbacks are not configured (SMOKEWATCH_CALLBACK_TOKEN)")
     if not callback_token_ok(token, expected):
-        raise HTTPException(401, "callback token missing or wrong: nothing was recorded")
+        raise SenderUnproven("callback token missing or wrong: nothing was recorded")
     return settings
 
 
@@ -45,13 +44,13 @@ def _handle(conn: Any, provider: str, kind: str, parse: Parser, body: Any) -> No
     try:
         items = parse(body, schemas.received_now())
     except schemas.CallbackBodyError as exc:
-        raise HTTPException(400, f"not a {provider} {kind} callback: {exc}") from exc
+        raise BadRequest(f"not a {provider} {kind} callback: {exc}") from exc
     done = record_callback(conn, provider=provider, kind=kind, items=items, body=body)
     if done[NOT_YET]:
         # Committed what was applied; the provider retries the batch (applied items are
         # duplicates then) and the rest finds its attempt.
         conn.commit()
-        raise HTTPException(503, "receipt for a request not recorded yet; retry")
+        raise Unavailable("receipt for a request not recorded yet; retry")
 
 
 @router.post("/aliyun/sms-report")

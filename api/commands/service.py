@@ -9,7 +9,6 @@ from psycopg.rows import dict_row
 
 from api.visibility import NotVisible
 from core.commands import (
-    CommandNotFound,
     Kind,
     Requester,
     device_commands,
@@ -107,10 +106,7 @@ def create_command(
 
 def read_one(conn: psycopg.Connection[Any], *, scope: list[str], command_id: int) -> Row:
     """One command whose device the caller sees."""
-    try:
-        row = read_command(conn, command_id)
-    except CommandNotFound as exc:
-        raise NotVisible("command") from exc
+    row = read_command(conn, command_id)  # CommandNotFound: 404 (api/errors.py)
     device_in_scope(conn, scope=scope, device_id=row["device_id"])
     return row
 

@@ -22,9 +22,17 @@ from starlette.concurrency import run_in_threadpool
 
 from api.commissioning import service
 from api.commissioning.schemas import CommissioningRead
-from api.deps import Caller, SettingsDep, _api_key, _bearer, _cookie, current_caller, get_pool
+from api.deps import (
+    FIELD_ROLES,
+    Caller,
+    SettingsDep,
+    _api_key,
+    _bearer,
+    _cookie,
+    current_caller,
+    get_pool,
+)
 from api.errors import Forbidden
-from api.registry_access import FIELD_ROLES
 from api.registry_common import Scope
 
 LONG_POLL_INTERVAL_S = 0.25

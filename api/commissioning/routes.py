@@ -9,8 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from api.commissioning import service
 from api.commissioning.polling import BrieflyFieldWorker, long_poll
 from api.commissioning.schemas import CommissioningCreate, CommissioningRead
-from api.deps import ConnDep, SettingsDep, get_pool
-from api.registry_access import FieldWorker, actor
+from api.deps import ConnDep, FieldWorkerDep, SettingsDep, get_pool
 
 router = APIRouter(prefix="/api/v1/devices", tags=["commissioning"])
 
@@ -18,7 +17,7 @@ router = APIRouter(prefix="/api/v1/devices", tags=["commissioning"])
 @router.post("/{device_id}/commissioning", response_model=CommissioningRead, status_code=201)
 def create_commissioning(
     device_id: str,
-    caller: FieldWorker,
+    caller: FieldWorkerDep,
     conn: ConnDep,
     data: Annotated[CommissioningCreate | None, Body()] = None,
 ) -> CommissioningRead:
@@ -28,7 +27,7 @@ def create_commissioning(
         scope=caller.scope_like(),
         device_id=device_id,
         data=data or CommissioningCreate(),
-        actor=actor(caller),
+        actor=caller.actor,
     )
 
 

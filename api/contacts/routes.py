@@ -9,9 +9,17 @@ from fastapi import APIRouter, Query
 from api.contacts import service
 from api.contacts.schemas import ContactCreate, ContactRead, ContactUpdate, Role
 from api.contacts.service import ChannelRules
-from api.deps import Caller, ConnDep, SettingsDep
-from api.registry_access import MANAGE_ROLES, FieldWorker, Manager, Reader, disclosure
-from api.registry_common import Page
+from api.deps import (
+    OPERATOR_ROLES,
+    Caller,
+    ConnDep,
+    FieldWorkerDep,
+    OperatorDep,
+    SettingsDep,
+    StaffDep,
+)
+from api.lists import Page
+from api.registry_access import disclosure
 from api.settings import ApiSettings
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
@@ -21,14 +29,14 @@ def _rules(caller: Caller, settings: ApiSettings) -> ChannelRules:
     return ChannelRules(
         schemes=tuple(settings.api_contact_channel_schemes),
         environment=settings.environment,
-        may_manage=caller.role in MANAGE_ROLES,
+        may_manage=caller.role in OPERATOR_ROLES,
     )
 
 
 @router.get("", response_model=Page[ContactRead])
 def read_contacts(
     *,
-    caller: Reader,
+    caller: StaffDep,
     conn: ConnDep,
     site_id: int | None = None,
     org_id: int | None = None,
@@ -52,7 +60,7 @@ def read_contacts(
 
 
 @router.get("/{contact_id}", response_model=ContactRead)
-def read_contact(contact_id: int, caller: Reader, conn: ConnDep) -> ContactRead:
+def read_contact(contact_id: int, caller: StaffDep, conn: ConnDep) -> ContactRead:
     """One contact."""
     return service.read_contact(
         conn, scope=caller.scope_like(), contact_id=contact_id, disclosure=disclosure(caller)
@@ -61,7 +69,7 @@ def read_contact(contact_id: int, caller: Reader, conn: ConnDep) -> ContactRead:
 
 @router.post("", response_model=ContactRead, status_code=201)
 def create_contact(
-    data: ContactCreate, caller: FieldWorker, conn: ConnDep, settings: SettingsDep
+    data: ContactCreate, caller: FieldWorkerDep, conn: ConnDep, settings: SettingsDep
 ) -> ContactRead:
     """Add a contact; channels (operators and administrators only) are Apprise URLs of an
     allowed, person-facing scheme."""
@@ -76,7 +84,11 @@ def create_contact(
 
 @router.patch("/{contact_id}", response_model=ContactRead)
 def update_contact(
-    contact_id: int, data: ContactUpdate, caller: FieldWorker, conn: ConnDep, settings: SettingsDep
+    contact_id: int,
+    data: ContactUpdate,
+    caller: FieldWorkerDep,
+    conn: ConnDep,
+    settings: SettingsDep,
 ) -> ContactRead:
     """Change the fields sent; a masked channel sent back unchanged keeps its secret.
     Installers change names, phones, roles and priorities; channels and ``active`` are for
@@ -92,7 +104,7 @@ def update_contact(
 
 
 @router.delete("/{contact_id}", response_model=ContactRead)
-def delete_contact(contact_id: int, caller: Manager, conn: ConnDep) -> ContactRead:
+def delete_contact(contact_id: int, caller: OperatorDep, conn: ConnDep) -> ContactRead:
     """Deactivate the contact (kept for the incident history); operators and administrators."""
     return service.deactivate_contact(
         conn, scope=caller.scope_like(), contact_id=contact_id, disclosure=disclosure(caller)

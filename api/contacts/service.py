@@ -11,7 +11,8 @@ import psycopg
 from api.contacts.channels import channel_problem, mask_channel, policy_problem
 from api.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
 from api.errors import BadRequest, Forbidden, NotFound
-from api.registry_common import Page, Scope, assignments, compose
+from api.lists import ListParams, Page, fetch_page
+from api.registry_common import Scope, assignments, compose
 from core.db import load_queries
 
 Q = load_queries("api.contacts", "queries.sql")
@@ -75,17 +76,12 @@ def list_contacts(
         "org_id": org_id,
         "role": role,
         "include_inactive": include_inactive,
-        "limit": limit,
-        "offset": offset,
     }
-    rows = conn.execute(Q["list_contacts"], params).fetchall()
-    total = conn.execute(Q["count_contacts"], params).fetchone()
-    return Page[ContactRead](
-        items=[present(r, disclosure=disclosure) for r in rows],
-        total=int(total["total"]) if total else 0,
-        limit=limit,
-        offset=offset,
-    )
+    return fetch_page(
+        conn, Q["list_contacts"], params, page=ListParams(limit=limit, offset=offset),
+        model=ContactRead, item=lambda row: present(row, disclosure=disclosure),
+        count=Q["count_contacts"],
+    )  # fmt: skip
 
 
 def read_contact(

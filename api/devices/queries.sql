@@ -24,7 +24,7 @@ LEFT JOIN device_state ds ON ds.device_id = d.id
 WHERE (o.path LIKE ANY(%(scope)s)
        OR (d.site_id IS NULL AND (d.stock_org_id IS NULL OR so.path LIKE ANY(%(scope)s))))
   AND {where}
-{order}
+ORDER BY {order}
 LIMIT %(limit)s OFFSET %(offset)s
 
 -- name: count_devices

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from api.deps import ConnDep, PasswordsDep, SettingsDep
+from api.deps import ConnDep, FieldWorkerDep, OperatorDep, PasswordsDep, SettingsDep, StaffDep
 from api.devices import service
 from api.devices.credentials import Issuer
 from api.devices.schemas import (
@@ -23,8 +23,7 @@ from api.devices.schemas import (
     IdentityUpdate,
     Status,
 )
-from api.registry_access import FieldWorker, Manager, Reader, actor
-from api.registry_common import Page
+from api.lists import Page
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
@@ -44,7 +43,7 @@ StateFilter = Literal[
 @router.get("", response_model=Page[DeviceRead])
 def read_devices(
     *,
-    caller: Reader,
+    caller: StaffDep,
     conn: ConnDep,
     state: StateFilter | None = None,
     status: Status | None = None,
@@ -77,7 +76,7 @@ def read_devices(
 
 
 @router.get("/models", response_model=list[DeviceModelRead])
-def read_device_models(caller: Reader, conn: ConnDep) -> list[DeviceModelRead]:
+def read_device_models(caller: StaffDep, conn: ConnDep) -> list[DeviceModelRead]:
     """Detector models and the codec each speaks (the installer picks one on registration)."""
     del caller
     return service.list_models(conn)
@@ -86,7 +85,7 @@ def read_device_models(caller: Reader, conn: ConnDep) -> list[DeviceModelRead]:
 @router.get("/discovered", response_model=list[DiscoveredDevice])
 def read_discovered_devices(
     *,
-    caller: FieldWorker,
+    caller: FieldWorkerDep,
     conn: ConnDep,
     unregistered: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -98,7 +97,7 @@ def read_discovered_devices(
 
 
 @router.get("/{device_id}", response_model=DeviceRead)
-def read_device(device_id: str, caller: Reader, conn: ConnDep) -> DeviceRead:
+def read_device(device_id: str, caller: StaffDep, conn: ConnDep) -> DeviceRead:
     """One device with its model, place, commissioning record and state."""
     return service.read_device(conn, scope=caller.scope_like(), device_id=device_id)
 
@@ -106,7 +105,7 @@ def read_device(device_id: str, caller: Reader, conn: ConnDep) -> DeviceRead:
 @router.post("", response_model=DeviceRegistered, status_code=201)
 def create_device(
     data: DeviceCreate,
-    caller: FieldWorker,
+    caller: FieldWorkerDep,
     conn: ConnDep,
     issuer: IssuerDep,
 ) -> DeviceRegistered:
@@ -115,7 +114,7 @@ def create_device(
         conn,
         scope=caller.scope_like(),
         data=data,
-        actor=actor(caller),
+        actor=caller.actor,
         issuer=issuer,
         stock_org_id=caller.org_id,
     )
@@ -123,11 +122,11 @@ def create_device(
 
 @router.put("/{device_id}/binding", response_model=DeviceRead)
 def update_binding(
-    device_id: str, data: BindingUpdate, caller: FieldWorker, conn: ConnDep
+    device_id: str, data: BindingUpdate, caller: FieldWorkerDep, conn: ConnDep
 ) -> DeviceRead:
     """Bind to a site, room and position; another site means a new commissioning test."""
     return service.bind_device(
-        conn, scope=caller.scope_like(), device_id=device_id, data=data, actor=actor(caller)
+        conn, scope=caller.scope_like(), device_id=device_id, data=data, actor=caller.actor
     )
 
 
@@ -136,7 +135,7 @@ def update_identity(
     device_id: str,
     codec: IdentityCodec,
     data: IdentityUpdate,
-    caller: FieldWorker,
+    caller: FieldWorkerDep,
     conn: ConnDep,
 ) -> DeviceRead:
     """Register or correct the detector's id on a vendor network; the history keeps the old."""
@@ -146,7 +145,7 @@ def update_identity(
         device_id=device_id,
         codec=codec,
         data=data,
-        actor=actor(caller),
+        actor=caller.actor,
     )
 
 
@@ -154,7 +153,7 @@ def update_identity(
 def replace_device(
     device_id: str,
     data: DeviceReplace,
-    caller: FieldWorker,
+    caller: FieldWorkerDep,
     conn: ConnDep,
     issuer: IssuerDep,
 ) -> DeviceReplaced:
@@ -164,7 +163,7 @@ def replace_device(
         scope=caller.scope_like(),
         device_id=device_id,
         data=data,
-        actor=actor(caller),
+        actor=caller.actor,
         issuer=issuer,
     )
 
@@ -172,7 +171,7 @@ def replace_device(
 @router.delete("/{device_id}", response_model=DeviceRead)
 def delete_device(
     device_id: str,
-    caller: Manager,
+    caller: OperatorDep,
     conn: ConnDep,
     issuer: IssuerDep,
     data: Annotated[DeviceRemove | None, Body()] = None,
@@ -183,6 +182,6 @@ def delete_device(
         scope=caller.scope_like(),
         device_id=device_id,
         data=data or DeviceRemove(),
-        actor=actor(caller),
+        actor=caller.actor,
         issuer=issuer,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.errors import UniqueViolation
 
 from api.devices import credentials
@@ -28,7 +29,8 @@ from api.devices.schemas import (
     MqttCredentials,
 )
 from api.errors import BadRequest, Conflict, NotFound
-from api.registry_common import Page, Scope, compose, log_registry, order_by
+from api.lists import ListParams, Page, fetch_page, order_by
+from api.registry_common import Scope, compose, log_registry
 from core.codecs.identity import normalise
 from core.db import load_queries
 
@@ -39,6 +41,7 @@ class BoundElsewhere(Conflict):
     """The detector is bound to another site and the caller did not confirm moving it."""
 
     code = "bound_elsewhere"
+
 
 SORTS = {
     "id": "d.id",
@@ -52,25 +55,24 @@ SORTS = {
 _FILTERS = ("device_id", "status", "site_id", "org_path", "model_code", "q", "unbound", "state")
 
 
-def _query(
-    conn: psycopg.Connection[Any],
-    *,
-    scope: Scope,
-    sort: str = "id",
-    limit: int = 50,
-    offset: int = 0,
-    include_removed: bool = False,
-    **filters: Any,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _params(*, scope: Scope, include_removed: bool = False, **filters: Any) -> dict[str, Any]:
     params: dict[str, Any] = dict.fromkeys(_FILTERS)
     params.update(filters)
-    params.update(scope=list(scope), limit=limit, offset=offset, include_removed=include_removed)
-    query = compose(
-        Q["device_rows"],
-        where=compose(Q["filter_clause"]),
-        order=order_by(sort, SORTS, tiebreak="d.id"),
+    params.update(scope=list(scope), include_removed=include_removed)
+    return params
+
+
+def _rows_query(sort: str = "id") -> sql.Composed:
+    return compose(
+        Q["device_rows"], where=compose(Q["filter_clause"]), order=order_by(sort, SORTS, "id")
     )
-    return [dict(r) for r in conn.execute(query, params).fetchall()], params
+
+
+def _query(
+    conn: psycopg.Connection[Any], *, scope: Scope, limit: int, **filters: Any
+) -> list[dict[str, Any]]:
+    params = {**_params(scope=scope, **filters), "limit": limit, "offset": 0}
+    return [dict(r) for r in conn.execute(_rows_query(), params).fetchall()]
 
 
 def list_devices(
@@ -96,12 +98,8 @@ def list_devices(
         if org is None:
             raise NotFound("no such organisation")
         org_path = org["path"]
-    rows, params = _query(
-        conn,
+    params = _params(
         scope=scope,
-        sort=sort,
-        limit=limit,
-        offset=offset,
         include_removed=include_removed,
         state=state,
         status=status,
@@ -111,20 +109,16 @@ def list_devices(
         q=f"%{_escape_like(q)}%" if q else None,
         unbound=unbound,
     )
-    total = conn.execute(
-        compose(Q["count_devices"], where=compose(Q["filter_clause"])), params
-    ).fetchone()
-    return Page[DeviceRead](
-        items=[DeviceRead.from_row(r) for r in rows],
-        total=int(total["total"]) if total else 0,
-        limit=limit,
-        offset=offset,
-    )
+    return fetch_page(
+        conn, _rows_query(sort), params, page=ListParams(limit=limit, offset=offset, sort=sort),
+        model=DeviceRead, item=DeviceRead.from_row,
+        count=compose(Q["count_devices"], where=compose(Q["filter_clause"])),
+    )  # fmt: skip
 
 
 def read_device(conn: psycopg.Connection[Any], *, scope: Scope, device_id: str) -> DeviceRead:
     """One device with its state; 404 when unknown or bound outside the caller's scope."""
-    rows, _ = _query(conn, scope=scope, device_id=device_id, limit=1, include_removed=True)
+    rows = _query(conn, scope=scope, device_id=device_id, limit=1, include_removed=True)
     if not rows:
         raise NotFound("no such device")
     return DeviceRead.from_row(rows[0])
@@ -132,7 +126,7 @@ def read_device(conn: psycopg.Connection[Any], *, scope: Scope, device_id: str) 
 
 def site_devices(conn: psycopg.Connection[Any], *, scope: Scope, site_id: int) -> list[DeviceRead]:
     """Every device of a site, removed ones last (the household file)."""
-    rows, _ = _query(conn, scope=scope, site_id=site_id, limit=500, include_removed=True)
+    rows = _query(conn, scope=scope, site_id=site_id, limit=500, include_removed=True)
     rows.sort(key=lambda r: (r["status"] == "removed", r["room"] or "", r["id"]))
     return [DeviceRead.from_row(r) for r in rows]
 
@@ -273,9 +267,7 @@ def bind_device(
     return read_device(conn, scope=scope, device_id=device_id)
 
 
-def _bound_elsewhere_text(
-    conn: psycopg.Connection[Any], *, device_id: str, site_id: int
-) -> str:
+def _bound_elsewhere_text(conn: psycopg.Connection[Any], *, device_id: str, site_id: int) -> str:
     where = conn.execute(Q["site_label"], {"site_id": site_id}).fetchone()
     name = where["label"] if where else f"#{site_id}"
     return (

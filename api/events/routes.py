@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ConnDep, StaffDep
-from api.errors import BadRequest
 from api.events import service
-from api.events.schemas import EventPage
+from api.events.schemas import EventRead
+from api.lists import CappedPage
 from api.types import Timestamp
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
 
-@router.get("", response_model=EventPage)
+@router.get("", response_model=CappedPage[EventRead])
 def read_events(
     *,
     conn: ConnDep,
@@ -28,15 +28,13 @@ def read_events(
     until: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> EventPage:
-    """Newest first, over [since, until) (default: the last 24 hours)."""
-    try:
-        total, capped, items = service.list_events(
-            conn, scope=caller.scope_like(), since=since, until=until, device_id=device_id,
-            site_id=site_id, org_id=org_id, event_type=type, limit=limit, offset=offset,
-        )  # fmt: skip
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from exc
-    return EventPage.model_validate(
+) -> CappedPage[EventRead]:
+    """Newest first, over [since, until) (default: the last 24 hours); ``total`` stops counting
+    at 10,000 (``total_capped`` then)."""
+    total, capped, items = service.list_events(
+        conn, scope=caller.scope_like(), since=since, until=until, device_id=device_id,
+        site_id=site_id, org_id=org_id, event_type=type, limit=limit, offset=offset,
+    )  # fmt: skip
+    return CappedPage[EventRead].model_validate(
         {"items": items, "total": total, "total_capped": capped, "limit": limit, "offset": offset}
     )

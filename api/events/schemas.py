@@ -1,4 +1,4 @@
-"""Event shapes: one stored detector event, a page of them."""
+"""Event shapes: one stored detector event (lists are ``CappedPage[EventRead]``)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,3 @@ class EventRead(BaseModel):
     priority: int
     source: str
     data: dict[str, Any] | None
-
-
-class EventPage(BaseModel):
-    """One page of events; ``total`` stops counting at 10,000 (``total_capped`` then)."""
-
-    items: list[EventRead]
-    total: int
-    total_capped: bool
-    limit: int
-    offset: int

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from api.errors import BadRequest
 from core.db import load_queries
 
 Q = load_queries("api.events", "queries.sql")
@@ -38,7 +39,7 @@ def list_events(
     try:
         since = since or until - DEFAULT_WINDOW
     except OverflowError as exc:
-        raise ValueError("until is out of range") from exc
+        raise BadRequest("until is out of range") from exc
     params = {
         "scope": scope,
         "since": since,

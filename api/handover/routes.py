@@ -6,20 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Caller, ConnDep, require
+from api.deps import ConnDep, OperatorDep, WatcherDep
 from api.handover import service
 from api.handover.schemas import HandoverCreate, HandoverRead
 
 router = APIRouter(prefix="/api/v1/handovers", tags=["handover"])
-Reader = Annotated[Caller, require("administrator", "operator", "viewer")]
-Operator = Annotated[Caller, require("administrator", "operator")]
 
 
 @router.get("", response_model=list[HandoverRead])
 def read_handovers(
     *,
     conn: ConnDep,
-    caller: Reader,
+    caller: WatcherDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[HandoverRead]:
@@ -28,12 +26,12 @@ def read_handovers(
 
 
 @router.post("", response_model=HandoverRead, status_code=201)
-def create_handover(data: HandoverCreate, conn: ConnDep, caller: Operator) -> HandoverRead:
+def create_handover(data: HandoverCreate, conn: ConnDep, caller: OperatorDep) -> HandoverRead:
     """Hand over to the next shift: the note, signed by the caller."""
     return service.create_handover(
         conn,
         scope=caller.scope_like(),
         org_id=caller.org_id,
-        author=caller.name,
+        author=caller.actor,
         data=data,
     )

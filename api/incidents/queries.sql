@@ -1,5 +1,7 @@
--- Incidents for operators: one page of items in the contract's shape, built in SQL as JSON so a
--- list of 50 costs one round trip. Scope is the site's organisation path (LIKE ANY prefixes).
+-- Incidents for operators: one page of items in the contract's shape (nested parts as JSON), so
+-- a list of 50 costs one round trip. Scope is the site's organisation path (LIKE ANY prefixes).
+-- {order} is api.lists.order_by over the unqualified sort keys (opened_at, id...); every row
+-- carries the count of all matches as ``total`` (api.lists.fetch_page).
 
 -- name: list_incidents
 WITH filtered AS (
@@ -32,49 +34,40 @@ WITH filtered AS (
 page AS (
     -- Sort and cut the narrow rows first, then read the page's full rows.
     SELECT i.*, f.org_path
-    FROM (SELECT * FROM filtered f
-          ORDER BY
-              CASE WHEN %(sort)s = 'opened_at' THEN f.opened_at END ASC,
-              CASE WHEN %(sort)s = '-opened_at' THEN f.opened_at END DESC,
-              CASE WHEN %(sort)s = 'last_event_at' THEN f.last_event_at END ASC,
-              CASE WHEN %(sort)s = '-last_event_at' THEN f.last_event_at END DESC,
-              CASE WHEN %(sort)s = 'priority' THEN f.priority END ASC,
-              CASE WHEN %(sort)s = '-priority' THEN f.priority END DESC,
-              f.id DESC
-          LIMIT %(limit)s OFFSET %(offset)s) f
+    FROM (SELECT * FROM filtered ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) f
     JOIN incidents i ON i.id = f.id
 ),
 items AS (
-    SELECT p.id, p.opened_at, p.last_event_at, p.priority, json_build_object(
-        'id', p.id,
-        'kind', p.kind,
-        'status', p.status,
-        'priority', p.priority,
-        'opened_at', p.opened_at,
-        'last_event_at', p.last_event_at,
-        'event_count', p.event_count,
-        'acknowledged_at', p.acknowledged_at,
-        'acknowledged_by', p.acknowledged_by,
-        'assigned_to', CASE WHEN ac.id IS NULL THEN NULL
-                            ELSE json_build_object('id', ac.id, 'name', ac.name) END,
-        'outcome', p.outcome,
-        'false_alarm_cause', p.false_alarm_cause,
-        'resolved_at', p.resolved_at,
-        'note', p.note,
-        'device', json_build_object('id', d.id, 'room', d.room, 'position', d.position),
-        'site', json_build_object(
+    SELECT
+        p.id,
+        p.kind,
+        p.status,
+        p.priority,
+        p.opened_at,
+        p.last_event_at,
+        p.event_count,
+        p.acknowledged_at,
+        p.acknowledged_by,
+        CASE WHEN ac.id IS NULL THEN NULL
+             ELSE json_build_object('id', ac.id, 'name', ac.name) END AS assigned_to,
+        p.outcome,
+        p.false_alarm_cause,
+        p.resolved_at,
+        p.note,
+        json_build_object('id', d.id, 'room', d.room, 'position', d.position) AS device,
+        json_build_object(
             'id', s.id, 'name', s.name, 'kind', s.kind, 'category', s.category,
             'address', s.address, 'resident_name', s.resident_name,
             'resident_situation', s.resident_situation,
-            'latitude', s.latitude, 'longitude', s.longitude),
-        'village', (
+            'latitude', s.latitude, 'longitude', s.longitude) AS site,
+        (
             SELECT json_build_object('id', v.id, 'name', v.name)
             FROM organisations v
             WHERE v.id = ANY(string_to_array(rtrim(p.org_path, '.'), '.')::bigint[])
               AND v.level IN ('village', 'community')
             ORDER BY length(v.path) DESC
-            LIMIT 1),
-        'paged', coalesce((
+            LIMIT 1) AS village,
+        coalesce((
             SELECT json_agg(json_build_object(
                        'contact_id', n.contact_id, 'name', c.name, 'role', c.role,
                        'channel', sw_channel_class(
@@ -97,20 +90,19 @@ items AS (
             LEFT JOIN contacts c ON c.id = n.contact_id
             WHERE n.incident_id = p.id
               AND n.purpose IN ('page', 'repage', 'same_day_call', 'escalation')
-        ), '[]'::json),
-        'answered_by', p.acknowledged_by,
-        'centre_acknowledged_at', p.centre_acknowledged_at,
-        'centre_acknowledged_by', p.centre_acknowledged_by,
-        'field_answer', CASE WHEN p.field_acknowledged_at IS NULL THEN NULL
-                             ELSE json_build_object(
-                                 'name', coalesce(fc.name, p.field_acknowledged_by),
-                                 'role', fc.role, 'at', p.field_acknowledged_at) END,
-        'report', CASE WHEN p.reported_at IS NULL THEN NULL
-                       ELSE json_build_object(
-                           'outcome', p.report_outcome, 'false_alarm_cause', p.report_cause,
-                           'note', p.report_note, 'at', p.reported_at,
-                           'name', coalesce(rc.name, p.reported_by), 'role', rc.role) END
-    ) AS item
+        ), '[]'::json) AS paged,
+        p.acknowledged_by AS answered_by,
+        p.centre_acknowledged_at,
+        p.centre_acknowledged_by,
+        CASE WHEN p.field_acknowledged_at IS NULL THEN NULL
+             ELSE json_build_object(
+                 'name', coalesce(fc.name, p.field_acknowledged_by),
+                 'role', fc.role, 'at', p.field_acknowledged_at) END AS field_answer,
+        CASE WHEN p.reported_at IS NULL THEN NULL
+             ELSE json_build_object(
+                 'outcome', p.report_outcome, 'false_alarm_cause', p.report_cause,
+                 'note', p.report_note, 'at', p.reported_at,
+                 'name', coalesce(rc.name, p.reported_by), 'role', rc.role) END AS report
     FROM page p
     JOIN devices d ON d.id = p.device_id
     JOIN sites s ON s.id = p.site_id
@@ -118,15 +110,9 @@ items AS (
     LEFT JOIN contacts fc ON fc.id = p.field_contact_id
     LEFT JOIN contacts rc ON rc.id = p.report_contact_id
 )
-SELECT (SELECT count(*) FROM filtered) AS total,
-       coalesce((SELECT json_agg(item ORDER BY
-            CASE WHEN %(sort)s = 'opened_at' THEN opened_at END ASC,
-            CASE WHEN %(sort)s = '-opened_at' THEN opened_at END DESC,
-            CASE WHEN %(sort)s = 'last_event_at' THEN last_event_at END ASC,
-            CASE WHEN %(sort)s = '-last_event_at' THEN last_event_at END DESC,
-            CASE WHEN %(sort)s = 'priority' THEN priority END ASC,
-            CASE WHEN %(sort)s = '-priority' THEN priority END DESC,
-            id DESC) FROM items), '[]'::json) AS items;
+SELECT items.*, (SELECT count(*) FROM filtered) AS total
+FROM items
+ORDER BY {order};
 
 -- name: incident_in_scope
 -- The incident's site path when the caller may see it; nothing otherwise (then: 404).

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Caller, ConnDep, require
-from api.errors import BadRequest, Conflict
+from api.deps import ConnDep, OperatorDep, WatcherDep
 from api.incidents import service
 from api.incidents.schemas import (
     IncidentAcknowledge,
@@ -17,36 +14,23 @@ from api.incidents.schemas import (
     IncidentDetail,
     IncidentKind,
     IncidentNote,
-    IncidentPage,
     IncidentRead,
     IncidentResolve,
     IncidentSort,
     IncidentStatusFilter,
 )
+from api.lists import Page
 from api.types import Timestamp
-from core.incidents import IncidentClosed, InvalidTransition, Outcome, OutcomeRequired
+from core.incidents import Outcome
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
-Reader = Annotated[Caller, require("administrator", "operator", "viewer")]
-Operator = Annotated[Caller, require("administrator", "operator")]
 
 
-@contextmanager
-def lifecycle_errors() -> Iterator[None]:
-    """Lifecycle refusals as HTTP answers: closed or out-of-order is 409, a bad outcome 400."""
-    try:
-        yield
-    except (IncidentClosed, InvalidTransition) as exc:
-        raise Conflict(str(exc)) from exc
-    except OutcomeRequired as exc:
-        raise BadRequest(str(exc)) from exc
-
-
-@router.get("", response_model=IncidentPage)
+@router.get("", response_model=Page[IncidentRead])
 def read_incidents(
     *,
     conn: ConnDep,
-    caller: Reader,
+    caller: WatcherDep,
     status: IncidentStatusFilter | None = None,
     kind: IncidentKind | None = None,
     org_id: int | None = None,
@@ -60,9 +44,9 @@ def read_incidents(
     sort: IncidentSort = "-opened_at",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> IncidentPage:
+) -> Page[IncidentRead]:
     """Incidents in the caller's scope; ``status=open`` means not yet resolved."""
-    total, items = service.list_incidents(
+    return service.list_incidents(
         conn,
         scope=caller.scope_like(),
         status=status,
@@ -79,67 +63,55 @@ def read_incidents(
         limit=limit,
         offset=offset,
     )
-    return IncidentPage.model_validate(
-        {"items": items, "total": total, "limit": limit, "offset": offset}
-    )
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
-def read_incident(incident_id: int, conn: ConnDep, caller: Reader) -> IncidentDetail:
+def read_incident(incident_id: int, conn: ConnDep, caller: WatcherDep) -> IncidentDetail:
     """One incident with its timeline (audit log) and every delivery attempt."""
-    detail = service.read_incident_detail(conn, scope=caller.scope_like(), incident_id=incident_id)
-    return IncidentDetail.model_validate(detail)
+    return service.read_incident_detail(conn, scope=caller.scope_like(), incident_id=incident_id)
 
 
 @router.post("/{incident_id}/acknowledge", response_model=IncidentRead)
 def acknowledge_incident(
-    incident_id: int, body: IncidentAcknowledge, conn: ConnDep, caller: Operator
+    incident_id: int, body: IncidentAcknowledge, conn: ConnDep, caller: OperatorDep
 ) -> IncidentRead:
     """The monitoring centre has it: pending pages stop, the board's siren stops and the
     supervisors are not paged. Repeating it changes nothing."""
-    with lifecycle_errors():
-        item = service.acknowledge(
-            conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,
-            note=body.note,
-        )  # fmt: skip
-    return IncidentRead.model_validate(item)
+    return service.acknowledge(
+        conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.actor,
+        note=body.note,
+    )  # fmt: skip
 
 
 @router.post("/{incident_id}/assign", response_model=IncidentRead)
 def assign_incident(
-    incident_id: int, body: IncidentAssign, conn: ConnDep, caller: Operator
+    incident_id: int, body: IncidentAssign, conn: ConnDep, caller: OperatorDep
 ) -> IncidentRead:
     """Put a contact in charge (null takes it back)."""
-    with lifecycle_errors():
-        item = service.assign(
-            conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,
-            contact_id=body.contact_id, note=body.note,
-        )  # fmt: skip
-    return IncidentRead.model_validate(item)
+    return service.assign(
+        conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.actor,
+        contact_id=body.contact_id, note=body.note,
+    )  # fmt: skip
 
 
 @router.post("/{incident_id}/resolve", response_model=IncidentRead)
 def resolve_incident(
-    incident_id: int, body: IncidentResolve, conn: ConnDep, caller: Operator
+    incident_id: int, body: IncidentResolve, conn: ConnDep, caller: OperatorDep
 ) -> IncidentRead:
     """Close with the outcome (a false alarm with its cause), from any open state including a
     field report (``reported``); every pending page stops."""
-    with lifecycle_errors():
-        item = service.resolve(
-            conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,
-            outcome=body.outcome, cause=body.false_alarm_cause, note=body.note,
-        )  # fmt: skip
-    return IncidentRead.model_validate(item)
+    return service.resolve(
+        conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.actor,
+        outcome=body.outcome, cause=body.false_alarm_cause, note=body.note,
+    )  # fmt: skip
 
 
 @router.post("/{incident_id}/note", response_model=IncidentRead)
 def update_incident_note(
-    incident_id: int, body: IncidentNote, conn: ConnDep, caller: Operator
+    incident_id: int, body: IncidentNote, conn: ConnDep, caller: OperatorDep
 ) -> IncidentRead:
     """Replace the incident's note; the audit log keeps every version."""
-    with lifecycle_errors():
-        item = service.note(
-            conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.name,
-            text=body.note,
-        )  # fmt: skip
-    return IncidentRead.model_validate(item)
+    return service.note(
+        conn, scope=caller.scope_like(), incident_id=incident_id, actor=caller.actor,
+        text=body.note,
+    )  # fmt: skip

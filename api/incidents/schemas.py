@@ -157,15 +157,6 @@ class IncidentDetail(IncidentRead):
     attempts: list[Attempt]
 
 
-class IncidentPage(BaseModel):
-    """One page of incidents."""
-
-    items: list[IncidentRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class IncidentAcknowledge(BaseModel):
     """Body of POST /incidents/{id}/acknowledge."""
 

@@ -11,8 +11,11 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
+from api.incidents.schemas import IncidentDetail, IncidentRead
+from api.lists import ListParams, Page, fetch_page, order_by
 from api.visibility import NotVisible
 from core.db import load_queries
 from core.incidents import (
@@ -36,6 +39,11 @@ def _cur(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Row]:
     return conn.cursor(row_factory=dict_row)
 
 
+# Sort keys as the list query names its columns (api/incidents/queries.sql).
+SORTS = {"opened_at": "opened_at", "last_event_at": "last_event_at", "priority": "priority",
+         "id": "id"}  # fmt: skip
+
+
 def list_incidents(
     conn: psycopg.Connection[Any],
     *,
@@ -50,39 +58,33 @@ def list_incidents(
     resolved_since: datetime | None = None,
     outcome: str | None = None,
     q: str | None = None,
+    incident_id: int | None = None,
     sort: str = "-opened_at",
     limit: int = 50,
     offset: int = 0,
-) -> tuple[int, list[Row]]:
+) -> Page[IncidentRead]:
     """One page of incidents in scope, and how many match in all."""
-    row = (
-        _cur(conn)
-        .execute(
-            Q["list_incidents"],
-            {
-                "scope": scope,
-                "open_only": status == "open",
-                "status": None if status == "open" else status,
-                "kind": kind,
-                "org_id": org_id,
-                "site_id": site_id,
-                "device_id": device_id,
-                "since": since,
-                "until": until,
-                "resolved_since": resolved_since,
-                "outcome": outcome,
-                "q": f"%{_escape_like(q)}%" if q else None,
-                "id": None,
-                "sort": sort,
-                "limit": limit,
-                "offset": offset,
-            },
-            prepare=False,  # plans for the actual filters (see events/service.py)
-        )
-        .fetchone()
-    )
-    assert row is not None
-    return int(row["total"]), list(row["items"])
+    order = order_by(sort, SORTS, "-opened_at", tiebreak="-id")
+    params = {
+        "scope": scope,
+        "open_only": status == "open",
+        "status": None if status == "open" else status,
+        "kind": kind,
+        "org_id": org_id,
+        "site_id": site_id,
+        "device_id": device_id,
+        "since": since,
+        "until": until,
+        "resolved_since": resolved_since,
+        "outcome": outcome,
+        "q": f"%{_escape_like(q)}%" if q else None,
+        "id": incident_id,
+    }
+    return fetch_page(
+        conn, sql.SQL(Q["list_incidents"]).format(order=order), params,
+        page=ListParams(limit=limit, offset=offset, sort=sort), model=IncidentRead,
+        prepare=False,  # plans for the actual filters (see api.lists.fetch_page)
+    )  # fmt: skip
 
 
 def _escape_like(text: str) -> str:
@@ -90,45 +92,22 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def read_incident(conn: psycopg.Connection[Any], *, scope: list[str], incident_id: int) -> Row:
+def read_incident(
+    conn: psycopg.Connection[Any], *, scope: list[str], incident_id: int
+) -> IncidentRead:
     """One incident in the list's shape, or :class:`NotVisible`."""
-    row = (
-        _cur(conn)
-        .execute(
-            Q["list_incidents"],
-            {
-                "scope": scope,
-                "open_only": False,
-                "status": None,
-                "kind": None,
-                "org_id": None,
-                "site_id": None,
-                "device_id": None,
-                "since": None,
-                "until": None,
-                "resolved_since": None,
-                "outcome": None,
-                "q": None,
-                "id": incident_id,
-                "sort": "-opened_at",
-                "limit": 1,
-                "offset": 0,
-            },
-        )
-        .fetchone()
-    )
-    if row is None or not row["items"]:
+    found = list_incidents(conn, scope=scope, incident_id=incident_id, limit=1).items
+    if not found:
         raise NotVisible(f"incident {incident_id}")
-    return dict(row["items"][0])
+    return found[0]
 
 
 def read_incident_detail(
     conn: psycopg.Connection[Any], *, scope: list[str], incident_id: int
-) -> Row:
+) -> IncidentDetail:
     """The incident with its timeline (audit log, events named) and delivery attempts."""
     item = read_incident(conn, scope=scope, incident_id=incident_id)
-    item["timeline"] = timeline(conn, incident_id=incident_id)
-    item["attempts"] = [
+    attempts = [
         {
             "at": a["at"],
             "contact": a["name"],
@@ -149,7 +128,10 @@ def read_incident_detail(
         for a in incident_attempts(conn, incident_id)
         if a["at"] is not None
     ]
-    return item
+    return IncidentDetail.model_validate(
+        {**item.model_dump(), "timeline": timeline(conn, incident_id=incident_id),
+         "attempts": attempts}
+    )  # fmt: skip
 
 
 # Providers echo the destination in their answer (Tencent's SendStatusSet has PhoneNumber,
@@ -206,7 +188,7 @@ def acknowledge(
     incident_id: int,
     actor: str,
     note: str | None = None,
-) -> Row:
+) -> IncidentRead:
     """Acknowledge for the monitoring centre (pending pages stop); optionally note why."""
     _path_in_scope(conn, scope=scope, incident_id=incident_id)
     with conn.transaction():
@@ -224,7 +206,7 @@ def assign(
     actor: str,
     contact_id: int | None,
     note: str | None = None,
-) -> Row:
+) -> IncidentRead:
     """Put a contact in charge (``None`` takes it back); the contact must be one the caller sees."""
     path = _path_in_scope(conn, scope=scope, incident_id=incident_id)
     if contact_id is not None:
@@ -254,7 +236,7 @@ def resolve(
     outcome: Outcome | str,
     cause: FalseAlarmCause | str | None = None,
     note: str | None = None,
-) -> Row:
+) -> IncidentRead:
     """Close with the outcome (and a false alarm's cause) as the centre; every page stops."""
     _path_in_scope(conn, scope=scope, incident_id=incident_id)
     resolve_incident(
@@ -266,7 +248,7 @@ def resolve(
 
 def note(
     conn: psycopg.Connection[Any], *, scope: list[str], incident_id: int, actor: str, text: str
-) -> Row:
+) -> IncidentRead:
     """Replace the incident's note; the audit log keeps every version."""
     _path_in_scope(conn, scope=scope, incident_id=incident_id)
     add_note(conn, incident_id=incident_id, actor=actor, note=text)

@@ -12,14 +12,13 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated
 
 import psycopg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from api.deps import Caller, caller_still_valid, require
+from api.deps import WatcherDep, caller_still_valid
 from api.errors import TooManyRequests
 from api.live.hub import LiveHub
 from api.live.stream import sse_stream
@@ -40,13 +39,12 @@ async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(prefix="/api/v1", tags=["live"], lifespan=live_lifespan)
-Watcher = Annotated[Caller, require("administrator", "operator", "viewer")]
 
 
 # Not in the OpenAPI document: an endless text/event-stream is not something OpenAPI clients
 # (or the schemathesis run over every operation) can call; docs/api.md describes it.
 @router.get("/live", response_class=StreamingResponse, include_in_schema=False)
-async def read_live(request: Request, caller: Watcher) -> StreamingResponse:
+async def read_live(request: Request, caller: WatcherDep) -> StreamingResponse:
     """``event: incident`` {incident_id, status, kind, site_id, device_id, at} and ``event:
     event`` {event_id, device_id, site_id, type, ts}; ``: ping`` every 15 s when idle.
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from api.deps import AdminDep, Caller, ConnDep, StaffDep, require
+from api.deps import AdminDep, ConnDep, OperatorDep, StaffDep
 from api.organisations import service
 from api.organisations.schemas import (
     EscalationOverride,
@@ -19,7 +19,6 @@ from api.organisations.schemas import (
 
 router = APIRouter(prefix="/api/v1/organisations", tags=["organisations"])
 IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-EscalationReaderDep = Annotated[Caller, require("administrator", "operator")]
 
 
 @router.get("", response_model=list[OrganisationNode])
@@ -51,7 +50,7 @@ def update_organisation(
 
 
 @router.get("/{org_id}/escalation", response_model=EscalationRead)
-def read_escalation(org_id: IdPath, conn: ConnDep, caller: EscalationReaderDep) -> EscalationRead:
+def read_escalation(org_id: IdPath, conn: ConnDep, caller: OperatorDep) -> EscalationRead:
     """The organisation's escalation override (empty: inherited from above or the defaults)."""
     return service.read_escalation(conn, caller=caller, org_id=org_id)
 

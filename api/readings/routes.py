@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ConnDep, StaffDep
-from api.errors import BadRequest
 from api.readings import service
 from api.readings.schemas import Bucket, DeviceStatusRead, ReadingSeries
 from api.types import Timestamp
@@ -27,13 +26,10 @@ def read_device_readings(
     limit: Annotated[int, Query(ge=1, le=service.MAX_ROWS)] = service.MAX_ROWS,
 ) -> ReadingSeries:
     """Readings over [since, until) (default: the last 24 hours), raw or per bucket."""
-    try:
-        series = service.device_readings(
-            conn, scope=caller.scope_like(), device_id=device_id, since=since, until=until,
-            bucket=bucket, limit=limit,
-        )  # fmt: skip
-    except (service.TooManyPoints, ValueError) as exc:
-        raise BadRequest(str(exc)) from exc
+    series = service.device_readings(
+        conn, scope=caller.scope_like(), device_id=device_id, since=since, until=until,
+        bucket=bucket, limit=limit,
+    )  # fmt: skip
     return ReadingSeries.model_validate(series)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from api.errors import BadRequest
 from api.visibility import NotVisible
 from core.db import is_timescale, load_queries
 
@@ -25,7 +26,7 @@ BUCKETS: dict[str, timedelta] = {
 MAX_ROWS = 10_000
 
 
-class TooManyPoints(ValueError):
+class TooManyPoints(BadRequest):
     """The range holds more raw samples or buckets than one answer may carry."""
 
 
@@ -84,9 +85,9 @@ def device_readings(
         until = _aware(until) if until else datetime.now(UTC)
         since = _aware(since) if since else until - timedelta(hours=24)
     except OverflowError as exc:
-        raise ValueError("since or until is out of range") from exc
+        raise BadRequest("since or until is out of range") from exc
     if since >= until:
-        raise ValueError("since must be before until")
+        raise BadRequest("since must be before until")
     limit = min(limit, MAX_ROWS)
     params = {"device_id": device_id, "since": since, "until": until, "limit": limit + 1}
     series: Row = {"device_id": device_id, "since": since, "until": until, "bucket": bucket}

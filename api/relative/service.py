@@ -14,9 +14,11 @@ import psycopg
 from psycopg.rows import dict_row
 
 from api.deps import Caller
+from api.errors import Conflict
 from api.visibility import NotVisible
 from core.db import load_queries
 from core.incidents import (
+    AckClaim,
     FalseAlarmCause,
     Outcome,
     Party,
@@ -32,7 +34,7 @@ Q = load_queries("api.relative", "queries.sql")
 Row = dict[str, Any]
 
 
-class NoOpenIncident(LookupError):
+class NoOpenIncident(Conflict):
     """The household has no incident to acknowledge or resolve right now."""
 
 
@@ -42,25 +44,30 @@ class Grant:
 
     site_id: int
     contact_id: int
-    incident_id: int | None  # alert links name their incident; personal links do not
     actor: str
-    alert_token: str | None = None
+    # An alert link's claim, verified once by api.deps.relative_caller: its incident, acted on
+    # as its contact (core.incidents.links); personal links have none.
+    claim: AckClaim | None = None
+
+    @property
+    def incident_id(self) -> int | None:
+        """The incident an alert link names; personal links name none."""
+        return self.claim.incident_id if self.claim else None
 
 
 def _cur(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Row]:
     return conn.cursor(row_factory=dict_row)
 
 
-def grant_for(caller: Caller, *, token: str) -> Grant:
-    """What the relative behind ``token`` (resolved by api.deps.relative_caller) may do."""
+def grant_for(caller: Caller) -> Grant:
+    """What the relative behind a link (resolved by api.deps.relative_caller) may do."""
     if caller.site_id is None or caller.contact_id is None:
         raise NotVisible("link")
     return Grant(
         site_id=caller.site_id,
         contact_id=caller.contact_id,
-        incident_id=caller.incident_id,
-        actor=f"{caller.name} (link)",
-        alert_token=token if caller.incident_id is not None else None,
+        actor=caller.actor,
+        claim=caller.ack_claim,
     )
 
 
@@ -105,10 +112,10 @@ def view(conn: psycopg.Connection[Any], grant: Grant) -> Row:
     }
 
 
-def acknowledge(conn: psycopg.Connection[Any], grant: Grant, *, ack_secret: str) -> Row:
+def acknowledge(conn: psycopg.Connection[Any], grant: Grant) -> Row:
     """Acknowledge the link's incident (alert link) or the household's open one."""
-    if grant.alert_token is not None:
-        acknowledge_by_link(conn, token=grant.alert_token, secret=ack_secret)
+    if grant.claim is not None:
+        acknowledge_by_link(conn, claim=grant.claim)
     else:
         incident_id = _open_incident(conn, grant)
         acknowledge_incident(
@@ -122,18 +129,14 @@ def report(
     conn: psycopg.Connection[Any],
     grant: Grant,
     *,
-    ack_secret: str,
     outcome: Outcome | str,
     cause: FalseAlarmCause | str | None,
     note: str | None,
 ) -> Row:
     """Report what was found at the link's incident (or the household's open one); the
     monitoring centre reviews and closes it."""
-    if grant.alert_token is not None:
-        report_by_link(
-            conn, token=grant.alert_token, secret=ack_secret, outcome=outcome, cause=cause,
-            note=note,
-        )  # fmt: skip
+    if grant.claim is not None:
+        report_by_link(conn, claim=grant.claim, outcome=outcome, cause=cause, note=note)
     else:
         incident_id = _open_incident(conn, grant)
         report_incident(
@@ -147,18 +150,14 @@ def resolve(
     conn: psycopg.Connection[Any],
     grant: Grant,
     *,
-    ack_secret: str,
     outcome: Outcome | str,
     cause: FalseAlarmCause | str | None,
     note: str | None,
 ) -> Row:
     """Resolve the link's incident (alert link) or the household's open one, as the field:
     core.incidents refuses it for fire and heat (FieldCannotClose)."""
-    if grant.alert_token is not None:
-        resolve_by_link(
-            conn, token=grant.alert_token, secret=ack_secret, outcome=outcome, cause=cause,
-            note=note,
-        )  # fmt: skip
+    if grant.claim is not None:
+        resolve_by_link(conn, claim=grant.claim, outcome=outcome, cause=cause, note=note)
     else:
         incident_id = _open_incident(conn, grant)
         resolve_incident(

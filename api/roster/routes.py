@@ -13,9 +13,8 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException
 
 from api.body_limit import BodyTooLarge
-from api.deps import ConnDep, SettingsDep
+from api.deps import ConnDep, OperatorDep, SettingsDep
 from api.errors import ApiError, BadRequest
-from api.registry_access import Manager, actor
 from api.roster import service
 from api.roster.parser import template_csv
 from api.roster.schemas import RosterReport
@@ -56,7 +55,7 @@ class PayloadTooLarge(ApiError):
 
 @router.post("/import", response_model=RosterReport, openapi_extra=IMPORT_FORM)
 async def create_import(
-    *, request: Request, caller: Manager, conn: ConnDep, settings: SettingsDep
+    *, request: Request, caller: OperatorDep, conn: ConnDep, settings: SettingsDep
 ) -> RosterReport:
     """Validate every row; store all rows in one transaction, or none if any row is refused.
 
@@ -90,7 +89,7 @@ async def create_import(
         content=content,
         filename=upload.filename or "",
         dry_run=dry_run,
-        actor=actor(caller),
+        actor=caller.actor,
         channel_templates=templates,
         channel_schemes=tuple(settings.api_contact_channel_schemes),
         environment=settings.environment,
@@ -106,7 +105,7 @@ def _invalid(field: str, kind: str, message: str) -> RequestValidationError:
 
 
 @router.get("/template.csv", response_class=Response)
-def read_template(caller: Manager) -> Response:
+def read_template(caller: OperatorDep) -> Response:
     """The roster template: the header the import understands and one example row."""
     return Response(
         template_csv(),
@@ -116,7 +115,7 @@ def read_template(caller: Manager) -> Response:
 
 
 @router.get("/export.csv", response_class=Response)
-def read_export(caller: Manager, conn: ConnDep) -> Response:
+def read_export(caller: OperatorDep, conn: ConnDep) -> Response:
     """The households and venues in your scope, in the import's columns (formulas neutralised)."""
     return Response(
         service.export_roster(conn, scope=caller.scope_like()),

@@ -2,7 +2,7 @@
 -- (o.path LIKE ANY(%(scope)s)); a site outside it does not exist for the caller.
 
 -- name: list_sites
--- The order slot is composed by api.registry_common.order_by from a fixed list of columns.
+-- The order slot is composed by api.lists.order_by from a fixed list of columns.
 SELECT s.*, o.name AS org_name, o.path AS org_path,
        (SELECT count(*) FROM devices d WHERE d.site_id = s.id AND d.status <> 'removed') AS device_count
 FROM sites s JOIN organisations o ON o.id = s.org_id
@@ -13,7 +13,7 @@ WHERE o.path LIKE ANY(%(scope)s)
   AND (%(include_archived)s OR s.archived_at IS NULL)
   AND (%(q)s::text IS NULL OR s.name ILIKE %(q)s OR s.address ILIKE %(q)s
        OR s.resident_name ILIKE %(q)s OR (%(search_phone)s AND s.phone ILIKE %(q)s))
-{order}
+ORDER BY {order}
 LIMIT %(limit)s OFFSET %(offset)s
 
 -- name: count_sites

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ConnDep
-from api.registry_access import FieldWorker, Manager, Reader, actor, disclosure
-from api.registry_common import Page
+from api.deps import ConnDep, FieldWorkerDep, OperatorDep, StaffDep
+from api.lists import Page
+from api.registry_access import disclosure
 from api.sites import service
 from api.sites.schemas import SiteCreate, SiteFile, SiteKind, SiteRead, SiteUpdate
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 @router.get("", response_model=Page[SiteRead])
 def read_sites(
     *,
-    caller: Reader,
+    caller: StaffDep,
     conn: ConnDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
     org_id: int | None = None,
@@ -46,7 +46,7 @@ def read_sites(
 
 
 @router.get("/{site_id}", response_model=SiteFile)
-def read_site(site_id: int, caller: Reader, conn: ConnDep) -> SiteFile:
+def read_site(site_id: int, caller: StaffDep, conn: ConnDep) -> SiteFile:
     """The household file: site, contacts, devices with state and commissioning, incidents,
     history."""
     return service.read_site_file(
@@ -55,22 +55,22 @@ def read_site(site_id: int, caller: Reader, conn: ConnDep) -> SiteFile:
 
 
 @router.post("", response_model=SiteRead, status_code=201)
-def create_site(data: SiteCreate, caller: FieldWorker, conn: ConnDep) -> SiteRead:
+def create_site(data: SiteCreate, caller: FieldWorkerDep, conn: ConnDep) -> SiteRead:
     """Add a household or venue under an organisation of your scope."""
-    return service.create_site(conn, scope=caller.scope_like(), data=data, actor=actor(caller))
+    return service.create_site(conn, scope=caller.scope_like(), data=data, actor=caller.actor)
 
 
 @router.patch("/{site_id}", response_model=SiteRead)
-def update_site(site_id: int, data: SiteUpdate, caller: FieldWorker, conn: ConnDep) -> SiteRead:
+def update_site(site_id: int, data: SiteUpdate, caller: FieldWorkerDep, conn: ConnDep) -> SiteRead:
     """Change the fields sent."""
     return service.update_site(
-        conn, scope=caller.scope_like(), site_id=site_id, data=data, actor=actor(caller)
+        conn, scope=caller.scope_like(), site_id=site_id, data=data, actor=caller.actor
     )
 
 
 @router.delete("/{site_id}", response_model=SiteRead)
-def delete_site(site_id: int, caller: Manager, conn: ConnDep) -> SiteRead:
+def delete_site(site_id: int, caller: OperatorDep, conn: ConnDep) -> SiteRead:
     """Archive the site (nothing is deleted); its detectors must be removed or moved first."""
     return service.archive_site(
-        conn, scope=caller.scope_like(), site_id=site_id, actor=actor(caller)
+        conn, scope=caller.scope_like(), site_id=site_id, actor=caller.actor
     )

@@ -9,7 +9,8 @@ import psycopg
 from api.contacts.service import Disclosure, mask_phone, present
 from api.devices.service import site_devices
 from api.errors import BadRequest, Conflict, NotFound
-from api.registry_common import Page, Scope, assignments, compose, log_registry, order_by
+from api.lists import ListParams, Page, fetch_page, order_by
+from api.registry_common import Scope, assignments, compose, log_registry
 from api.sites.schemas import (
     HistoryEntry,
     IncidentBrief,
@@ -67,18 +68,13 @@ def list_sites(
         "q": f"%{_escape_like(q)}%" if q else None,
         # Searching by phone would let a viewer find out whose number it is.
         "search_phone": disclosure != "summary",
-        "limit": limit,
-        "offset": offset,
     }
-    query = compose(Q["list_sites"], order=order_by(sort, SORTS, tiebreak="s.id"))
-    rows = conn.execute(query, params).fetchall()
-    total = conn.execute(Q["count_sites"], params).fetchone()
-    return Page[SiteRead](
-        items=[shown(SiteRead.from_row(r), disclosure) for r in rows],
-        total=int(total["total"]) if total else 0,
-        limit=limit,
-        offset=offset,
-    )
+    query = compose(Q["list_sites"], order=order_by(sort, SORTS, "name", tiebreak="id"))
+    return fetch_page(
+        conn, query, params, page=ListParams(limit=limit, offset=offset, sort=sort),
+        model=SiteRead, item=lambda row: shown(SiteRead.from_row(row), disclosure),
+        count=Q["count_sites"],
+    )  # fmt: skip
 
 
 def shown(site: SiteRead, disclosure: Disclosure) -> SiteRead:

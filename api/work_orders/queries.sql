@@ -1,5 +1,6 @@
 -- Maintenance work orders (tamper, fault, low battery, offline, end of life) for operators.
--- Scope is the site's organisation path, as for incidents.
+-- Scope is the site's organisation path, as for incidents; list_work_orders is shaped like
+-- list_incidents ({order} from api.lists.order_by, ``total`` on every row).
 
 -- name: list_work_orders
 WITH filtered AS (
@@ -20,53 +21,41 @@ WITH filtered AS (
 page AS (
     -- Sort and cut the narrow rows first, then read the page's full rows.
     SELECT w.*, f.org_path
-    FROM (SELECT * FROM filtered f
-          ORDER BY
-              CASE WHEN %(sort)s = 'opened_at' THEN f.opened_at END ASC,
-              CASE WHEN %(sort)s = '-opened_at' THEN f.opened_at END DESC,
-              CASE WHEN %(sort)s = 'last_event_at' THEN f.last_event_at END ASC,
-              CASE WHEN %(sort)s = '-last_event_at' THEN f.last_event_at END DESC,
-              f.id DESC
-          LIMIT %(limit)s OFFSET %(offset)s) f
+    FROM (SELECT * FROM filtered ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) f
     JOIN work_orders w ON w.id = f.id
 ),
 items AS (
-    SELECT p.id, p.opened_at, p.last_event_at, json_build_object(
-        'id', p.id,
-        'kind', p.kind,
-        'status', p.status,
-        'opened_at', p.opened_at,
-        'last_event_at', p.last_event_at,
-        'event_count', p.event_count,
-        'closed_at', p.closed_at,
-        'closed_reason', p.closed_reason,
-        'note', p.note,
-        'assigned_to', CASE WHEN ac.id IS NULL THEN NULL
-                            ELSE json_build_object('id', ac.id, 'name', ac.name) END,
-        'device', json_build_object('id', d.id, 'room', d.room, 'position', d.position,
-                                    'model_code', d.model_code),
-        'site', json_build_object('id', s.id, 'name', s.name, 'kind', s.kind,
-                                  'address', s.address),
-        'village', (
+    SELECT
+        p.id,
+        p.kind,
+        p.status,
+        p.opened_at,
+        p.last_event_at,
+        p.event_count,
+        p.closed_at,
+        p.closed_reason,
+        p.note,
+        CASE WHEN ac.id IS NULL THEN NULL
+             ELSE json_build_object('id', ac.id, 'name', ac.name) END AS assigned_to,
+        json_build_object('id', d.id, 'room', d.room, 'position', d.position,
+                          'model_code', d.model_code) AS device,
+        json_build_object('id', s.id, 'name', s.name, 'kind', s.kind,
+                          'address', s.address) AS site,
+        (
             SELECT json_build_object('id', v.id, 'name', v.name)
             FROM organisations v
             WHERE v.id = ANY(string_to_array(rtrim(p.org_path, '.'), '.')::bigint[])
               AND v.level IN ('village', 'community')
             ORDER BY length(v.path) DESC
-            LIMIT 1)
-    ) AS item
+            LIMIT 1) AS village
     FROM page p
     JOIN devices d ON d.id = p.device_id
     JOIN sites s ON s.id = p.site_id
     LEFT JOIN contacts ac ON ac.id = p.assigned_to
 )
-SELECT (SELECT count(*) FROM filtered) AS total,
-       coalesce((SELECT json_agg(item ORDER BY
-            CASE WHEN %(sort)s = 'opened_at' THEN opened_at END ASC,
-            CASE WHEN %(sort)s = '-opened_at' THEN opened_at END DESC,
-            CASE WHEN %(sort)s = 'last_event_at' THEN last_event_at END ASC,
-            CASE WHEN %(sort)s = '-last_event_at' THEN last_event_at END DESC,
-            id DESC) FROM items), '[]'::json) AS items;
+SELECT items.*, (SELECT count(*) FROM filtered) AS total
+FROM items
+ORDER BY {order};
 
 -- name: lock_work_order
 SELECT w.id, w.status, o.path

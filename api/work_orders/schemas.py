@@ -50,15 +50,6 @@ class WorkOrderRead(BaseModel):
     village: PlaceRef | None
 
 
-class WorkOrderPage(BaseModel):
-    """One page of work orders."""
-
-    items: list[WorkOrderRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class WorkOrderClose(BaseModel):
     """Body of POST /work-orders/{id}/close: why the job is done."""
 

@@ -6,21 +6,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
+from api.errors import Conflict
+from api.lists import ListParams, Page, fetch_page, order_by
 from api.visibility import NotVisible
+from api.work_orders.schemas import WorkOrderRead
 from core.db import load_queries
 
 Q = load_queries("api.work_orders", "queries.sql")
 Row = dict[str, Any]
 
 
-class WorkOrderClosed(Exception):
+class WorkOrderClosed(Conflict):
     """The work order is already closed."""
 
 
 def _cur(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Row]:
     return conn.cursor(row_factory=dict_row)
+
+
+# Sort keys as the list query names its columns (api/work_orders/queries.sql).
+SORTS = {"opened_at": "opened_at", "last_event_at": "last_event_at", "id": "id"}
 
 
 def list_work_orders(
@@ -36,38 +44,33 @@ def list_work_orders(
     limit: int = 50,
     offset: int = 0,
     work_order_id: int | None = None,
-) -> tuple[int, list[Row]]:
+) -> Page[WorkOrderRead]:
     """One page of work orders in scope, and how many match in all."""
-    row = (
-        _cur(conn)
-        .execute(
-            Q["list_work_orders"],
-            {
-                "scope": scope,
-                "status": status,
-                "kind": kind,
-                "org_id": org_id,
-                "site_id": site_id,
-                "device_id": device_id,
-                "id": work_order_id,
-                "sort": sort,
-                "limit": limit,
-                "offset": offset,
-            },
-            prepare=False,  # plans for the actual filters (see events/service.py)
-        )
-        .fetchone()
-    )
-    assert row is not None
-    return int(row["total"]), list(row["items"])
+    order = order_by(sort, SORTS, "-opened_at", tiebreak="-id")
+    params = {
+        "scope": scope,
+        "status": status,
+        "kind": kind,
+        "org_id": org_id,
+        "site_id": site_id,
+        "device_id": device_id,
+        "id": work_order_id,
+    }
+    return fetch_page(
+        conn, sql.SQL(Q["list_work_orders"]).format(order=order), params,
+        page=ListParams(limit=limit, offset=offset, sort=sort), model=WorkOrderRead,
+        prepare=False,  # plans for the actual filters (see api.lists.fetch_page)
+    )  # fmt: skip
 
 
-def read_work_order(conn: psycopg.Connection[Any], *, scope: list[str], work_order_id: int) -> Row:
+def read_work_order(
+    conn: psycopg.Connection[Any], *, scope: list[str], work_order_id: int
+) -> WorkOrderRead:
     """One work order, or :class:`NotVisible`."""
-    _, items = list_work_orders(conn, scope=scope, work_order_id=work_order_id, limit=1)
-    if not items:
+    found = list_work_orders(conn, scope=scope, work_order_id=work_order_id, limit=1).items
+    if not found:
         raise NotVisible(f"work order {work_order_id}")
-    return dict(items[0])
+    return found[0]
 
 
 def _lock(conn: psycopg.Connection[Any], *, scope: list[str], work_order_id: int) -> Row:
@@ -85,7 +88,7 @@ def close_work_order(
     reason: str,
     note: str | None = None,
     now: datetime | None = None,
-) -> Row:
+) -> WorkOrderRead:
     """Close an open work order with the reason; closing twice is a conflict."""
     with conn.transaction():
         _lock(conn, scope=scope, work_order_id=work_order_id)
@@ -114,7 +117,7 @@ def assign_work_order(
     work_order_id: int,
     contact_id: int | None,
     note: str | None = None,
-) -> Row:
+) -> WorkOrderRead:
     """Give the job to a contact the caller sees (a maintainer, a grid worker)."""
     with conn.transaction():
         locked = _lock(conn, scope=scope, work_order_id=work_order_id)

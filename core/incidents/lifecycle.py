@@ -128,6 +128,14 @@ def log_action(
     )
 
 
+def contact_actor(conn: psycopg.Connection[Any], contact_id: int, *, via: str) -> str:
+    """How a contact answering from outside the centre is named in the audit log:
+    ``王小明 (link)``, ``王小明 (voice)`` (the pages translate the mark)."""
+    row = _rows(conn).execute(Q["contact_name"], {"id": contact_id}).fetchone()
+    name = row["name"] if row else f"contact {contact_id}"
+    return f"{name} ({via})"
+
+
 def open_or_join(
     conn: psycopg.Connection[Any],
     *,

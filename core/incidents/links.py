@@ -1,8 +1,8 @@
-"""Acknowledge, report and resolve from a signed link: verify the token, then act as the field.
+"""Acknowledge, report and resolve as the field, from a verified link claim or a phone answer.
 
-The API's link pages call these so that the binding rules (token for this incident only,
-acting as the contact it was sent to, with the field's rights: "on my way" and a report, never
-closing a fire) live next to the token code, not in a route.
+The binding rules live here, next to the token code: a claim (:func:`verify_ack_token`, checked
+once by whoever received the token) acts on its own incident only, as the contact it was sent
+to, with the field's rights: "on my way" and a report, never closing a fire.
 """
 
 from __future__ import annotations
@@ -16,36 +16,24 @@ from core.incidents.lifecycle import (
     FalseAlarmCause,
     Outcome,
     Party,
-    Q,
-    _rows,
     acknowledge_incident,
+    contact_actor,
     report_incident,
     resolve_incident,
 )
-from core.incidents.tokens import AckClaim, verify_ack_token
+from core.incidents.tokens import AckClaim
 
 Row = dict[str, Any]
 
 
-def _actor(conn: psycopg.Connection[Any], claim: AckClaim) -> str:
-    row = _rows(conn).execute(Q["contact_name"], {"id": claim.contact_id}).fetchone()
-    return f"{row['name']} (link)" if row else f"contact {claim.contact_id} (link)"
-
-
 def acknowledge_by_link(
-    conn: psycopg.Connection[Any],
-    *,
-    token: str,
-    secret: str,
-    incident_id: int | None = None,
-    now: datetime | None = None,
+    conn: psycopg.Connection[Any], *, claim: AckClaim, now: datetime | None = None
 ) -> Row:
-    """Verify ``token`` (and that it names ``incident_id`` when given), then acknowledge."""
-    claim = verify_ack_token(token, secret=secret, now=now, incident_id=incident_id)
+    """Acknowledge the claim's incident as its contact ("on my way")."""
     return acknowledge_incident(
         conn,
         incident_id=claim.incident_id,
-        actor=_actor(conn, claim),
+        actor=contact_actor(conn, claim.contact_id, via="link"),
         contact_id=claim.contact_id,
         party=Party.FIELD,
         now=now,
@@ -55,20 +43,17 @@ def acknowledge_by_link(
 def report_by_link(
     conn: psycopg.Connection[Any],
     *,
-    token: str,
-    secret: str,
+    claim: AckClaim,
     outcome: Outcome | str,
     cause: FalseAlarmCause | str | None = None,
     note: str | None = None,
-    incident_id: int | None = None,
     now: datetime | None = None,
 ) -> Row:
-    """Verify ``token``, then report what was found; the centre reviews and closes."""
-    claim = verify_ack_token(token, secret=secret, now=now, incident_id=incident_id)
+    """Report what was found at the claim's incident; the centre reviews and closes."""
     return report_incident(
         conn,
         incident_id=claim.incident_id,
-        actor=_actor(conn, claim),
+        actor=contact_actor(conn, claim.contact_id, via="link"),
         outcome=outcome,
         cause=cause,
         note=note,
@@ -80,21 +65,18 @@ def report_by_link(
 def resolve_by_link(
     conn: psycopg.Connection[Any],
     *,
-    token: str,
-    secret: str,
+    claim: AckClaim,
     outcome: Outcome | str,
     cause: FalseAlarmCause | str | None = None,
     note: str | None = None,
-    incident_id: int | None = None,
     now: datetime | None = None,
 ) -> Row:
-    """Verify ``token``, then resolve its incident as the field: a tamper visit may close its
-    incident; a fire or heat incident raises FieldCannotClose (report instead)."""
-    claim = verify_ack_token(token, secret=secret, now=now, incident_id=incident_id)
+    """Resolve the claim's incident as the field: a tamper visit may close its incident; a
+    fire or heat incident raises FieldCannotClose (report instead)."""
     return resolve_incident(
         conn,
         incident_id=claim.incident_id,
-        actor=_actor(conn, claim),
+        actor=contact_actor(conn, claim.contact_id, via="link"),
         outcome=outcome,
         cause=cause,
         note=note,
@@ -114,12 +96,10 @@ def acknowledge_by_phone(
 ) -> Row:
     """A paged contact pressed 1 on the call or replied 1 to the SMS: the same field
     acknowledgement ("on my way") as the link, as that contact; the centre still closes."""
-    row = _rows(conn).execute(Q["contact_name"], {"id": contact_id}).fetchone()
-    name = row["name"] if row else f"contact {contact_id}"
     return acknowledge_incident(
         conn,
         incident_id=incident_id,
-        actor=f"{name} ({how})",
+        actor=contact_actor(conn, contact_id, via=how),
         contact_id=contact_id,
         party=Party.FIELD,
         now=now,

@@ -19,11 +19,13 @@ from typing import Any, Final
 from core.db import connect
 from core.errors import SmokewatchError
 from core.incidents import (
+    AckClaim,
     IncidentError,
     Party,
     acknowledge_by_link,
     report_by_link,
     resolve_incident,
+    verify_ack_token,
 )
 from smokewatch.demo.story import FIRE_DEVICE, Pace
 
@@ -76,18 +78,22 @@ class Director(threading.Thread):
             except (SmokewatchError, IncidentError) as exc:
                 log.warning("director: %s", exc)
 
+    def _claim(self, ack_url: str) -> AckClaim:
+        """What the page's link lets its contact do (the link ends with the token)."""
+        return verify_ack_token(ack_url.rstrip("/").rsplit("/", 1)[-1], secret=self.secret)
+
     def _fire(self, conn: Any) -> None:
         row = conn.execute(_FIRE_PAGE, {"device": FIRE_DEVICE, "since": self.since}).fetchone()
         if row is None:
             return
-        token = row["ack_url"].rstrip("/").rsplit("/", 1)[-1]
+        claim = self._claim(row["ack_url"])
         now = time.monotonic()
         if row["acknowledged_at"] is None:
             if self._acked_at is None:
                 self._acked_at = now + self.pace.answer_after  # reading the SMS takes a moment
             if now >= self._acked_at:
                 with conn.transaction():
-                    acknowledge_by_link(conn, token=token, secret=self.secret)
+                    acknowledge_by_link(conn, claim=claim)
                 log.info("story: village cadre %s acknowledged incident %d", row["name"], row["id"])
                 self._acked_at = now
             return
@@ -95,9 +101,7 @@ class Director(threading.Thread):
             self._acked_at = now  # acknowledged by someone clicking in the inbox first
         if now >= self._acked_at + self.pace.resolve_after:
             with conn.transaction():
-                report_by_link(
-                    conn, token=token, secret=self.secret, outcome="real_fire", note=REAL_FIRE_NOTE
-                )
+                report_by_link(conn, claim=claim, outcome="real_fire", note=REAL_FIRE_NOTE)
                 resolve_incident(
                     conn, incident_id=row["id"], actor=OPERATOR, outcome="real_fire",
                     party=Party.CENTRE,
@@ -108,14 +112,13 @@ class Director(threading.Thread):
     def _nuisances(self, conn: Any) -> None:
         wait = f"{int(self.pace.answer_after)} seconds"
         for row in conn.execute(_NUISANCE_PAGES, {"device": FIRE_DEVICE, "wait": wait}).fetchall():
-            token = row["ack_url"].rstrip("/").rsplit("/", 1)[-1]
+            claim = self._claim(row["ack_url"])
             with conn.transaction():
                 if row["status"] == "triggered":
-                    acknowledge_by_link(conn, token=token, secret=self.secret)
+                    acknowledge_by_link(conn, claim=claim)
                 report_by_link(
-                    conn, token=token, secret=self.secret, outcome="false_alarm",
-                    cause="cooking", note=NUISANCE_NOTE,
-                )  # fmt: skip
+                    conn, claim=claim, outcome="false_alarm", cause="cooking", note=NUISANCE_NOTE
+                )
                 resolve_incident(
                     conn, incident_id=row["id"], actor=OPERATOR, outcome="false_alarm",
                     cause="cooking", party=Party.CENTRE,

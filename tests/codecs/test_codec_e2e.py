@@ -17,7 +17,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
-from api.push_routes import push_router
+from api import push_routes
+from api.deps import get_conn
+from api.errors import install_error_handlers
 from core.codecs.registry import CodecConfig, default_registry
 from core.factory import create_device
 from device_sim import formats
@@ -143,9 +145,12 @@ def _client(database_url: str) -> TestClient:
         with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
             yield conn
 
-    registry = default_registry(CodecConfig(onenet_token=TOKEN))
     app = FastAPI()
-    app.include_router(push_router(connection=connection, registry=registry))
+    app.state.push_registry = default_registry(CodecConfig(onenet_token=TOKEN))
+    app.state.push_guard = push_routes.PushGuard()
+    app.dependency_overrides[get_conn] = connection
+    install_error_handlers(app)
+    app.include_router(push_routes.router)
     return TestClient(app)
 
 

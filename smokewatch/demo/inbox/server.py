@@ -193,7 +193,7 @@ class Handler(BaseHTTPRequestHandler):
                 done = ""
                 if action == "ack":
                     with conn.transaction():
-                        acknowledge_by_link(conn, token=token, secret=app.secret)
+                        acknowledge_by_link(conn, claim=claim)
                     done = "✓"
                 elif action == "resolve":
                     # A link closes a tamper visit; a fire or heat alarm is reported to the
@@ -202,9 +202,8 @@ class Handler(BaseHTTPRequestHandler):
                     close = report_by_link if kind in ("fire", "heat") else resolve_by_link
                     with conn.transaction():
                         close(
-                            conn, token=token, secret=app.secret,
-                            outcome=form.get("outcome", ""), cause=form.get("cause") or None,
-                            note=form.get("note") or None,
+                            conn, claim=claim, outcome=form.get("outcome", ""),
+                            cause=form.get("cause") or None, note=form.get("note") or None,
                         )  # fmt: skip
                     done = "✓"
                 incident = describe_incident(conn, claim.incident_id)
