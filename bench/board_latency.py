@@ -31,10 +31,10 @@ from api.security import Passwords
 from api.users.service import insert_user
 from bench.servers import private_servers
 from core.migrate import migrate
-from tests.alerting_support import alerting_settings, receiver, running_alerting
-from tests.api_support import TEST_ACK_SECRET, make_api_settings, running_api
-from tests.pages_support import DESKTOP, seed_programme
 from tests.support import Publisher, ingest_settings, running_ingest, unique_prefix
+from tests.support.alerting import alerting_settings, receiver, running_alerting
+from tests.support.api import TEST_ACK_SECRET, make_api_settings, running_api
+from tests.support.pages import DESKTOP, seed_programme
 
 RESULTS = Path(__file__).parent / "results"
 WATCH = """() => {

@@ -31,9 +31,9 @@ from psycopg.rows import DictRow, dict_row
 from core.migrate import migrate
 from devtools.localservers import LocalMosquitto, LocalPostgres, has_timescaledb
 
-# API fixtures (api_settings, api_client, api, api_server): see tests/api_support.py;
-# the browser for the pages: tests/pages_support.py.
-pytest_plugins = ["tests.api_support", "tests.pages_support"]
+# API fixtures (api_settings, api_client, api, api_server): see tests/support/api.py;
+# the browser for the pages: tests/support/pages.py.
+pytest_plugins = ["tests.support.api", "tests.support.pages"]
 
 KEEP = os.environ.get("SMOKEWATCH_TEST_KEEP") == "1"
 STORAGE = os.environ.get("SMOKEWATCH_TEST_STORAGE", "auto")

@@ -11,8 +11,8 @@ from psycopg.types.json import Jsonb
 
 from alerting.policy import EscalationPolicy, policy_for_site
 from alerting.processor import MAX_EVENT_ATTEMPTS, EventProcessor
-from tests.alerting_support import alerting_settings, raise_event, receiver, scalar, seed_household
 from tests.support import Clock
+from tests.support.alerting import alerting_settings, raise_event, receiver, scalar, seed_household
 
 PAGES_PER_INCIDENT = 7  # wave 1: 3, wave 2: 3, wave 3: 1 (no repeats in the tests' settings)
 

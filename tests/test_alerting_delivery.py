@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.alerting_support import (
+from tests.support import wait_until
+from tests.support.alerting import (
     alerting_settings,
     raise_event,
     receiver,
@@ -13,7 +14,6 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import wait_until
 
 
 def test_failing_receivers_are_retried_then_fallen_back_and_recorded(database_url: str, db) -> None:

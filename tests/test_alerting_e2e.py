@@ -4,7 +4,15 @@ Wave 2 follows the clock the alerting worker takes: the test moves it instead of
 from __future__ import annotations
 
 from core.incidents import acknowledge_by_link, verify_ack_token
-from tests.alerting_support import (
+from tests.support import (
+    Clock,
+    Publisher,
+    ingest_settings,
+    running_ingest,
+    unique_prefix,
+    wait_until,
+)
+from tests.support.alerting import (
     SECRET,
     WAVE1,
     WAVE2,
@@ -13,14 +21,6 @@ from tests.alerting_support import (
     running_alerting,
     scalar,
     seed_household,
-)
-from tests.support import (
-    Clock,
-    Publisher,
-    ingest_settings,
-    running_ingest,
-    unique_prefix,
-    wait_until,
 )
 
 WAVES_1_2_SETTLED = (

@@ -19,8 +19,8 @@ from core.incidents import (
     resolve_incident,
     start_progress,
 )
-from tests.alerting_support import alerting_settings, raise_event, scalar, seed_household
 from tests.support import Clock
+from tests.support.alerting import alerting_settings, raise_event, scalar, seed_household
 
 
 def drain(processor: EventProcessor, db) -> int:
@@ -162,7 +162,7 @@ def test_links_act_only_on_their_own_incident(database_url: str, db) -> None:
         resolve_by_link,
         verify_ack_token,
     )
-    from tests.alerting_support import SECRET
+    from tests.support.alerting import SECRET
 
     first = seed_household(db, channels, tag="l1")
     second = seed_household(db, channels, tag="l2")
@@ -201,8 +201,8 @@ def test_links_act_only_on_their_own_incident(database_url: str, db) -> None:
 
 def test_assign_and_timeline_of_attempts(database_url: str, db) -> None:
     from core.incidents import assign_incident, incident_attempts
-    from tests.alerting_support import receiver, running_alerting
     from tests.support import wait_until
+    from tests.support.alerting import receiver, running_alerting
 
     with receiver() as rx:
         house = seed_household(db, lambda name: [rx.url(f"500/{name}"), rx.url(f"ok/{name}")])

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote_plus
 import pytest
 
 from core.notify.channels import send_once
-from tests.alerting_support import Received, receiver
+from tests.support.alerting import Received, receiver
 
 ALI_ID, ALI_SECRET = "LTAI-test-id", "ali-secret-Δ/+="
 TC_ID, TC_KEY = "AKID-test", "tc-secret-key"

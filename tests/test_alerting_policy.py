@@ -8,7 +8,7 @@ from psycopg.types.json import Jsonb
 
 from alerting.processor import EventProcessor
 from alerting.render import SMS_MAX_CHARS, render
-from tests.alerting_support import alerting_settings, raise_event, seed_household
+from tests.support.alerting import alerting_settings, raise_event, seed_household
 
 
 def test_village_and_site_overrides_shape_the_waves(database_url: str, db) -> None:

@@ -13,7 +13,8 @@ import orjson
 import pytest
 
 from core.notify.channels import send_once
-from tests.alerting_support import (
+from tests.support import wait_until
+from tests.support.alerting import (
     Received,
     alerting_settings,
     raise_event,
@@ -22,7 +23,6 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import wait_until
 
 OK, FAIL = "delivered", "failed"
 

@@ -11,7 +11,8 @@ from collections import Counter
 
 import pytest
 
-from tests.alerting_support import (
+from tests.support import wait_until
+from tests.support.alerting import (
     SECRET,
     alerting_settings,
     raise_event,
@@ -20,7 +21,6 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import wait_until
 
 
 def test_send_hanging_destination_does_not_hold_another_incidents_page(

@@ -15,7 +15,8 @@ from psycopg.rows import dict_row
 from alerting import outbox
 from alerting.processor import MAX_EVENT_ATTEMPTS, EventProcessor
 from alerting.watch import SelfWatch
-from tests.alerting_support import (
+from tests.support import Clock, wait_until
+from tests.support.alerting import (
     WAVE1,
     alerting_settings,
     raise_event,
@@ -24,7 +25,6 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import Clock, wait_until
 
 PAGES_PER_INCIDENT = 7  # wave 1: 3, wave 2: 3, wave 3: 1 (no repeats in the tests' settings)
 

@@ -22,7 +22,8 @@ from core.incidents import (
     resolve_incident,
     verify_ack_token,
 )
-from tests.alerting_support import (
+from tests.support import Clock, wait_until
+from tests.support.alerting import (
     SECRET,
     WAVE1,
     alerting_settings,
@@ -32,7 +33,6 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import Clock, wait_until
 
 T0 = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)  # 02:00 in Shanghai: nobody is awake
 

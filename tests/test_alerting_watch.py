@@ -9,7 +9,8 @@ from alerting.processor import EventProcessor
 from alerting.watch import SelfWatch
 from core.factory import create_contact
 from core.pg_channels import NOTIFICATIONS_CHANNEL
-from tests.alerting_support import (
+from tests.support import wait_until
+from tests.support.alerting import (
     alerting_settings,
     raise_event,
     receiver,
@@ -17,7 +18,6 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import wait_until
 
 NO_QUIET = {"alerting_quiet_start": time(0, 0), "alerting_quiet_end": time(0, 0)}
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import psycopg
 
 from core.incidents import acknowledge_incident, verify_ack_token
-from tests.alerting_support import (
+from tests.support import Clock, wait_until
+from tests.support.alerting import (
     SECRET,
     WAVE1,
     WAVE2,
@@ -17,7 +18,6 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import Clock, wait_until
 
 WAVE2_AFTER_S = 120.0
 WAVES_1_2_DELIVERED = (

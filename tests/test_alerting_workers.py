@@ -8,7 +8,8 @@ import subprocess
 import sys
 from collections import Counter
 
-from tests.alerting_support import (
+from tests.support import wait_until
+from tests.support.alerting import (
     SECRET,
     alerting_settings,
     raise_event,
@@ -17,7 +18,6 @@ from tests.alerting_support import (
     scalar,
     seed_household,
 )
-from tests.support import wait_until
 
 HOUSEHOLDS = 8
 ROLES_PAGED = 7  # wave 1: 3, wave 2: 3, wave 3: 1

@@ -12,7 +12,7 @@ from api.deps import RelativeDep
 from api.security import HashSlotTimeout, Passwords, digest, issue_token, new_link_token
 from core.factory import create_contact, create_device, create_site
 from core.incidents.tokens import make_ack_token
-from tests.api_support import ApiWorld
+from tests.support.api import ApiWorld
 
 ME = "/api/v1/me"
 TOKEN = "/api/v1/auth/token"

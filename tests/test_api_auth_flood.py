@@ -16,7 +16,7 @@ from api.security import Passwords
 from api.settings import ApiSettings
 from core.errors import ConfigurationError
 from devtools.localservers import LocalMosquitto
-from tests.api_support import ApiWorld, make_api_settings
+from tests.support.api import ApiWorld, make_api_settings
 
 TOKEN = "/api/v1/auth/token"
 ME = "/api/v1/me"

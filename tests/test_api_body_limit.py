@@ -16,7 +16,7 @@ import pytest
 
 from api.settings import ApiSettings
 from devtools.localservers import LocalMosquitto
-from tests.api_support import ApiWorld, make_api_settings
+from tests.support.api import ApiWorld, make_api_settings
 
 TOKEN = "/api/v1/auth/token"
 ROSTER = "/api/v1/roster/import"

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from core.incidents import acknowledge_incident
-from tests.api_support import ApiWorld
-from tests.ops_support import Village, household, raise_alarm
+from tests.support.api import ApiWorld
+from tests.support.ops import Village, household, raise_alarm
 from tests.test_api_relative import alert_token, personal_link
 
 

@@ -20,8 +20,8 @@ from device_sim.scenarios import Step, self_test, telemetry
 from device_sim.settings import SimSettings
 from device_sim.sinks import SharedSink
 from devtools.localservers import LocalMosquitto
-from tests.api_support import ApiWorld, make_api_settings, running_api
 from tests.support import ingest_settings, running_ingest, wait_until
+from tests.support.api import ApiWorld, make_api_settings, running_api
 
 
 def play(mqtt_url: str, prefix: str, device_id: str, steps: Sequence[Step]) -> None:

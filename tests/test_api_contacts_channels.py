@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.contacts.channels import policy_problem
-from tests.api_support import ApiWorld
+from tests.support.api import ApiWorld
 
 WECOM = "wecombot://abcdef0123456789abcdef0123456789"
 SMS = "aliyunsms://LTAIkey:s3cret@13800000002?sign=测试&template=SMS_1"

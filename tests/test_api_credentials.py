@@ -16,7 +16,7 @@ from api.settings import ApiSettings
 from core.broker_auth import BrokerAuthError
 from core.factory import create_device
 from devtools.localservers import LocalMosquitto
-from tests.api_support import ApiWorld, free_port
+from tests.support.api import ApiWorld, free_port
 from tests.test_broker_auth import (
     PREFIX,
     Client,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from core.factory import create_device, create_site
-from tests.api_support import ApiWorld, Org
+from tests.support.api import ApiWorld, Org
 
 HEALTH = "/api/v1/health"
 

@@ -17,7 +17,7 @@ from ingest.decode import Decode
 from ingest.received import Received
 from ingest.store import Store
 from ingest.writer import commit
-from tests.api_support import ApiWorld
+from tests.support.api import ApiWorld
 
 
 def register(client: TestClient, headers: dict[str, str], device_id: str, model: str,

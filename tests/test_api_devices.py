@@ -8,7 +8,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from tests.api_support import ApiWorld, Org
+from tests.support.api import ApiWorld, Org
 
 
 def make_site(client: TestClient, headers: dict[str, str], org: Org, name: str = "王家") -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api_support import ApiWorld
+from tests.support.api import ApiWorld
 
 
 def test_open_display_session_with_key_then_revoke(api_client: TestClient, api: ApiWorld) -> None:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from devtools.localservers import LocalMosquitto
-from tests.api_support import make_api_settings
+from tests.support.api import make_api_settings
 
 ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url:\s*["']([^"']+)["']""")
 

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from devtools.localservers import LocalMosquitto
-from tests.api_support import ApiWorld, free_port, make_api_settings
 from tests.support import wait_until
+from tests.support.api import ApiWorld, free_port, make_api_settings
 
 
 def assert_error(body: dict, code: str) -> None:  # type: ignore[type-arg]

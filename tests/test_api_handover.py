@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api_support import ApiWorld
+from tests.support.api import ApiWorld
 
 
 def test_hand_over_shift_notes_within_scope(api_client: TestClient, api: ApiWorld) -> None:

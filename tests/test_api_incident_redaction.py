@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from core.incidents import log_action
-from tests.api_support import ApiWorld
-from tests.ops_support import household, page, raise_alarm
+from tests.support.api import ApiWorld
+from tests.support.ops import household, page, raise_alarm
 
 PHONE = "13812345678"
 KEY = "LTAI5tPROVIDERKEY"

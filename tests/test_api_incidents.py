@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
-from tests.api_support import ApiWorld
-from tests.ops_support import Village, household, page, raise_alarm
+from tests.support.api import ApiWorld
+from tests.support.ops import Village, household, page, raise_alarm
 
 
 @dataclass

@@ -17,9 +17,9 @@ from psycopg.rows import dict_row
 
 from api.live.hub import LiveHub, LiveMessage
 from api.settings import ApiSettings
-from tests.alerting_support import raise_event
-from tests.api_support import ApiWorld, running_api
-from tests.ops_support import household
+from tests.support.alerting import raise_event
+from tests.support.api import ApiWorld, running_api
+from tests.support.ops import household
 
 
 class SseReader:

@@ -16,7 +16,7 @@ import pytest
 
 from api.security import issue_token
 from api.settings import ApiSettings
-from tests.api_support import ApiWorld, running_api
+from tests.support.api import ApiWorld, running_api
 from tests.test_api_live import SseReader, fast_server, wait_for_frame
 
 __all__ = ["fast_server"]  # the fixture

@@ -14,7 +14,7 @@ from api.readings import service as readings
 from api.visibility import NotVisible
 from api.work_orders import service as work_orders
 from core.incidents import IncidentClosed
-from tests.ops_support import World, page, raise_alarm, seed_world
+from tests.support.ops import World, page, raise_alarm, seed_world
 
 Conn = psycopg.Connection[DictRow]
 

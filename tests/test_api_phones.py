@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.types import PHONE, normalise_phone
-from tests.api_support import ApiWorld
+from tests.support.api import ApiWorld
 from tests.test_api_sites import household
 
 SMS = "aliyunsms://KeyId:KeySecret@SMS_1/{number}?sign=南张消防"

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.push_routes import RateLimiter
 from api.settings import ApiSettings
 from devtools.localservers import LocalMosquitto
-from tests.api_support import ApiWorld, make_api_settings
+from tests.support.api import ApiWorld, make_api_settings
 
 CTWING_TOKEN = "ctwing-push-token-" + "z" * 32
 PUSH = b'{"deviceId": "ctw0001", "payload": {}}'

@@ -14,8 +14,8 @@ from psycopg.rows import dict_row
 from api.security import digest
 from core.factory import create_contact
 from core.incidents import make_ack_token
-from tests.api_support import TEST_ACK_SECRET, ApiWorld
-from tests.ops_support import Village, household, raise_alarm
+from tests.support.api import TEST_ACK_SECRET, ApiWorld
+from tests.support.ops import Village, household, raise_alarm
 
 
 @dataclass

@@ -7,7 +7,7 @@ A row is ``Case(who, method, path, status, body)``:
 - ``who``: ``anonymous``; ``administrator`` (unscoped, the whole system); or a role scoped to
   the standard tree's village (``operator``, ``installer``, ``viewer``); ``role@org`` scopes
   the role elsewhere (``administrator@village``, ``operator@other_village``), org being an
-  attribute of tests.api_support.OrgTree.
+  attribute of tests.support.api.OrgTree.
 - ``path`` and string values of ``body`` may name seeds in braces: ``/api/v1/users/{user_in_
   other_village}``. A body value that is exactly ``"{seed}"`` becomes the seed's value itself
   (an int stays an int). Seeds run lazily, only when a row uses them, on that row's database.
@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests import api_registry_seeds as reg
-from tests.api_support import DEFAULT_PASSWORD, ApiModule, ApiWorld
+from tests.support import registry_seeds as reg
+from tests.support.api import DEFAULT_PASSWORD, ApiModule, ApiWorld
 
 STAFF = ("administrator", "operator", "installer", "viewer")
 
@@ -92,7 +92,7 @@ def ops_home(api: ApiWorld, org_name: str) -> OpsHome:
     """A household in the tree's ``org_name`` with an open fire incident and a work order."""
     from psycopg.rows import dict_row
 
-    from tests.ops_support import household, raise_alarm
+    from tests.support.ops import household, raise_alarm
 
     org = getattr(api.tree(), org_name)
     home = household(api.db.cursor(row_factory=dict_row), org.id, org.path, org.name, org_name)

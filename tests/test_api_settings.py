@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from api.app import create_app
 from api.settings import ApiSettings
 from core.errors import ConfigurationError
-from tests.api_support import TEST_ACK_SECRET, TEST_TOKEN_SECRET, make_api_settings
+from tests.support.api import TEST_ACK_SECRET, TEST_TOKEN_SECRET, make_api_settings
 
 LONG = "z" * 40
 

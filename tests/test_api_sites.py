@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api_support import ApiWorld, Org
+from tests.support.api import ApiWorld, Org
 
 WECOM = "wecombot://abcdef0123456789abcdef0123456789"
 JSON_HOOK = "jsons://user:s3cretpass@hooks.example.org/alarm"

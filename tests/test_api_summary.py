@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from api.summary.schemas import DashboardRead, MapSite, VillageRead
-from tests.api_support import ApiWorld
-from tests.ops_support import Village, household, raise_alarm
+from tests.support.api import ApiWorld
+from tests.support.ops import Village, household, raise_alarm
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.summary.schemas import BoardRead
-from tests.api_support import ApiWorld
-from tests.ops_support import Village
+from tests.support.api import ApiWorld
+from tests.support.ops import Village
 from tests.test_api_summary import east  # noqa: F401  (the fixture: alarming, offline, unfitted)
 
 FIGURES = ("devices", "in_service", "online", "offline", "low_battery", "tamper", "fault")

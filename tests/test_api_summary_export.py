@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from api.incidents import service as incidents
-from tests.api_support import ApiWorld
-from tests.ops_support import raise_alarm, seed_world
+from tests.support.api import ApiWorld
+from tests.support.ops import raise_alarm, seed_world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -8,7 +8,7 @@ import sys
 from fastapi.testclient import TestClient
 
 from core.factory import create_site
-from tests.api_support import DEFAULT_PASSWORD, ApiWorld
+from tests.support.api import DEFAULT_PASSWORD, ApiWorld
 
 USERS = "/api/v1/users"
 KEYS = "/api/v1/api-keys"

@@ -13,15 +13,15 @@ from api.settings import ApiSettings
 from core.notify.channels import send_once
 from devtools.localservers import LocalMosquitto
 from devtools.localservers.providers import ProviderEmulator
-from tests.alerting_support import (
+from tests.support import wait_until
+from tests.support.alerting import (
     alerting_settings,
     raise_event,
     running_alerting,
     scalar,
     seed_household,
 )
-from tests.api_support import make_api_settings
-from tests.support import wait_until
+from tests.support.api import make_api_settings
 
 TOKEN = "callback-token-" + "z" * 24
 KEY_ID, SECRET = "emu-key-id", "emu-secret-Δ/+="

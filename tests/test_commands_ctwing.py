@@ -22,10 +22,10 @@ from core.commands import Kind, Requester, request_command
 from devtools.localservers import LocalMosquitto
 from ingest.commands.ctwing import CtwingConfig
 from ingest.commands.transports import Topics
-from tests.alerting_support import seed_household
-from tests.api_support import running_api
-from tests.commands_support import Clock, running_dispatcher, wait_state
 from tests.support import ingest_settings, running_ingest, wait_until
+from tests.support.alerting import seed_household
+from tests.support.api import running_api
+from tests.support.commands import Clock, running_dispatcher, wait_state
 
 APP_KEY, APP_SECRET, MASTER_KEY, PRODUCT = "91Ebv1S0HBb", "FJDq8agNp5", "d2439e54e9a7", 10029901
 SERVICES = {

@@ -26,10 +26,10 @@ from device_sim.commands import NativeResponder
 from device_sim.detector import Detector
 from devtools.localservers import LocalMosquitto
 from ingest.commands.transports import Topics
-from tests.alerting_support import seed_household
-from tests.commands_support import Clock, open_incident, running_dispatcher, wait_state
 from tests.support import Publisher, count, register_devices, running_ingest, wait_until
 from tests.support import ingest_settings as make_ingest_settings
+from tests.support.alerting import seed_household
+from tests.support.commands import Clock, open_incident, running_dispatcher, wait_state
 
 INSTALLER = Requester(role="installer")
 

@@ -21,9 +21,9 @@ from core.commands import Kind, Requester, request_command
 from devtools.localservers import LocalMosquitto
 from ingest.commands.onenet import OnenetConfig
 from ingest.commands.transports import Topics
-from tests.alerting_support import seed_household
-from tests.commands_support import Clock, open_incident, running_dispatcher, wait_state
 from tests.support import wait_until
+from tests.support.alerting import seed_household
+from tests.support.commands import Clock, open_incident, running_dispatcher, wait_state
 
 ACCESS_KEY = base64.b64encode(b"onenet-test-access-key-0123456789").decode()
 RES = "projectid/ocgzVU/groupid/g1"

@@ -21,9 +21,9 @@ from core.config import parse_mqtt_url
 from device_sim.commands import ChirpStackResponder, Zigbee2MqttResponder
 from devtools.localservers import LocalMosquitto
 from ingest.commands.transports import Topics
-from tests.alerting_support import seed_household
-from tests.commands_support import Clock, open_incident, running_dispatcher, wait_state
 from tests.support import wait_until
+from tests.support.alerting import seed_household
+from tests.support.commands import Clock, open_incident, running_dispatcher, wait_state
 
 
 def _device(db: psycopg.Connection[Any], model: str, codec: str, external_id: str) -> str:

@@ -16,8 +16,8 @@ from ingest.decode import Decode
 from ingest.received import Received
 from ingest.store import Store
 from ingest.writer import commit
-from tests.api_support import ApiWorld
 from tests.support import wait_until
+from tests.support.api import ApiWorld
 
 NAME = "0xa4c138aabbccddee"
 

@@ -16,9 +16,9 @@ from devtools.localservers import LocalMosquitto
 from smokewatch.demo.inbox.server import InboxApp, InboxServer
 from smokewatch.demo.seed.plan import DEMO_KEY_ID, DEMO_KEY_SECRET
 from smokewatch.demo.settings import DemoSettings
-from tests.alerting_support import alerting_settings, raise_event, running_alerting, seed_household
-from tests.api_support import make_api_settings
 from tests.support import wait_until
+from tests.support.alerting import alerting_settings, raise_event, running_alerting, seed_household
+from tests.support.api import make_api_settings
 
 TOKEN = "demo-callback-token-" + "q" * 20
 

@@ -12,8 +12,8 @@ from psycopg.rows import DictRow
 from alerting.digest import plan_digests
 from alerting.health_jobs import refresh_village_health, run_maintenance
 from api.device_health import service as device_health
-from tests.alerting_support import alerting_settings
-from tests.health_support import T0, add_devices, process_events, scalar, seed_village
+from tests.support.alerting import alerting_settings
+from tests.support.health import T0, add_devices, process_events, scalar, seed_village
 
 
 def add_events(

@@ -10,8 +10,9 @@ from psycopg.rows import DictRow, dict_row
 
 from alerting.watchdog import Watchdog, WatchdogConfig
 from api.device_health import service as device_health
-from tests.alerting_support import alerting_settings, running_alerting
-from tests.health_support import (
+from tests.support import wait_until
+from tests.support.alerting import alerting_settings, running_alerting
+from tests.support.health import (
     LIVENESS,
     T0,
     add_devices,
@@ -22,7 +23,6 @@ from tests.health_support import (
     scalar,
     seed_village,
 )
-from tests.support import wait_until
 
 
 def test_sweep_flags_silent_device_at_exactly_its_deadline_once(

@@ -16,7 +16,7 @@ from core.incidents import (
     report_incident,
     resolve_incident,
 )
-from tests.alerting_support import alerting_settings, raise_event, scalar, seed_household
+from tests.support.alerting import alerting_settings, raise_event, scalar, seed_household
 
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
 

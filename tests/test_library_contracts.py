@@ -31,8 +31,8 @@ from core.notify.plugins.capture import PROXY, capturing
 from devtools.localservers import LocalMosquitto
 from ingest import mqtt_client
 from ingest.mqtt_client import ReadAheadClient, ReadAheadSocket
-from tests.alerting_support import receiver
 from tests.support import Publisher, unique_prefix, wait_until
+from tests.support.alerting import receiver
 
 # --- paho-mqtt ------------------------------------------------------------------------------
 

@@ -20,15 +20,16 @@ from api.pages.routes import _tile_origin
 from core.factory import create_device
 from core.incidents import make_ack_token
 from device_sim.detector import Detector
-from tests.alerting_support import (
+from tests.support import Publisher, ingest_settings, running_ingest, unique_prefix
+from tests.support.alerting import (
     alerting_settings,
     raise_event,
     receiver,
     running_alerting,
     scalar,
 )
-from tests.api_support import TEST_ACK_SECRET, running_api
-from tests.pages_support import (
+from tests.support.api import TEST_ACK_SECRET, running_api
+from tests.support.pages import (
     DESKTOP,
     PHONE,
     Programme,
@@ -43,7 +44,6 @@ from tests.pages_support import (
     tile_server,
     wait_for,
 )
-from tests.support import Publisher, ingest_settings, running_ingest, unique_prefix
 
 
 @contextmanager

@@ -14,9 +14,9 @@ from core.factory import create_device
 from core.incidents import make_ack_token
 from device_sim.commands import NativeResponder
 from device_sim.detector import Detector
-from tests.alerting_support import raise_event, scalar
-from tests.api_support import TEST_ACK_SECRET
-from tests.pages_support import DESKTOP, PHONE, login, operator_for, screenshot, wait_for
+from tests.support.alerting import raise_event, scalar
+from tests.support.api import TEST_ACK_SECRET
+from tests.support.pages import DESKTOP, PHONE, login, operator_for, screenshot, wait_for
 from tests.test_pages import open_incident_id, world
 
 
@@ -91,7 +91,7 @@ def test_remote_self_test_from_board_drawer(
 def test_remote_self_test_and_heartbeat_from_installer_page(
     *, browser: Any, api: Any, api_settings: Any, database_url: str, db: Any, mqtt_broker: Any
 ) -> None:
-    from tests.pages_support import org_of
+    from tests.support.pages import org_of
 
     with world(db, database_url, api_settings, browser, mqtt_url=mqtt_broker.url) as (
         prog, base, prefix, open_tab,

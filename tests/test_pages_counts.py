@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.alerting_support import raise_event
-from tests.pages_support import DESKTOP, login, operator_for, wait_for
+from tests.support.alerting import raise_event
+from tests.support.pages import DESKTOP, login, operator_for, wait_for
 from tests.test_pages import world
 
 # Every drawing of the figures is recorded as it lands (a MutationObserver runs after the

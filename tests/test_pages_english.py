@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from core.factory import create_device
-from tests.pages_support import (
+from tests.support.pages import (
     DESKTOP,
     PHONE,
     assert_accessible,

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.alerting_support import raise_event
-from tests.pages_support import (
+from tests.support.alerting import raise_event
+from tests.support.pages import (
     DESKTOP,
     assert_accessible,
     login,

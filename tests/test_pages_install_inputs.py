@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.factory import create_site
-from tests.api_support import ApiWorld, running_api
-from tests.pages_support import PHONE, assert_accessible, login, screenshot, tabs
+from tests.support.api import ApiWorld, running_api
+from tests.support.pages import PHONE, assert_accessible, login, screenshot, tabs
 
 
 def test_validate_site_fields_and_add_contacts_on_installer_page(

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.factory import create_device, create_site
-from tests.api_support import ApiWorld, running_api
-from tests.pages_support import DESKTOP, PHONE, assert_accessible, login, screenshot, tabs
+from tests.support.api import ApiWorld, running_api
+from tests.support.pages import DESKTOP, PHONE, assert_accessible, login, screenshot, tabs
 
 
 def _site(db: Any, org_id: int, name: str, address: str, resident: str) -> int:

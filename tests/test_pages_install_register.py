@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.factory import create_device, create_site
-from tests.api_support import ApiWorld, running_api
-from tests.pages_support import PHONE, login, screenshot, tabs
+from tests.support.api import ApiWorld, running_api
+from tests.support.pages import PHONE, login, screenshot, tabs
 
 
 def test_register_vendor_detector_on_site_and_fix_identity(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.alerting_support import raise_event
-from tests.pages_support import DESKTOP, assert_accessible, login, operator_for, wait_for
+from tests.support.alerting import raise_event
+from tests.support.pages import DESKTOP, assert_accessible, login, operator_for, wait_for
 from tests.test_pages import board_row, open_incident_id, world
 
 IN_DRAWER = "document.getElementById('drawer').contains(document.activeElement)"

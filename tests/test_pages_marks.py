@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 
 from core.incidents import make_ack_token
-from tests.alerting_support import raise_event
-from tests.api_support import TEST_ACK_SECRET
-from tests.pages_support import (
+from tests.support.alerting import raise_event
+from tests.support.api import TEST_ACK_SECRET
+from tests.support.pages import (
     DESKTOP,
     SCREENSHOTS,
     assert_accessible,

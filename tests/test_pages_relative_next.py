@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from core.incidents import make_ack_token
-from tests.alerting_support import raise_event
-from tests.api_support import TEST_ACK_SECRET
-from tests.pages_support import PHONE, assert_accessible, operator_for, screenshot, wait_for
+from tests.support.alerting import raise_event
+from tests.support.api import TEST_ACK_SECRET
+from tests.support.pages import PHONE, assert_accessible, operator_for, screenshot, wait_for
 from tests.test_pages import open_incident_id, world
 
 CENTRE = "0537-2345678"

@@ -25,9 +25,9 @@ from core.errors import MigrationError
 from core.migrate import Migration, available_migrations, migrate, storage_mode
 from core.timescale import ConversionError, convert
 from devtools.localservers import LocalPostgres, has_timescaledb
-from tests.alerting_support import alerting_settings
 from tests.reference_schema import REFERENCES, describe_url, diff
 from tests.support import Publisher, ingest_settings, register_devices, running_ingest, wait_until
+from tests.support.alerting import alerting_settings
 
 # The hourly aggregate, computed from the raw rows the way the plain view does.
 DIRECT_HOURLY = """

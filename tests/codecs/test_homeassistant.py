@@ -31,7 +31,7 @@ from ingest.decode import Decode
 from ingest.received import Received
 from ingest.store import Store
 from ingest.writer import commit
-from tests.api_support import ApiWorld
+from tests.support.api import ApiWorld
 
 CODEC = HomeAssistantCodec()
 MAC = "a4cf12b3c4d5"

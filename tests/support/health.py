@@ -11,7 +11,7 @@ import psycopg
 from alerting.processor import EventProcessor
 from core.db import load_queries
 from core.factory import create_contact, create_devices, create_organisation, create_site
-from tests.alerting_support import alerting_settings
+from tests.support.alerting import alerting_settings
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 # sw-native-1: heartbeat 1 h, offline after 2 missed periods plus 10 minutes of grace.

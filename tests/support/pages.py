@@ -29,10 +29,10 @@ import psycopg
 import pytest
 
 from core.factory import create_contact, create_device, create_organisation, create_site
-from tests.alerting_support import Household
-from tests.api_support import ApiUser, ApiWorld, Org
+from tests.support.alerting import Household
+from tests.support.api import ApiUser, ApiWorld, Org
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1920, "height": 1080}}
 PHONE: dict[str, Any] = {

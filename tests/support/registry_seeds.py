@@ -7,7 +7,7 @@ import uuid
 
 from core.factory import create_contact, create_site
 from device_sim.registration import register_devices
-from tests.api_support import ApiWorld, Org
+from tests.support.api import ApiWorld, Org
 
 
 def site(api: ApiWorld, org: Org | None = None) -> int:

@@ -14,8 +14,8 @@ from core.config import parse_mqtt_url
 from core.incidents import acknowledge_incident, open_or_join
 from ingest.commands.dispatcher import CommandDispatcher
 from ingest.commands.transports import Topics
-from tests.alerting_support import raise_event
 from tests.support import Clock, wait_until
+from tests.support.alerting import raise_event
 
 
 @contextmanager
