@@ -12,11 +12,16 @@
 WITH claimed AS (
     SELECT p.event_id, p.event_ts, p.attempts, p.enqueued_at, p.priority
     FROM pending_events p
-    WHERE p.enqueued_at <= greatest(clock_timestamp(), %(now)s)
-      AND NOT EXISTS (
-          SELECT 1 FROM pending_events q
-          WHERE q.device_id = p.device_id AND q.attempts = 0
-            AND (q.event_ts, q.event_id) < (p.event_ts, p.event_id))
+    -- LATERAL with LIMIT 1 rather than NOT EXISTS: an anti-join's plan follows the table's
+    -- statistics, which say "empty" when a storm fills it faster than autovacuum analyzes,
+    -- and then compares every pending row with every other (126 ms a claim at 10,000).
+    LEFT JOIN LATERAL (
+        SELECT 1 AS held FROM pending_events q
+        WHERE q.device_id = p.device_id AND q.attempts = 0
+          AND (q.event_ts, q.event_id) < (p.event_ts, p.event_id)
+        LIMIT 1
+    ) earlier ON true
+    WHERE p.enqueued_at <= greatest(clock_timestamp(), %(now)s) AND earlier.held IS NULL
     ORDER BY p.priority, p.enqueued_at
     LIMIT %(limit)s
     FOR UPDATE OF p SKIP LOCKED
