@@ -38,7 +38,11 @@ class AlertingSettings(CommonSettings):
     # Delivery (docs/alerting.md, "Delivery in steps").
     # Concurrent sends. A send is one attempt and holds its thread only for the request itself
     # (bounded by the timeout), never for a backoff; threads waiting on a socket are cheap.
-    alerting_workers: int = Field(default=32, ge=1, le=256)
+    # 64: a storm's pages mostly go to one SMS gateway, which may hold alerting_host_share of
+    # the senders; at 32 that half (16 sends in flight) capped a 10,000-household storm at
+    # about 290 pages/s, at 64 it reached every first page in 28 s; 128 was slower again (the
+    # threads contend for the GIL) (docs/benchmarks.md).
+    alerting_workers: int = Field(default=64, ge=1, le=256)
     alerting_request_timeout_s: float = Field(default=5.0, gt=0, le=60)
     alerting_attempts_per_channel: int = Field(default=3, ge=1, le=10)
     alerting_backoff_s: float = Field(default=0.5, ge=0)

@@ -279,7 +279,7 @@ def main() -> None:
         ).stdout.strip(),
         "host": platform.node(),
         "alerting_processes": args.alerting,
-        "senders": args.senders or "default (32)",
+        "senders": args.senders or "default (64)",
     }
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sw-alarm-path-")))
