@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 from urllib.request import Request, urlopen
 
+from devtools.http import LoopbackHTTPServer
 from devtools.localservers.process import LOOPBACK
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class ProviderEmulator:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self._server = LoopbackHTTPServer((LOOPBACK, 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

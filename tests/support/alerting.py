@@ -19,6 +19,7 @@ from alerting.service import AlertingService
 from alerting.settings import AlertingSettings
 from core.factory import create_contact, create_device, create_organisation, create_site
 from core.pg_channels import EVENTS_CHANNEL
+from devtools.http import LoopbackHTTPServer
 
 SECRET = "test-secret-" + "x" * 32
 # Longer than the client timeout in alerting_settings(), bounded so the thread ends.
@@ -107,7 +108,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
