@@ -18,14 +18,14 @@ import orjson
 import psycopg
 import requests
 
-from core.commands import Kind, Requester, request_command
+from core.commands import Kind
 from devtools.localservers import LocalMosquitto
 from ingest.commands.ctwing import CtwingConfig
 from ingest.commands.transports import Topics
 from tests.support import ingest_settings, running_ingest, wait_until
 from tests.support.alerting import seed_household
 from tests.support.api import running_api
-from tests.support.commands import Clock, running_dispatcher, wait_state
+from tests.support.commands import Clock, ask, running_dispatcher, wait_state
 
 APP_KEY, APP_SECRET, MASTER_KEY, PRODUCT = "91Ebv1S0HBb", "FJDq8agNp5", "d2439e54e9a7", 10029901
 SERVICES = {
@@ -117,11 +117,7 @@ def test_set_heartbeat_ctwing_acknowledged_by_command_response_push(
         settings = ingest_settings(database_url, mqtt_broker.url, topic_prefix,
                                    **_settings(aep.url))  # fmt: skip
         with running_ingest(settings), running_api(api_settings) as api_url:
-            with db.transaction():
-                command, _ = request_command(
-                    db, device_id=device_id, kind=Kind.SET_HEARTBEAT, requested_by="installer",
-                    requester=Requester(role="installer"), parameters={"interval_s": 3600},
-                )  # fmt: skip
+            command = ask(db, device_id, Kind.SET_HEARTBEAT, parameters={"interval_s": 3600})
             wait_until(lambda: aep.requests)
             wait_until(lambda: wait_state(database_url, command["id"], "sent")["external_id"])
             # The platform delivers it and pushes its receipt (subscription push, 指令响应).
@@ -160,12 +156,9 @@ def test_ctwing_command_without_receipt_is_not_resent_and_expires(
         config = CtwingConfig(aep.url, APP_KEY, APP_SECRET, MASTER_KEY, PRODUCT, SERVICES)
         with running_dispatcher(database_url, mqtt_broker.url, Topics(topic_prefix), clock,
                                 ctwing_config=config):  # fmt: skip
-            with db.transaction():
-                command, _ = request_command(
-                    db, device_id=device_id, kind=Kind.SET_HEARTBEAT, requested_by="installer",
-                    requester=Requester(role="installer"), parameters={"interval_s": 900},
-                    now=clock.now,
-                )  # fmt: skip
+            command = ask(
+                db, device_id, Kind.SET_HEARTBEAT, parameters={"interval_s": 900}, now=clock.now
+            )
             wait_until(lambda: wait_state(database_url, command["id"], "sent")["external_id"])
             clock.advance(minutes=5)  # past the retry delay: CTWing keeps it, we do not resend
             wait_until(lambda: wait_state(database_url, command["id"], "sent")["attempts"] >= 2)
@@ -184,16 +177,10 @@ def test_ctwing_refusal_and_missing_service_fail_visibly(
         config = CtwingConfig(aep.url, APP_KEY, "wrong secret", MASTER_KEY, PRODUCT, SERVICES)
         with running_dispatcher(database_url, mqtt_broker.url, Topics(topic_prefix), clock,
                                 ctwing_config=config):  # fmt: skip
-            with db.transaction():
-                refused, _ = request_command(
-                    db, device_id=device_id, kind=Kind.SET_HEARTBEAT, requested_by="installer",
-                    requester=Requester(role="installer"), parameters={"interval_s": 900},
-                    now=clock.now,
-                )  # fmt: skip
-                no_service, _ = request_command(
-                    db, device_id=device_id, kind=Kind.SELF_TEST, requested_by="installer",
-                    requester=Requester(role="installer"), now=clock.now,
-                )  # fmt: skip
+            refused = ask(
+                db, device_id, Kind.SET_HEARTBEAT, parameters={"interval_s": 900}, now=clock.now
+            )
+            no_service = ask(db, device_id, Kind.SELF_TEST, now=clock.now)
             first = wait_state(database_url, refused["id"], "failed")
             second = wait_state(database_url, no_service["id"], "failed")
     assert "code 1103" in first["detail"]["error"]

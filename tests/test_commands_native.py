@@ -19,7 +19,6 @@ from core.commands import (
     Requester,
     claim_due,
     read_command,
-    request_command,
 )
 from core.config import parse_mqtt_url
 from device_sim.commands import NativeResponder
@@ -29,18 +28,15 @@ from ingest.commands.transports import Topics
 from tests.support import Publisher, count, register_devices, running_ingest, wait_until
 from tests.support import ingest_settings as make_ingest_settings
 from tests.support.alerting import seed_household
-from tests.support.commands import Clock, open_incident, running_dispatcher, wait_state
+from tests.support.commands import Clock, ask, open_incident, running_dispatcher, wait_state
 
 INSTALLER = Requester(role="installer")
 
 
 def _request(url: str, device_id: str, kind: Kind, **kwargs: Any) -> dict[str, Any]:
-    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
-        row, _ = request_command(
-            conn, device_id=device_id, kind=kind, requested_by="installer-1",
-            requester=kwargs.pop("requester", INSTALLER), **kwargs,
-        )  # fmt: skip
-    return row
+    kwargs.setdefault("requester", INSTALLER)
+    with psycopg.connect(url, autocommit=True) as conn:
+        return ask(conn, device_id, kind, requested_by="installer-1", **kwargs)
 
 
 def test_self_test_native_acknowledged_through_simulator(

@@ -17,13 +17,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import orjson
 import psycopg
 
-from core.commands import Kind, Requester, request_command
+from core.commands import Kind
 from devtools.localservers import LocalMosquitto
 from ingest.commands.onenet import OnenetConfig
 from ingest.commands.transports import Topics
 from tests.support import wait_until
 from tests.support.alerting import seed_household
-from tests.support.commands import Clock, open_incident, running_dispatcher, wait_state
+from tests.support.commands import Clock, ask, open_incident, running_dispatcher, wait_state
 
 ACCESS_KEY = base64.b64encode(b"onenet-test-access-key-0123456789").decode()
 RES = "projectid/ocgzVU/groupid/g1"
@@ -124,12 +124,10 @@ def test_silence_onenet_offline_then_answered_by_device(
         config = OnenetConfig(onenet.url, "ocgzVU", RES, ACCESS_KEY, PROPERTIES)
         with running_dispatcher(database_url, mqtt_broker.url, Topics(topic_prefix), clock,
                                 onenet_config=config):  # fmt: skip
-            with db.transaction():
-                command, _ = request_command(
-                    db, device_id=device_id, kind=Kind.SILENCE, requested_by="operator-1",
-                    requester=Requester(role="operator"), incident_id=incident_id,
-                    suspected_cause="cooking", now=clock.now,
-                )  # fmt: skip
+            command = ask(
+                db, device_id, Kind.SILENCE, role="operator", requested_by="operator-1",
+                incident_id=incident_id, suspected_cause="cooking", now=clock.now,
+            )  # fmt: skip
             wait_until(lambda: onenet.calls)  # offline: the call fails, the command waits
             assert wait_state(database_url, command["id"], "sent")["attempts"] == 1
             onenet.online = True
@@ -154,16 +152,11 @@ def test_onenet_wrong_key_and_missing_property_fail_visibly(
         config = OnenetConfig(onenet.url, "ocgzVU", RES, wrong, PROPERTIES)
         with running_dispatcher(database_url, mqtt_broker.url, Topics(topic_prefix), clock,
                                 onenet_config=config):  # fmt: skip
-            with db.transaction():
-                refused, _ = request_command(
-                    db, device_id=device_id, kind=Kind.SET_HEARTBEAT, requested_by="i",
-                    requester=Requester(role="installer"), parameters={"interval_s": 600},
-                    now=clock.now,
-                )  # fmt: skip
-                missing, _ = request_command(
-                    db, device_id=device_id, kind=Kind.RESET, requested_by="i",
-                    requester=Requester(role="installer"), now=clock.now,
-                )  # fmt: skip
+            refused = ask(
+                db, device_id, Kind.SET_HEARTBEAT, requested_by="i",
+                parameters={"interval_s": 600}, now=clock.now,
+            )  # fmt: skip
+            missing = ask(db, device_id, Kind.RESET, requested_by="i", now=clock.now)
             first = wait_state(database_url, refused["id"], "failed")
             second = wait_state(database_url, missing["id"], "failed")
     assert "HTTP 401" in first["detail"]["error"]

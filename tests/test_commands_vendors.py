@@ -16,14 +16,14 @@ from typing import Any
 import orjson
 import psycopg
 
-from core.commands import Kind, Requester, request_command
+from core.commands import Kind, Requester
 from core.config import parse_mqtt_url
 from device_sim.commands import ChirpStackResponder, Zigbee2MqttResponder
 from devtools.localservers import LocalMosquitto
 from ingest.commands.transports import Topics
 from tests.support import wait_until
 from tests.support.alerting import seed_household
-from tests.support.commands import Clock, open_incident, running_dispatcher, wait_state
+from tests.support.commands import Clock, ask, open_incident, running_dispatcher, wait_state
 
 
 def _device(db: psycopg.Connection[Any], model: str, codec: str, external_id: str) -> str:
@@ -38,12 +38,7 @@ def _device(db: psycopg.Connection[Any], model: str, codec: str, external_id: st
 
 def _request(db: psycopg.Connection[Any], device_id: str, kind: Kind, clock: Clock,
              **kwargs: Any) -> dict[str, Any]:  # fmt: skip
-    with db.transaction():
-        row, _ = request_command(
-            db, device_id=device_id, kind=kind, requested_by="tester", now=clock.now,
-            requester=kwargs.pop("requester", Requester(role="installer")), **kwargs,
-        )  # fmt: skip
-    return row
+    return ask(db, device_id, kind, requested_by="tester", now=clock.now, **kwargs)
 
 
 def _topics(prefix: str, base: str, app: str | None = None) -> Topics:

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from core.commands import read_command
+from core.commands import Kind, Requester, read_command, request_command
 from core.config import parse_mqtt_url
 from core.incidents import acknowledge_incident, open_or_join
 from ingest.commands.dispatcher import CommandDispatcher
@@ -72,3 +72,22 @@ def open_incident(
         with conn.transaction():
             acknowledge_incident(conn, incident_id=incident_id, actor=acknowledged_by)
     return incident_id
+
+
+def ask(
+    conn: psycopg.Connection[Any],
+    device_id: str,
+    kind: Kind,
+    *,
+    role: str = "installer",
+    requested_by: str = "installer",
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Request one command as ``role`` in its own transaction; the stored command."""
+    requester = kwargs.pop("requester", None) or Requester(role=role)
+    with conn.transaction():
+        row, _ = request_command(
+            conn, device_id=device_id, kind=kind, requested_by=requested_by,
+            requester=requester, **kwargs,
+        )  # fmt: skip
+    return row
