@@ -33,7 +33,7 @@ from devtools.localservers import LocalMosquitto, LocalPostgres, has_timescaledb
 
 # API fixtures (api_settings, api_client, api, api_server): see tests/support/api.py;
 # the browser for the pages: tests/support/pages.py.
-pytest_plugins = ["tests.support.api", "tests.support.pages"]
+pytest_plugins = ["tests.support.api", "tests.support.ops", "tests.support.pages"]
 
 KEEP = os.environ.get("SMOKEWATCH_TEST_KEEP") == "1"
 STORAGE = os.environ.get("SMOKEWATCH_TEST_STORAGE", "auto")

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from fastapi.testclient import TestClient
-from psycopg.rows import dict_row
 
 from core.incidents import acknowledge_incident
 from tests.support.api import ApiWorld
-from tests.support.ops import Village, household, raise_alarm
+from tests.support.ops import Homes, Village, raise_alarm
 from tests.test_api_relative import alert_token, personal_link
-
-
-@dataclass
-class Homes:
-    mine: Village
-    other: Village
-
-
-@pytest.fixture
-def homes(api: ApiWorld) -> Homes:
-    tree = api.tree()
-    cur = api.db.cursor(row_factory=dict_row)
-    mine = household(cur, tree.grid.id, tree.grid.path, "东村", "e")
-    other = household(cur, tree.other_village.id, tree.other_village.path, "西村", "w")
-    return Homes(mine, other)
 
 
 def _alarm(api: ApiWorld, home: Village, *, acknowledged: bool) -> int:

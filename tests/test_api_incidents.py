@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from fastapi.testclient import TestClient
-from psycopg.rows import dict_row
 
 from tests.support.api import ApiWorld
-from tests.support.ops import Village, household, page, raise_alarm
-
-
-@dataclass
-class Homes:
-    """One household in the fixtures' village and one in the other village."""
-
-    mine: Village
-    other: Village
-
-
-@pytest.fixture
-def homes(api: ApiWorld) -> Homes:
-    tree = api.tree()
-    cur = api.db.cursor(row_factory=dict_row)
-    mine = household(cur, tree.grid.id, tree.grid.path, "东村", "e")
-    other = household(cur, tree.other_village.id, tree.other_village.path, "西村", "w")
-    return Homes(mine, other)
+from tests.support.ops import Homes, page, raise_alarm
 
 
 def test_read_incidents_operator_sees_only_own_village(

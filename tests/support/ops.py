@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from core.factory import create_contact, create_device, create_organisation, create_site
@@ -186,3 +187,21 @@ def page(
         (note["id"], outcome, response),
     )
     return int(note["id"])
+
+
+@dataclass
+class Homes:
+    """One household in the API fixtures' village and one in the other village."""
+
+    mine: Village
+    other: Village
+
+
+@pytest.fixture
+def homes(api: Any) -> Homes:
+    """Two households of :class:`tests.support.api.ApiWorld`'s tree, one on each side."""
+    tree = api.tree()
+    cur = api.db.cursor(row_factory=dict_row)
+    mine = household(cur, tree.grid.id, tree.grid.path, "东村", "e")
+    other = household(cur, tree.other_village.id, tree.other_village.path, "西村", "w")
+    return Homes(mine, other)
