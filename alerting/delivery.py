@@ -115,14 +115,17 @@ class Sender:
         return "retry", result
 
     def _rate_limited(self, url: str, fire: bool) -> datetime | None:
+        """When a held step may be tried again, or None to send it now."""
         limit = self.settings.alerting_rate_limits.get(scheme_of(url))
         if limit is None:
             return None
+        destination = destination_of(url)
         with self.pool.connection() as conn:
-            sent, window = outbox.rate_hit(conn, destination_of(url))  # fires count too
-        if sent <= limit or fire:
-            return None  # fire alarms ignore our own limits (the provider's still apply)
-        return window + timedelta(minutes=1)
+            window = outbox.rate_hit(conn, destination)  # fires count too
+            if fire or window.allows(limit):
+                return None  # fire alarms ignore our own limits (the provider's still apply)
+            outbox.rate_unhit(conn, destination, window)
+        return window.retry_at(limit)
 
     def _attempt(self, row: Row, index: int, url: str, result: AttemptResult) -> Row:
         """The attempt's record, written with the row's next state in one statement."""

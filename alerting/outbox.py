@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from alerting.rate_limit import RateWindow
 from core.db import load_queries
 from core.incidents import log_action
 from core.redact import redact
@@ -263,11 +264,23 @@ def sweep_expired(conn: psycopg.Connection[Any]) -> list[int]:
         return ids
 
 
-def rate_hit(conn: psycopg.Connection[Any], destination: str) -> tuple[int, datetime]:
-    """Count one send to ``destination`` in the current minute; (count, window start)."""
+def rate_hit(conn: psycopg.Connection[Any], destination: str) -> RateWindow:
+    """Count one send to ``destination`` in the current minute; the counters it now has."""
     row = conn.execute(Q["rate_hit"], {"destination": destination}).fetchone()
     assert row is not None
-    return row["sent"], row["window_start"]
+    return RateWindow(
+        sent=row["sent"],
+        previous=row["previous_sent"],
+        window_start=row["window_start"],
+        now=row["now"],
+    )
+
+
+def rate_unhit(conn: psycopg.Connection[Any], destination: str, window: RateWindow) -> None:
+    """Take back a count made by :func:`rate_hit` for a send the limit held."""
+    conn.execute(
+        Q["rate_unhit"], {"destination": destination, "window_start": window.window_start}
+    )
 
 
 __all__ = [
@@ -276,6 +289,7 @@ __all__ = [
     "mark_failed",
     "next_due",
     "rate_hit",
+    "rate_unhit",
     "record_attempt",
     "release_expired",
     "renew_leases",

@@ -97,10 +97,27 @@ WHERE id = %(id)s AND status = 'sending' AND lease_owner = %(worker)s
 RETURNING id;
 
 -- name: rate_hit
-INSERT INTO rate_windows (destination, window_start, sent)
-VALUES (%(destination)s, date_trunc('minute', clock_timestamp()), 1)
-ON CONFLICT (destination, window_start) DO UPDATE SET sent = rate_windows.sent + 1
-RETURNING sent, window_start;
+-- Count one send to a destination in its current minute and return that minute's count with
+-- the previous minute's, so the caller can estimate the last sixty seconds (a provider such
+-- as a WeCom bot counts a rolling minute: a fixed calendar minute lets twice the limit
+-- through across its boundary).
+WITH hit AS (
+    INSERT INTO rate_windows (destination, window_start, sent)
+    VALUES (%(destination)s, date_trunc('minute', clock_timestamp()), 1)
+    ON CONFLICT (destination, window_start) DO UPDATE SET sent = rate_windows.sent + 1
+    RETURNING sent, window_start
+)
+SELECT hit.sent, hit.window_start, clock_timestamp() AS now,
+       coalesce(previous.sent, 0) AS previous_sent
+FROM hit
+LEFT JOIN rate_windows previous
+       ON previous.destination = %(destination)s
+      AND previous.window_start = hit.window_start - interval '1 minute';
+
+-- name: rate_unhit
+-- A send the limit held back does not count against the destination.
+UPDATE rate_windows SET sent = sent - 1
+WHERE destination = %(destination)s AND window_start = %(window_start)s AND sent > 0;
 
 -- name: rate_prune
 DELETE FROM rate_windows WHERE window_start < clock_timestamp() - interval '1 hour';
