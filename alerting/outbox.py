@@ -278,9 +278,7 @@ def rate_hit(conn: psycopg.Connection[Any], destination: str) -> RateWindow:
 
 def rate_unhit(conn: psycopg.Connection[Any], destination: str, window: RateWindow) -> None:
     """Take back a count made by :func:`rate_hit` for a send the limit held."""
-    conn.execute(
-        Q["rate_unhit"], {"destination": destination, "window_start": window.window_start}
-    )
+    conn.execute(Q["rate_unhit"], {"destination": destination, "window_start": window.window_start})
 
 
 __all__ = [
