@@ -55,9 +55,12 @@ def claim_due(
     """
     if limit <= 0:
         return []
-    with conn.transaction():
-        candidates = list(
-            conn.execute(
+    # Pipelined: BEGIN goes with the candidates' query and COMMIT with the claim, two round
+    # trips instead of four. In a storm the claim runs back to back with the sends, and each
+    # round trip waits for the GIL behind the sender threads again (docs/benchmarks.md).
+    with conn.pipeline():
+        with conn.transaction():
+            candidates = conn.execute(
                 Q["due_candidates"],
                 {
                     "now": now,
@@ -68,20 +71,20 @@ def claim_due(
                     "only": None if only is None else list(only),
                     "window": limit * 4 if choose else limit,
                 },
+            ).fetchall()
+            chosen = choose(candidates) if choose else candidates[:limit]
+            if not chosen:
+                return []
+            claimed = conn.execute(
+                Q["claim"],
+                {
+                    "ids": [r["id"] for r in chosen],
+                    "worker": worker,
+                    "lease": lease_s,
+                    "per_channel": per_channel,
+                },
             )
-        )
-        chosen = choose(candidates) if choose else candidates[:limit]
-        if not chosen:
-            return []
-        rows = conn.execute(
-            Q["claim"],
-            {
-                "ids": [r["id"] for r in chosen],
-                "worker": worker,
-                "lease": lease_s,
-                "per_channel": per_channel,
-            },
-        ).fetchall()
+        rows = claimed.fetchall()
     picked = {r["id"]: (n, r) for n, r in enumerate(chosen)}
     for row in rows:
         row["skip"] = bool(picked[row["id"]][1].get("skip"))  # the chooser's verdict

@@ -19,6 +19,9 @@ RETURNING id;
 -- (person_order), then the oldest due; rows whose destination is at its cap are
 -- skipped, so a hanging provider's queue never hides another household's page.
 -- A row whose last attempt on a channel was interrupted moves to the next channel.
+-- Read without locks: the window is several times what the caps let the dispatcher take,
+-- and locking every row of it (a write per row) was the largest cost of a storm's claims.
+-- The claim below locks only the chosen rows, and skips those another worker took meanwhile.
 SELECT n.id, n.priority, h.host, h.position >= cardinality(n.channels) AS last_channel
 FROM notifications n
 LEFT JOIN incidents i ON i.id = n.incident_id
@@ -27,7 +30,7 @@ CROSS JOIN LATERAL (
                 ELSE n.channel_index + 1 END AS position
 ) p
 CROSS JOIN LATERAL (
-    SELECT coalesce(sw_send_host(n.channels[p.position]), '') AS host, p.position
+    SELECT coalesce(n.send_hosts[p.position], '') AS host, p.position
 ) h
 WHERE n.status = 'pending' AND n.due_at <= %(now)s
   AND n.priority BETWEEN %(min_priority)s AND %(max_priority)s
@@ -36,8 +39,7 @@ WHERE n.status = 'pending' AND n.due_at <= %(now)s
   AND h.host <> ALL(%(blocked)s)
   AND (%(only)s::text[] IS NULL OR h.host = ANY(%(only)s::text[]))
 ORDER BY n.priority, n.person_order, n.due_at, n.id
-LIMIT %(window)s
-FOR UPDATE OF n SKIP LOCKED;
+LIMIT %(window)s;
 
 -- name: claim
 -- The attempt is counted before the request leaves (write-ahead): a worker killed mid-send
@@ -49,11 +51,15 @@ SET status = 'sending', lease_owner = %(worker)s, claims = n.claims + 1,
                          ELSE n.channel_index END,
     channel_attempt = CASE WHEN n.channel_attempt >= %(per_channel)s THEN 1
                            ELSE n.channel_attempt + 1 END
-WHERE n.id = ANY(%(ids)s) AND n.status = 'pending'
+-- The lock skips rows another worker is claiming right now; the status check (on the row
+-- as it is after any wait) leaves out those it took. The subquery names no status: with
+-- one, the planner may walk the whole partial due index for these ids instead of the key.
+WHERE n.id IN (SELECT id FROM notifications WHERE id = ANY(%(ids)s) FOR UPDATE SKIP LOCKED)
+  AND n.status = 'pending'
 RETURNING n.id, n.purpose, n.incident_id, n.contact_id, n.wave, n.round, n.priority,
           n.channels, n.messages, n.title, n.event_at, n.claims, n.channel_index,
           n.channel_attempt, n.last_error,
-          coalesce(sw_send_host(n.channels[n.channel_index + 1]), '') AS host;
+          coalesce(n.send_hosts[n.channel_index + 1], '') AS host;
 
 -- name: next_due
 -- The loop wakes for the earliest due step or the earliest lease to expire (a dead worker).

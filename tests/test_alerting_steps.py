@@ -8,9 +8,12 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
+from alerting import outbox
+from alerting.processor import EventProcessor
 from tests.support import wait_until
 from tests.support.alerting import (
     SECRET,
@@ -190,3 +193,31 @@ def test_resume_after_worker_killed_mid_retry_at_persisted_channel_and_attempt(
 )
 def test_send_host_names_the_destination_a_request_goes_to(db, url: str, host: str) -> None:
     assert scalar(db, "SELECT sw_send_host(%s)", (url,)) == host
+
+
+def test_each_page_keeps_the_host_of_every_channel_for_the_claim(database_url: str, db) -> None:
+    # The claim reads the hosts stored with the page (send_hosts) instead of parsing every
+    # URL of its window again; they must be what sw_send_host says of each channel.
+    channels = [
+        "aliyunsms://K:S@SMS_1/13800000000?endpoint=http://127.0.0.1:9000",
+        "wecombot://693a91f6-7xxx",
+        "json://127.0.0.1:8080/x",
+    ]
+    house = seed_household(db, lambda name: channels, tag="hosts")
+    settings = alerting_settings(database_url)
+    raise_event(db, house.device_id, "alarm")
+    processor = EventProcessor(settings, lambda: datetime.now(UTC))
+    while processor.process_one(db):
+        pass
+    rows = db.execute(
+        "SELECT channels, send_hosts FROM notifications WHERE contact_id = ANY(%s)",
+        (list(house.contacts.values()),),
+    ).fetchall()
+    assert rows
+    for row in rows:
+        assert row["send_hosts"] == [
+            scalar(db, "SELECT sw_send_host(%s)", (url,)) for url in row["channels"]
+        ]
+    assert rows[0]["send_hosts"] == ["127.0.0.1:9000", "qyapi.weixin.qq.com", "127.0.0.1:8080"]
+    claimed = outbox.claim_due(db, worker="w", now=datetime.now(UTC), limit=1, lease_s=5)
+    assert claimed[0]["host"] == "127.0.0.1:9000"

@@ -27,6 +27,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from core.notify import register_plugins
+from core.notify.channels import plugin_for
 from core.notify.plugins.capture import PROXY, capturing
 from devtools.localservers import LocalMosquitto
 from ingest import mqtt_client
@@ -286,3 +287,40 @@ def test_checked_plugin_fails_on_error_body_through_apprise(url: str) -> None:
         assert len(rx.seen("/err/")) == 1
     assert not ok  # Apprise 2 answers a result object that is false on failure
     assert plugin.last_response is not None and "93000" in plugin.last_response
+
+
+# --- Apprise: building a plugin without Apprise.instantiate's eager logging ------------------
+
+SAME_PLUGIN_URLS = [
+    "json://127.0.0.1:8080/42/guardian",
+    "jsons://apikey:s3cret@gw.example:8443/hook?:x-token=abc",
+    "json://127.0.0.1:8080/room/#kitchen",
+    "wecombot://BOTKEY",
+    "wecombot://BOTKEY?endpoint=http://127.0.0.1:9000",
+    "dingtalk://token/",
+    "aliyunsms://KeyId:KeySecret@SMS_1/13800000000?sign=南张消防",
+    "aliyunsms://K:S@SMS_1/13800000000?endpoint=http://127.0.0.1:9000",
+    "aliyunvoice://KeyId:KeySecret@TTS_1/13800000000",
+    "tencentsms://SecretId:SecretKey@1400000000/123456/13800000000?sign=南张消防",
+    "tencentvoice://SecretId:SecretKey@1400000000/123456/13800000000",
+    "mailto://user:pass@mail.example",
+    "ntfy://ntfy.example/topic",
+]
+
+
+@pytest.mark.parametrize("url", SAME_PLUGIN_URLS)
+def test_plugin_for_builds_what_apprise_instantiate_builds(url: str) -> None:
+    register_plugins()
+    ours, theirs = plugin_for(url), apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    assert type(ours) is type(theirs)
+    if theirs is not None:
+        assert ours is not None
+        assert ours.url(privacy=False) == theirs.url(privacy=False)
+        assert ours.url(privacy=True) == theirs.url(privacy=True)
+
+
+@pytest.mark.parametrize("url", ["nosuch://x", "not a url", "json://", "wecombot://"])
+def test_plugin_for_refuses_what_apprise_instantiate_refuses(url: str) -> None:
+    register_plugins()
+    assert plugin_for(url) is None
+    assert apprise.Apprise.instantiate(url, suppress_exceptions=True) is None

@@ -12,11 +12,13 @@ functions below make sure our plugins and that guard are in place (:func:`regist
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import apprise
+from apprise.manager_plugins import NotificationManager
 from apprise.plugins.base import NotifyBase
 
 from core.notify import register_plugins
@@ -52,15 +54,48 @@ def destination_of(url: str) -> str:
 def masked(url: str) -> str:
     """The URL with secrets hidden, for logs and the attempt table."""
     register_plugins()
-    plugin = apprise.Apprise.instantiate(url)
+    plugin = plugin_for(url)
     return plugin.url(privacy=True) if plugin else f"{scheme_of(url)}://…"
+
+
+_SCHEME = re.compile(r"\s*(?P<scheme>[a-z0-9]{1,32})://", re.IGNORECASE)
+
+
+def plugin_for(url: str) -> NotifyBase | None:
+    """Apprise's plugin for ``url``, built as ``Apprise.instantiate`` builds it.
+
+    ``Apprise.instantiate`` formats a secret-masked copy of the URL for a DEBUG line and
+    another for a TRACE line on every call, whether or not those levels are on: about three
+    quarters of its cost, and a tenth of a page's CPU in a storm (docs/benchmarks.md). For
+    a URL whose scheme has a plugin, the plugin's own ``parse_url`` and constructor (the
+    steps ``instantiate`` takes) build the same object; anything else (a provider's native
+    URL, a URL the plugin cannot parse, a disabled plugin) goes through ``instantiate``,
+    which also logs why it failed. ``tests/test_library_contracts.py`` checks both paths
+    give the same plugin for every scheme we use.
+    """
+    match = _SCHEME.match(url)
+    manager = NotificationManager()
+    scheme = match.group("scheme").lower() if match else ""
+    plugin_class = manager[scheme] if scheme in manager else None  # noqa: SIM401 - not a dict
+    results = None
+    if plugin_class is not None and plugin_class.enabled:
+        results = plugin_class.parse_url(url.replace("/#", "/%23"))
+    if plugin_class is None or not results:
+        return apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    results["tag"] = set()
+    results["asset"] = apprise.AppriseAsset()
+    try:
+        plugin: NotifyBase = plugin_class(**results)
+    except Exception:  # Apprise's instantiate suppresses these too
+        return apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    return plugin if plugin.enabled else None
 
 
 def send_once(url: str, *, title: str, body: str, timeout_s: float) -> AttemptResult:
     """Send one message to one Apprise URL; never raises for a provider problem."""
     register_plugins()  # normally done at start-up; cheap once done
     started = time.monotonic()
-    plugin: NotifyBase | None = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    plugin = plugin_for(url)
     if plugin is None:
         return AttemptResult("unsupported", "Apprise does not understand this URL", 0)
     plugin.socket_connect_timeout = min(timeout_s, 3.0)
