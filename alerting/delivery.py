@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,6 +56,16 @@ class Sender:
         self.worker = worker
         self.clock = clock
         self.stop = stop
+
+    def release(self, row: Row) -> None:
+        """Hand a claimed step back unsent, due now at its place (the worker is stopping)."""
+        self._reschedule(
+            row,
+            row["channel_index"],
+            row["channel_attempt"] - 1,
+            due=self.clock(),
+            error="worker stopped",
+        )
 
     def step(self, row: Row) -> tuple[str, AttemptResult | None]:
         """One attempt on the row's current channel; (what happened, the attempt's result)."""
@@ -228,6 +238,8 @@ class View:
     free: int
     other_free: int
     per_host: Counter[str]
+    ahead: Counter[str]  # steps claimed ahead, per host
+    ahead_room: int
     known: set[str]
     slow: set[str]
     budget: int
@@ -264,6 +276,8 @@ class Dispatcher:
         self.workers = settings.alerting_workers
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="send")
         self.flights: dict[int, Flight] = {}
+        # Claimed ahead of a free sender (alerting_claim_ahead), oldest first.
+        self.ahead: deque[Row] = deque()
         # Per host: the outcome of its last finished attempt here (absent: never answered).
         self.last: dict[str, str] = {}
         self.lock = threading.Lock()
@@ -277,12 +291,21 @@ class Dispatcher:
 
     @property
     def busy(self) -> int:
-        """Steps in flight."""
+        """Steps in flight or claimed ahead."""
         with self.lock:
-            return len(self.flights)
+            return len(self.flights) + len(self.ahead)
 
     def close(self) -> None:
-        """Wait for the steps in flight (each bounded by the request timeout), stop beating."""
+        """Hand back the steps claimed ahead, wait for those in flight (each bounded by the
+        request timeout), stop beating."""
+        with self._claiming, self.lock:  # no claim adds to the queue from here on
+            waiting = list(self.ahead)
+            self.ahead.clear()
+        for row in waiting:
+            try:
+                self.sender.release(row)
+            except Exception as exc:  # its lease expires instead
+                log.warning("handing back notification %s failed: %s", row["id"], exc)
         self.executor.shutdown(wait=True)
         self._stop_heartbeat.set()
         self._heartbeat.join(timeout=10)
@@ -305,6 +328,7 @@ class Dispatcher:
         with self.lock:
             flights = list(self.flights.values())
             last = dict(self.last)
+            ahead = Counter(row["host"] for row in self.ahead)
         per_host = Counter(f.host for f in flights)
         slow = {h for h, outcome in last.items() if outcome == "timeout"}
         slow |= {f.host for f in flights if now - f.started > self.settings.alerting_slow_send_s}
@@ -318,6 +342,8 @@ class Dispatcher:
             free=free,
             other_free=max(other_free, 0),
             per_host=per_host,
+            ahead=ahead,
+            ahead_room=max(0, self.settings.alerting_claim_ahead - sum(ahead.values())),
             known={h for h in last if h not in slow},
             slow=slow,
             budget=unproven_cap - unproven_sends,
@@ -326,9 +352,12 @@ class Dispatcher:
         )
 
     @staticmethod
-    def _filters(view: View) -> tuple[list[str], list[str] | None]:
-        """(hosts to leave out, hosts to take only from or None) for the claim query."""
-        blocked = {h for h in view.known if view.per_host[h] >= view.host_cap}
+    def _filters(view: View, room: int) -> tuple[list[str], list[str] | None]:
+        """(hosts to leave out, hosts to take only from or None) for the claim query; ``room``
+        steps may be claimed ahead of a known host's share."""
+        blocked = {
+            h for h in view.known if view.per_host[h] + view.ahead[h] >= view.host_cap + room
+        }
         blocked |= {
             h
             for h, n in view.per_host.items()
@@ -342,9 +371,10 @@ class Dispatcher:
         return sorted(blocked), sorted((view.known | view.slow | {""}) - blocked)
 
     @staticmethod
-    def _chooser(view: View, limit: int) -> Callable[[list[Row]], list[Row]]:
-        counts = Counter(view.per_host)
+    def _chooser(view: View, limit: int, room: int) -> Callable[[list[Row]], list[Row]]:
+        counts = Counter(view.per_host) + view.ahead
         budget = [view.budget]
+        ahead_room = [room]
 
         def choose(candidates: list[Row]) -> list[Row]:
             chosen: list[Row] = []
@@ -354,7 +384,10 @@ class Dispatcher:
                 host = row["host"]
                 if host in view.known:
                     if counts[host] >= view.host_cap:
-                        continue
+                        # At its share: claimed ahead, to start when one of its sends ends.
+                        if ahead_room[0] <= 0:
+                            continue
+                        ahead_room[0] -= 1
                 elif host in view.slow:
                     if counts[host] >= 1 or budget[0] <= 0:
                         if row["last_channel"]:
@@ -410,10 +443,12 @@ class Dispatcher:
         passes = ((outbox.MOST_URGENT, fire, True), (fire + 1, outbox.ANY_PRIORITY, False))
         for min_priority, max_priority, is_fire in passes:
             view = self._view()
-            limit = view.free if is_fire else view.other_free
+            # Fire pages may be claimed ahead; the rest only for the senders free for them.
+            room = view.ahead_room if is_fire else 0
+            limit = (view.free if is_fire else view.other_free) + room
             if limit <= 0:
                 continue
-            blocked, only = self._filters(view)
+            blocked, only = self._filters(view, room)
             rows = outbox.claim_due(
                 conn,
                 worker=self.worker,
@@ -425,19 +460,46 @@ class Dispatcher:
                 only=only,
                 max_priority=max_priority,
                 min_priority=min_priority,
-                choose=self._chooser(view, limit),
+                choose=self._chooser(view, limit, room),
             )
-            for row in rows:
-                self._start(row)
+            with self.lock:
+                self.ahead.extend(rows)
+            self._start_ahead()
             started += len(rows)
         return started
 
     # --- running steps -------------------------------------------------------------------
 
-    def _start(self, row: Row) -> None:
-        flight = Flight(row["host"], time.monotonic(), row["priority"] <= Priority.FIRE)
+    def _start_ahead(self) -> None:
+        """Start the claimed steps that a free sender and their host's share allow, oldest
+        first; the others wait for a send to their host to end."""
+        host_cap = max(1, int(self.workers * self.settings.alerting_host_share))
+        starting: list[Row] = []
         with self.lock:
-            self.flights[row["id"]] = flight
+            free = self.workers - len(self.flights)
+            if free <= 0 or not self.ahead:
+                return
+            per_host = Counter(f.host for f in self.flights.values())
+            waiting: deque[Row] = deque()
+            now = time.monotonic()
+            for row in self.ahead:
+                host = row["host"]
+                # Only a host that answers well is held at its share here; the claim
+                # already kept new and slow hosts within their budgets.
+                held = self.last.get(host) not in (None, "timeout") and not row.get("skip")
+                if free > 0 and not (held and per_host[host] >= host_cap):
+                    per_host[host] += 1
+                    free -= 1
+                    fire = row["priority"] <= Priority.FIRE
+                    self.flights[row["id"]] = Flight(host, now, fire)
+                    starting.append(row)
+                else:
+                    waiting.append(row)
+            self.ahead = waiting
+        for row in starting:
+            self._submit(row)
+
+    def _submit(self, row: Row) -> None:
         future = self.executor.submit(self._run, row)
         future.add_done_callback(lambda _f: self._done(row["id"]))
 
@@ -457,13 +519,14 @@ class Dispatcher:
         with self.lock:
             self.flights.pop(notification_id, None)
         self.finished.set()
+        self._start_ahead()
         self._refill()
 
     def _beat(self) -> None:
         every = self.settings.alerting_lease_s / 3
         while not self._stop_heartbeat.wait(every):
             with self.lock:
-                ids = list(self.flights)
+                ids = [*self.flights, *(row["id"] for row in self.ahead)]
             if not ids:
                 continue
             try:
@@ -476,7 +539,7 @@ class Dispatcher:
                 continue
             for lost in set(ids) - kept:
                 with self.lock:
-                    still = lost in self.flights
+                    still = lost in self.flights or any(r["id"] == lost for r in self.ahead)
                 if still:
                     log.warning("lease of notification %s is no longer ours", lost)
 

@@ -300,7 +300,7 @@ def test_import_registers_nothing_register_plugins_does_it_once() -> None:
 
     assert run(_IMPORT_ONLY) == ["True", "NotifyWeComBot", "module", "0"]
     assert run(_REGISTERED) == [
-        "NotifyAliyunSMS", "CheckedWeComBot", "_RequestsProxy", "1 1 INFO"
+        "NotifyAliyunSMS", "CheckedWeComBot", "_RequestsProxy", "1 1 WARNING"
     ]
 
 

@@ -5,7 +5,7 @@ caller's thread: ``Apprise.notify`` would hand every send to Apprise's one share
 (``cpu_count + 4`` threads), where a few hanging providers queue every other household's
 page behind them. The request's connect and read timeouts bound a send instead.
 
-Apprise's own log records are redacted and never go below INFO (:mod:`core.notify.logs`); both
+Apprise's own log records are redacted and never go below WARNING (:mod:`core.notify.logs`); both
 functions below make sure our plugins and that guard are in place (:func:`register_plugins`).
 """
 

@@ -1,8 +1,12 @@
-"""Apprise's own log: redacted, never below INFO, and kept per thread while a send runs.
+"""Apprise's own log: redacted, at WARNING or above, and kept per thread while a send runs.
 
 Apprise's DEBUG lines carry message bodies (names and addresses), and its warnings may echo a
-URL's keys or a phone number: :class:`core.redact.RedactingFilter` hides those. The lines a
-send produced are kept for the attempt's record (:func:`core.notify.channels.send_once`).
+URL's keys or a phone number: :class:`core.redact.RedactingFilter` hides those. Its INFO lines
+only say "Sent ... notification." for each page, which the attempt's record already holds; in a
+storm, passing 20,000 of them through the filter and the log handlers was a twentieth of
+alerting's CPU (docs/benchmarks.md), so the floor is WARNING: failures and refusals still log.
+The lines a send produced are kept for the attempt's record
+(:func:`core.notify.channels.send_once`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ class ThreadLogs(logging.Handler):
     """Keeps Apprise's log lines of the current thread while a send is running."""
 
     def __init__(self) -> None:
-        super().__init__(logging.INFO)
+        super().__init__(logging.WARNING)
         self.local = threading.local()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -32,11 +36,11 @@ thread_logs = ThreadLogs()
 
 
 def guard_apprise_log() -> None:
-    """Redact the ``apprise`` logger, keep it at INFO or above, attach :data:`thread_logs`."""
+    """Redact the ``apprise`` logger, keep it at WARNING or above, attach :data:`thread_logs`."""
     apprise_log = logging.getLogger("apprise")
     if not any(isinstance(f, RedactingFilter) for f in apprise_log.filters):
         apprise_log.addFilter(RedactingFilter())
     if thread_logs not in apprise_log.handlers:
         apprise_log.addHandler(thread_logs)
-    if apprise_log.level == logging.NOTSET or apprise_log.level < logging.INFO:
-        apprise_log.setLevel(logging.INFO)
+    if apprise_log.level == logging.NOTSET or apprise_log.level < logging.WARNING:
+        apprise_log.setLevel(logging.WARNING)
