@@ -274,6 +274,8 @@ class Dispatcher:
         self.stop = stop
         self.sender = Sender(settings, pool, worker, clock, stop)
         self.workers = settings.alerting_workers
+        # How many of the senders one host that answers well may hold at once.
+        self.host_cap = max(1, int(self.workers * settings.alerting_host_share))
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="send")
         self.flights: dict[int, Flight] = {}
         # Claimed ahead of a free sender (alerting_claim_ahead), oldest first.
@@ -347,7 +349,7 @@ class Dispatcher:
             known={h for h in last if h not in slow},
             slow=slow,
             budget=unproven_cap - unproven_sends,
-            host_cap=max(1, int(self.workers * self.settings.alerting_host_share)),
+            host_cap=self.host_cap,
             new_cap=self.settings.alerting_unproven_host_sends,
         )
 
@@ -473,7 +475,6 @@ class Dispatcher:
     def _start_ahead(self) -> None:
         """Start the claimed steps that a free sender and their host's share allow, oldest
         first; the others wait for a send to their host to end."""
-        host_cap = max(1, int(self.workers * self.settings.alerting_host_share))
         starting: list[Row] = []
         with self.lock:
             free = self.workers - len(self.flights)
@@ -487,7 +488,7 @@ class Dispatcher:
                 # Only a host that answers well is held at its share here; the claim
                 # already kept new and slow hosts within their budgets.
                 held = self.last.get(host) not in (None, "timeout") and not row.get("skip")
-                if free > 0 and not (held and per_host[host] >= host_cap):
+                if free > 0 and not (held and per_host[host] >= self.host_cap):
                     per_host[host] += 1
                     free -= 1
                     fire = row["priority"] <= Priority.FIRE

@@ -42,13 +42,19 @@ def processes() -> dict[int, Proc]:
     return found
 
 
+def _machine_ticks() -> list[int]:
+    """The machine's CPU time counters since boot (/proc/stat's first line), or none."""
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except OSError:
+        return []
+
+
 def machine_busy_s() -> float:
     """CPU seconds the whole machine spent busy since boot (every core, not idle or iowait)."""
-    try:
-        first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
+    ticks = _machine_ticks()
+    if not ticks:
         return 0.0
-    ticks = [int(v) for v in first]
     idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
     return (sum(ticks[:8]) - idle) / _TICK
 
@@ -59,11 +65,8 @@ def machine_steal_s() -> float:
     On a shared virtual machine a run with much steal had less CPU than its wall time says:
     its figures are not comparable with a run without.
     """
-    try:
-        first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return 0.0
-    return int(first[7]) / _TICK if len(first) > 7 else 0.0
+    ticks = _machine_ticks()
+    return ticks[7] / _TICK if len(ticks) > 7 else 0.0
 
 
 def parts(
