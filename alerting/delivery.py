@@ -28,6 +28,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from alerting import metrics, outbox
+from alerting.finisher import Finisher
 from alerting.render import channel_of
 from alerting.settings import AlertingSettings
 from core.domain import Priority
@@ -50,12 +51,15 @@ class Sender:
         worker: str,
         clock: Callable[[], datetime],
         stop: threading.Event,
+        *,
+        finisher: Finisher,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.worker = worker
         self.clock = clock
         self.stop = stop
+        self.finisher = finisher
 
     def release(self, row: Row) -> None:
         """Hand a claimed step back unsent, due now at its place (the worker is stopping)."""
@@ -102,7 +106,7 @@ class Sender:
             )
         attempted = self._attempt(row, index, url, result)
         if result.ok:
-            self._finish_delivered(row, index, scheme_of(url), attempted)
+            self._finish_delivered(attempted, scheme_of(url))
             return "delivered", result
         error = f"{scheme_of(url)}: {result.outcome} {result.response}"
         now = self.clock()
@@ -202,14 +206,9 @@ class Sender:
         if not ours:
             log.warning("lost the lease of notification %s", row["id"])
 
-    def _finish_delivered(self, row: Row, index: int, via: str, attempted: Row) -> None:
-        done = self._write(lambda conn: outbox.step_delivered(conn, via=via, **attempted))
-        if done is None:
-            log.warning("lost the lease of notification %s before it was marked", row["id"])
-            return
-        metrics.NOTIFICATIONS.labels("delivered").inc()
-        if done["wave"] == 1 and done["event_at"] is not None:
-            metrics.EVENT_TO_DELIVERY.observe((done["sent_at"] - done["event_at"]).total_seconds())
+    def _finish_delivered(self, attempted: Row, via: str) -> None:
+        # Written in a batch by the finisher's thread: this sender is free for the next page.
+        self.finisher.delivered(attempted | {"via": via})
 
     def _finish_failed(self, row: Row, error: str, *, attempted: Row | None = None) -> None:
         now = self.clock()
@@ -272,7 +271,8 @@ class Dispatcher:
         self.worker = worker
         self.clock = clock
         self.stop = stop
-        self.sender = Sender(settings, pool, worker, clock, stop)
+        self.finisher = Finisher(pool, worker)
+        self.sender = Sender(settings, pool, worker, clock, stop, finisher=self.finisher)
         self.workers = settings.alerting_workers
         # How many of the senders one host that answers well may hold at once.
         self.host_cap = max(1, int(self.workers * settings.alerting_host_share))
@@ -309,6 +309,7 @@ class Dispatcher:
             except Exception as exc:  # its lease expires instead
                 log.warning("handing back notification %s failed: %s", row["id"], exc)
         self.executor.shutdown(wait=True)
+        self.finisher.close()  # under their leases until written: the heartbeat goes on
         self._stop_heartbeat.set()
         self._heartbeat.join(timeout=10)
 
@@ -528,6 +529,7 @@ class Dispatcher:
         while not self._stop_heartbeat.wait(every):
             with self.lock:
                 ids = [*self.flights, *(row["id"] for row in self.ahead)]
+            ids += self.finisher.finishing()
             if not ids:
                 continue
             try:
@@ -541,7 +543,7 @@ class Dispatcher:
             for lost in set(ids) - kept:
                 with self.lock:
                     still = lost in self.flights or any(r["id"] == lost for r in self.ahead)
-                if still:
+                if still or lost in self.finisher.finishing():
                     log.warning("lease of notification %s is no longer ours", lost)
 
 

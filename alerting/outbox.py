@@ -210,13 +210,37 @@ def reschedule(
     return row is not None
 
 
-def step_delivered(conn: psycopg.Connection[Any], *, via: str, **attempt: Any) -> Row | None:
-    """Record the attempt and mark the row delivered with its audit row: one statement.
+# What each step given to steps_delivered carries (one array per key in the statement).
+DELIVERED_COLUMNS = (
+    "id",
+    "channel_index",
+    "scheme",
+    "destination",
+    "outcome",
+    "response",
+    "elapsed_ms",
+    "provider_ref",
+    "via",
+    "ago_s",
+)
 
-    ``attempt``: id, channel_index, scheme, destination, outcome, response, elapsed_ms,
-    worker. None when the lease was no longer ours (the attempt is recorded all the same).
+
+def steps_delivered(
+    conn: psycopg.Connection[Any], *, worker: str, steps: Sequence[Row]
+) -> list[Row]:
+    """Record the attempts and mark the rows delivered with their audit rows: one statement.
+
+    Each step: the attempt's id, channel_index, scheme, destination, outcome, response,
+    elapsed_ms, provider_ref, with ``via`` (the channel's scheme) and ``ago_s`` (seconds since
+    its request returned). The rows still leased to ``worker`` come back; a step whose lease
+    was lost keeps its attempt and changes nothing else.
     """
-    return conn.execute(Q["step_delivered"], attempt | {"via": via}).fetchone()
+    if not steps:
+        return []
+    columns = {name: [step[name] for step in steps] for name in DELIVERED_COLUMNS}
+    return conn.execute(
+        Q["steps_delivered"], {"ids": columns.pop("id"), "worker": worker} | columns
+    ).fetchall()
 
 
 def step_rescheduled(
@@ -295,8 +319,8 @@ __all__ = [
     "release_expired",
     "renew_leases",
     "reschedule",
-    "step_delivered",
     "step_failed",
     "step_rescheduled",
+    "steps_delivered",
     "sweep_expired",
 ]

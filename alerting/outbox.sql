@@ -137,30 +137,45 @@ WHERE i.id = n.incident_id AND n.status = 'pending'
   AND ((n.purpose IN ('page', 'same_day_call') AND i.status <> 'triggered')
        OR (n.purpose = 'repage' AND i.status = 'resolved'));
 
--- Finishing a step, one statement each (the send path of a storm, docs/benchmarks.md): the
--- attempt's record, the row's new state and its audit row go together in one round trip,
--- atomic on an autocommit connection. The attempt is kept even when the lease was lost (the
--- request did leave); the row and the audit log change only while the lease is ours.
+-- Finishing steps (the send path of a storm, docs/benchmarks.md): the attempt's record, the
+-- row's new state and its audit row go together in one statement, atomic on an autocommit
+-- connection; delivered steps several at a time. The attempt is kept even when the lease was
+-- lost (the request did leave); the row and the audit log change only while the lease is ours.
 
--- name: step_delivered
-WITH attempt AS (
-    INSERT INTO notification_attempts (notification_id, channel_index, scheme, destination,
+-- name: steps_delivered
+-- Several delivered steps in one statement (alerting/finisher.py): a storm's senders finish
+-- hundreds of pages a second, and one statement and one commit per page was PostgreSQL's
+-- largest cost. Each step carries how long ago its request returned, so the attempt, sent_at
+-- and the audit row keep the time of the send, not of the write.
+WITH step AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(channel_index)s::smallint[], %(scheme)s::text[],
+                         %(destination)s::text[], %(outcome)s::text[], %(response)s::text[],
+                         %(elapsed_ms)s::integer[], %(provider_ref)s::text[], %(via)s::text[],
+                         %(ago_s)s::float8[])
+        AS s(id, channel_index, scheme, destination, outcome, response, elapsed_ms,
+             provider_ref, via, ago_s)
+), timed AS (
+    SELECT step.*, clock_timestamp() - make_interval(secs => step.ago_s) AS done_at FROM step
+), attempt AS (
+    INSERT INTO notification_attempts (notification_id, at, channel_index, scheme, destination,
                                        outcome, response, elapsed_ms, worker, provider_ref)
-    VALUES (%(id)s, %(channel_index)s, %(scheme)s, %(destination)s, %(outcome)s, %(response)s,
-            %(elapsed_ms)s, %(worker)s, %(provider_ref)s)
+    SELECT id, done_at, channel_index, scheme, destination, outcome, response, elapsed_ms,
+           %(worker)s, provider_ref
+    FROM timed
 ), done AS (
-    UPDATE notifications
-    SET status = 'delivered', sent_at = clock_timestamp(), delivered_via = %(channel_index)s,
-        attempts = attempts + 1, lease_owner = NULL, lease_until = NULL, last_error = NULL
-    WHERE id = %(id)s AND status = 'sending' AND lease_owner = %(worker)s
-    RETURNING id, incident_id, contact_id, wave, event_at, sent_at
+    UPDATE notifications n
+    SET status = 'delivered', sent_at = t.done_at, delivered_via = t.channel_index,
+        attempts = n.attempts + 1, lease_owner = NULL, lease_until = NULL, last_error = NULL
+    FROM timed t
+    WHERE n.id = t.id AND n.status = 'sending' AND n.lease_owner = %(worker)s
+    RETURNING n.id, n.incident_id, n.contact_id, n.wave, n.event_at, n.sent_at, t.via
 ), audit AS (
     INSERT INTO incident_log (incident_id, at, action, contact_id, detail)
     SELECT incident_id, sent_at, 'delivered', contact_id,
-           jsonb_build_object('notification_id', id, 'wave', wave, 'via', %(via)s::text)
+           jsonb_build_object('notification_id', id, 'wave', wave, 'via', via)
     FROM done WHERE incident_id IS NOT NULL
 )
-SELECT incident_id, contact_id, wave, event_at, sent_at FROM done;
+SELECT id, incident_id, contact_id, wave, event_at, sent_at FROM done;
 
 -- name: step_rescheduled
 WITH attempt AS (

@@ -67,8 +67,9 @@ class AlertingService:
         self.stop_event = threading.Event()
         self.pool = make_pool(settings.database_url, min_size=1, max_size=4, name="alerting")
         # The senders' own: each finished step is one statement on it (alerting/outbox.sql,
-        # step_*), so no BEGIN/COMMIT and no check at checkout; a dead connection is retried
-        # by the sender. Senders hold a connection only between requests, never during one.
+        # step_*; delivered ones in batches, alerting/finisher.py), so no BEGIN/COMMIT and no
+        # check at checkout; a dead connection is retried by the writer. Senders hold a
+        # connection only between requests, never during one.
         self.send_pool = make_pool(
             settings.database_url,
             min_size=1,
