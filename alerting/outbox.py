@@ -107,43 +107,6 @@ def renew_leases(
     return {r["id"] for r in rows}
 
 
-def record_attempt(conn: psycopg.Connection[Any], **values: Any) -> None:
-    """Keep one attempt with the provider's answer."""
-    conn.execute(Q["record_attempt"], values)
-
-
-def mark_delivered(
-    conn: psycopg.Connection[Any],
-    *,
-    notification_id: int,
-    worker: str,
-    channel_index: int,
-    attempts: int,
-    via: str,
-) -> Row | None:
-    """Delivered: note it on the row and in the incident's audit log."""
-    with conn.transaction():
-        row = conn.execute(
-            Q["mark_delivered"],
-            {
-                "id": notification_id,
-                "worker": worker,
-                "channel_index": channel_index,
-                "attempts": attempts,
-            },
-        ).fetchone()
-        if row and row["incident_id"]:
-            log_action(
-                conn,
-                incident_id=row["incident_id"],
-                action="delivered",
-                at=row["sent_at"],
-                contact_id=row["contact_id"],
-                detail={"notification_id": notification_id, "wave": row["wave"], "via": via},
-            )
-        return row
-
-
 def mark_failed(
     conn: psycopg.Connection[Any],
     *,
@@ -310,12 +273,10 @@ def rate_unhit(conn: psycopg.Connection[Any], destination: str, window: RateWind
 
 __all__ = [
     "claim_due",
-    "mark_delivered",
     "mark_failed",
     "next_due",
     "rate_hit",
     "rate_unhit",
-    "record_attempt",
     "release_expired",
     "renew_leases",
     "reschedule",

@@ -73,19 +73,6 @@ SET lease_until = clock_timestamp() + make_interval(secs => %(lease)s)
 WHERE id = ANY(%(ids)s) AND status = 'sending' AND lease_owner = %(worker)s
 RETURNING id;
 
--- name: record_attempt
-INSERT INTO notification_attempts (notification_id, channel_index, scheme, destination, outcome,
-                                   response, elapsed_ms, worker, provider_ref)
-VALUES (%(id)s, %(channel_index)s, %(scheme)s, %(destination)s, %(outcome)s, %(response)s,
-        %(elapsed_ms)s, %(worker)s, %(provider_ref)s);
-
--- name: mark_delivered
-UPDATE notifications
-SET status = 'delivered', sent_at = clock_timestamp(), delivered_via = %(channel_index)s,
-    attempts = attempts + %(attempts)s, lease_owner = NULL, lease_until = NULL, last_error = NULL
-WHERE id = %(id)s AND status = 'sending' AND lease_owner = %(worker)s
-RETURNING incident_id, contact_id, wave, event_at, sent_at;
-
 -- name: mark_failed
 UPDATE notifications
 SET status = %(status)s, attempts = attempts + %(attempts)s, lease_owner = NULL,
