@@ -323,9 +323,20 @@ def demo(reset: bool, story: str, inbox_port: int | None) -> None:
     import sys
 
     from core.logging import setup_logging as _setup
-    from smokewatch.demo.detach import run_detached
-    from smokewatch.demo.run import DemoOptions, run_demo
-    from smokewatch.demo.settings import DemoSettings
+
+    try:
+        from smokewatch.demo.detach import run_detached
+        from smokewatch.demo.run import DemoOptions, run_demo
+        from smokewatch.demo.settings import DemoSettings
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("devtools"):
+            raise
+        # The container image holds the services only; the demo starts its own PostgreSQL
+        # and Mosquitto through devtools, which a source checkout has.
+        raise click.ClickException(
+            "the demo runs from a source checkout (README: scripts/demo); this installation "
+            "has no devtools package (the container image holds the services only)"
+        ) from exc
 
     settings = DemoSettings()
     if not settings.demo_detached:  # see smokewatch/demo/detach.py
