@@ -25,7 +25,9 @@ from core.pg_channels import EVENTS_CHANNEL, listen_sql
 
 log = logging.getLogger(__name__)
 RECONNECT_MIN_S = 0.5
-RECONNECT_MAX_S = 10.0
+# A reconnect to a stopped server is one refused connection; a longer wait is how late the
+# first alarm after the outage is handled (docs/reliability.md).
+RECONNECT_MAX_S = 2.0
 # The backlog gauges are refreshed this often while events flow (one count(*) query).
 MEASURE_EVERY_S = 1.0
 

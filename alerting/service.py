@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_EVERY_S = 5.0
 RECONNECT_MIN_S = 0.5
 STUCK_DUE_WAIT_S = 0.2
-RECONNECT_MAX_S = 10.0
+# A reconnect to a stopped server is one refused connection; a longer wait is how late the
+# first alarm after the outage is handled (docs/reliability.md).
+RECONNECT_MAX_S = 2.0
 
 
 def utc_now() -> datetime:

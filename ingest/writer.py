@@ -21,6 +21,10 @@ from ingest.received import Received
 from ingest.store import Store, WriteResult
 
 log = logging.getLogger(__name__)
+# Longest wait between two tries of a batch while the database is down. A try against a
+# stopped server costs one refused connection; a longer wait is how late an alarm held in
+# this batch is stored once the database is back (docs/reliability.md).
+RETRY_MAX_S = 1.0
 
 # Takes the (packet id, connection generation) pairs of a committed batch.
 Acknowledge = Callable[[list[tuple[int, int]]], None]
@@ -136,7 +140,7 @@ class LaneWriter(threading.Thread):
                 if self._write_one_by_one(batch):
                     return
             time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, RETRY_MAX_S)
         self._committed(batch, result)
 
     def _write_one_by_one(self, batch: list[Received]) -> bool:
