@@ -18,6 +18,11 @@ const ALARM_EVENTS = new Set(["alarm", "high_temperature", "tamper"]);
 const HEALTH_EVENTS = new Set(["alarm", "alarm_cleared", "high_temperature", "tamper", "tamper_cleared",
   "low_battery", "battery_ok", "fault", "fault_cleared", "online", "offline"]);
 const incidents = new Map(); // id -> incident item
+// The list shows the newest LIST_LIMIT open incidents; in a storm there are more, and the count
+// must say how many (the server's total at the last read of the list), not how many are drawn.
+const LIST_LIMIT = 200;
+let listTotal = 0;
+let listCapped = false;
 let config = {};
 let sound;
 
@@ -163,10 +168,14 @@ function render() {
     (focusedAck ? again?.querySelector("[data-action='acknowledge']") ?? again : again)?.focus();
   }
   announceNew(items);
-  syncCounts(items.length);
+  const open = openCount(items.length);
+  syncCounts(open);
   setOpenAlarms(items.filter((i) => ALARM_KINDS.has(i.kind) && i.site?.id).map((i) => i.site.id));
-  $("#no-incidents").hidden = items.length > 0;
-  $("#incident-count").textContent = items.length ? `(${items.length})` : "";
+  $("#no-incidents").hidden = open > 0;
+  $("#incident-count").textContent = open ? `(${open})` : "";
+  const capped = $("#incidents-capped");
+  capped.hidden = open <= items.length;
+  capped.textContent = capped.hidden ? "" : t("board.list_capped", { shown: items.length, total: open });
   // The siren stops only when an operator acknowledges, not when someone in the field answers.
   const ringing = items.some((i) => needsCentre(i) && ALARM_KINDS.has(i.kind));
   document.body.classList.toggle("alarming", ringing);
@@ -194,12 +203,79 @@ function tick() {
   $("#now").textContent = new Date().toLocaleTimeString();
 }
 
+/** Open incidents: those drawn, or the server's total when the list holds only the newest. */
+function openCount(drawn) {
+  return listCapped ? Math.max(listTotal, drawn) : drawn;
+}
+
 async function loadIncidents() {
-  const page = await api("/incidents?status=open&limit=200&sort=-opened_at");
+  const page = await api(`/incidents?status=open&limit=${LIST_LIMIT}&sort=-opened_at`);
   incidents.clear();
   for (const item of page.items) incidents.set(item.id, item);
+  listTotal = page.total;
+  listCapped = page.total > page.items.length;
   render();
-  loadRecent().catch(() => {});
+  recentSoon();
+}
+
+/** ``run`` now, or once more as soon as the run in progress ends and ``gapMs`` have passed since
+ * it started: a burst of calls costs at most one run per gap, and the last run starts after
+ * the last call. */
+function coalesced(run, gapMs = 0) {
+  let running = false;
+  let again = false;
+  return async function go() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        await Promise.all([run().catch(() => {}), delay(gapMs)]);
+      } while (again);
+    } finally {
+      running = false;
+    }
+  };
+}
+
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// The closed list changes only when an incident is closed: once a second is enough in a storm.
+const recentSoon = coalesced(() => loadRecent(), 1000);
+
+// A storm opens hundreds of incidents a second, and each changes several times as its pages go
+// out. One request (and one redraw of the whole list) per live event made the board fall
+// minutes behind and loaded the API for every open board. Changed incidents are gathered while
+// a fetch is out and fetched together: one by one when a few changed, as the whole list (at
+// most every LIST_EVERY_MS) when many did or when the list holds only the newest. The first
+// change after a quiet spell is fetched at once.
+const FETCH_ONE_BY_ONE = 8;
+const LIST_EVERY_MS = 500;
+const changed = new Set();
+let fetchingChanged = false;
+
+function incidentChanged(id) {
+  changed.add(id);
+  if (!fetchingChanged) fetchChanged();
+}
+
+async function fetchChanged() {
+  fetchingChanged = true;
+  try {
+    while (changed.size) {
+      const ids = [...changed];
+      changed.clear();
+      if (ids.length > FETCH_ONE_BY_ONE || listCapped) {
+        await Promise.all([loadIncidents().catch(() => {}), delay(LIST_EVERY_MS)]);
+      } else {
+        await Promise.all(ids.map((id) => refreshIncident(id).catch(() => refreshListSoon())));
+      }
+    }
+  } finally {
+    fetchingChanged = false;
+  }
 }
 
 /** Fetch one incident again (after a live event or an action) and redraw. */
@@ -258,9 +334,9 @@ function connectLive() {
   });
   source.addEventListener("incident", (e) => {
     const data = JSON.parse(e.data);
-    refreshIncident(data.incident_id).catch(() => refreshListSoon());
+    incidentChanged(data.incident_id);
     refreshSideSoon();
-    loadRecent().catch(() => {});
+    recentSoon();
   });
   source.addEventListener("event", (e) => {
     const data = JSON.parse(e.data);
@@ -306,7 +382,7 @@ async function loadSide() {
   const board = counts.status === "fulfilled" ? counts.value : null;
   if (board) drawMap($("#map"), board.map, config, board.sites_by_state);
   drawStats({ board, dashboard: dashboard.status === "fulfilled" ? dashboard.value : null });
-  syncCounts([...incidents.values()].filter((i) => i.status !== "resolved").length);
+  syncCounts(openCount([...incidents.values()].filter((i) => i.status !== "resolved").length));
   document.body.dataset.countsAsOf = board?.as_of ?? "";
 }
 
