@@ -44,3 +44,22 @@ GATEWAY_ONLINE = Gauge(
 PUSH_PROCESSED = Counter(
     "smokewatch_ingest_push_processed_total", "HTTP push requests taken from the inbox"
 )
+# Device commands (ingest/commands/): what an operator's silence or an installer's self-test
+# became. A rise in "expired" or "undeliverable" is a transport or a detector model gone wrong.
+COMMANDS_SENT = Counter(
+    "smokewatch_ingest_commands_sent_total",
+    "Device commands published to the broker or accepted by a carrier platform (resends too)",
+    ["transport", "kind"],
+)
+COMMANDS_FINISHED = Counter(
+    "smokewatch_ingest_commands_finished_total",
+    "Device commands ended here: the device's result (ok, rejected, unsupported, busy), "
+    "undeliverable or expired",
+    ["kind", "result"],
+)
+COMMAND_ANSWER = Histogram(
+    "smokewatch_ingest_command_answer_seconds",
+    "From the request to the device's answer",
+    ["kind"],
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900),
+)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 
 from core.commands import (
     CommandNotAllowed,
@@ -33,6 +34,10 @@ from tests.support.commands import Clock, ask, open_incident, running_dispatcher
 INSTALLER = Requester(role="installer")
 
 
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def _request(url: str, device_id: str, kind: Kind, **kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("requester", INSTALLER)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -45,6 +50,9 @@ def test_self_test_native_acknowledged_through_simulator(
     register_devices(database_url, ["NZ-C0001"])
     detector = Detector("NZ-C0001", topic_prefix)
     settings = make_ingest_settings(database_url, mqtt_broker.url, topic_prefix)
+    sent = _sample("smokewatch_ingest_commands_sent_total", transport="native", kind="self_test")
+    ok = _sample("smokewatch_ingest_commands_finished_total", kind="self_test", result="ok")
+    answers = _sample("smokewatch_ingest_command_answer_seconds_count", kind="self_test")
     with (
         NativeResponder(parse_mqtt_url(mqtt_broker.url), topic_prefix, [detector]) as sim,
         running_ingest(settings),
@@ -57,6 +65,18 @@ def test_self_test_native_acknowledged_through_simulator(
     assert done["result"] == "ok" and done["attempts"] == 1
     assert done["acknowledged_at"] >= done["sent_at"] >= done["requested_at"]
     assert sim.executed == [("NZ-C0001", command["id"], "self_test")]
+    # What operators see of it on /metrics.
+    assert (
+        _sample("smokewatch_ingest_commands_sent_total", transport="native", kind="self_test")
+        == sent + 1
+    )
+    assert (
+        _sample("smokewatch_ingest_commands_finished_total", kind="self_test", result="ok")
+        == ok + 1
+    )
+    assert _sample("smokewatch_ingest_command_answer_seconds_count", kind="self_test") == (
+        answers + 1
+    )
 
 
 def test_silence_native_acknowledged_and_incident_stays_open(
@@ -94,6 +114,9 @@ def test_command_never_acknowledged_is_resent_then_expires(
     register_devices(database_url, ["NZ-C0002"])
     detector = Detector("NZ-C0002", topic_prefix)
     clock = Clock()
+    expired_before = _sample(
+        "smokewatch_ingest_commands_finished_total", kind="self_test", result="expired"
+    )
     with (
         NativeResponder(
             parse_mqtt_url(mqtt_broker.url), topic_prefix, [detector], ignore=["NZ-C0002"]
@@ -111,6 +134,10 @@ def test_command_never_acknowledged_is_resent_then_expires(
     assert ids == {command["id"]}  # a resend carries the same identity
     assert expired["attempts"] == 2 and expired["acknowledged_at"] is None
     assert sim.executed == []
+    expired_after = _sample(
+        "smokewatch_ingest_commands_finished_total", kind="self_test", result="expired"
+    )
+    assert expired_after == expired_before + 1
 
 
 def test_claimed_command_is_resent_once_after_restart_not_twice(

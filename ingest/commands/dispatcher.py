@@ -36,6 +36,7 @@ from core.db import connect, translated_errors
 from core.domain import DEVICE_ID_PATTERN
 from core.errors import DatabaseUnavailable
 from core.pg_channels import COMMANDS_CHANNEL, listen_sql
+from ingest import metrics
 from ingest.commands import ctwing, onenet
 from ingest.commands.transports import Outbound, Topics, encode, z2m_shows
 
@@ -157,6 +158,7 @@ class CommandDispatcher:
             with conn.transaction():
                 now = self._clock()
                 for row in expire_due(conn, now=now):
+                    _count_finished(row)
                     log.info("command %s (%s to %s) expired", row["id"], row["kind"],
                              row["device_id"])  # fmt: skip
                 rows = claim_due(conn, now=now)
@@ -175,8 +177,9 @@ class CommandDispatcher:
             out = encode(row, self._topics)
         except CommandUnsupported as exc:
             with conn.transaction():
-                finish_command(conn, command_id=row["id"], device_id=row["device_id"],
-                               result="undeliverable", detail={"error": str(exc)})  # fmt: skip
+                _count_finished(finish_command(conn, command_id=row["id"],
+                    device_id=row["device_id"], result="undeliverable",
+                    detail={"error": str(exc)}))  # fmt: skip
             log.warning("command %s cannot be sent: %s", row["id"], exc)
             return
         if out.watch:
@@ -196,9 +199,11 @@ class CommandDispatcher:
         with conn.transaction():
             if sent.command_id:
                 note_external_id(conn, command_id=row["id"], external_id=sent.command_id)
+                metrics.COMMANDS_SENT.labels(row["transport"], row["kind"]).inc()
             elif not sent.retry:
-                finish_command(conn, command_id=row["id"], device_id=row["device_id"],
-                               result="undeliverable", detail={"error": sent.error})  # fmt: skip
+                _count_finished(finish_command(conn, command_id=row["id"],
+                    device_id=row["device_id"], result="undeliverable",
+                    detail={"error": sent.error}))  # fmt: skip
         log.info("command %s to ctwing: %s", row["id"], sent.command_id or sent.error)
 
     def _send_onenet(self, conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
@@ -209,11 +214,14 @@ class CommandDispatcher:
             sent = onenet.send(self._onenet, row)
         with conn.transaction():
             if sent.command_id:
-                finish_command(conn, command_id=row["id"], device_id=row["device_id"],
-                               result="ok", detail={"onenet_reply": sent.command_id})  # fmt: skip
+                metrics.COMMANDS_SENT.labels(row["transport"], row["kind"]).inc()
+                _count_finished(finish_command(conn, command_id=row["id"],
+                    device_id=row["device_id"], result="ok",
+                    detail={"onenet_reply": sent.command_id}))  # fmt: skip
             elif not sent.retry:
-                finish_command(conn, command_id=row["id"], device_id=row["device_id"],
-                               result="undeliverable", detail={"error": sent.error})  # fmt: skip
+                _count_finished(finish_command(conn, command_id=row["id"],
+                    device_id=row["device_id"], result="undeliverable",
+                    detail={"error": sent.error}))  # fmt: skip
         log.info("command %s to onenet: %s", row["id"], sent.command_id or sent.error)
 
     def _publish(self, row: dict[str, Any], out: Outbound) -> None:
@@ -224,6 +232,7 @@ class CommandDispatcher:
             # Not on the wire now: the row stays "sent" and is resent at next_attempt_at.
             log.warning("command %s not published (%s); will retry", row["id"], exc)
             return
+        metrics.COMMANDS_SENT.labels(row["transport"], row["kind"]).inc()
         log.info("command %s (%s) sent to %s, attempt %s", row["id"], row["kind"],
                  row["device_id"], row["attempts"])  # fmt: skip
 
@@ -329,12 +338,26 @@ class CommandDispatcher:
                 )
 
     def _with_db(self, work: Callable[..., Any], **kwargs: Any) -> Any:
-        """Run ``work(conn, **kwargs)`` in one committed transaction on the answers' connection."""
+        """Run ``work(conn, **kwargs)`` (a finishing function) in one committed transaction on
+        the answers' connection; the command it finished, counted, or None."""
         with self._db_lock, translated_errors():
             if self._answers_db is None or self._answers_db.closed:
                 self._answers_db = connect(self._url)
             with self._answers_db.transaction():
-                return work(self._answers_db, **kwargs)
+                row = work(self._answers_db, **kwargs)
+        _count_finished(row)
+        return row
+
+
+def _count_finished(row: dict[str, Any] | None) -> None:
+    """Count a command this dispatcher ended (None: a repeat or late answer, ended before)."""
+    if row is None:
+        return
+    result = row["result"] or row["state"]  # an expired command has no result
+    metrics.COMMANDS_FINISHED.labels(row["kind"], result).inc()
+    if row["acknowledged_at"] is not None:
+        waited = (row["acknowledged_at"] - row["requested_at"]).total_seconds()
+        metrics.COMMAND_ANSWER.labels(row["kind"]).observe(max(waited, 0.0))
 
 
 def _json_object(payload: bytes) -> dict[str, Any]:
