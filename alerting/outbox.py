@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from alerting import metrics
 from alerting.rate_limit import RateWindow
 from core.db import load_queries
 from core.incidents import log_action
@@ -95,6 +96,15 @@ def next_due(conn: psycopg.Connection[Any]) -> datetime | None:
     """When the earliest pending step is due or the earliest lease expires."""
     row = conn.execute(Q["next_due"]).fetchone()
     return row["due_at"] if row else None
+
+
+def measure_backlog(conn: psycopg.Connection[Any], now: datetime) -> int:
+    """Set the notification-backlog gauges (due unsent, oldest due's age); how many are due."""
+    row = conn.execute(Q["backlog"], {"now": now}).fetchone() or {}
+    due = int(row.get("due_unsent") or 0)
+    metrics.DUE_UNSENT.set(due)
+    metrics.QUEUE_AGE.set(float(row.get("queue_age") or 0.0))
+    return due
 
 
 def renew_leases(
@@ -274,6 +284,7 @@ def rate_unhit(conn: psycopg.Connection[Any], destination: str, window: RateWind
 __all__ = [
     "claim_due",
     "mark_failed",
+    "measure_backlog",
     "next_due",
     "rate_hit",
     "rate_unhit",

@@ -66,6 +66,14 @@ RETURNING n.id, n.purpose, n.incident_id, n.contact_id, n.wave, n.round, n.prior
 SELECT least((SELECT min(due_at) FROM notifications WHERE status = 'pending'),
              (SELECT min(lease_until) FROM notifications WHERE status = 'sending')) AS due_at;
 
+-- name: backlog
+-- The notification-backlog gauges, as the self-watch's health query counts them: refreshed
+-- every second while the senders work, so a storm's backlog shows while it lasts.
+SELECT count(*) AS due_unsent,
+       coalesce(extract(epoch FROM %(now)s - min(due_at)), 0) AS queue_age
+FROM notifications
+WHERE status = 'pending' AND due_at <= %(now)s;
+
 -- name: renew_leases
 -- The heartbeat: every row this worker is sending keeps its short lease.
 UPDATE notifications

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_EVERY_S = 5.0
 RECONNECT_MIN_S = 0.5
 STUCK_DUE_WAIT_S = 0.2
+# The notification-backlog gauges are refreshed this often while the senders work.
+MEASURE_BACKLOG_EVERY_S = 1.0
 # A reconnect to a stopped server is one refused connection; a longer wait is how late the
 # first alarm after the outage is handled (docs/reliability.md).
 RECONNECT_MAX_S = 2.0
@@ -87,6 +89,8 @@ class AlertingService:
         self._watching = threading.Lock()
         self._last_housekeeping = 0.0
         self._last_watch = 0.0
+        self._last_backlog = 0.0
+        self._last_due = 0
         self._delay = RECONNECT_MIN_S
 
     def stop(self) -> None:
@@ -160,6 +164,20 @@ class AlertingService:
             if self._watching.acquire(blocking=False):
                 threading.Thread(target=self._watch, name="self-watch", daemon=True).start()
         dispatcher.claim_and_send(conn)
+        self._measure_backlog(conn, dispatcher, mono)
+
+    def _measure_backlog(
+        self, conn: psycopg.Connection[Any], dispatcher: Dispatcher, mono: float
+    ) -> None:
+        """While steps are out (or a backlog was last seen), refresh the backlog gauges every
+        second: the self-watch's 30 s round would miss a storm that lasts 20 s."""
+        if (
+            not (dispatcher.busy or self._last_due)
+            or mono - self._last_backlog < MEASURE_BACKLOG_EVERY_S
+        ):
+            return
+        self._last_backlog = mono
+        self._last_due = outbox.measure_backlog(conn, self.clock())
 
     def _watch(self) -> None:
         try:
