@@ -11,9 +11,11 @@ private name disappears or stops doing what we use it for.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import apprise
@@ -29,6 +31,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from core.notify import register_plugins
 from core.notify.channels import plugin_for
 from core.notify.plugins.capture import PROXY, capturing
+from core.notify.plugins.capture import _send as capture_send
+from devtools.http import LoopbackHTTPServer
 from devtools.localservers import LocalMosquitto
 from ingest import mqtt_client
 from ingest.mqtt_client import ReadAheadClient, ReadAheadSocket
@@ -324,3 +328,78 @@ def test_plugin_for_refuses_what_apprise_instantiate_refuses(url: str) -> None:
     register_plugins()
     assert plugin_for(url) is None
     assert apprise.Apprise.instantiate(url, suppress_exceptions=True) is None
+
+
+class _Echo:
+    """A loopback server noting each request; ``/start`` redirects (307) to ``/final``."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+        echo = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                echo.seen.append((self.command, self.path, dict(self.headers.items()), body))
+                if self.path.startswith("/start"):
+                    self.send_response(307)
+                    self.send_header("Location", "/final")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                answer = b'{"errcode": 0}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"data": b'{"msgtype": "text"}', "headers": {"User-Agent": "Apprise", "X-A": "1"}},
+        {"json": {"a": 1}, "params": {"q": "火警"}, "headers": {"Content-Type": "x/y"}},
+        {"data": {"k": "v"}, "headers": {"Drop": None}, "allow_redirects": True},
+    ],
+)
+def test_short_way_sends_what_session_request_sends(call: dict[str, Any]) -> None:
+    # capture._send prepares plain provider requests itself and sends them on the session's
+    # adapter; the server must see the same request as through Session.request.
+    echo = _Echo()
+    session = requests.Session()
+    session.trust_env = False
+    try:
+        for path in ("/final", "/start"):
+            short = capture_send(session, "POST", echo.base + path, dict(call, timeout=5))
+            long = session.request("POST", echo.base + path, **dict(call, timeout=5))
+            assert (short.status_code, short.url, short.content) == (
+                long.status_code,
+                long.url,
+                long.content,
+            )
+            assert [r.status_code for r in short.history] == [r.status_code for r in long.history]
+        # In order: short /final, long /final, short /start and its redirect, long /start
+        # and its redirect.
+        assert len(echo.seen) == 6
+        short_way = [echo.seen[i] for i in (0, 2, 3)]
+        long_way = [echo.seen[i] for i in (1, 4, 5)]
+        assert [p.split("?")[0] for _, p, _, _ in short_way] == ["/final", "/start", "/final"]
+        assert short_way == long_way  # methods, paths, headers and bodies
+    finally:
+        session.close()
+        echo.close()
