@@ -12,6 +12,7 @@ another worker now holds. Rows are enqueued by the planner (``alerting/queries.s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -98,13 +99,21 @@ def next_due(conn: psycopg.Connection[Any]) -> datetime | None:
     return row["due_at"] if row else None
 
 
-def measure_backlog(conn: psycopg.Connection[Any], now: datetime) -> int:
-    """Set the notification-backlog gauges (due unsent, oldest due's age); how many are due."""
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """Steps due and not sent, and how long the oldest of them has been due."""
+
+    due: int
+    oldest_s: float
+
+
+def measure_backlog(conn: psycopg.Connection[Any], now: datetime) -> OutboxBacklog:
+    """Set the notification-backlog gauges from the table and return what they show."""
     row = conn.execute(Q["backlog"], {"now": now}).fetchone() or {}
-    due = int(row.get("due_unsent") or 0)
-    metrics.DUE_UNSENT.set(due)
-    metrics.QUEUE_AGE.set(float(row.get("queue_age") or 0.0))
-    return due
+    backlog = OutboxBacklog(int(row.get("due_unsent") or 0), float(row.get("queue_age") or 0.0))
+    metrics.DUE_UNSENT.set(backlog.due)
+    metrics.QUEUE_AGE.set(backlog.oldest_s)
+    return backlog
 
 
 def renew_leases(
@@ -282,6 +291,7 @@ def rate_unhit(conn: psycopg.Connection[Any], destination: str, window: RateWind
 
 
 __all__ = [
+    "OutboxBacklog",
     "claim_due",
     "mark_failed",
     "measure_backlog",

@@ -67,8 +67,8 @@ SELECT least((SELECT min(due_at) FROM notifications WHERE status = 'pending'),
              (SELECT min(lease_until) FROM notifications WHERE status = 'sending')) AS due_at;
 
 -- name: backlog
--- The notification-backlog gauges, as the self-watch's health query counts them: refreshed
--- every second while the senders work, so a storm's backlog shows while it lasts.
+-- The notification-backlog gauges: refreshed every second while the senders work (a storm's
+-- backlog shows while it lasts) and by the self-watch's round.
 SELECT count(*) AS due_unsent,
        coalesce(extract(epoch FROM %(now)s - min(due_at)), 0) AS queue_age
 FROM notifications

@@ -30,6 +30,7 @@ import orjson
 import psycopg
 
 from alerting import metrics
+from alerting.backlog import Backlog, measure_event_backlog
 from alerting.batch import page_many
 from alerting.planner import plan_pages
 from alerting.policy import policy_for_site
@@ -75,14 +76,6 @@ class Handled:
     unpaged: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """Pending events, and how long the oldest due one has waited."""
-
-    pending: int
-    oldest_s: float
-
-
 class EventProcessor:
     """Claims and handles pending events."""
 
@@ -124,11 +117,7 @@ class EventProcessor:
 
     def measure_backlog(self, conn: psycopg.Connection[Any]) -> Backlog:
         """Set the pending-events gauges from the table (true during a storm, not every 30 s)."""
-        row = conn.execute(Q["backlog"]).fetchone() or {}
-        backlog = Backlog(int(row.get("pending") or 0), float(row.get("oldest_s") or 0.0))
-        metrics.PENDING_EVENTS.set(backlog.pending)
-        metrics.PENDING_EVENT_AGE.set(backlog.oldest_s)
-        return backlog
+        return measure_event_backlog(conn)
 
     def _drop_orphans(self, conn: psycopg.Connection[Any]) -> None:
         for orphan in conn.execute(Q["orphan_pending"]).fetchall():

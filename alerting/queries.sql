@@ -48,8 +48,9 @@ DELETE FROM pending_events WHERE event_id = %(event_id)s;
 DELETE FROM pending_events WHERE event_id = ANY(%(event_ids)s);
 
 -- name: backlog
--- What the pending-events gauges show: how many wait (as the self-watch's health query counts
--- them), and for how long the oldest that is due has (events put back for a retry are not).
+-- What the pending-events gauges show (alerting/backlog.py, for the processors and the
+-- self-watch): how many wait, and for how long the oldest that is due has (events put back
+-- for a retry are not).
 SELECT count(*) AS pending,
        coalesce(extract(epoch FROM clock_timestamp()
                         - min(enqueued_at) FILTER (WHERE enqueued_at <= clock_timestamp())),
@@ -238,15 +239,6 @@ VALUES ('digest', %(contact_id)s, %(priority)s, %(due_at)s, %(channels)s, %(mess
         %(title)s, %(dedupe_key)s)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id;
-
--- name: health
-SELECT
-    (SELECT count(*) FROM notifications WHERE status = 'pending' AND due_at <= %(now)s) AS due_unsent,
-    (SELECT extract(epoch FROM %(now)s - min(due_at)) FROM notifications
-      WHERE status = 'pending' AND due_at <= %(now)s) AS queue_age,
-    (SELECT count(*) FROM pending_events) AS pending_events,
-    (SELECT extract(epoch FROM clock_timestamp() - min(enqueued_at)) FROM pending_events
-      WHERE enqueued_at <= clock_timestamp()) AS pending_event_age;
 
 -- name: failure_rates
 SELECT scheme, count(*) AS total,

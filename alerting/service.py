@@ -177,7 +177,7 @@ class AlertingService:
         ):
             return
         self._last_backlog = mono
-        self._last_due = outbox.measure_backlog(conn, self.clock())
+        self._last_due = outbox.measure_backlog(conn, self.clock()).due
 
     def _watch(self) -> None:
         try:

@@ -13,6 +13,8 @@ from typing import Any
 import psycopg
 
 from alerting import metrics
+from alerting.backlog import measure_event_backlog
+from alerting.outbox import measure_backlog
 from alerting.render import channel_of, render
 from alerting.settings import AlertingSettings
 from core.db import load_queries
@@ -33,14 +35,10 @@ class SelfWatch:
 
     def problems(self, conn: psycopg.Connection[Any], now: datetime) -> list[str]:
         """Update the gauges; return what crosses a threshold."""
-        health = conn.execute(Q["health"], {"now": now}).fetchone() or {}
-        due, age = int(health.get("due_unsent") or 0), float(health.get("queue_age") or 0.0)
-        metrics.DUE_UNSENT.set(due)
-        metrics.QUEUE_AGE.set(age)
-        pending = int(health.get("pending_events") or 0)
-        event_age = float(health.get("pending_event_age") or 0.0)
-        metrics.PENDING_EVENTS.set(pending)
-        metrics.PENDING_EVENT_AGE.set(event_age)
+        outbox = measure_backlog(conn, now)
+        due, age = outbox.due, outbox.oldest_s
+        events = measure_event_backlog(conn)
+        pending, event_age = events.pending, events.oldest_s
         found: list[str] = []
         if (
             due >= self.settings.alerting_backlog_threshold
