@@ -540,11 +540,14 @@ class Dispatcher:
             except Exception as exc:
                 log.warning("lease heartbeat failed: %s", type(exc).__name__)
                 continue
-            for lost in set(ids) - kept:
-                with self.lock:
-                    still = lost in self.flights or any(r["id"] == lost for r in self.ahead)
-                if still or lost in self.finisher.finishing():
-                    log.warning("lease of notification %s is no longer ours", lost)
+            lost = set(ids) - kept
+            if not lost:
+                continue
+            with self.lock:  # a step finished meanwhile is not lost
+                held = {*self.flights, *(row["id"] for row in self.ahead)}
+            held.update(self.finisher.finishing())
+            for notification_id in sorted(lost & held):
+                log.warning("lease of notification %s is no longer ours", notification_id)
 
 
 __all__ = ["Dispatcher", "Flight", "Sender"]
