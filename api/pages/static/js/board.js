@@ -254,28 +254,20 @@ const recentSoon = coalesced(() => loadRecent(), 1000);
 const FETCH_ONE_BY_ONE = 8;
 const LIST_EVERY_MS = 500;
 const changed = new Set();
-let fetchingChanged = false;
+const fetchChanged = coalesced(async () => {
+  const ids = [...changed];
+  changed.clear();
+  if (!ids.length) return;
+  if (ids.length > FETCH_ONE_BY_ONE || listCapped) {
+    await Promise.all([loadIncidents(), delay(LIST_EVERY_MS)]);
+  } else {
+    await Promise.all(ids.map((id) => refreshIncident(id).catch(() => refreshListSoon())));
+  }
+});
 
 function incidentChanged(id) {
   changed.add(id);
-  if (!fetchingChanged) fetchChanged();
-}
-
-async function fetchChanged() {
-  fetchingChanged = true;
-  try {
-    while (changed.size) {
-      const ids = [...changed];
-      changed.clear();
-      if (ids.length > FETCH_ONE_BY_ONE || listCapped) {
-        await Promise.all([loadIncidents().catch(() => {}), delay(LIST_EVERY_MS)]);
-      } else {
-        await Promise.all(ids.map((id) => refreshIncident(id).catch(() => refreshListSoon())));
-      }
-    }
-  } finally {
-    fetchingChanged = false;
-  }
+  fetchChanged();
 }
 
 /** Fetch one incident again (after a live event or an action) and redraw. */
