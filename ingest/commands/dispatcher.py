@@ -177,9 +177,7 @@ class CommandDispatcher:
             out = encode(row, self._topics)
         except CommandUnsupported as exc:
             with conn.transaction():
-                _count_finished(finish_command(conn, command_id=row["id"],
-                    device_id=row["device_id"], result="undeliverable",
-                    detail={"error": str(exc)}))  # fmt: skip
+                _undeliverable(conn, row, str(exc))
             log.warning("command %s cannot be sent: %s", row["id"], exc)
             return
         if out.watch:
@@ -201,9 +199,7 @@ class CommandDispatcher:
                 note_external_id(conn, command_id=row["id"], external_id=sent.command_id)
                 metrics.COMMANDS_SENT.labels(row["transport"], row["kind"]).inc()
             elif not sent.retry:
-                _count_finished(finish_command(conn, command_id=row["id"],
-                    device_id=row["device_id"], result="undeliverable",
-                    detail={"error": sent.error}))  # fmt: skip
+                _undeliverable(conn, row, sent.error)
         log.info("command %s to ctwing: %s", row["id"], sent.command_id or sent.error)
 
     def _send_onenet(self, conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
@@ -219,9 +215,7 @@ class CommandDispatcher:
                     device_id=row["device_id"], result="ok",
                     detail={"onenet_reply": sent.command_id}))  # fmt: skip
             elif not sent.retry:
-                _count_finished(finish_command(conn, command_id=row["id"],
-                    device_id=row["device_id"], result="undeliverable",
-                    detail={"error": sent.error}))  # fmt: skip
+                _undeliverable(conn, row, sent.error)
         log.info("command %s to onenet: %s", row["id"], sent.command_id or sent.error)
 
     def _publish(self, row: dict[str, Any], out: Outbound) -> None:
@@ -347,6 +341,19 @@ class CommandDispatcher:
                 row = work(self._answers_db, **kwargs)
         _count_finished(row)
         return row
+
+
+def _undeliverable(conn: psycopg.Connection[Any], row: dict[str, Any], error: str | None) -> None:
+    """The transport refused the command for good: it ends here, counted."""
+    _count_finished(
+        finish_command(
+            conn,
+            command_id=row["id"],
+            device_id=row["device_id"],
+            result="undeliverable",
+            detail={"error": error},
+        )
+    )
 
 
 def _count_finished(row: dict[str, Any] | None) -> None:
